@@ -1,0 +1,65 @@
+"""Which checks of other scanners each k8sfix fixer answers (data, not code).
+
+Users migrating from kube-score, Checkov, Polaris, kube-linter, Kubescape or the Pod Security
+Standards recognise their findings here; ``k8sfix --explain ID`` prints the row, and kube-score's
+own ``kube-score/ignore`` annotation is honoured through the kube-score column.
+"""
+
+from __future__ import annotations
+
+CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
+    "image-pull-policy": {
+        "kube-score": ("container-image-pull-policy",),
+        "Checkov": ("CKV_K8S_15",),
+        "Polaris": ("pullPolicyNotAlways",),
+        "Kubescape": ("C-0075",),
+    },
+    "container-resources": {
+        "kube-score": ("container-resources", "container-ephemeral-storage-request-and-limit"),
+        "Checkov": ("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
+        "Polaris": ("cpuRequestsMissing", "cpuLimitsMissing", "memoryRequestsMissing", "memoryLimitsMissing"),
+        "kube-linter": ("unset-cpu-requirements", "unset-memory-requirements"),
+        "Kubescape": ("C-0050", "C-0004"),
+    },
+    "container-probes": {
+        "kube-score": ("pod-probes", "pod-probes-identical"),
+        "Checkov": ("CKV_K8S_8", "CKV_K8S_9"),
+        "Polaris": ("readinessProbeMissing", "livenessProbeMissing"),
+        "kube-linter": ("no-readiness-probe", "no-liveness-probe"),
+        "Kubescape": ("C-0018", "C-0056"),
+    },
+    "security-context": {
+        "kube-score": (
+            "container-security-context-user-group-id",
+            "container-security-context-privileged",
+            "container-security-context-readonlyrootfilesystem",
+            "container-seccomp-profile",
+        ),
+        "Checkov": ("CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_37",
+                    "CKV_K8S_40", "CKV_K8S_31"),
+        "Polaris": ("runAsRootAllowed", "privilegeEscalationAllowed", "notReadOnlyRootFilesystem",
+                    "runAsPrivileged", "insecureCapabilities"),
+        "kube-linter": ("run-as-non-root", "no-read-only-root-fs", "privilege-escalation-container",
+                        "privileged-container"),
+        "Kubescape": ("C-0013", "C-0016", "C-0017", "C-0046", "C-0055", "C-0057"),
+        "Pod Security Standards": ("restricted: runAsNonRoot", "restricted: allowPrivilegeEscalation",
+                                   "restricted: capabilities", "restricted: seccompProfile",
+                                   "baseline: privileged"),
+    },
+    "network-policy": {
+        "kube-score": ("pod-networkpolicy",),
+        "Checkov": ("CKV_K8S_6",),
+        "Kubescape": ("C-0260",),
+    },
+}
+"""fixer id -> scanner -> the check IDs of that scanner which the fixer answers."""
+
+
+def kube_score_ignores(check_ids: str) -> set[str]:
+    """The k8sfix fixer ids that a ``kube-score/ignore`` annotation value switches off."""
+    wanted = {part.strip() for part in check_ids.split(",") if part.strip()}
+    return {
+        fixer
+        for fixer, scanners in CROSSWALK.items()
+        if wanted.intersection(scanners.get("kube-score", ()))
+    }

@@ -1,0 +1,103 @@
+"""The interface every fixer implements, and the per-file context it is given.
+
+A fixer is a class in its own module under ``fixers/``. It looks at one object at a time and yields
+:class:`~remediate.model.Finding` values, each with an optional fix built with the context's
+:class:`~remediate.edits.Editor`. It is pure: no I/O, no state between calls, no text changed.
+The module docstring is the fixer's documentation (``k8sfix --explain ID``), in the sections listed
+in :data:`DOC_SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from remediate import layout
+from remediate.edits import Change, Editor, Uneditable
+from remediate.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
+from remediate.model import Finding, Fix, Severity
+
+if TYPE_CHECKING:
+    from remediate.document import Document, Node
+    from remediate.source import Source
+
+DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Options", "Fix safety", "Limitations")
+
+
+@dataclass
+class Context:
+    """What a fixer may consult besides the object: the file, and every object of the run."""
+
+    source: Source
+    documents: list[Document]
+    pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
+    all_manifests: list[Manifest] = field(default_factory=list)
+
+    @cached_property
+    def editor(self) -> Editor:
+        """Edit builders for this file (layout detected on first use)."""
+        is_json = self.source.name.endswith(".json") or self.source.text.lstrip()[:1] in ("{", "[")
+        detected = layout.detect(self.documents, json=is_json, newline=self.source.newline)
+        return Editor(self.source.text, detected, self.documents)
+
+
+class Fixer(abc.ABC):
+    """Base class of fixers; subclasses set the class variables and implement :meth:`check`."""
+
+    id: ClassVar[str]
+    code: ClassVar[str]
+    Options: ClassVar[type]
+    writes: ClassVar[tuple[str, ...]]
+    """The keys this fixer may add or change: every line it alters mentions one (corpus tests check)."""
+    severity: ClassVar[Severity] = Severity.ERROR
+
+    def __init__(self, options: Any = None):
+        self.options = options if options is not None else self.Options()
+
+    @abc.abstractmethod
+    def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        """Yield the findings for one object."""
+
+    def finding(
+        self,
+        manifest: Manifest,
+        node: Node,
+        message: str,
+        *,
+        container: Container | None = None,
+        fix: tuple[str, Callable[[], list[Change]]] | None = None,
+    ) -> Finding:
+        """A finding at ``node``; ``fix`` is (title, builder) and the builder may raise Uneditable.
+
+        When it does, the finding has no fix and its message says why, so the user knows what to
+        do by hand.
+        """
+        built: Fix | None = None
+        if fix is not None:
+            title, build = fix
+            try:
+                changes = build()
+            except Uneditable as reason:
+                message = f"{message} (not fixed automatically: {reason})"
+            else:
+                built = Fix(
+                    title,
+                    tuple(edit for change in changes for edit in change.edits),
+                    tuple(touch for change in changes for touch in change.touches),
+                )
+        return Finding(
+            code=self.code,
+            fixer=self.id,
+            message=message,
+            doc=manifest.document.index,
+            path=node.path(),
+            line=node.line + 1,
+            column=node.column + 1,
+            obj=manifest.ref,
+            container=container.name if container else None,
+            severity=self.severity,
+            fix=built,
+        )

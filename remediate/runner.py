@@ -1,0 +1,196 @@
+"""The per-file pipeline: parse, find, fix until nothing changes, verify, and say what happened.
+
+Outcomes are values (:class:`FileResult`), never exceptions: a file that cannot be read, parsed or
+fixed safely is *failed* or *skipped* with a message, and the run goes on with the other files.
+
+Fixing runs in passes. Each pass collects the fixes of every finding, applies those that do not
+collide (:func:`remediate.apply.choose`), and verifies the result (:mod:`remediate.verify`); the
+next pass finds again on the new text, which also picks up fixes that had to wait. It stops when a
+pass applies nothing, or after :data:`MAX_PASSES`. A batch that fails verification is split: each
+fix is tried alone, those that fail are reported (naming the fixer) and the rest are applied.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from remediate import apply as applying
+from remediate import ignore, registry
+from remediate.config import Settings
+from remediate.document import Document, parse
+from remediate.fixer import Context, Fixer
+from remediate.k8s import Manifest, manifests
+from remediate.model import Finding, Fix
+from remediate.source import InputError, Source
+from remediate.verify import VerificationError, verify
+
+MAX_PASSES = 4
+
+
+class Status(enum.Enum):
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error or note about a file; ``line``/``column`` are 1-based when known."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file.
+
+    ``findings`` are the problems of the input, at input positions; ``fixed`` holds the
+    :attr:`~remediate.model.Finding.identity` of those the output no longer has. ``output`` is the
+    fixed text when it differs from the input.
+    """
+
+    name: str
+    status: Status
+    source: Source | None = None
+    findings: tuple[Finding, ...] = ()
+    fixed: frozenset[tuple] = frozenset()
+    output: str | None = None
+    errors: tuple[Problem, ...] = ()
+    note: str | None = None
+    documents: int = 0
+
+    @property
+    def unfixed(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.identity not in self.fixed)
+
+
+@dataclass
+class Engine:
+    """The fixers of a run, built once from :class:`Settings`."""
+
+    settings: Settings
+    fixers: list[Fixer] = field(init=False)
+    codes: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        classes = registry.by_id()
+        self.fixers = [classes[i](self.settings.options.get(i)) for i in self.settings.enabled]
+        self.codes = {fixer.code: fixer.id for fixer in classes.values()}
+
+    def find(self, source: Source, documents: list[Document], context: list[Manifest]) -> list[Finding]:
+        """Every finding of every enabled fixer, minus those the objects' annotations switch off."""
+        ctx = Context(source, documents, self.settings.pod_kinds, context)
+        found: list[Finding] = []
+        for manifest in manifests(documents):
+            off = ignore.ignored(manifest, self.settings.pod_kinds, self.codes)
+            if ignore.ALL in off:
+                continue
+            for fixer in self.fixers:
+                if fixer.id not in off:
+                    found.extend(fixer.check(manifest, ctx))
+        unique: dict[tuple, Finding] = {}
+        for finding in found:  # an object reached twice through an alias is reported once
+            unique.setdefault(finding.identity, finding)
+        return list(unique.values())
+
+
+def read(name: str, data: bytes) -> Source | FileResult:
+    """Decode a file, or the failed result saying why it cannot be read."""
+    try:
+        return Source.from_bytes(name, data)
+    except InputError as exc:
+        return FileResult(name, Status.FAILED, errors=(Problem(exc.message, exc.line, exc.column),))
+
+
+def process(engine: Engine, source: Source, *, fix: bool, context: list[Manifest] | None = None) -> FileResult:
+    """Find (and with ``fix``, fix) the problems of one decoded file."""
+    name = source.name
+    try:
+        documents = parse(source.text)
+    except InputError as exc:
+        if "{{" in source.text:
+            return FileResult(name, Status.SKIPPED, source, note="a Helm/Go template ({{ }}), not YAML")
+        return FileResult(name, Status.FAILED, source, errors=(Problem(exc.message, exc.line, exc.column),))
+    if not any(True for _ in manifests(documents)):
+        note = None if not source.text.strip() else "no Kubernetes objects (no kind and apiVersion)"
+        status = Status.UNCHANGED if note is None else Status.SKIPPED
+        return FileResult(name, status, source, note=note, documents=len(documents))
+    others = context or []
+    try:
+        findings = engine.find(source, documents, others)
+        if not fix or not any(f.fix for f in findings):
+            return FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
+        return _fix(engine, source, documents, findings, others)
+    except Exception as exc:  # a bug in a fixer must not stop the run or touch the file
+        return FileResult(
+            name,
+            Status.FAILED,
+            source,
+            errors=(Problem(f"internal error, file left unchanged: {type(exc).__name__}: {exc}"),),
+        )
+
+
+def _fix(
+    engine: Engine, source: Source, documents: list[Document], findings: list[Finding], context: list[Manifest]
+) -> FileResult:
+    text = source.text
+    current_docs, current = documents, findings
+    errors: list[Problem] = []
+    rejected: set[tuple] = set()
+    for _ in range(MAX_PASSES):
+        candidates = [f.fix for f in current if f.fix is not None and f.identity not in rejected]
+        chosen, _waiting = applying.choose(candidates)
+        if not chosen:
+            break
+        try:
+            new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+        except VerificationError:
+            chosen, failures = _split(current_docs, text, chosen, current)
+            for finding, reason in failures:
+                rejected.add(finding.identity)
+                errors.append(
+                    Problem(f"{finding.fixer}: fix '{finding.fix.title}' failed verification and was not "
+                            f"applied: {reason}", finding.line, finding.column)
+                )
+            if not chosen:
+                break
+            new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+        text = applying.apply(text, chosen)
+        current_docs = new_docs
+        current = engine.find(source.with_text(text), current_docs, context)
+    remaining = {f.identity for f in current}
+    fixed = frozenset(f.identity for f in findings if f.identity not in remaining)
+    status = Status.CHANGED if text != source.text else Status.UNCHANGED
+    if errors:
+        status = Status.FAILED if text == source.text else status
+    return FileResult(
+        source.name,
+        status,
+        source,
+        tuple(findings),
+        fixed,
+        text if text != source.text else None,
+        tuple(errors),
+        documents=len(documents),
+    )
+
+
+def _split(
+    documents: list[Document], text: str, chosen: list[Fix], findings: list[Finding]
+) -> tuple[list[Fix], list[tuple[Finding, str]]]:
+    """Try each fix alone; return those that verify and the findings whose fix does not."""
+    good: list[Fix] = []
+    bad: list[tuple[Finding, str]] = []
+    owner = {id(f.fix): f for f in findings if f.fix is not None}
+    for candidate in chosen:
+        try:
+            verify(documents, applying.apply(text, [candidate]), [candidate])
+        except VerificationError as exc:
+            bad.append((owner[id(candidate)], str(exc)))
+        else:
+            good.append(candidate)
+    return good, bad

@@ -1,0 +1,82 @@
+"""Bytes in, text out, and back again without changing a byte that was not edited.
+
+A manifest file is decoded as UTF-8 (with or without a byte-order mark). The text keeps its own line
+endings: CRLF files stay CRLF because edits are spliced into the original text and new lines use the
+file's dominant line ending (:attr:`Source.newline`). Positions are character offsets into
+:attr:`Source.text`, as the YAML parser reports them.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+BOM = "\ufeff"
+
+
+class InputError(Exception):
+    """A file that cannot be read as a manifest; ``line``/``column`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Source:
+    """The decoded text of one file, and what is needed to write it back byte for byte."""
+
+    name: str
+    text: str
+    bom: bool = False
+    newline: str = "\n"
+    _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> Source:
+        """Decode ``data``; raise :class:`InputError` naming the first byte that is not UTF-8."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise InputError(
+                f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded "
+                "(Kubernetes manifests must be UTF-8; re-encode the file)",
+                line,
+                column,
+            ) from None
+        return cls.from_text(name, text)
+
+    @classmethod
+    def from_text(cls, name: str, text: str) -> Source:
+        bom = text.startswith(BOM)
+        if bom:
+            text = text[1:]
+        crlf = text.count("\r\n")
+        newline = "\r\n" if crlf and crlf * 2 > text.count("\n") else "\n"
+        return cls(name, text, bom, newline)
+
+    def with_text(self, text: str) -> Source:
+        """The same file with new text (same name, BOM and line-ending style)."""
+        return Source(self.name, text, self.bom, self.newline)
+
+    def to_bytes(self, text: str | None = None) -> bytes:
+        """Encode ``text`` (default: this source's text) as the file was encoded."""
+        body = self.text if text is None else text
+        return ((BOM if self.bom else "") + body).encode("utf-8")
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        starts = self._line_starts
+        if not starts:
+            starts.append(0)
+            find = self.text.find
+            index = find("\n")
+            while index >= 0:
+                starts.append(index + 1)
+                index = find("\n", index + 1)
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1

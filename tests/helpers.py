@@ -1,0 +1,60 @@
+"""Helpers shared by the tests: run the pipeline on text, and count lines a change did not intend."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from remediate.config import load
+from remediate.runner import Engine, FileResult, process
+from remediate.source import Source
+
+
+def engine_for(select: list[str] | None = None, config: Path | None = None) -> Engine:
+    return Engine(load(config, select=select))
+
+
+def fix_text(text: str, select: list[str] | None = None, name: str = "test.yaml", config: Path | None = None) -> FileResult:
+    return process(engine_for(select, config), Source.from_text(name, text), fix=True)
+
+
+def fixed_or_same(result: FileResult) -> str:
+    assert result.source is not None
+    return result.output if result.output is not None else result.source.text
+
+
+def noise_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
+    """Lines removed or added by the change that mention none of ``keys``.
+
+    A line altered in place (a flow mapping that gained ``, imagePullPolicy: Always``) counts as a
+    fix line when its new text mentions a key; a line that lost or gained anything else is noise.
+    """
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    noise = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        added = new_lines[j1:j2]
+        removed = old_lines[i1:i2]
+        for line in added:
+            if not any(key in line for key in keys):
+                noise.append("+" + line)
+        for line in removed:
+            if not any(key in line for key in keys) and not any(
+                _grew_by_fix(line, candidate, keys) for candidate in added
+            ):
+                noise.append("-" + line)
+    return noise
+
+
+def _grew_by_fix(old: str, new: str, keys: tuple[str, ...]) -> bool:
+    """True when ``new`` is ``old`` with inserted or replaced text that mentions a key."""
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    inserted = new[prefix : len(new) - suffix]
+    return any(key in inserted for key in keys) or any(key in new for key in keys)

@@ -1,0 +1,168 @@
+"""The command-line contract (DESIGN.md §4), run as users run it: a real process on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+SEED = (ROOT / "examples" / "deployment.yml").read_bytes()
+BROKEN = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n"
+
+
+def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "remediate", *args], cwd=cwd, input=stdin, capture_output=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_bytes(SEED)
+    return tmp_path
+
+
+def test_diff_prints_a_patch_that_applies_and_writes_nothing(repo: Path) -> None:
+    result = k8sfix("--diff", "deploy/app.yaml", cwd=repo)
+    assert result.returncode == 1
+    diff = result.stdout.decode()
+    assert diff.startswith("--- a/deploy/app.yaml\n+++ b/deploy/app.yaml\n")
+    added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert added == ["+        imagePullPolicy: Always"]
+    assert (repo / "deploy" / "app.yaml").read_bytes() == SEED
+    if shutil.which("patch"):
+        subprocess.run(["patch", "-p1", "-s"], cwd=repo, input=result.stdout, check=True)
+        after = k8sfix("deploy/app.yaml", cwd=repo)
+        assert after.returncode == 0, after.stdout
+
+
+def test_write_then_write_again_changes_nothing(repo: Path) -> None:
+    first = k8sfix("--write", "deploy", cwd=repo)
+    assert first.returncode == 1
+    fixed = (repo / "deploy" / "app.yaml").read_bytes()
+    assert b"imagePullPolicy: Always" in fixed
+    second = k8sfix("--write", "deploy", cwd=repo)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert (repo / "deploy" / "app.yaml").read_bytes() == fixed
+
+
+def test_write_keeps_the_file_mode(repo: Path) -> None:
+    target = repo / "deploy" / "app.yaml"
+    target.chmod(0o640)
+    k8sfix("--write", str(target), cwd=repo)
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_report_mode_lists_findings_with_positions(repo: Path) -> None:
+    result = k8sfix("deploy/app.yaml", cwd=repo)
+    assert result.returncode == 1
+    line = result.stdout.decode().splitlines()[0]
+    assert line.startswith("deploy/app.yaml:18:9: K8S001 Deployment/semaphore-demo-ruby-kubernetes:")
+    assert line.endswith("[image-pull-policy] (fixable)")
+
+
+def test_stdin_to_stdout() -> None:
+    result = k8sfix("--write", "-", cwd=ROOT, stdin=SEED)
+    assert result.returncode == 1
+    assert result.stdout == SEED.replace(
+        b"$SEMAPHORE_WORKFLOW_ID\n", b"$SEMAPHORE_WORKFLOW_ID\n        imagePullPolicy: Always\n"
+    )
+    clean = k8sfix("--write", "-", cwd=ROOT, stdin=result.stdout)
+    assert clean.returncode == 0
+    assert clean.stdout == result.stdout
+
+
+def test_invalid_yaml_is_an_error_and_other_files_are_still_fixed(repo: Path) -> None:
+    (repo / "deploy" / "broken.yaml").write_bytes(BROKEN)
+    result = k8sfix("--write", "deploy", cwd=repo)
+    assert result.returncode == 2
+    assert "deploy/broken.yaml:5:1: error: invalid YAML" in result.stderr.decode()
+    assert (repo / "deploy" / "broken.yaml").read_bytes() == BROKEN
+    assert b"imagePullPolicy" in (repo / "deploy" / "app.yaml").read_bytes()
+
+
+def test_duplicate_keys_name_both_positions(repo: Path) -> None:
+    (repo / "dup.yaml").write_bytes(b"apiVersion: v1\nkind: Pod\nkind: Service\n")
+    result = k8sfix("dup.yaml", cwd=repo)
+    assert result.returncode == 2
+    assert 'dup.yaml:3:1: error: duplicate key "kind" (first defined at line 2, column 1)' in result.stderr.decode()
+
+
+def test_helm_templates_and_plain_yaml_are_skipped_untouched(repo: Path) -> None:
+    helm = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n"
+    (repo / "deploy" / "helm.yaml").write_bytes(helm)
+    (repo / "deploy" / "values.yaml").write_bytes(b"replicas: 3\n")
+    result = k8sfix("--write", "deploy", cwd=repo)
+    stderr = result.stderr.decode()
+    assert "deploy/helm.yaml: note: skipped: a Helm/Go template" in stderr
+    assert "deploy/values.yaml: note: skipped: no Kubernetes objects" in stderr
+    assert (repo / "deploy" / "helm.yaml").read_bytes() == helm
+    assert result.returncode == 1
+
+
+def test_json_format_records(repo: Path) -> None:
+    result = k8sfix("--format", "json", "deploy/app.yaml", cwd=repo)
+    record = json.loads(result.stdout)["findings"][0]
+    assert record == {
+        "file": "deploy/app.yaml",
+        "line": 18,
+        "column": 9,
+        "fixer": "image-pull-policy",
+        "code": "K8S001",
+        "severity": "error",
+        "message": 'container "semaphore-demo-ruby-kubernetes" has no imagePullPolicy (should be Always)',
+        "object": {"kind": "Deployment", "namespace": None, "name": "semaphore-demo-ruby-kubernetes"},
+        "container": "semaphore-demo-ruby-kubernetes",
+        "path": ["spec", "template", "spec", "containers", 0],
+        "fix_available": True,
+        "fix_applied": False,
+        "fix": "set imagePullPolicy: Always",
+    }
+
+
+def test_select_ignore_and_config(repo: Path) -> None:
+    assert k8sfix("--ignore", "image-pull-policy", "deploy", cwd=repo).returncode == 0
+    assert k8sfix("--select", "K8S001", "deploy", cwd=repo).returncode == 1
+    (repo / ".k8sfix.yaml").write_text("fixers:\n  image-pull-policy:\n    enabled: false\n")
+    assert k8sfix("deploy", cwd=repo).returncode == 0
+    (repo / ".k8sfix.yaml").write_text("fixers:\n  image-pull-policy:\n    polcy: Always\n")
+    bad = k8sfix("deploy", cwd=repo)
+    assert bad.returncode == 2
+    assert ".k8sfix.yaml:3:5: fixers.image-pull-policy: unknown key 'polcy'" in bad.stderr.decode()
+    unknown = k8sfix("--select", "nope", "deploy", cwd=repo)
+    assert unknown.returncode == 2 and b"unknown fixer nope" in unknown.stderr
+
+
+def test_missing_path_and_conflicting_modes(repo: Path) -> None:
+    missing = k8sfix("nowhere.yaml", "deploy", cwd=repo)
+    assert missing.returncode == 2
+    assert b"nowhere.yaml:1:1: error: no such file or directory" in missing.stderr
+    assert k8sfix("--diff", "--write", "deploy", cwd=repo).returncode == 2
+
+
+def test_version_list_and_explain() -> None:
+    from remediate import __version__
+
+    assert k8sfix("--version", cwd=ROOT).stdout.decode().strip() == f"k8sfix {__version__}"
+    listing = k8sfix("--list-fixers", cwd=ROOT).stdout.decode()
+    assert "K8S001  image-pull-policy" in listing
+    explained = k8sfix("--explain", "image-pull-policy", cwd=ROOT)
+    assert explained.returncode == 0
+    text = explained.stdout.decode()
+    assert "Why it matters:" in text and "kube-score: container-image-pull-policy" in text
+    assert "keep-existing: false" in text
+    assert k8sfix("--explain", "nope", cwd=ROOT).returncode == 2
+
+
+def test_help_teaches_exit_codes() -> None:
+    text = k8sfix("--help", cwd=ROOT).stdout.decode()
+    assert "Exit codes" in text and "--diff" in text and "k8sfix.io/ignore" in text

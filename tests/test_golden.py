@@ -1,0 +1,61 @@
+"""Golden cases: ``golden/<fixer>/<case>.in.<ext>`` fixed with only that fixer must equal
+``<case>.out.<ext>``, or stay byte-identical where no ``.out`` file exists. Every case also runs on
+its own output, which must not change again (idempotence). ``<case>.config.yaml`` configures the
+run. ``pytest --update-goldens`` rewrites the ``.out`` files from the current behaviour; review them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from remediate.config import load
+from remediate.runner import Engine, Status, process
+from remediate.source import Source
+from tests.conftest import GOLDEN
+
+CASES = sorted(p for p in GOLDEN.glob("*/*.in.*") if not p.name.endswith(".config.yaml"))
+
+
+def _paths(case: Path) -> tuple[Path, Path | None]:
+    stem = case.name.split(".in.")[0]
+    suffix = case.name.split(".in.")[1]
+    config = case.with_name(f"{stem}.config.yaml")
+    return case.with_name(f"{stem}.out.{suffix}"), config if config.exists() else None
+
+
+def _run(case: Path, data: bytes) -> tuple[Source, object]:
+    expected, config = _paths(case)
+    engine = Engine(load(config, select=[case.parent.name]))
+    source = Source.from_bytes(case.name, data)
+    return source, process(engine, source, fix=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{p.parent.name}/{p.name.split('.in.')[0]}" for p in CASES])
+def test_golden(case: Path, update_goldens: bool) -> None:
+    expected_path, _ = _paths(case)
+    original = case.read_bytes()
+    source, result = _run(case, original)
+    assert not result.errors, result.errors
+    assert result.status in (Status.CHANGED, Status.UNCHANGED), result
+    produced = source.to_bytes(result.output) if result.output is not None else original
+    if update_goldens:
+        if produced == original:
+            expected_path.unlink(missing_ok=True)
+        else:
+            expected_path.write_bytes(produced)
+    expected = expected_path.read_bytes() if expected_path.exists() else original
+    assert produced.decode() == expected.decode()
+    assert produced == expected  # byte for byte: line endings and BOM too
+    _, again = _run(case, produced)
+    assert again.output is None, "not idempotent: a second run changed the output again"
+    assert not again.errors
+
+
+def test_every_fixer_has_golden_cases() -> None:
+    from remediate.registry import all_fixers
+
+    for fixer in all_fixers():
+        cases = list((GOLDEN / fixer.id).glob("*.in.*"))
+        assert len(cases) >= 3, f"golden/{fixer.id} needs cases that fix, leave alone and keep comments"
