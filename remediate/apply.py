@@ -40,15 +40,20 @@ def choose(fixes: Iterable[Fix]) -> tuple[list[Fix], list[Fix]]:
 
 
 def apply(text: str, fixes: Iterable[Fix]) -> str:
-    """Splice the edits of non-colliding ``fixes`` into ``text``."""
-    ordered: list[tuple[int, int, int, Edit]] = []
+    """Splice the edits of non-colliding ``fixes`` into ``text``.
+
+    Insertions at one point go in fix order, except that more deeply indented lines go first: when
+    a nested mapping ends where its parent does, lines added to the child must precede the parent's
+    (``securityContext`` keys before a container's new ``imagePullPolicy``), whichever fix made them.
+    """
+    ordered: list[tuple[int, int, int, int, Edit]] = []
     for order, fix in enumerate(fixes):
         for edit in fix.edits:
-            ordered.append((edit.start, edit.end, order, edit))
-    ordered.sort(key=lambda item: (item[0], item[1], item[2]))
+            ordered.append((edit.start, edit.end, -_indent(text, edit), order, edit))
+    ordered.sort(key=lambda item: item[:4])
     pieces: list[str] = []
     position = 0
-    for start, end, _, edit in ordered:
+    for start, end, _, _, edit in ordered:
         if start < position:
             raise ValueError(f"overlapping edits at offset {start}")
         pieces.append(text[position:start])
@@ -56,3 +61,13 @@ def apply(text: str, fixes: Iterable[Fix]) -> str:
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _indent(text: str, edit: Edit) -> int:
+    """The indentation of the lines an insertion adds (0 for replacements and text within a line)."""
+    new = edit.new
+    at_line_start = edit.start == 0 or text[edit.start - 1] == "\n"
+    if edit.start != edit.end or not (at_line_start or new.startswith(("\n", "\r\n"))):
+        return 0
+    first = new.lstrip("\r\n")
+    return len(first) - len(first.lstrip(" "))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -57,16 +57,18 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 @app.command(help=HELP)
 def main(
-    paths: Annotated[Optional[list[str]], typer.Argument(help="Files or directories; '-' reads stdin.", show_default=False)] = None,
+    paths: Annotated[list[str] | None, typer.Argument(help="Files or directories; '-' reads stdin.", show_default=False)] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")] = False,
     write: Annotated[bool, typer.Option("--write", "-w", help="Apply the fixes in place.")] = False,
-    select: Annotated[Optional[list[str]], typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False)] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option(help="Do not run these fixers.", show_default=False)] = None,
-    config: Annotated[Optional[str], typer.Option(help="Config file (default: nearest .k8sfix.yaml).", show_default=False)] = None,
+    select: Annotated[list[str] | None, typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False)] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Do not run these fixers.", show_default=False)] = None,
+    config: Annotated[str | None, typer.Option(help="Config file (default: nearest .k8sfix.yaml).", show_default=False)] = None,
     output_format: Annotated[Format, typer.Option("--format", help="How findings are printed.")] = Format.text,
-    stdin_filename: Annotated[Optional[str], typer.Option(help="Name to report for '-' (stdin).", show_default=False)] = None,
+    context: Annotated[list[str] | None, typer.Option("--context", help="Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; never rewritten.", show_default=False)] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace of objects that name none (default: a kustomization.yaml's namespace beside the file, else 'default').", show_default=False)] = None,
+    stdin_filename: Annotated[str | None, typer.Option(help="Name to report for '-' (stdin).", show_default=False)] = None,
     list_fixers: Annotated[bool, typer.Option("--list-fixers", help="List the fixers and exit.")] = False,
-    explain: Annotated[Optional[str], typer.Option(help="Print a fixer's documentation and exit.", show_default=False)] = None,
+    explain: Annotated[str | None, typer.Option(help="Print a fixer's documentation and exit.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary and no notes.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -92,6 +94,8 @@ def main(
         json=output_format is Format.json,
         stdin_filename=stdin_filename,
         quiet=quiet,
+        context=context or [],
+        namespace=namespace,
     )
     raise typer.Exit(commands.run(options))
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -168,7 +169,11 @@ def _fixer_options(fixer_id: str, options_class: type, node: Node | None, where:
             values[attribute] = convert(value, hints[attribute])
         except TypeError as exc:
             raise where.error(value_node, f"fixers.{fixer_id}.{key}: {exc}") from None
-    return enabled, options_class(**values)
+    try:
+        return enabled, options_class(**values)
+    except (TypeError, ValueError) as exc:  # the Options' own checks (__post_init__) start with the key
+        key = re.split(r"[:.\[]", str(exc), maxsplit=1)[0]
+        raise where.error(node.own.get(key, node), f"fixers.{fixer_id}.{exc}") from None
 
 
 def convert(value: Any, hint: Any) -> Any:

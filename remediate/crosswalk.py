@@ -15,11 +15,14 @@ CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
         "Kubescape": ("C-0075",),
     },
     "container-resources": {
-        "kube-score": ("container-resources", "container-ephemeral-storage-request-and-limit"),
+        # kube-score's container-ephemeral-storage-request-and-limit is answered too (option
+        # ephemeral-storage); in a kube-score/ignore annotation it switches off only that part inside
+        # the fixer, so only the umbrella check (which switches off the whole fixer) is listed here.
+        "kube-score": ("container-resources",),
         "Checkov": ("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
         "Polaris": ("cpuRequestsMissing", "cpuLimitsMissing", "memoryRequestsMissing", "memoryLimitsMissing"),
         "kube-linter": ("unset-cpu-requirements", "unset-memory-requirements"),
-        "Kubescape": ("C-0050", "C-0004"),
+        "Kubescape": ("C-0050", "C-0004", "C-0268", "C-0269", "C-0270", "C-0271"),
     },
     "container-probes": {
         "kube-score": ("pod-probes", "pod-probes-identical"),
@@ -29,26 +32,25 @@ CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
         "Kubescape": ("C-0018", "C-0056"),
     },
     "security-context": {
-        "kube-score": (
-            "container-security-context-user-group-id",
-            "container-security-context-privileged",
-            "container-security-context-readonlyrootfilesystem",
-            "container-seccomp-profile",
-        ),
-        "Checkov": ("CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_37",
-                    "CKV_K8S_40", "CKV_K8S_31"),
-        "Polaris": ("runAsRootAllowed", "privilegeEscalationAllowed", "notReadOnlyRootFilesystem",
-                    "runAsPrivileged", "insecureCapabilities"),
+        # kube-score's user-group-id, privileged and readonlyrootfilesystem checks are answered too;
+        # their ids in a kube-score/ignore annotation switch off single fields inside the fixer, so
+        # only the umbrella check (which switches off the whole fixer) is listed here.
+        "kube-score": ("container-security-context",),
+        "Checkov": ("CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_29",
+                    "CKV_K8S_30", "CKV_K8S_31", "CKV_K8S_37", "CKV_K8S_40"),
+        "Polaris": ("runAsRootAllowed", "runAsPrivileged", "notReadOnlyRootFilesystem",
+                    "privilegeEscalationAllowed", "insecureCapabilities"),
         "kube-linter": ("run-as-non-root", "no-read-only-root-fs", "privilege-escalation-container",
-                        "privileged-container"),
+                        "privileged-container", "drop-net-raw-capability"),
         "Kubescape": ("C-0013", "C-0016", "C-0017", "C-0046", "C-0055", "C-0057"),
-        "Pod Security Standards": ("restricted: runAsNonRoot", "restricted: allowPrivilegeEscalation",
-                                   "restricted: capabilities", "restricted: seccompProfile",
-                                   "baseline: privileged"),
+        "Pod Security Standards": ("restricted: Privilege Escalation", "restricted: Running as Non-root",
+                                   "restricted: Running as Non-root user", "restricted: Seccomp",
+                                   "restricted: Capabilities", "baseline: Privileged Containers"),
     },
     "network-policy": {
+        # Checkov has no such check for manifests (its CKV_K8S_6 is "Do not admit root containers").
         "kube-score": ("pod-networkpolicy",),
-        "Checkov": ("CKV_K8S_6",),
+        "kube-linter": ("non-isolated-pod",),
         "Kubescape": ("C-0260",),
     },
 }

@@ -30,7 +30,7 @@ MAX_ALIAS_EXPANSION = 1_000_000
 class Node:
     """A node of the composed graph; see the module docstring for the position attributes."""
 
-    __slots__ = ("start", "end", "line", "column", "anchor", "tag", "parent", "key", "shared", "size")
+    __slots__ = ("anchor", "column", "end", "key", "line", "parent", "shared", "size", "start", "tag")
 
     start: int
     end: int
@@ -72,7 +72,7 @@ class Node:
 class Scalar(Node):
     """A scalar; ``value`` is its text after unquoting, ``style`` '' for plain or a quote/indicator."""
 
-    __slots__ = ("value", "style", "data", "is_merge_key", "key_value")
+    __slots__ = ("data", "is_merge_key", "key_value", "style", "value")
 
     value: str
     style: str
@@ -87,7 +87,7 @@ class Scalar(Node):
 class Mapping(Node):
     """A mapping. ``pairs`` keeps every entry in order; ``get`` sees merge keys (``<<``) too."""
 
-    __slots__ = ("pairs", "flow", "own")
+    __slots__ = ("flow", "own", "pairs")
 
     pairs: list[tuple[Node, Node]]
     flow: bool
@@ -131,7 +131,7 @@ class Mapping(Node):
 class Sequence(Node):
     """A sequence of nodes; ``items`` may hold :class:`Alias` occurrences."""
 
-    __slots__ = ("items", "flow")
+    __slots__ = ("flow", "items")
 
     items: list[Node]
     flow: bool
@@ -172,13 +172,13 @@ def _parser() -> Any:
     return _yaml
 
 
-def _mark_error(exc: Exception) -> InputError:
+def _mark_error(exc: Exception, text: str) -> InputError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {context}, {problem}" if context else f"invalid YAML: {problem}"
-    if "\t" in problem or "tab" in problem.lower():
-        message += " (YAML forbids tabs for indentation; use spaces)"
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        message += " (a tab here: YAML allows only spaces for indentation and before values; replace it)"
     if mark is None:
         return InputError(message)
     return InputError(message, mark.line + 1, mark.column + 1)
@@ -194,7 +194,7 @@ def parse(text: str) -> list[Document]:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels") from None
     except Exception as exc:  # the C parser raises ruamel's MarkedYAMLError subclasses
         if hasattr(exc, "problem_mark") or type(exc).__module__.startswith("ruamel"):
-            raise _mark_error(exc) from None
+            raise _mark_error(exc, text) from None
         raise
 
 
@@ -371,10 +371,15 @@ def content_end(node: Node) -> int:
     A block collection's end mark points at the next token, past any comments and blank lines that
     follow it; the content really ends where its last value does.
     """
+    return last_node(node).end
+
+
+def last_node(node: Node) -> Node:
+    """The node whose text comes last in a block collection (the node itself when it is flow or a leaf)."""
     while True:
         if isinstance(node, Mapping) and not node.flow and node.pairs:
             node = node.pairs[-1][1]
         elif isinstance(node, Sequence) and not node.flow and node.items:
             node = node.items[-1]
         else:
-            return node.end
+            return node

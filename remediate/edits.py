@@ -13,11 +13,12 @@ used by an alias): a fix there would silently change every object that uses it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from remediate import render
-from remediate.document import Document, Mapping, Node, Scalar, Sequence, content_end
+from remediate.document import Document, Mapping, Node, Scalar, Sequence, content_end, last_node
 from remediate.layout import Layout
 from remediate.model import Edit, Touch
 
@@ -45,48 +46,84 @@ class Editor:
 
     # -- mappings ------------------------------------------------------------------------------
 
-    def insert_key(self, mapping: Mapping, key: str, value: Any, *, after: tuple[str, ...] = ()) -> Change:
-        """Add ``key: value`` to ``mapping``, after the first of ``after`` present, else at the end."""
+    def insert_key(
+        self,
+        mapping: Mapping,
+        key: str,
+        value: Any,
+        *,
+        after: tuple[str, ...] = (),
+        inline: bool = False,
+        first: bool = False,
+    ) -> Change:
+        """Add ``key: value`` to ``mapping``, after the first of ``after`` present, else at the end.
+
+        ``first`` puts the entry before all others instead (in a block mapping: on the line after its
+        parent key, above any comment of the first key). ``inline`` keeps a collection value on one
+        line in a flow or JSON mapping whose entries are on lines of their own (it would otherwise be
+        spread over indented lines).
+        """
         self._check_editable(mapping)
         if key in mapping.own:
             raise Uneditable(f'"{key}" is already set here')
         anchor = next((mapping.own[name] for name in after if name in mapping.own), None)
-        if anchor is None and mapping.pairs:
+        if anchor is None and mapping.pairs and not first:
             anchor = mapping.pairs[-1][1]
         touch = self._touch(mapping, key, value)
         if mapping.flow:
-            return Change((self._flow_insert(mapping, key, value, anchor),), (touch,))
+            return Change((self._flow_insert(mapping, key, value, anchor, inline),), (touch,))
         if not mapping.pairs:
             raise Uneditable("empty block mapping")  # the parser never produces one
         column = mapping.pairs[0][0].column
-        position, prefix = self._after_line_of(content_end(anchor) if anchor is not None else mapping.end)
         lines = render.entry_lines(key, value, column, self.layout)
-        return Change((Edit(position, position, prefix + self._join(lines)),), (touch,))
+        if anchor is None:
+            return Change((self._lines_after(self._parent_key_end(mapping), lines),), (touch,))
+        return Change((self._lines_after(content_end(anchor), lines),), (touch,))
+
+    def add_key(
+        self, mapping: Mapping, key: str, value: Any, *, after: tuple[str, ...] = (), first: bool = False
+    ) -> Change:
+        """Like :meth:`insert_key`, but never the last entry of a flow mapping spread over lines.
+
+        Where a flow or JSON mapping has its entries on lines of their own, a new last entry would add
+        a comma to another key's line (or move a closing bracket), so the entry goes before the last
+        one instead, on a line of its own: every changed line then names a key the fixer writes.
+        """
+        anchor = next((name for name in after if name in mapping.own), None)
+        last = getattr(mapping.pairs[-1][0], "key_value", None) if mapping.pairs else None
+        if is_spread(mapping) and not first and anchor in (None, last):
+            if len(mapping.pairs) > 1:
+                after, first = (getattr(mapping.pairs[-2][0], "key_value", None),), False
+            else:
+                after, first = (), True
+        return self.insert_key(mapping, key, value, after=after, first=first, inline=True)
 
     def set_value(self, mapping: Mapping, key: str, value: Any) -> Change:
-        """Give the existing entry ``key`` of ``mapping`` a new value, keeping the key's line."""
+        """Give the existing entry ``key`` of ``mapping`` a new value, keeping the key's line.
+
+        The old value is a scalar (a null too), or an empty ``{}`` / ``[]`` that the new value fills.
+        """
         self._check_editable(mapping)
         old = mapping.own.get(key)
         if old is None:
             raise Uneditable(f'"{key}" is not set here')
         self._check_editable(old)
         touch = self._touch(mapping, key, value)
-        if not isinstance(old, Scalar) or old.anchor or old.tag:
+        if not (isinstance(old, Scalar) or _is_empty_flow(old)) or old.anchor or old.tag:
             raise Uneditable(f'"{key}" holds an anchor, a tag or a collection')
-        if old.style in ("|", ">"):
+        style = old.style if isinstance(old, Scalar) else ""
+        if style in ("|", ">"):
             raise Uneditable(f'"{key}" holds a block scalar')
-        json_style = self.layout.json or old.style == '"' and mapping.flow
+        json_style = self.layout.json or style == '"' and mapping.flow
         if isinstance(value, (dict, list)) and value:
             if mapping.flow:
                 new = render.flow(value, json_style=json_style)
                 return Change((Edit(old.start, old.end, new),), (touch,))
             colon = self._colon_before(old)
-            position, prefix = self._after_line_of(old.end)
             column = mapping.key_node(key).column  # type: ignore[union-attr]
             lines = render.entry_lines(key, value, column, self.layout)[1:]
-            edits = (Edit(colon + 1, old.end, ""), Edit(position, position, prefix + self._join(lines)))
-            return Change(edits, (touch,))
-        new = render.scalar(value, json_style=json_style, quote=old.style)
+            return Change((Edit(colon + 1, old.end, ""), self._lines_after(old.end, lines)), (touch,))
+        new = render.scalar(value, json_style=json_style, quote=style)
         if old.start == old.end:  # an empty value: ``key:`` with nothing after it
             new = " " + new
         return Change((Edit(old.start, old.end, new),), (touch,))
@@ -109,28 +146,35 @@ class Editor:
             separator = self._flow_separator(sequence, [item.line for item in sequence.items], last.column)
             new = separator + render.flow(value, json_style=self.layout.json)
             return Change((Edit(last.end, last.end, new),), (touch,))
-        column = sequence.column
-        position, prefix = self._after_line_of(content_end(sequence.items[-1]))
-        lines = render.sequence_lines([value], column, self.layout)
-        return Change((Edit(position, position, prefix + self._join(lines)),), (touch,))
+        lines = render.sequence_lines([value], sequence.column, self.layout)
+        return Change((self._lines_after(content_end(sequence.items[-1]), lines),), (touch,))
 
     # -- documents -----------------------------------------------------------------------------
 
     def append_document(self, value: dict[str, Any], comment: str | None = None) -> Change:
         """Add a new document at the end of the stream, after a ``---`` line."""
+        return self.append_documents([(value, comment)])
+
+    def append_documents(self, documents: list[tuple[dict[str, Any], str | None]]) -> Change:
+        """Add new documents (value, comment) at the end of the stream, each after a ``---`` line.
+
+        A comment, which may have several lines, goes on the lines right after its ``---``. It is one
+        change because two changes that append cannot be applied in one pass (each claims the next
+        document index), so a fixer that adds several objects to a file adds them together.
+        """
         if self.layout.json:
             raise Uneditable("a JSON file holds one object; add the new object to a YAML file")
-        text = self.text
-        newline = self.layout.newline
-        prefix = "" if not text or text.endswith("\n") else newline
-        lines = ["---"]
-        if comment:
-            lines.append(f"# {comment}")
-        lines.extend(render.document(value, self.layout))
-        touch = Touch(len(self._documents), (), value)
-        if not text.strip():
-            lines = lines[1:]
-        return Change((Edit(len(text), len(text), prefix + self._join(lines)),), (touch,))
+        lines: list[str] = []
+        touches: list[Touch] = []
+        for value, comment in documents:
+            lines.append("---")
+            if comment:
+                lines.extend(f"# {line}".rstrip() for line in comment.splitlines())
+            lines.extend(render.document(value, self.layout))
+            touches.append(Touch(len(self._documents) + len(touches), (), value))
+        if not self.text.strip():
+            return Change((Edit(0, len(self.text), self._join(lines[1:])),), tuple(touches))
+        return Change((self._lines_after(len(self.text), lines),), tuple(touches))
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -150,21 +194,50 @@ class Editor:
         newline = self.layout.newline
         return "".join(line + newline for line in lines)
 
-    def _after_line_of(self, offset: int) -> tuple[int, str]:
-        """Where a new line goes after the line holding ``offset``, and text to put before it."""
+    def _lines_after(self, offset: int, lines: list[str]) -> Edit:
+        """Insert whole lines after the line holding ``offset`` (after any comment on it).
+
+        At the end of a file without a final newline the new lines go after a newline, and the file
+        still ends without one.
+        """
         text = self.text
         if offset > 0 and text[offset - 1] == "\n":
-            return offset, ""
+            return Edit(offset, offset, self._join(lines))
         end = text.find("\n", offset)
         if end < 0:
-            return len(text), self.layout.newline
-        return end + 1, ""
+            self._check_no_block_scalar_at_end()
+            newline = self.layout.newline
+            return Edit(len(text), len(text), newline + newline.join(lines))
+        return Edit(end + 1, end + 1, self._join(lines))
+
+    def _parent_key_end(self, mapping: Mapping) -> int:
+        """Where the key holding a block mapping ends, when the mapping starts on a later line."""
+        parent = mapping.parent
+        key_node = parent.key_node(mapping.key) if isinstance(parent, Mapping) else None
+        if key_node is None or key_node.line >= mapping.line:
+            raise Uneditable("no line above the mapping's first entry to insert after")
+        return key_node.end
+
+    def _check_no_block_scalar_at_end(self) -> None:
+        """A block scalar (``|``, ``>``) that ends a file without a final newline would gain one in its
+        text from a line added after it, unless it strips its final line break (``|-``)."""
+        if not self._documents:
+            return
+        last = last_node(self._documents[-1].root)
+        if isinstance(last, Scalar) and last.style in ("|", ">") and not self.text[last.end :].strip():
+            header = re.match(r"[|>]([-+0-9]*)", self.text[last.start :])
+            if header is None or "-" not in header.group(1):
+                raise Uneditable("the file ends inside a block scalar (|, >) without a newline; add one")
 
     def _colon_before(self, node: Node) -> int:
+        """The ':' of the entry whose value is ``node``; the value may be on the next line (Helm's
+        ``toYaml`` writes ``resources:`` and ``{}`` below it), but no comment may sit in between."""
         index = node.start - 1
-        while index >= 0 and self.text[index] in " \t":
+        while index >= 0 and self.text[index] in " \t\r\n":
             index -= 1
         if index < 0 or self.text[index] != ":":
+            if "\n" in self.text[index + 1 : node.start]:
+                raise Uneditable("a comment sits between the key and its value")
             raise Uneditable("no ':' before the value")
         return index
 
@@ -173,17 +246,33 @@ class Editor:
             return "," + self.layout.newline + " " * column
         return ", "
 
-    def _flow_insert(self, mapping: Mapping, key: str, value: Any, anchor: Node | None) -> Edit:
+    def _flow_insert(self, mapping: Mapping, key: str, value: Any, anchor: Node | None, inline: bool) -> Edit:
         json_style = self.layout.json or any(k.style == '"' for k, _ in mapping.pairs if isinstance(k, Scalar))
         key_text = render.scalar(key, json_style=json_style)
-        if anchor is None:
-            opening = self.text.index("{", mapping.start)
+        opening = self.text.index("{", mapping.start)
+        if not mapping.pairs:
             return Edit(opening + 1, opening + 1, f"{key_text}: {render.flow(value, json_style=json_style)}")
         keys = [k for k, _ in mapping.pairs]
         column = keys[-1].column
         separator = self._flow_separator(mapping, [k.line for k in keys], column)
-        if separator != ", " and (isinstance(value, (dict, list)) and value and json_style):
+        if separator != ", " and (isinstance(value, (dict, list)) and value and json_style) and not inline:
             rendered = render.json_lines(value, column, self.layout)
         else:
             rendered = render.flow(value, json_style=json_style)
+        if anchor is None:  # before the first entry
+            entry = f"{key_text}: {rendered},"
+            return Edit(opening + 1, opening + 1, separator[1:] + entry if separator != ", " else entry + " ")
         return Edit(anchor.end, anchor.end, f"{separator}{key_text}: {rendered}")
+
+
+def is_spread(mapping: Mapping) -> bool:
+    """True for a flow (or JSON) mapping whose entries are on lines of their own."""
+    lines = {key.line for key, _ in mapping.pairs}
+    return mapping.flow and bool(lines) and (len(lines) > 1 or min(lines) != mapping.line)
+
+
+def _is_empty_flow(node: Node) -> bool:
+    """True for ``{}`` and ``[]``: empty values that :meth:`Editor.set_value` may replace like a null."""
+    if isinstance(node, Mapping):
+        return node.flow and not node.pairs
+    return isinstance(node, Sequence) and node.flow and not node.items

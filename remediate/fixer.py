@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from remediate import layout
 from remediate.edits import Change, Editor, Uneditable
+from remediate.index import RunIndex
 from remediate.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
 from remediate.model import Finding, Fix, Severity
 
@@ -29,12 +30,21 @@ DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Options", "Fix saf
 
 @dataclass
 class Context:
-    """What a fixer may consult besides the object: the file, and every object of the run."""
+    """What a fixer may consult besides the object: the file, and every object of the run.
+
+    ``namespace`` is where this file's objects without a namespace live; ``index`` summarizes every
+    object of the run (filled only when an enabled fixer sets ``needs_index``).
+    """
 
     source: Source
     documents: list[Document]
     pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
-    all_manifests: list[Manifest] = field(default_factory=list)
+    index: RunIndex = field(default_factory=RunIndex)
+    namespace: str = "default"
+
+    def namespace_of(self, manifest: Manifest) -> str:
+        """The namespace an object is applied to."""
+        return manifest.namespace or self.namespace
 
     @cached_property
     def editor(self) -> Editor:
@@ -53,9 +63,14 @@ class Fixer(abc.ABC):
     writes: ClassVar[tuple[str, ...]]
     """The keys this fixer may add or change: every line it alters mentions one (corpus tests check)."""
     severity: ClassVar[Severity] = Severity.ERROR
+    needs_index: ClassVar[bool] = False
+    """True for fixers that read ``ctx.index`` (other objects of the run)."""
 
-    def __init__(self, options: Any = None):
+    def __init__(self, options: Any = None, *, config_path: str | None = None):
         self.options = options if options is not None else self.Options()
+        self.config_path = config_path
+        """The config file the options come from (None: defaults); relative paths in options are
+        relative to its directory."""
 
     @abc.abstractmethod
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:

@@ -6,7 +6,8 @@ custom kinds (Argo Rollouts, OpenShift DeploymentConfigs, ...) in the config fil
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping as MappingABC
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
 from remediate.document import Document, Mapping, Node, Scalar, Sequence

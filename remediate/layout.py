@@ -46,7 +46,7 @@ def detect(documents: list[Document], *, json: bool, newline: str) -> Layout:
         elif isinstance(node, Sequence):
             pending.extend(item for item in node.items if not isinstance(item, Alias))
     step = _most_common(steps, default=2, allowed=range(1, 9))
-    dash = _most_common(dashes, default=0, allowed=range(0, 9))
+    dash = _most_common(dashes, default=0, allowed=range(9))
     return Layout(step=step, dash=dash, json=json, newline=newline)
 
 

@@ -13,7 +13,7 @@ from remediate.runner import FileResult, Status
 
 
 def display_name(name: str) -> str:
-    return name[2:] if name.startswith("./") else name
+    return name.removeprefix("./")
 
 
 def finding_line(result: FileResult, finding: Finding, *, fixing: bool) -> str:

@@ -20,7 +20,8 @@ from remediate import ignore, registry
 from remediate.config import Settings
 from remediate.document import Document, parse
 from remediate.fixer import Context, Fixer
-from remediate.k8s import Manifest, manifests
+from remediate.index import RunIndex, summarize
+from remediate.k8s import manifests
 from remediate.model import Finding, Fix
 from remediate.source import InputError, Source
 from remediate.verify import VerificationError, verify
@@ -78,12 +79,24 @@ class Engine:
 
     def __post_init__(self) -> None:
         classes = registry.by_id()
-        self.fixers = [classes[i](self.settings.options.get(i)) for i in self.settings.enabled]
+        self.fixers = [
+            classes[fixer_id](self.settings.options.get(fixer_id), config_path=self.settings.path)
+            for fixer_id in self.settings.enabled
+        ]
         self.codes = {fixer.code: fixer.id for fixer in classes.values()}
 
-    def find(self, source: Source, documents: list[Document], context: list[Manifest]) -> list[Finding]:
+    @property
+    def needs_index(self) -> bool:
+        """True when an enabled fixer looks at other objects of the run."""
+        return any(fixer.needs_index for fixer in self.fixers)
+
+    def find(self, source: Source, documents: list[Document], scope: Scope) -> list[Finding]:
         """Every finding of every enabled fixer, minus those the objects' annotations switch off."""
-        ctx = Context(source, documents, self.settings.pod_kinds, context)
+        index = scope.index
+        if self.needs_index:  # the file as it is now: a policy added in the last pass covers its pods
+            current = summarize(source.name, documents, self.settings.pod_kinds, scope.namespace)
+            index = index.with_file(source.name, current)
+        ctx = Context(source, documents, self.settings.pod_kinds, index, scope.namespace)
         found: list[Finding] = []
         for manifest in manifests(documents):
             off = ignore.ignored(manifest, self.settings.pod_kinds, self.codes)
@@ -106,7 +119,15 @@ def read(name: str, data: bytes) -> Source | FileResult:
         return FileResult(name, Status.FAILED, errors=(Problem(exc.message, exc.line, exc.column),))
 
 
-def process(engine: Engine, source: Source, *, fix: bool, context: list[Manifest] | None = None) -> FileResult:
+@dataclass(frozen=True)
+class Scope:
+    """What a file is processed against: the run's index, and its objects' default namespace."""
+
+    index: RunIndex = field(default_factory=RunIndex)
+    namespace: str = "default"
+
+
+def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = None) -> FileResult:
     """Find (and with ``fix``, fix) the problems of one decoded file."""
     name = source.name
     try:
@@ -119,13 +140,13 @@ def process(engine: Engine, source: Source, *, fix: bool, context: list[Manifest
         note = None if not source.text.strip() else "no Kubernetes objects (no kind and apiVersion)"
         status = Status.UNCHANGED if note is None else Status.SKIPPED
         return FileResult(name, status, source, note=note, documents=len(documents))
-    others = context or []
+    scope = scope or Scope()
     try:
-        findings = engine.find(source, documents, others)
+        findings = engine.find(source, documents, scope)
         if not fix or not any(f.fix for f in findings):
             return FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
-        return _fix(engine, source, documents, findings, others)
-    except Exception as exc:  # a bug in a fixer must not stop the run or touch the file
+        return _fix(engine, source, documents, findings, scope)
+    except Exception as exc:  # noqa: BLE001 - a bug in a fixer must not stop the run or touch the file
         return FileResult(
             name,
             Status.FAILED,
@@ -134,9 +155,7 @@ def process(engine: Engine, source: Source, *, fix: bool, context: list[Manifest
         )
 
 
-def _fix(
-    engine: Engine, source: Source, documents: list[Document], findings: list[Finding], context: list[Manifest]
-) -> FileResult:
+def _fix(engine: Engine, source: Source, documents: list[Document], findings: list[Finding], scope: Scope) -> FileResult:
     text = source.text
     current_docs, current = documents, findings
     errors: list[Problem] = []
@@ -158,10 +177,14 @@ def _fix(
                 )
             if not chosen:
                 break
-            new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+            try:
+                new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+            except VerificationError:  # each verified alone, not together: one now, the rest next pass
+                chosen = chosen[:1]
+                new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
         text = applying.apply(text, chosen)
         current_docs = new_docs
-        current = engine.find(source.with_text(text), current_docs, context)
+        current = engine.find(source.with_text(text), current_docs, scope)
     remaining = {f.identity for f in current}
     fixed = frozenset(f.identity for f in findings if f.identity not in remaining)
     status = Status.CHANGED if text != source.text else Status.UNCHANGED

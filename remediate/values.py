@@ -24,7 +24,7 @@ _INT = re.compile(
     |[-+]?(?:0|[1-9][0-9_]*)
     |[-+]?0x[0-9a-fA-F_]+
     |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""",
-    re.X,
+    re.VERBOSE,
 )
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
@@ -32,7 +32,7 @@ _FLOAT = re.compile(
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
-    re.X,
+    re.VERBOSE,
 )
 _MAYBE_NOT_STRING = frozenset("0123456789+-.~nNyYtTfFoO<=")
 _cache: dict[str, Any] = {}

@@ -74,9 +74,7 @@ def _check_declared(doc: int, data: Any, declared: list[Touch]) -> None:
 
 def _get(data: Any, path: YamlPath) -> Any:
     for key in path:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+        if isinstance(data, dict) and key in data or isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
             data = data[key]
         else:
             return _MISSING

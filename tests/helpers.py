@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 
 from remediate.config import load
+from remediate.document import Mapping, parse
 from remediate.runner import Engine, FileResult, process
 from remediate.source import Source
 
@@ -28,7 +29,34 @@ def noise_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
 
     A line altered in place (a flow mapping that gained ``, imagePullPolicy: Always``) counts as a
     fix line when its new text mentions a key; a line that lost or gained anything else is noise.
+    Whole documents appended after the last original one (a fixer that adds objects) are fix
+    content when their ``kind`` is one of ``keys``; everything before them is held to the line rule.
     """
+    head, appended = _split_appended(old, new)
+    return _changed_lines(old, head, keys) + _appended_noise(appended, keys)
+
+
+def _split_appended(old: str, new: str) -> tuple[str, str]:
+    """``new`` cut where the documents after ``old``'s last one start (``""`` when there are none)."""
+    count = len(parse(old))
+    documents = parse(new)
+    if len(documents) <= count:
+        return new, ""
+    start = documents[count].start
+    return new[:start], new[start:]
+
+
+def _appended_noise(appended: str, kinds: tuple[str, ...]) -> list[str]:
+    """The lines of appended documents whose kind is not one of ``kinds``."""
+    noise = []
+    for document in parse(appended):
+        root = document.root
+        if not (isinstance(root, Mapping) and root.str("kind") in kinds):
+            noise.extend("+" + line for line in appended[document.start : document.end].splitlines())
+    return noise
+
+
+def _changed_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
     old_lines, new_lines = old.splitlines(), new.splitlines()
     noise = []
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)

@@ -32,7 +32,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_diff_prints_a_patch_that_applies_and_writes_nothing(repo: Path) -> None:
-    result = k8sfix("--diff", "deploy/app.yaml", cwd=repo)
+    result = k8sfix("--diff", "--select", "image-pull-policy", "deploy/app.yaml", cwd=repo)
     assert result.returncode == 1
     diff = result.stdout.decode()
     assert diff.startswith("--- a/deploy/app.yaml\n+++ b/deploy/app.yaml\n")
@@ -41,7 +41,7 @@ def test_diff_prints_a_patch_that_applies_and_writes_nothing(repo: Path) -> None
     assert (repo / "deploy" / "app.yaml").read_bytes() == SEED
     if shutil.which("patch"):
         subprocess.run(["patch", "-p1", "-s"], cwd=repo, input=result.stdout, check=True)
-        after = k8sfix("deploy/app.yaml", cwd=repo)
+        after = k8sfix("--select", "image-pull-policy", "deploy/app.yaml", cwd=repo)
         assert after.returncode == 0, after.stdout
 
 
@@ -49,7 +49,8 @@ def test_write_then_write_again_changes_nothing(repo: Path) -> None:
     first = k8sfix("--write", "deploy", cwd=repo)
     assert first.returncode == 1
     fixed = (repo / "deploy" / "app.yaml").read_bytes()
-    assert b"imagePullPolicy: Always" in fixed
+    for fix in (b"imagePullPolicy: Always", b"resources:", b"readinessProbe:", b"runAsNonRoot: true", b"kind: NetworkPolicy"):
+        assert fix in fixed
     second = k8sfix("--write", "deploy", cwd=repo)
     assert second.returncode == 0, second.stdout + second.stderr
     assert (repo / "deploy" / "app.yaml").read_bytes() == fixed
@@ -63,7 +64,7 @@ def test_write_keeps_the_file_mode(repo: Path) -> None:
 
 
 def test_report_mode_lists_findings_with_positions(repo: Path) -> None:
-    result = k8sfix("deploy/app.yaml", cwd=repo)
+    result = k8sfix("--select", "image-pull-policy", "deploy/app.yaml", cwd=repo)
     assert result.returncode == 1
     line = result.stdout.decode().splitlines()[0]
     assert line.startswith("deploy/app.yaml:18:9: K8S001 Deployment/semaphore-demo-ruby-kubernetes:")
@@ -71,12 +72,12 @@ def test_report_mode_lists_findings_with_positions(repo: Path) -> None:
 
 
 def test_stdin_to_stdout() -> None:
-    result = k8sfix("--write", "-", cwd=ROOT, stdin=SEED)
+    result = k8sfix("--write", "--select", "image-pull-policy", "-", cwd=ROOT, stdin=SEED)
     assert result.returncode == 1
     assert result.stdout == SEED.replace(
         b"$SEMAPHORE_WORKFLOW_ID\n", b"$SEMAPHORE_WORKFLOW_ID\n        imagePullPolicy: Always\n"
     )
-    clean = k8sfix("--write", "-", cwd=ROOT, stdin=result.stdout)
+    clean = k8sfix("--write", "--select", "image-pull-policy", "-", cwd=ROOT, stdin=result.stdout)
     assert clean.returncode == 0
     assert clean.stdout == result.stdout
 
@@ -110,7 +111,7 @@ def test_helm_templates_and_plain_yaml_are_skipped_untouched(repo: Path) -> None
 
 
 def test_json_format_records(repo: Path) -> None:
-    result = k8sfix("--format", "json", "deploy/app.yaml", cwd=repo)
+    result = k8sfix("--format", "json", "--select", "image-pull-policy", "deploy/app.yaml", cwd=repo)
     record = json.loads(result.stdout)["findings"][0]
     assert record == {
         "file": "deploy/app.yaml",
@@ -130,10 +131,11 @@ def test_json_format_records(repo: Path) -> None:
 
 
 def test_select_ignore_and_config(repo: Path) -> None:
-    assert k8sfix("--ignore", "image-pull-policy", "deploy", cwd=repo).returncode == 0
+    others = ["--ignore", "container-resources,container-probes,security-context,network-policy"]
+    assert k8sfix(*others, "--ignore", "image-pull-policy", "deploy", cwd=repo).returncode == 0
     assert k8sfix("--select", "K8S001", "deploy", cwd=repo).returncode == 1
     (repo / ".k8sfix.yaml").write_text("fixers:\n  image-pull-policy:\n    enabled: false\n")
-    assert k8sfix("deploy", cwd=repo).returncode == 0
+    assert k8sfix(*others, "deploy", cwd=repo).returncode == 0
     (repo / ".k8sfix.yaml").write_text("fixers:\n  image-pull-policy:\n    polcy: Always\n")
     bad = k8sfix("deploy", cwd=repo)
     assert bad.returncode == 2

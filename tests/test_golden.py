@@ -1,7 +1,8 @@
 """Golden cases: ``golden/<fixer>/<case>.in.<ext>`` fixed with only that fixer must equal
 ``<case>.out.<ext>``, or stay byte-identical where no ``.out`` file exists. Every case also runs on
 its own output, which must not change again (idempotence). ``<case>.config.yaml`` configures the
-run. ``pytest --update-goldens`` rewrites the ``.out`` files from the current behaviour; review them.
+run, and ``<case>.context.yaml`` holds other objects of the run (like ``--context``: consulted by
+cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` files from the current behaviour; review them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from remediate.config import load
-from remediate.runner import Engine, Status, process
+from remediate.document import parse
+from remediate.index import RunIndex, summarize
+from remediate.runner import Engine, Scope, Status, process
 from remediate.source import Source
 from tests.conftest import GOLDEN
 
-CASES = sorted(p for p in GOLDEN.glob("*/*.in.*") if not p.name.endswith(".config.yaml"))
+CASES = sorted(GOLDEN.glob("*/*.in.*"))
 
 
 def _paths(case: Path) -> tuple[Path, Path | None]:
@@ -27,9 +30,14 @@ def _paths(case: Path) -> tuple[Path, Path | None]:
 
 def _run(case: Path, data: bytes) -> tuple[Source, object]:
     expected, config = _paths(case)
-    engine = Engine(load(config, select=[case.parent.name]))
+    settings = load(config, select=[case.parent.name])
+    engine = Engine(settings)
     source = Source.from_bytes(case.name, data)
-    return source, process(engine, source, fix=True)
+    index = RunIndex()
+    context = case.with_name(case.name.split(".in.")[0] + ".context.yaml")
+    for name, text in [(case.name, source.text)] + ([(context.name, context.read_text())] if context.exists() else []):
+        index.add(summarize(name, parse(text), settings.pod_kinds, "default"))
+    return source, process(engine, source, fix=True, scope=Scope(index, "default"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{p.parent.name}/{p.name.split('.in.')[0]}" for p in CASES])

@@ -1,0 +1,243 @@
+"""The objects of a whole run, for fixers that look across files.
+
+A NetworkPolicy in ``policies.yaml`` covers the pods of a Deployment in ``app.yaml``; a probe's port
+comes from a Service in another file. The index is built once per run over every input file (and
+``--context`` paths, consulted but never rewritten). It holds small, picklable summaries, not node
+graphs, so it costs little memory and crosses process boundaries in parallel runs.
+
+Namespaces: an object without ``metadata.namespace`` is in the run's default namespace
+(``--namespace``, else the ``namespace:`` of a ``kustomization.yaml`` beside the file, else
+``default``), as ``kubectl apply`` and kustomize would place it. (kustomize's ``namespace:`` also
+replaces a namespace that an object states; k8sfix keeps the stated one.)
+
+NetworkPolicy semantics follow the API server: a policy selects pods of its own namespace only;
+its ``podSelector`` is a label selector (absent or ``{}``: every pod); an omitted ``policyTypes``
+means ``Ingress``, plus ``Egress`` when the policy has at least one egress rule. Only the built-in
+API (``networking.k8s.io``, and the old ``extensions/v1beta1``) counts: Calico's and Cilium's
+policies of the same kind name select pods differently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from remediate import selectors
+from remediate.document import Document, parse
+from remediate.document import Mapping as MappingNode
+from remediate.k8s import Manifest, PodKind, manifests, pod_template
+from remediate.source import InputError, Source
+from remediate.values import to_data
+
+SPEC_KINDS = frozenset({"Service", "NetworkPolicy"})
+"""Kinds whose whole ``spec`` is kept in the index (selectors, ports, policy types)."""
+
+NETWORK_POLICY_API_VERSIONS = frozenset({"networking.k8s.io/v1", "extensions/v1beta1"})
+"""apiVersions of the built-in NetworkPolicy (not Calico's ``projectcalico.org/v3`` one)."""
+
+DIRECTIONS = ("Ingress", "Egress")
+RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
+"""Per direction: the spec key of its rules, and the rule key of its peers."""
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+@dataclass(frozen=True)
+class IndexedObject:
+    """What other objects need to know about one object."""
+
+    file: str
+    kind: str
+    api_version: str
+    name: str
+    namespace: str
+    labels: Mapping[str, str]
+    pod_labels: Mapping[str, str] | None = None
+    spec: Any = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which NetworkPolicies select a pod, by direction."""
+
+    ingress: tuple[IndexedObject, ...] = ()
+    egress: tuple[IndexedObject, ...] = ()
+
+    def of(self, direction: str) -> tuple[IndexedObject, ...]:
+        """The policies for ``"Ingress"`` or ``"Egress"``."""
+        return self.ingress if direction == "Ingress" else self.egress
+
+    def missing(self) -> tuple[str, ...]:
+        """The directions no policy covers, in the order Ingress, Egress."""
+        return tuple(direction for direction in DIRECTIONS if not self.of(direction))
+
+
+@dataclass
+class RunIndex:
+    """Every indexed object of a run, by file, with the lookups fixers need."""
+
+    by_file: dict[str, list[IndexedObject]] = field(default_factory=dict)
+
+    def add(self, found: Iterable[IndexedObject]) -> None:
+        for obj in found:
+            self.by_file.setdefault(obj.file, []).append(obj)
+
+    @property
+    def objects(self) -> Iterator[IndexedObject]:
+        for entries in self.by_file.values():
+            yield from entries
+
+    def with_file(self, file: str, entries: list[IndexedObject]) -> RunIndex:
+        """This index with ``file``'s entries replaced: how the run looks while that file is being fixed."""
+        return RunIndex({**self.by_file, file: entries})
+
+    def services_selecting(self, pod_labels: Mapping[str, str], namespace: str) -> list[IndexedObject]:
+        """Services in ``namespace`` whose selector selects pods with ``pod_labels``.
+
+        An ``ExternalName`` Service has no endpoints, whatever its selector says.
+        """
+        return [
+            obj
+            for obj in self.objects
+            if obj.kind == "Service"
+            and obj.namespace == namespace
+            and isinstance(obj.spec, dict)
+            and obj.spec.get("type") != "ExternalName"
+            and selectors.service_selects(obj.spec.get("selector"), pod_labels)
+        ]
+
+    def network_policies(self, namespace: str) -> list[IndexedObject]:
+        """The built-in NetworkPolicies of ``namespace`` (a policy without ``spec`` has an empty one)."""
+        return [
+            obj
+            for obj in self.objects
+            if obj.kind == "NetworkPolicy"
+            and obj.api_version in NETWORK_POLICY_API_VERSIONS
+            and obj.namespace == namespace
+            and isinstance(policy_spec(obj), Mapping)
+        ]
+
+    def workloads(self, namespace: str) -> list[IndexedObject]:
+        """The pod-bearing objects of ``namespace``."""
+        return [obj for obj in self.objects if obj.pod_labels is not None and obj.namespace == namespace]
+
+    def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
+        """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
+        ingress: list[IndexedObject] = []
+        egress: list[IndexedObject] = []
+        for obj in self.network_policies(namespace):
+            spec = policy_spec(obj)
+            if not selects(spec, pod_labels):
+                continue
+            types = policy_types(spec)
+            if "Ingress" in types:
+                ingress.append(obj)
+            if "Egress" in types:
+                egress.append(obj)
+        return Coverage(tuple(ingress), tuple(egress))
+
+    def restricts(self, pod_labels: Mapping[str, str], namespace: str, direction: str) -> bool:
+        """True when policies limit the ``direction`` traffic of these pods: some select them for
+        it, and none of those allows all of it (a rule without peers and ports)."""
+        covering = self.policy_coverage(pod_labels, namespace).of(direction)
+        return bool(covering) and not any(allows_everything(policy_spec(obj), direction) for obj in covering)
+
+
+def policy_spec(policy: IndexedObject) -> Any:
+    """A NetworkPolicy's spec as plain data: absent or null reads as the empty spec, like the API's."""
+    return policy.spec if policy.spec is not None else {}
+
+
+def selects(spec: Mapping[str, Any], pod_labels: Mapping[str, str]) -> bool:
+    """True when a NetworkPolicy spec's ``podSelector`` selects ``pod_labels`` (absent: every pod)."""
+    return selectors.matches(spec.get("podSelector"), pod_labels)
+
+
+def policy_types(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """A NetworkPolicy's effective ``policyTypes``.
+
+    Defaulted as the API server does when the list is omitted or empty: ``Ingress``, plus ``Egress``
+    when the policy has at least one egress rule (``egress: []`` is no rule).
+    """
+    declared = spec.get("policyTypes")
+    if isinstance(declared, list) and declared:
+        return tuple(str(t) for t in declared)
+    egress = spec.get("egress")
+    return ("Ingress", "Egress") if isinstance(egress, list) and egress else ("Ingress",)
+
+
+def allows_everything(spec: Mapping[str, Any], direction: str) -> bool:
+    """True when one of the policy's rules for ``direction`` allows all traffic: a rule with no
+    peers (``from``/``to``) and no ports, such as ``- {}``."""
+    rules_key, peers_key = RULES[direction]
+    rules = spec.get(rules_key)
+    if not isinstance(rules, list):
+        return False
+    return any(_allows_all(rule, peers_key) for rule in rules)
+
+
+def _allows_all(rule: Any, peers_key: str) -> bool:
+    if rule is None:  # a null rule is the empty rule
+        return True
+    return isinstance(rule, Mapping) and not rule.get(peers_key) and not rule.get("ports")
+
+
+def summarize(
+    file: str, documents: list[Document], pod_kinds: tuple[PodKind, ...], default_namespace: str
+) -> list[IndexedObject]:
+    """Index entries for the objects of one parsed file."""
+    return [summary(file, manifest, pod_kinds, default_namespace) for manifest in manifests(documents)]
+
+
+def summary(file: str, manifest: Manifest, pod_kinds: tuple[PodKind, ...], default_namespace: str) -> IndexedObject:
+    """The index entry of one object."""
+    metadata = manifest.metadata
+    template = pod_template(manifest, pod_kinds)
+    spec = manifest.node.get("spec") if manifest.kind in SPEC_KINDS else None
+    return IndexedObject(
+        file=file,
+        kind=manifest.kind,
+        api_version=manifest.api_version,
+        name=manifest.name,
+        namespace=manifest.namespace or default_namespace,
+        labels=labels_of(metadata),
+        pod_labels=labels_of(template.metadata) if template is not None else None,
+        spec=to_data(spec) if spec is not None else None,
+    )
+
+
+def labels_of(metadata: MappingNode | None) -> dict[str, str]:
+    """The labels of a metadata mapping, values as text."""
+    if metadata is None:
+        return {}
+    labels = metadata.get("labels")
+    if not isinstance(labels, MappingNode):
+        return {}
+    data = to_data(labels)
+    return {selectors.label_text(k): selectors.label_text(v) for k, v in data.items()}
+
+
+def default_namespace(path: str, explicit: str | None) -> str:
+    """The namespace of objects in ``path`` that name none."""
+    if explicit:
+        return explicit
+    return _kustomization_namespace(os.path.dirname(os.path.abspath(path))) or "default"
+
+
+@cache
+def _kustomization_namespace(directory: str) -> str | None:
+    for name in KUSTOMIZATION_NAMES:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            try:
+                with open(candidate, "rb") as handle:
+                    documents = parse(Source.from_bytes(candidate, handle.read()).text)
+            except (OSError, InputError):
+                return None
+            root = documents[0].root if documents else None
+            if isinstance(root, MappingNode):
+                return root.str("namespace")
+    return None

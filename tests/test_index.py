@@ -1,0 +1,328 @@
+"""The cross-file index: label selectors, NetworkPolicy coverage, Services, and namespaces, with the
+API server's semantics."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from remediate import selectors
+from remediate.commands import RunOptions, run
+from remediate.document import parse
+from remediate.index import (
+    IndexedObject,
+    RunIndex,
+    allows_everything,
+    default_namespace,
+    policy_types,
+    summarize,
+)
+from remediate.k8s import BUILTIN_POD_KINDS
+from remediate.values import to_data
+
+WEB = {"app": "web", "tier": "frontend"}
+
+
+def index_of(text: str, namespace: str = "default", file: str = "run.yaml") -> RunIndex:
+    index = RunIndex()
+    index.add(summarize(file, parse(text), BUILTIN_POD_KINDS, namespace))
+    return index
+
+
+def policy(spec: str, namespace: str = "", api_version: str = "networking.k8s.io/v1") -> str:
+    metadata = f"{{name: p, namespace: {namespace}}}" if namespace else "{name: p}"
+    return f"apiVersion: {api_version}\nkind: NetworkPolicy\nmetadata: {metadata}\nspec: {spec}\n"
+
+
+# -- label selectors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("selector", "selected"),
+    [
+        ({"matchLabels": {"app": "web"}}, True),
+        ({"matchLabels": {"app": "web", "tier": "frontend"}}, True),
+        ({"matchLabels": {"app": "api"}}, False),
+        ({"matchLabels": {"app": "web", "track": "stable"}}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "api"]}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["api"]}]}, False),
+        ({"matchExpressions": [{"key": "track", "operator": "In", "values": ["stable"]}]}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["api"]}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}, False),
+        ({"matchExpressions": [{"key": "track", "operator": "NotIn", "values": ["canary"]}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, True),
+        ({"matchExpressions": [{"key": "track", "operator": "Exists"}]}, False),
+        ({"matchExpressions": [{"key": "track", "operator": "DoesNotExist"}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, False),
+        (  # matchLabels and matchExpressions must all hold
+            {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["db"]}],
+            },
+            False,
+        ),
+    ],
+)
+def test_label_selector_requirements(selector: dict, selected: bool) -> None:
+    assert selectors.matches(selector, WEB) is selected
+
+
+def test_the_empty_selector_selects_everything() -> None:
+    assert selectors.matches({}, WEB)
+    assert selectors.matches({}, {})
+    assert selectors.matches(None, {})
+    assert selectors.matches({"matchLabels": None, "matchExpressions": []}, WEB)
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "app=web",
+        {"matchLabels": ["app", "web"]},
+        {"matchExpressions": {"key": "app", "operator": "Exists"}},
+        {"matchExpressions": [{"key": "app", "operator": "Equals", "values": ["web"]}]},
+        {"matchExpressions": [{"key": "app", "operator": "In"}]},
+        {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": []}]},
+        {"matchExpressions": [{"key": "app", "operator": "Exists", "values": ["web"]}]},
+    ],
+)
+def test_selectors_the_api_server_rejects_select_nothing(selector: object) -> None:
+    assert not selectors.matches(selector, WEB)
+
+
+def test_unknown_selector_keys_are_dropped_like_the_api_server_does() -> None:
+    assert selectors.matches({"app": "api"}, WEB)
+
+
+def test_label_values_compare_as_text() -> None:
+    labels = "{ok: true, v: 1, x: null, on: y}"
+    (pod,) = index_of(f"apiVersion: v1\nkind: Pod\nmetadata: {{labels: {labels}}}\nspec: {{}}\n").objects
+    assert pod.pod_labels == {"ok": "true", "v": "1", "x": "", "true": "y"}  # YAML 1.1: the key on is true
+    assert selectors.matches({"matchLabels": {"ok": "true", "v": 1, "x": None}}, pod.pod_labels)
+    assert selectors.matches({"matchExpressions": [{"key": True, "operator": "Exists"}]}, pod.pod_labels)
+
+
+def test_service_selectors_are_plain_maps() -> None:
+    assert selectors.service_selects({"app": "web"}, WEB)
+    assert not selectors.service_selects({"app": "web", "track": "stable"}, WEB)
+    assert not selectors.service_selects({}, WEB)  # no selector: endpoints managed by hand
+    assert not selectors.service_selects(None, WEB)
+
+
+# -- NetworkPolicy semantics -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "types"),
+    [
+        ({"policyTypes": ["Egress"], "ingress": [{}]}, ("Egress",)),
+        ({}, ("Ingress",)),
+        ({"ingress": [{}]}, ("Ingress",)),
+        ({"egress": [{}]}, ("Ingress", "Egress")),
+        ({"egress": []}, ("Ingress",)),  # the API server counts rules, not the key
+        ({"egress": None}, ("Ingress",)),
+        ({"policyTypes": [], "egress": [{"to": []}]}, ("Ingress", "Egress")),
+    ],
+)
+def test_policy_types_default_like_the_api_server(spec: dict, types: tuple[str, ...]) -> None:
+    assert policy_types(spec) == types
+
+
+def test_coverage_per_direction() -> None:
+    text = "\n---\n".join(
+        [
+            policy("{podSelector: {matchLabels: {app: web}}, ingress: [{}]}"),
+            policy("{podSelector: {matchLabels: {tier: frontend}}, egress: [{}], policyTypes: [Egress]}"),
+            policy("{podSelector: {matchLabels: {app: api}}, egress: [{}]}"),
+        ]
+    )
+    coverage = index_of(text).policy_coverage(WEB, "default")
+    assert len(coverage.ingress) == 1 and len(coverage.egress) == 1
+    assert coverage.missing() == ()
+    assert index_of(text).policy_coverage({"app": "api"}, "default").missing() == ()
+    assert index_of(text).policy_coverage({"app": "db"}, "default").missing() == ("Ingress", "Egress")
+
+
+def test_an_empty_pod_selector_covers_every_pod_of_its_namespace() -> None:
+    index = index_of(policy("{podSelector: {}, policyTypes: [Ingress, Egress]}", namespace="prod"))
+    assert index.policy_coverage({}, "prod").missing() == ()
+    assert index.policy_coverage(WEB, "prod").missing() == ()
+    assert index.policy_coverage(WEB, "default").missing() == ("Ingress", "Egress")
+
+
+def test_a_policy_without_spec_or_pod_selector_selects_every_pod_for_ingress() -> None:
+    without_spec = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+    assert index_of(without_spec).policy_coverage(WEB, "default").missing() == ("Egress",)
+    assert index_of(policy("{egress: [{}]}")).policy_coverage(WEB, "default").missing() == ()
+
+
+def test_only_the_built_in_network_policy_api_counts() -> None:
+    spec = "{podSelector: {}, policyTypes: [Ingress, Egress]}"
+    old = index_of(policy(spec, api_version="extensions/v1beta1"))
+    assert old.policy_coverage(WEB, "default").missing() == ()
+    calico = index_of(policy(spec, api_version="projectcalico.org/v3"))
+    assert calico.policy_coverage(WEB, "default").missing() == ("Ingress", "Egress")
+
+
+def test_policies_select_pods_of_their_own_namespace_only() -> None:
+    index = index_of(policy("{podSelector: {matchLabels: {app: web}}, egress: [{}]}", namespace="team-a"))
+    assert index.policy_coverage(WEB, "team-a").missing() == ()
+    assert index.policy_coverage(WEB, "team-b").missing() == ("Ingress", "Egress")
+
+
+@pytest.mark.parametrize(
+    ("rules", "everything"),
+    [
+        ("[{}]", True),
+        ("[null]", True),
+        ("[{to: []}]", True),
+        ("[{to: [{podSelector: {}}]}]", False),
+        ("[{ports: [{port: 53}]}]", False),
+        ("[{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}, {}]", True),
+        ("[]", False),
+    ],
+)
+def test_rules_that_allow_everything(rules: str, everything: bool) -> None:
+    (document,) = parse(f"egress: {rules}\ningress: [{{from: [{{podSelector: {{}}}}]}}]\n")
+    spec = to_data(document.root)
+    assert allows_everything(spec, "Egress") is everything
+    assert not allows_everything(spec, "Ingress")
+
+
+def test_restricted_means_covered_without_an_allow_everything_rule() -> None:
+    limiting = policy("{podSelector: {matchLabels: {app: web}}, ingress: [{from: [{podSelector: {}}]}]}")
+    opening = policy("{podSelector: {}, ingress: [{}]}")
+    assert index_of(limiting).restricts(WEB, "default", "Ingress")
+    assert not index_of(limiting).restricts(WEB, "default", "Egress")
+    assert not index_of(limiting + "---\n" + opening).restricts(WEB, "default", "Ingress")
+
+
+def test_workloads_and_policies_by_namespace() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: x}\n"
+        "spec: {template: {metadata: {labels: {app: a}}, spec: {containers: []}}}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n---\n"
+        + policy("{}", namespace="x")
+    )
+    index = index_of(text)
+    assert [(o.kind, o.pod_labels) for o in index.workloads("x")] == [("Deployment", {"app": "a"})]
+    assert [o.kind for o in index.network_policies("x")] == ["NetworkPolicy"]
+    assert index.workloads("default") == []
+
+
+# -- Services ----------------------------------------------------------------------------------
+
+
+def test_services_selecting_pods() -> None:
+    text = """\
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: other-namespace, namespace: team-b}
+spec: {selector: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: external}
+spec: {type: ExternalName, externalName: web.example.com, selector: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: manual}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {selector: {app: api}}
+"""
+    index = index_of(text)
+    assert [s.name for s in index.services_selecting(WEB, "default")] == ["web"]
+    assert [s.name for s in index.services_selecting(WEB, "team-b")] == ["other-namespace"]
+
+
+# -- namespaces --------------------------------------------------------------------------------
+
+
+def test_objects_without_a_namespace_are_in_the_default_one() -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: "
+    text = pod + "{name: a}\n---\n" + pod + "{name: b, namespace: x}\n"
+    assert [o.namespace for o in index_of(text).objects] == ["default", "x"]
+    assert [o.namespace for o in index_of(text, namespace="prod").objects] == ["prod", "x"]
+
+
+def test_default_namespace_comes_from_the_command_line_then_kustomization(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert default_namespace(str(plain / "app.yaml"), None) == "default"
+    assert default_namespace(str(plain / "app.yaml"), "cli") == "cli"
+    for directory, name in [("a", "kustomization.yaml"), ("b", "kustomization.yml"), ("c", "Kustomization")]:
+        (tmp_path / directory).mkdir()
+        (tmp_path / directory / name).write_text(f"resources: [app.yaml]\nnamespace: ns-{directory}\n")
+        assert default_namespace(str(tmp_path / directory / "app.yaml"), None) == f"ns-{directory}"
+        assert default_namespace(str(tmp_path / directory / "app.yaml"), "cli") == "cli"
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "kustomization.yaml").write_text("namespace: [unclosed\n")
+    assert default_namespace(str(tmp_path / "broken" / "app.yaml"), None) == "default"
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:1
+"""
+
+POLICY = policy("{podSelector: {matchLabels: {app: web}}, ingress: [{}], egress: [{}]}", namespace="prod")
+
+
+def _findings(capsys: pytest.CaptureFixture[str], options: RunOptions) -> tuple[int, str]:
+    code = run(options)
+    return code, capsys.readouterr().out
+
+
+def test_a_run_places_objects_by_kustomization_and_namespace_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "deployment.yaml").write_text(DEPLOYMENT)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "web.yaml").write_text(POLICY)
+    options = RunOptions(["app/deployment.yaml"], select=["network-policy"], context=["policies"], quiet=True)
+
+    code, out = _findings(capsys, options)
+    assert code == 1 and 'namespace "default"' in out
+
+    code, out = _findings(capsys, dataclasses.replace(options, namespace="prod"))
+    assert (code, out) == (0, "")
+
+    (tmp_path / "kustomized").mkdir()
+    (tmp_path / "kustomized" / "deploy.yaml").write_text(DEPLOYMENT)
+    (tmp_path / "kustomized" / "kustomization.yaml").write_text("namespace: prod\nresources: [deploy.yaml]\n")
+    code, out = _findings(capsys, dataclasses.replace(options, paths=["kustomized/deploy.yaml"]))
+    assert (code, out) == (0, "")
+
+
+def test_indexed_objects_are_small_summaries() -> None:
+    (obj,) = index_of(policy("{podSelector: {}}")).objects
+    expected = IndexedObject("run.yaml", "NetworkPolicy", "networking.k8s.io/v1", "p", "default", {})
+    assert obj == dataclasses.replace(expected, spec={"podSelector": {}})
