@@ -1,0 +1,545 @@
+"""Containers without CPU and memory requests and limits.
+
+What it does:
+    Looks at every container and init container of a pod-bearing object (ephemeral containers
+    cannot have resources) and, as kube-score's ``container-resources`` check does, asks for
+    ``resources.requests.cpu``, ``requests.memory``, ``limits.cpu`` and ``limits.memory``. A
+    quantity of 0 counts as unset, as it does for kube-score, Polaris and kube-linter. Missing
+    quantities are added; an existing one is never changed:
+
+    - neither request nor limit set: the configured defaults (requests ``cpu: 100m``,
+      ``memory: 64Mi``; limits ``cpu: 200m``, ``memory: 128Mi``, the values of the tutorial
+      "Securing Kubernetes Deployments");
+    - only the limit set: the request copies it, which is what Kubernetes does already, so the
+      pod's behaviour does not change;
+    - only the request set: the limit is ``limit-ratio`` times the request (default 2, so
+      ``250m`` gives ``500m`` and ``1Gi`` gives ``2Gi``), written in the request's unit; a CPU
+      limit is rounded up to a whole millicore (``33m`` times 1.5 is ``50m``). A request written
+      as a YAML number (``cpu: 1``) gets a limit written as a number (``cpu: 2``).
+
+    With ``ephemeral-storage`` the same goes for ``ephemeral-storage`` (kube-score's
+    ``container-ephemeral-storage-request-and-limit``). A missing ``resources`` gets one block at
+    the end of the container, ``requests`` before ``limits``, each with ``cpu``, ``memory`` and
+    ``ephemeral-storage`` in that order; in a partial one only the missing keys are added (a
+    ``memory`` under an existing ``limits``). Empty values (``resources: {}``, ``limits:`` with
+    nothing after it) are filled in.
+
+Why it matters:
+    The scheduler places pods by their requests: a container without them can land on a full node,
+    and a pod without any requests or limits is "BestEffort", the first to be evicted when the node
+    runs short of memory. A container without limits can take a node's whole memory or CPU from its
+    neighbours. kube-score reports missing limits as critical and missing requests as a warning.
+
+Example:
+    Before::
+
+        containers:
+        - name: web
+          image: registry.example/web:1.4
+
+    After::
+
+        containers:
+        - name: web
+          image: registry.example/web:1.4
+          resources:
+            requests:
+              cpu: 100m
+              memory: 64Mi
+            limits:
+              cpu: 200m
+              memory: 128Mi
+
+Options:
+    cpu-request, memory-request, cpu-limit, memory-limit: the quantities a container gets where
+        neither its request nor its limit is set (defaults ``100m``, ``64Mi``, ``200m``,
+        ``128Mi``). A request must not exceed its limit (a CPU request may when no CPU limit is
+        required: the CPU limit options are not used then).
+    limit-ratio: the limit added beside an existing request is this many times the request
+        (default 2; at least 1).
+    require-cpu-limit: when false (default true), the "no CPU limit" policy of teams that avoid
+        CPU throttling: a missing CPU limit is not a finding and none is added (kube-score's
+        ``--ignore-container-cpu-limit``). CPU requests are still required.
+    ephemeral-storage: when true (default false), ``ephemeral-storage`` requests and limits are
+        required too, with ``ephemeral-storage-request`` (default ``512Mi``) and
+        ``ephemeral-storage-limit`` (default ``1Gi``). A container that writes more than its limit
+        to its filesystem and logs is evicted.
+    overrides: other quantities for some containers (default: none). Each entry has one or more
+        of the matchers ``name`` (the container's name), ``image`` and ``kind`` (the object's
+        kind), all glob patterns that must all match, and the quantities it changes, with the
+        option names above; what it leaves out comes from the options. The first entry that
+        matches a container wins. For example::
+
+            overrides:
+            - name: jvm-*
+              memory-request: 512Mi
+              memory-limit: 1Gi
+            - image: "registry.example/batch/*"
+              kind: CronJob
+              cpu-limit: "1"
+
+Fix safety:
+    Review it. Adding a request can leave a pod unschedulable where nodes or a namespace quota have
+    less room than the requests ask for; adding a limit can get a container OOM-killed (memory) or
+    throttled (CPU) where it needs more than the limit. The defaults fit small services; set
+    ``overrides`` for the containers that need more. Requests copied from limits change nothing:
+    Kubernetes already uses a container's limit as its request where the request is unset.
+
+Limitations:
+    A quantity of 0 is reported but left alone (no value is overwritten); so is a missing request
+    beside a limit of 0 (nothing fits below it) and a missing partner of a value that is not a
+    Kubernetes quantity (``1gb``, ``${CPU}``): the finding says which. A namespace's LimitRange is
+    not consulted, and pod-level ``spec.resources`` (Kubernetes 1.32+) does not count: as for
+    kube-score, every container needs its own. Resources that come from a merge key
+    (``<<: *base``) or sit inside an anchor that aliases reuse elsewhere are reported without a
+    fix. In a flow or JSON mapping whose entries are on lines of their own a new entry goes before
+    the last one, never after it (which would change that entry's line), so there ``limits`` can
+    come before ``requests``. kube-score's ``kube-score/ignore: container-resources`` switches the
+    fixer off for an object, and ``container-ephemeral-storage-request-and-limit`` only its
+    ephemeral-storage part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from fnmatch import fnmatchcase
+from functools import cached_property
+from typing import Any, Literal
+
+from remediate import render
+from remediate.document import Mapping, Node, Scalar
+from remediate.edits import Change, Uneditable
+from remediate.fixer import Context, Fixer
+from remediate.ignore import KUBE_SCORE_ANNOTATION
+from remediate.k8s import Container, Manifest, annotations, containers, pod_template
+from remediate.model import Finding
+
+SECTIONS = ("requests", "limits")
+"""The two sets of quantities in a container's ``resources``, in the order they are written."""
+
+RESOURCES = ("cpu", "memory", "ephemeral-storage")
+"""The resources this fixer asks for, in the order they are written."""
+
+Slot = tuple[str, str]
+"""Where a quantity goes: (section, resource), e.g. ``("limits", "memory")``."""
+
+SLOTS: tuple[Slot, ...] = tuple((section, resource) for section in SECTIONS for resource in RESOURCES)
+LABELS = {"cpu": "CPU", "memory": "memory", "ephemeral-storage": "ephemeral-storage"}
+FINEST = {"cpu": Decimal("0.001")}
+"""The smallest amount Kubernetes counts: "Kubernetes doesn't allow you to specify CPU resources
+with a precision finer than 1m" (its documentation); memory and storage take any byte count."""
+SINGULAR = {"requests": "request", "limits": "limit"}
+EPHEMERAL_STORAGE_CHECK = "container-ephemeral-storage-request-and-limit"
+"""The kube-score check id that switches off the ephemeral-storage part in ``kube-score/ignore``."""
+
+MATCHERS = ("name", "image", "kind")
+OverrideKey = Literal[
+    "name",
+    "image",
+    "kind",
+    "cpu-request",
+    "cpu-limit",
+    "memory-request",
+    "memory-limit",
+    "ephemeral-storage-request",
+    "ephemeral-storage-limit",
+]
+
+
+# -- quantities ---------------------------------------------------------------------------------
+
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_QUANTITY = re.compile(rf"({_NUMBER})([KMGTPE]i|[eE][+-]?[0-9]{{1,3}}|[numkMGTPE]?)")
+"""Kubernetes' quantity syntax (apimachinery's ``resource.ParseQuantity``): a decimal number and a
+binary suffix (``Ki``..``Ei``), a decimal exponent (``e3``, ``E-2``) or a decimal SI suffix
+(``n``, ``u``, ``m``, none, ``k``, ``M``..``E``). ``1E`` is an exabyte, ``1E3`` a thousand.
+Exponents longer than three digits are refused: no resource is that large or that small."""
+
+_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A Kubernetes quantity as written: ``number`` in the unit ``suffix`` (``64Mi`` is 64, "Mi").
+
+    ``numeric`` is true when YAML reads the value as a number (``cpu: 1``) rather than a string.
+    """
+
+    number: Decimal
+    suffix: str
+    numeric: bool = False
+
+    @classmethod
+    def parse(cls, value: Any) -> Quantity | None:
+        """The quantity ``value`` (a YAML string or number) stands for, or None if it is none."""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return None
+        match = _QUANTITY.fullmatch(str(value))
+        if match is None:
+            return None
+        return cls(Decimal(match.group(1)), match.group(2), numeric=not isinstance(value, str))
+
+    @property
+    def unit(self) -> Decimal:
+        """What the suffix multiplies the number by: 1048576 for ``Mi``, 0.001 for ``m``."""
+        if self.suffix in _BINARY:
+            return Decimal(1024 ** _BINARY[self.suffix])
+        exponent = _DECIMAL.get(self.suffix)
+        if exponent is None:  # a decimal exponent: "e3", "E-2" (a lone "E" is exa, in _DECIMAL)
+            exponent = int(self.suffix[1:])
+        return Decimal(1).scaleb(exponent)
+
+    @property
+    def amount(self) -> Decimal:
+        """The value in base units (cores, bytes): ``64Mi`` is 67108864, ``100m`` is 0.1."""
+        return self.number * self.unit
+
+    def times(self, ratio: Decimal, finest: Decimal | None = None) -> Quantity:
+        """``ratio`` times this quantity, in the same unit (``64Mi`` times 2 is ``128Mi``).
+
+        ``finest`` is the smallest amount Kubernetes counts, in base units (0.001 for CPU): the
+        result is rounded up to a whole number of it (``33m`` times 1.5 is ``50m``).
+        """
+        number = self.number * ratio
+        if finest is not None and self.suffix not in _BINARY:
+            step = finest / self.unit  # exact: both are powers of ten
+            number = (number / step).to_integral_value(rounding=ROUND_CEILING) * step
+        return Quantity(number, self.suffix, self.numeric)
+
+    def value(self) -> str | int | float:
+        """What to write in YAML: the text (``128Mi``), or a number where the original was one."""
+        number = self.number.normalize()
+        if number == number.to_integral_value():
+            number = number.quantize(Decimal(1))
+        if self.numeric and not self.suffix:
+            return int(number) if number == number.to_integral_value() else float(number)
+        return f"{number:f}{self.suffix}"
+
+
+def amount_of(text: str) -> Decimal:
+    """The amount of a quantity known to be valid (an option's)."""
+    quantity = Quantity.parse(text)
+    assert quantity is not None
+    return quantity.amount
+
+
+def quantity_of(node: Node | None) -> Quantity | None:
+    """The resource quantity a YAML value holds (numbers too: ``cpu: 1``), or None for anything else.
+
+    Negative quantities are None too: Kubernetes refuses them for resources.
+    """
+    quantity = Quantity.parse(node.data) if isinstance(node, Scalar) and not node.is_null else None
+    return quantity if quantity is not None and quantity.amount >= 0 else None
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    cpu_request: str = "100m"
+    memory_request: str = "64Mi"
+    cpu_limit: str = "200m"
+    memory_limit: str = "128Mi"
+    limit_ratio: float = 2.0
+    require_cpu_limit: bool = True
+    ephemeral_storage: bool = False
+    ephemeral_storage_request: str = "512Mi"
+    ephemeral_storage_limit: str = "1Gi"
+    overrides: tuple[dict[OverrideKey, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        """Reject what would write invalid objects; the config reports the error with the key."""
+        if self.limit_ratio < 1:
+            raise ValueError(f"limit-ratio: must be at least 1 (a limit below its request is invalid), "
+                             f"got {self.limit_ratio:g}")
+        unlimited = () if self.require_cpu_limit else ("cpu",)  # no CPU limit is ever written
+        check_quantities(self.defaults, "", unlimited)
+        for number, entry in enumerate(self.overrides, 1):
+            merged = {**self.defaults, **override_values(entry)}
+            check_override(entry, merged, f"overrides[{number}]", unlimited)
+
+    @cached_property
+    def defaults(self) -> dict[Slot, str]:
+        """The quantities a container gets where neither its request nor its limit is set."""
+        return {slot: getattr(self, option_name(slot).replace("-", "_")) for slot in SLOTS}
+
+    def defaults_for(self, kind: str, container: Container) -> dict[Slot, str]:
+        """The quantities for one container: the first matching override's over the options'."""
+        for entry in self.overrides:
+            if matches(entry, kind, container):
+                return {**self.defaults, **override_values(entry)}
+        return self.defaults
+
+
+def option_name(slot: Slot) -> str:
+    """The option (and override key) of a slot: ``cpu-request``, ``ephemeral-storage-limit``."""
+    section, resource = slot
+    return f"{resource}-{SINGULAR[section]}"
+
+
+def override_values(entry: dict[str, str]) -> dict[Slot, str]:
+    """The quantities an override entry sets."""
+    return {slot: entry[option_name(slot)] for slot in SLOTS if option_name(slot) in entry}
+
+
+def matches(entry: dict[str, str], kind: str, container: Container) -> bool:
+    """True when every matcher of an override entry matches (glob patterns, case-sensitive).
+
+    A container without an ``image`` matches no ``image`` pattern.
+    """
+    subjects = {"name": container.name, "image": container.image, "kind": kind}
+    for key in MATCHERS:
+        if key in entry:
+            subject = subjects[key]
+            if subject is None or not fnmatchcase(subject, entry[key]):
+                return False
+    return True
+
+
+def check_override(
+    entry: dict[str, str], merged: dict[Slot, str], where: str, unlimited: tuple[str, ...]
+) -> None:
+    """Raise ValueError, naming the entry, for an override without matchers or quantities."""
+    if not any(key in entry for key in MATCHERS):
+        raise ValueError(f"{where}: needs at least one of {', '.join(MATCHERS)} to say which containers "
+                         f"it is for")
+    if not override_values(entry):
+        raise ValueError(f"{where}: sets no quantity (e.g. cpu-request, memory-limit)")
+    check_quantities(merged, f"{where}.", unlimited)
+
+
+def check_quantities(values: dict[Slot, str], where: str, unlimited: tuple[str, ...] = ()) -> None:
+    """Raise ValueError, naming the option, for a quantity that is not positive or above its limit.
+
+    The resources in ``unlimited`` get no limits, so their requests may exceed the limit options.
+    """
+    for slot, text in values.items():
+        quantity = Quantity.parse(text)
+        if quantity is None or quantity.amount <= 0:
+            raise ValueError(f"{where}{option_name(slot)}: {text!r} is not a positive Kubernetes quantity "
+                             f"(e.g. 100m, 0.5, 64Mi, 1G)")
+    for resource in (resource for resource in RESOURCES if resource not in unlimited):
+        request, limit = ("requests", resource), ("limits", resource)
+        if amount_of(values[request]) > amount_of(values[limit]):
+            raise ValueError(f"{where}{option_name(request)}: {values[request]} is above "
+                             f"{option_name(limit)} {values[limit]}; a request cannot exceed its limit")
+
+
+# -- what a container lacks ---------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What one container lacks, and what its fix adds.
+
+    ``missing`` are the unset slots, ``zero`` the required slots set to 0 (which counts as unset),
+    ``blocked`` says why some missing slots get no value; ``additions`` maps each section to the
+    quantities to add, in writing order.
+    """
+
+    missing: list[Slot] = field(default_factory=list)
+    zero: list[Slot] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    additions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, slot: Slot, value: Any) -> None:
+        section, resource = slot
+        self.additions.setdefault(section, {})[resource] = value
+
+
+def existing(container: Mapping, slot: Slot) -> Node | None:
+    """The value node of ``resources.<section>.<resource>`` (merge keys seen), if any."""
+    section, resource = slot
+    resources = container.get("resources")
+    values = resources.get(section) if isinstance(resources, Mapping) else None
+    return values.get(resource) if isinstance(values, Mapping) else None
+
+
+def is_unset(node: Node | None) -> bool:
+    """Absent or null: Kubernetes reads both as no quantity."""
+    return node is None or isinstance(node, Scalar) and node.is_null
+
+
+def plan_for(
+    container: Mapping, required: tuple[Slot, ...], defaults: dict[Slot, str], ratio: Decimal
+) -> Plan:
+    """Decide, slot by slot, what is missing and which value fills each gap.
+
+    ``required`` lists the slots that must be set, requests before limits. A missing request copies
+    its limit, a missing limit is ``ratio`` times its request, and where neither is set both get
+    the defaults. Nothing is derived from a partner that is 0 or not a quantity.
+    """
+    plan = Plan()
+    for slot in required:
+        section, resource = slot
+        node = existing(container, slot)
+        partner_slot = ("limits" if section == "requests" else "requests", resource)
+        partner = existing(container, partner_slot)
+        quantity, partner_quantity = quantity_of(node), quantity_of(partner)
+        if quantity is not None and quantity.amount == 0:
+            plan.zero.append(slot)
+        if not is_unset(node):
+            continue
+        plan.missing.append(slot)
+        partner_is_zero = partner_quantity is not None and partner_quantity.amount == 0
+        if is_unset(partner) or section == "limits" and partner_is_zero:  # a limit above a 0 request is fine
+            plan.add(slot, defaults[slot])
+        elif partner_quantity is None:
+            plan.blocked.append(f'no {label(slot)} is derived from its {SINGULAR[partner_slot[0]]} '
+                                f'"{shown(partner)}", which is not a valid quantity')
+        elif partner_is_zero:
+            plan.blocked.append(f"no {label(slot)} fits below a {label(partner_slot)} of 0")
+        elif section == "requests":
+            plan.add(slot, partner_quantity.value())
+        else:
+            plan.add(slot, partner_quantity.times(ratio, FINEST.get(resource)).value())
+    return plan
+
+
+def label(slot: Slot) -> str:
+    """``CPU request``, ``memory limit``."""
+    section, resource = slot
+    return f"{LABELS[resource]} {SINGULAR[section]}"
+
+
+def shown(node: Node | None) -> str:
+    return node.value if isinstance(node, Scalar) else "a collection"
+
+
+def describe(plan: Plan) -> str:
+    """``has no CPU or memory request and no memory limit``, then zeros, then what is left out."""
+    parts = []
+    for section in SECTIONS:
+        names = [LABELS[resource] for s, resource in plan.missing if s == section]
+        if names:
+            parts.append(f"no {_join(names, 'or')} {SINGULAR[section]}")
+    parts.extend(f"a {label(slot)} of 0" for slot in plan.zero)
+    notes = (["0 counts as unset"] if plan.zero else []) + plan.blocked
+    return "has " + _join(parts, "and") + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _join(words: list[str], last: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+# -- the changes --------------------------------------------------------------------------------
+
+
+def changes_for(ctx: Context, container: Mapping, additions: dict[str, dict[str, Any]]) -> list[Change]:
+    """Insert ``additions``: a whole ``resources`` block, or the keys a partial one lacks."""
+    resources = container.get("resources")
+    if resources is None:
+        return [ctx.editor.add_key(container, "resources", additions)]
+    _check_own(container, "resources")
+    if _is_empty(resources):
+        return [ctx.editor.set_value(container, "resources", additions)]
+    if not isinstance(resources, Mapping):
+        raise Uneditable("its resources is not a mapping")
+    changes = []
+    for section, values in additions.items():
+        current = resources.get(section)
+        if current is None:
+            changes.append(_insert_section(ctx, resources, section, values))
+            continue
+        _check_own(resources, section)
+        if _is_empty(current):
+            changes.append(ctx.editor.set_value(resources, section, values))
+        elif isinstance(current, Mapping):
+            changes.extend(_insert_quantity(ctx, current, name, value) for name, value in values.items())
+        else:
+            raise Uneditable(f"its resources.{section} is not a mapping")
+    return changes
+
+
+def _insert_section(ctx: Context, resources: Mapping, section: str, values: dict[str, Any]) -> Change:
+    """``requests`` goes just before an existing ``limits``; ``limits`` after ``requests`` or last."""
+    keys = [getattr(key, "key_value", None) for key, _ in resources.pairs]
+    if section == "requests" and "limits" in keys:
+        previous = tuple(keys[: keys.index("limits")][-1:])  # the key just before limits, if any
+        return ctx.editor.add_key(resources, section, values, after=previous, first=not previous)
+    return ctx.editor.add_key(resources, section, values, after=("requests",))
+
+
+def _insert_quantity(ctx: Context, values: Mapping, resource: str, value: Any) -> Change:
+    """Fill a null entry, or add one after the resources that precede it in writing order."""
+    if resource in values.own:
+        return ctx.editor.set_value(values, resource, value)
+    earlier = tuple(reversed(RESOURCES[: RESOURCES.index(resource)]))
+    first = not any(name in values.own for name in earlier)
+    return ctx.editor.add_key(values, resource, value, after=earlier, first=first)
+
+
+def _check_own(mapping: Mapping, key: str) -> None:
+    """Refuse to shadow a value that comes from a merge key (``<<: *base``)."""
+    if key not in mapping.own:
+        raise Uneditable(f'"{key}" comes from a merge key (<<); set it in the container itself')
+
+
+def _is_empty(node: Node) -> bool:
+    """A null or ``{}``: a value that set_value may fill."""
+    if isinstance(node, Mapping):
+        return node.flow and not node.pairs
+    return isinstance(node, Scalar) and node.is_null
+
+
+def title_for(additions: dict[str, dict[str, Any]]) -> str:
+    """``add requests {cpu: 100m, memory: 64Mi} and limits {cpu: 200m, memory: 128Mi}``"""
+    return "add " + " and ".join(f"{section} {render.flow(values)}" for section, values in additions.items())
+
+
+# -- the fixer ----------------------------------------------------------------------------------
+
+
+class ContainerResources(Fixer):
+    id = "container-resources"
+    code = "K8S002"
+    Options = Options
+    writes = ("resources", "requests", "limits", "cpu", "memory", "ephemeral-storage")
+
+    def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        template = pod_template(manifest, ctx.pod_kinds)
+        if template is None:
+            return
+        options: Options = self.options
+        required = self.required_slots(manifest, template.metadata)
+        ratio = Decimal(repr(options.limit_ratio))
+        for container in containers(template.spec, ("initContainers", "containers")):
+            defaults = options.defaults_for(manifest.kind, container)
+            plan = plan_for(container.node, required, defaults, ratio)
+            if not plan.missing and not plan.zero:
+                continue
+            fix = None
+            if plan.additions:
+                fix = (
+                    title_for(plan.additions),
+                    lambda c=container.node, a=plan.additions: changes_for(ctx, c, a),
+                )
+            yield self.finding(
+                manifest,
+                container.node,
+                f'container "{container.name}" {describe(plan)}',
+                container=container,
+                fix=fix,
+            )
+
+    def required_slots(self, manifest: Manifest, pod_metadata: Mapping | None) -> tuple[Slot, ...]:
+        """The slots every container of this object must set, requests before limits."""
+        options: Options = self.options
+        storage = options.ephemeral_storage and not ignores_ephemeral_storage(manifest, pod_metadata)
+        resources = RESOURCES if storage else RESOURCES[:2]
+        skipped = set() if options.require_cpu_limit else {("limits", "cpu")}
+        return tuple(slot for slot in SLOTS if slot[1] in resources and slot not in skipped)
+
+
+def ignores_ephemeral_storage(manifest: Manifest, pod_metadata: Mapping | None) -> bool:
+    """True when a ``kube-score/ignore`` annotation names kube-score's ephemeral-storage check."""
+    for metadata in (manifest.metadata, pod_metadata):
+        checks = annotations(metadata).get(KUBE_SCORE_ANNOTATION, "").split(",")
+        if EPHEMERAL_STORAGE_CHECK in (check.strip() for check in checks):
+            return True
+    return False
