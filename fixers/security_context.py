@@ -1,0 +1,592 @@
+"""Pods and containers whose securityContext lets them run as root, escalate or write their image.
+
+What it does:
+    Gives each pod and container the securityContext settings of a profile, adding only what is
+    missing and merging into contexts that exist (a pod-level value counts for every container that
+    does not set its own, as in Kubernetes). The ``restricted`` profile (default) makes a pod pass
+    the restricted Pod Security Standard:
+
+    - pod ``runAsNonRoot: true`` and ``seccompProfile: {type: RuntimeDefault}``, unless every
+      container sets its own;
+    - every container, init container and ephemeral container: ``runAsUser`` and ``runAsGroup``
+      10001 (unless it or the pod already has one), ``readOnlyRootFilesystem: true``,
+      ``allowPrivilegeEscalation: false`` and ``ALL`` in ``capabilities.drop``;
+    - ``privileged: true`` is reported.
+
+    The ``kube-score`` profile sets only what kube-score checks: ``runAsUser``/``runAsGroup`` of at
+    least 10000 (container-security-context-user-group-id), ``readOnlyRootFilesystem: true``
+    (container-security-context-readonlyrootfilesystem) and no ``privileged: true``
+    (container-security-context-privileged).
+
+    A missing ``securityContext`` is added as one block at the end of the container; the pod's goes
+    just before the pod spec's first container list, so it reads before the containers it covers.
+    Inside an existing context only the missing keys are added; a ``capabilities`` without
+    ``drop`` gets ``drop: [ALL]``, a ``drop`` list without ``ALL`` gets ``ALL`` appended. In JSON
+    and multi-line flow mappings a new context is one line, so no line changes but its own.
+
+    A value set on purpose the other way (``runAsNonRoot: false``, ``runAsUser: 0`` or below 10000,
+    ``readOnlyRootFilesystem: false``, ``allowPrivilegeEscalation: true``, ``privileged: true``,
+    ``seccompProfile`` ``Unconfined``) is reported and left alone, unless ``override-explicit`` is
+    true. Added capabilities other than ``NET_BIND_SERVICE`` are reported for removal by hand.
+
+Why it matters:
+    A container that runs as root, may gain privileges through set-user-ID binaries, keeps the
+    default capabilities and can rewrite its own image turns one exploited bug into a foothold on
+    the node. Namespaces labelled ``pod-security.kubernetes.io/enforce: restricted`` reject such
+    pods; kube-score reports the user, group, privileged and read-only checks as critical.
+
+Example:
+    Before::
+
+        spec:
+          containers:
+          - name: web
+            image: registry.example/web:1.4
+
+    After::
+
+        spec:
+          securityContext:
+            runAsNonRoot: true
+            seccompProfile:
+              type: RuntimeDefault
+          containers:
+          - name: web
+            image: registry.example/web:1.4
+            securityContext:
+              runAsUser: 10001
+              runAsGroup: 10001
+              readOnlyRootFilesystem: true
+              allowPrivilegeEscalation: false
+              capabilities:
+                drop:
+                - ALL
+
+Options:
+    profile: ``restricted`` (default) or ``kube-score``: which fields are enforced.
+    skip: fields the profile enforces that you do not want, among ``runAsNonRoot``,
+        ``seccompProfile``, ``runAsUser``, ``runAsGroup``, ``readOnlyRootFilesystem``,
+        ``allowPrivilegeEscalation``, ``capabilities`` and ``privileged`` (default none).
+    add: fields from that list to enforce on top of the profile's (default none).
+    run-as-user: the UID to set (default 10001). Values of 10000 and above are accepted as they
+        are; so is anything from a lower configured value up.
+    run-as-group: the GID to set (default 10001), accepted likewise.
+    override-explicit: when true, values set on purpose the other way are replaced (default false).
+
+    kube-score's ``kube-score/ignore`` annotation switches off single fields here:
+    ``container-security-context-user-group-id`` (runAsUser, runAsGroup),
+    ``container-security-context-readonlyrootfilesystem`` and
+    ``container-security-context-privileged``; ``container-security-context`` switches off all.
+
+Fix safety:
+    Needs review. An image that writes outside mounted volumes, needs root, a capability or a
+    particular UID stops working: mount an ``emptyDir`` where it writes, or ``skip`` the field. The
+    pod-level ``runAsNonRoot`` makes the kubelet refuse an image whose user is root. Nothing set
+    on purpose is changed without ``override-explicit``.
+
+Limitations:
+    Only securityContext fields are handled: host namespaces, hostPath and other volume types,
+    host ports, procMount, SELinux, AppArmor and sysctls (also part of the Pod Security Standards)
+    are not. Windows pods (``spec.os.name: windows``) get ``runAsNonRoot`` only: Kubernetes rejects
+    the Linux-only fields there, and the Standards exempt them. ``allowPrivilegeEscalation: false``
+    is not added while a container is ``privileged`` or adds ``SYS_ADMIN`` (Kubernetes refuses the
+    pair). ``seccompProfile`` is only ever set to ``RuntimeDefault``. Contexts inside an anchor that
+    an alias reuses, or taken from a merge key (``<<``), are reported without a fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from remediate.document import Mapping, Node, Scalar, Sequence
+from remediate.edits import Change, Uneditable
+from remediate.fixer import Context, Fixer
+from remediate.k8s import CONTAINER_LISTS, Container, Manifest, annotations, containers, follow, pod_template
+from remediate.model import Finding
+from remediate.values import to_data
+
+FieldName = Literal[
+    "runAsNonRoot",
+    "seccompProfile",
+    "runAsUser",
+    "runAsGroup",
+    "readOnlyRootFilesystem",
+    "allowPrivilegeEscalation",
+    "capabilities",
+    "privileged",
+]
+
+PROFILES: dict[str, frozenset[str]] = {
+    "restricted": frozenset(get_args(FieldName)),
+    "kube-score": frozenset({"runAsUser", "runAsGroup", "readOnlyRootFilesystem", "privileged"}),
+}
+"""The fields each profile enforces."""
+
+WINDOWS_FIELDS = frozenset({"runAsNonRoot"})
+"""The only field here that Kubernetes accepts on a pod with ``spec.os.name: windows``."""
+
+KUBE_SCORE_CHECKS: dict[str, frozenset[str]] = {
+    "container-security-context-user-group-id": frozenset({"runAsUser", "runAsGroup"}),
+    "container-security-context-privileged": frozenset({"privileged"}),
+    "container-security-context-readonlyrootfilesystem": frozenset({"readOnlyRootFilesystem"}),
+}
+"""Fields switched off by each check id in a ``kube-score/ignore`` annotation. (The crosswalk lists
+only the umbrella ``container-security-context``, which switches off the whole fixer.)"""
+
+HIGH_ID = 10000
+"""kube-score and Checkov (CKV_K8S_40) report a UID or GID below this."""
+
+SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
+"""The seccomp profile types the restricted Pod Security Standard allows."""
+
+ADDABLE_CAPABILITIES = ("NET_BIND_SERVICE",)
+"""The only capability the restricted Pod Security Standard lets a container add back."""
+
+SYS_ADMIN = ("SYS_ADMIN", "CAP_SYS_ADMIN")
+"""How an added SYS_ADMIN capability is spelled (Kubernetes validation looks for the second)."""
+
+GROUP_NAMES = {"containers": "container", "initContainers": "init container",
+               "ephemeralContainers": "ephemeral container"}
+
+
+@dataclass(frozen=True)
+class Options:
+    profile: Literal["restricted", "kube-score"] = "restricted"
+    skip: tuple[FieldName, ...] = ()
+    add: tuple[FieldName, ...] = ()
+    run_as_user: int = 10001
+    run_as_group: int = 10001
+    override_explicit: bool = False
+
+    def fields(self) -> frozenset[str]:
+        """The fields enforced: the profile's, plus ``add``, minus ``skip``."""
+        return (PROFILES[self.profile] | set(self.add)) - set(self.skip)
+
+
+# -- the decision: plain data in, what to add and what to report out ----------------------------
+
+
+@dataclass(frozen=True)
+class Explicit:
+    """A value set on purpose that the profile wants otherwise.
+
+    ``path`` leads from the securityContext to the value; ``wanted`` is what ``override-explicit``
+    writes there (None: nothing can be written, the user has to remove something).
+    """
+
+    path: tuple[str, ...]
+    wanted: Any
+    problem: str
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """The setting at ``path`` (in the securityContext), shown as ``text``, that Kubernetes refuses
+    together with ``allowPrivilegeEscalation: false``."""
+
+    path: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one securityContext needs.
+
+    ``missing`` is nested like the securityContext: keys to add, and for lists the items that must
+    be in them. ``blocked`` names the setting that keeps ``allowPrivilegeEscalation: false`` out.
+    """
+
+    missing: dict[str, Any] = field(default_factory=dict)
+    explicit: tuple[Explicit, ...] = ()
+    blocked: Blocker | None = None
+
+
+def is_set(context: Any, key: str) -> bool:
+    """True when a securityContext (plain data) holds a non-null ``key``; Kubernetes ignores nulls."""
+    return isinstance(context, dict) and context.get(key) is not None
+
+
+def accepted_id(value: Any, configured: int) -> bool:
+    """A UID/GID high enough: at least 10000, or at least the configured value if that is lower."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= min(HIGH_ID, configured)
+
+
+def safe_seccomp(profile: Any) -> bool:
+    """True for a seccompProfile whose type the restricted standard allows."""
+    return isinstance(profile, dict) and profile.get("type") in SECCOMP_TYPES
+
+
+def seccomp_explicit(profile: Any) -> Explicit:
+    if not isinstance(profile, dict):
+        problem = f"sets seccompProfile: {show(profile)}, which is not a mapping"
+    elif profile.get("type") is None:
+        problem = "sets a seccompProfile without a type"
+    else:
+        problem = f"sets seccompProfile type {show(profile['type'])}"
+    return Explicit(("seccompProfile", "type"), "RuntimeDefault",
+                    problem + " (the restricted standard needs RuntimeDefault or Localhost)")
+
+
+def id_explicit(key: str, value: Any, configured: int) -> Explicit:
+    if not isinstance(value, int) or isinstance(value, bool):
+        problem = f"sets {key}: {show(value)}, which is not a number"
+    elif value == 0:
+        problem = f"sets {key}: 0 (root)"
+    else:
+        problem = f"sets {key}: {value}, below {min(HIGH_ID, configured)}"
+    return Explicit((key,), configured, problem)
+
+
+def pod_plan(pod: Any, own_contexts: list[Any], fields: frozenset[str], options: Options) -> Plan:
+    """What the pod's securityContext needs, given the containers' own securityContexts.
+
+    A pod-level ``runAsNonRoot`` or ``seccompProfile`` is needed only for containers that do not set
+    their own (the Pod Security Standards accept either). A pod-level UID/GID below the threshold is
+    reported when a container inherits it, and ``0`` always (the standard forbids root anywhere).
+    """
+    missing: dict[str, Any] = {}
+    explicit: list[Explicit] = []
+    inherits = {key: any(not is_set(own, key) for own in own_contexts) for key in get_args(FieldName)}
+    if "runAsNonRoot" in fields:
+        if is_set(pod, "runAsNonRoot"):
+            if pod["runAsNonRoot"] is not True:
+                explicit.append(Explicit(("runAsNonRoot",), True,
+                                         f"sets runAsNonRoot: {show(pod['runAsNonRoot'])}"))
+        elif inherits["runAsNonRoot"]:
+            missing["runAsNonRoot"] = True
+    if "seccompProfile" in fields:
+        if is_set(pod, "seccompProfile"):
+            if not safe_seccomp(pod["seccompProfile"]):
+                explicit.append(seccomp_explicit(pod["seccompProfile"]))
+        elif inherits["seccompProfile"]:
+            missing["seccompProfile"] = {"type": "RuntimeDefault"}
+    for key, configured in (("runAsUser", options.run_as_user), ("runAsGroup", options.run_as_group)):
+        if key in fields and is_set(pod, key) and not accepted_id(pod[key], configured):
+            if pod[key] == 0 or inherits[key]:
+                explicit.append(id_explicit(key, pod[key], configured))
+    return Plan(missing, tuple(explicit))
+
+
+def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options) -> Plan:
+    """What a container's own securityContext needs; ``pod`` is the pod's (plain data or None).
+
+    The container's own value wins over the pod's; ``runAsUser``/``runAsGroup`` are added only when
+    neither sets them (a low pod-level value is the pod plan's to report), and ``runAsNonRoot`` /
+    ``seccompProfile`` are the pod plan's to add.
+    """
+    context = own if isinstance(own, dict) else {}
+    missing: dict[str, Any] = {}
+    explicit: list[Explicit] = []
+    if "runAsNonRoot" in fields and is_set(context, "runAsNonRoot") and context["runAsNonRoot"] is not True:
+        explicit.append(Explicit(("runAsNonRoot",), True,
+                                 f"sets runAsNonRoot: {show(context['runAsNonRoot'])}"))
+    if "seccompProfile" in fields and is_set(context, "seccompProfile"):
+        if not safe_seccomp(context["seccompProfile"]):
+            explicit.append(seccomp_explicit(context["seccompProfile"]))
+    for key, configured in (("runAsUser", options.run_as_user), ("runAsGroup", options.run_as_group)):
+        if key not in fields:
+            continue
+        if is_set(context, key):
+            if not accepted_id(context[key], configured):
+                explicit.append(id_explicit(key, context[key], configured))
+        elif not is_set(pod, key):
+            missing[key] = configured
+    if "readOnlyRootFilesystem" in fields:
+        want_flag(context, "readOnlyRootFilesystem", True, missing, explicit)
+    privileged = context.get("privileged") is True
+    if "privileged" in fields and privileged:
+        explicit.append(Explicit(("privileged",), False, "sets privileged: true"))
+    added = capabilities_added(context)
+    blocked = None
+    if "allowPrivilegeEscalation" in fields:
+        blocker = escalation_blocker(privileged, added)
+        if blocker and not is_set(context, "allowPrivilegeEscalation"):
+            blocked = blocker
+        else:
+            want_flag(context, "allowPrivilegeEscalation", False, missing, explicit)
+    if "capabilities" in fields:
+        capability_needs(context, added, missing, explicit)
+    return Plan(missing, tuple(explicit), blocked)
+
+
+def escalation_blocker(privileged: bool, added: list[str]) -> Blocker | None:
+    """What makes Kubernetes refuse ``allowPrivilegeEscalation: false`` (its validation rule)."""
+    if privileged:
+        return Blocker(("privileged",), "privileged: true")
+    name = next((name for name in added if name in SYS_ADMIN), None)
+    return Blocker(("capabilities", "add"), f"capabilities.add {name}") if name else None
+
+
+def want_flag(context: dict, key: str, wanted: bool, missing: dict, explicit: list[Explicit]) -> None:
+    """Ask for ``key: wanted`` when it is unset; report it when it is set to anything else."""
+    if not is_set(context, key):
+        missing[key] = wanted
+    elif context[key] is not wanted:
+        explicit.append(Explicit((key,), wanted, f"sets {key}: {show(context[key])}"))
+
+
+def capabilities_added(context: dict) -> list[str]:
+    capabilities = context.get("capabilities")
+    added = capabilities.get("add") if isinstance(capabilities, dict) else None
+    return [str(name) for name in added] if isinstance(added, list) else []
+
+
+def capability_needs(context: dict, added: list[str], missing: dict, explicit: list[Explicit]) -> None:
+    """``ALL`` must be in ``capabilities.drop``, and nothing but NET_BIND_SERVICE may be added back."""
+    capabilities = context.get("capabilities")
+    if capabilities is None:
+        missing["capabilities"] = {"drop": ["ALL"]}
+        return
+    if not isinstance(capabilities, dict):
+        explicit.append(Explicit(("capabilities",), None, "has capabilities that are not a mapping"))
+        return
+    drop = capabilities.get("drop")
+    if drop is None or isinstance(drop, list) and "ALL" not in drop:
+        missing["capabilities"] = {"drop": ["ALL"]}
+    elif not isinstance(drop, list):
+        explicit.append(Explicit(("capabilities", "drop"), None, "has a capabilities.drop that is no list"))
+    extra = [name for name in added if name not in ADDABLE_CAPABILITIES]
+    if extra:
+        explicit.append(Explicit(("capabilities", "add"), None,
+                                 f"adds capabilities {', '.join(extra)} (the restricted standard allows "
+                                 "only NET_BIND_SERVICE)"))
+
+
+def show(value: Any) -> str:
+    """A value as it reads in YAML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {show(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: value`` texts of a nested plan, e.g. ``capabilities.drop: [ALL]``."""
+    parts = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            parts.extend(flatten(value, f"{prefix}{key}."))
+        else:
+            parts.append(f"{prefix}{key}: {show(value)}")
+    return parts
+
+
+# -- the edits: make a securityContext include a plan's ``missing`` -----------------------------
+
+
+def merge(
+    ctx: Context, parent: Mapping, key: str, wanted: Any, *, after: tuple[str, ...] = (), first: bool = False
+) -> list[Change]:
+    """Changes that make ``parent[key]`` include ``wanted``, adding only what is not there.
+
+    A missing or null key gets the whole value (so a new securityContext is one block), placed
+    after the first of ``after`` present, else first (``first``) or at the end; a mapping gets its
+    missing keys, recursively; a list gets the missing items appended.
+    """
+    node = parent.own.get(key)
+    if node is None:
+        if parent.get(key) is not None:
+            raise Uneditable(f'"{key}" comes from a merge key (<<); change it where it is defined')
+        return [ctx.editor.add_key(parent, key, wanted, after=after, first=first)]
+    target = node.resolve()
+    if is_empty(target):
+        return [ctx.editor.set_value(parent, key, wanted)]
+    if isinstance(wanted, dict) and isinstance(target, Mapping):
+        return [change for name, value in wanted.items() for change in merge(ctx, target, name, value)]
+    if isinstance(wanted, list) and isinstance(target, Sequence):
+        present = {getattr(item.resolve(), "data", None) for item in target.items}
+        return [ctx.editor.append_item(target, item) for item in wanted if item not in present]
+    raise Uneditable(f'"{key}" is not a {"mapping" if isinstance(wanted, dict) else "list"}')
+
+
+def is_empty(node: Node) -> bool:
+    """Null, ``{}`` or ``[]``: a value Kubernetes reads as unset."""
+    if isinstance(node, Scalar):
+        return node.is_null
+    if isinstance(node, Mapping):
+        return not node.pairs
+    return isinstance(node, Sequence) and not node.items
+
+
+def override(ctx: Context, context: Mapping, explicit: Explicit) -> list[Change]:
+    """Write ``explicit.wanted`` over the value at ``explicit.path`` (an own key, or over a merged one)."""
+    mapping: Node | None = context
+    for key in explicit.path[:-1]:
+        mapping = mapping.get(key) if isinstance(mapping, Mapping) else None
+    if not isinstance(mapping, Mapping):
+        raise Uneditable(f"{'.'.join(explicit.path[:-1])} is not a mapping")
+    key = explicit.path[-1]
+    if key in mapping.own:
+        return [ctx.editor.set_value(mapping, key, explicit.wanted)]
+    return [ctx.editor.insert_key(mapping, key, explicit.wanted)]
+
+
+def pod_placement(spec: Mapping) -> tuple[tuple[str, ...], bool]:
+    """Where a new pod securityContext goes, as ``merge``'s (after, first): before the containers.
+
+    It then reads before the containers it covers, and never lands where a fix at the end of the
+    last container inserts its lines (nor between that container and its trailing comments). So:
+    after the key before the first container list, or first when a container list comes first.
+    """
+    keys = [key.key_value for key, _ in spec.pairs if isinstance(key, Scalar) and not key.is_merge_key]
+    position = next((index for index, key in enumerate(keys) if key in CONTAINER_LISTS), None)
+    if position is None:
+        return (), False
+    return ((keys[position - 1],), False) if position else ((), True)
+
+
+# -- the fixer ----------------------------------------------------------------------------------
+
+
+def kube_score_ignored(manifest: Manifest, template_metadata: Mapping | None) -> frozenset[str]:
+    """Fields that a ``kube-score/ignore`` annotation switches off for this object."""
+    off: set[str] = set()
+    for metadata in (manifest.metadata, template_metadata):
+        for check in annotations(metadata).get("kube-score/ignore", "").split(","):
+            off |= KUBE_SCORE_CHECKS.get(check.strip(), frozenset())
+    return frozenset(off)
+
+
+def context_data(node: Node | None) -> Any:
+    """A securityContext as plain data (merge keys and aliases resolved), None when absent."""
+    return to_data(node) if node is not None else None
+
+
+class SecurityContext(Fixer):
+    id = "security-context"
+    code = "K8S004"
+    Options = Options
+    writes = (
+        "securityContext",
+        "runAsNonRoot",
+        "seccompProfile",
+        "type: RuntimeDefault",
+        "runAsUser",
+        "runAsGroup",
+        "readOnlyRootFilesystem",
+        "allowPrivilegeEscalation",
+        "capabilities",
+        "drop",
+        "ALL",
+        "privileged",
+    )
+
+    def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        template = pod_template(manifest, ctx.pod_kinds)
+        if template is None:
+            return
+        options: Options = self.options
+        fields = options.fields() - kube_score_ignored(manifest, template.metadata)
+        os_name = follow(template.spec, ("os", "name"))
+        if isinstance(os_name, Scalar) and os_name.data == "windows":
+            fields &= WINDOWS_FIELDS
+        if not fields:
+            return
+        spec = template.spec
+        pod = context_data(spec.get("securityContext"))
+        listed = list(containers(spec, CONTAINER_LISTS))
+        own_contexts = [context_data(c.node.get("securityContext")) for c in listed]
+        for container, own in zip(listed, own_contexts):
+            plan = container_plan(own, pod, fields, options)
+            yield from self.container_findings(manifest, ctx, container, plan)
+        plan = pod_plan(pod, own_contexts, fields, options)
+        yield from self.pod_findings(manifest, ctx, spec, plan)
+
+    def container_findings(
+        self, manifest: Manifest, ctx: Context, container: Container, plan: Plan
+    ) -> Iterator[Finding]:
+        who = f'{GROUP_NAMES.get(container.group, "container")} "{container.name}"'
+        node = container.node
+        if plan.missing:
+            yield self.missing_finding(manifest, ctx, node, who, plan, container)
+        elif plan.blocked and all(explicit.path != plan.blocked.path for explicit in plan.explicit):
+            message = (f"{who} lacks allowPrivilegeEscalation: false, which Kubernetes refuses together "
+                       f"with {plan.blocked.text}")
+            yield self.finding(manifest, node, message, container=container)
+        context = node.get("securityContext")
+        for explicit in plan.explicit:
+            yield self.explicit_finding(manifest, ctx, context, who, explicit, container)
+
+    def pod_findings(self, manifest: Manifest, ctx: Context, spec: Mapping, plan: Plan) -> Iterator[Finding]:
+        if plan.missing:
+            yield self.missing_finding(manifest, ctx, spec, "pod", plan, placement=pod_placement(spec))
+        context = spec.get("securityContext")
+        for explicit in plan.explicit:
+            yield self.explicit_finding(manifest, ctx, context, "pod", explicit)
+
+    def missing_finding(
+        self,
+        manifest: Manifest,
+        ctx: Context,
+        owner: Mapping,
+        who: str,
+        plan: Plan,
+        container: Container | None = None,
+        placement: tuple[tuple[str, ...], bool] = ((), False),
+    ) -> Finding:
+        """One finding for everything a securityContext lacks, fixed by one merge."""
+        existing = owner.get("securityContext")
+        wanted = ", ".join(flatten(plan.missing))
+        if existing is None or is_empty(existing):
+            message = f"{who} has no securityContext (needs {wanted})"
+            title = f"add securityContext with {wanted}"
+        else:
+            message = f"{who} securityContext lacks {wanted}"
+            title = f"add {wanted} to securityContext"
+        if plan.blocked:
+            message += (f"; allowPrivilegeEscalation: false is left out while it has {plan.blocked.text} "
+                        "(Kubernetes refuses the pair)")
+        return self.finding(
+            manifest,
+            owner,
+            message,
+            container=container,
+            fix=(title, lambda: merge(ctx, owner, "securityContext", plan.missing,
+                                      after=placement[0], first=placement[1])),
+        )
+
+    def explicit_finding(
+        self,
+        manifest: Manifest,
+        ctx: Context,
+        context: Node | None,
+        who: str,
+        explicit: Explicit,
+        container: Container | None = None,
+    ) -> Finding:
+        """A value set on purpose: reported where it is, replaced only with override-explicit."""
+        assert isinstance(context, Mapping)
+        node = follow(context, explicit.path) or follow(context, explicit.path[:1]) or context
+        message = f"{who} {explicit.problem}"
+        if explicit.wanted is None:
+            return self.finding(manifest, node, f"{message}; change it by hand", container=container)
+        target = f"{'.'.join(explicit.path)}: {show(explicit.wanted)}"
+        if not self.options.override_explicit:
+            return self.finding(
+                manifest, node,
+                f"{message}; left as set on purpose (override-explicit: true changes it to {target})",
+                container=container,
+            )
+        return self.finding(
+            manifest, node, message, container=container,
+            fix=(f"set {target}", lambda: self.checked_override(ctx, context, explicit)),
+        )
+
+    @staticmethod
+    def checked_override(ctx: Context, context: Mapping, explicit: Explicit) -> list[Change]:
+        """The override, unless Kubernetes would refuse the result (then it waits for the blocker)."""
+        if explicit.path == ("allowPrivilegeEscalation",):
+            data = to_data(context)
+            blocker = escalation_blocker(data.get("privileged") is True, capabilities_added(data))
+            if blocker:
+                raise Uneditable(
+                    f"Kubernetes refuses allowPrivilegeEscalation: false together with {blocker.text}"
+                )
+        return override(ctx, context, explicit)
