@@ -1,0 +1,488 @@
+"""Pods that no NetworkPolicy selects for Ingress, or for Egress.
+
+What it does:
+    For every pod-bearing object (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
+    ReplicationController, Job, CronJob, ``kind: List`` items and the config's ``pod-kinds``), looks
+    for NetworkPolicies of the pods' namespace that select the pod template's labels, in every file
+    of the run and in ``--context`` paths. Selection follows the API server: ``matchLabels`` and
+    ``matchExpressions``, ``podSelector: {}`` selects every pod of the namespace (so a namespace's
+    default deny policy covers them), and an omitted ``policyTypes`` means Ingress, plus Egress when
+    the policy has egress rules. Only ``networking.k8s.io`` policies count (not Calico's or Cilium's).
+
+    Pods missing a policy for one direction or both get one new NetworkPolicy, for exactly the
+    missing directions, appended as a new document at the end of the object's file. It is rendered
+    from the ``template`` option; the default, ``allow-all``, is the explicit allow-all policy
+    (``ingress: [{}]``, ``egress: [{}]``) for those directions, which changes no traffic. It is named
+    ``<object>-<template>`` (``<object>-<kind>-<template>`` when objects of two kinds share the name,
+    and ``-2``, ``-3``... when a policy of that namespace has the name), selects the pod template's
+    labels with ``matchLabels``, and gets ``metadata.namespace`` only when the object states one. A leading comment says what it allows. Objects that share labels
+    share a policy: the first one's policy covers the others, so it is added once. A policy added
+    by an earlier run is found like any other, so a second run adds nothing.
+
+Why it matters:
+    A pod that no policy selects accepts connections from, and opens connections to, anything the
+    cluster network reaches: one compromised pod can probe every other one. kube-score reports it as
+    critical (``pod-networkpolicy``), and only a policy of its own can later be narrowed to the
+    traffic the app needs. The default template records today's behaviour explicitly, as the
+    starting point for that.
+
+Example:
+    Before (no NetworkPolicy in the run selects ``app: web``)::
+
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+        spec:
+          template:
+            metadata:
+              labels:
+                app: web
+
+    After, at the end of the same file::
+
+        ---
+        # Allows all Ingress and Egress traffic, as without a policy; narrow it to what these pods need.
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: web-allow-all
+        spec:
+          podSelector:
+            matchLabels:
+              app: web
+          ingress:
+          - {}
+          egress:
+          - {}
+          policyTypes:
+          - Ingress
+          - Egress
+
+Options:
+    template: the policy to add (default ``allow-all``). Built in: ``allow-all``; ``deny-all``
+        (``policyTypes`` only, no rules: no traffic of those directions); ``same-namespace`` (ingress
+        from and egress to the pods of the same namespace, plus egress to port 53 anywhere for DNS).
+        Any other value is the path of a jinja2 template of your own, relative to the config file's
+        directory (to the working directory when no config file is used); its file name without
+        ``.j2``/``.yaml`` is the ``<template>`` part of the policy names. It is rendered in jinja2's
+        sandbox with the variables ``name`` (the policy name to use), ``namespace`` (the object's
+        stated namespace, or none), ``labels`` (the pod template's labels), ``policy_types`` (the
+        missing directions, e.g. ``["Egress"]``), ``workload`` (``kind``, ``name``, ``apiVersion``,
+        ``namespace``), ``ports`` (the containers' ports: ``container``, ``name``, ``port``,
+        ``protocol``) and ``template``; ``tojson`` writes a value safely (``{{ labels | tojson }}``).
+        It must render one NetworkPolicy of ``networking.k8s.io/v1`` in the pods' namespace that
+        selects these pods for exactly ``policy_types``. Its leading ``#`` comment lines are kept
+        above it; other comments are not, as the policy is written in the file's own indentation
+        and style. The built-in templates in ``fixers/templates/network_policy/`` are examples.
+
+Fix safety:
+    ``allow-all`` changes no traffic: it is added only for directions in which no policy selects the
+    pods, where all traffic is allowed already. Policies add up, so a policy with rules would also
+    widen the traffic of other pods it selects (pods with more labels) whose traffic policies limit;
+    when the run knows such pods, no policy is added and the finding names the object in the way
+    (give the pods a label of their own). ``deny-all`` and ``same-namespace`` change traffic on
+    purpose, and ``deny-all`` of Egress blocks DNS lookups too: review them before applying.
+
+Limitations:
+    Policies go into the object's own file: k8sfix edits one file at a time and never creates
+    files, so "one policy file per directory" is not offered; move the documents by hand if you
+    keep policies apart. A JSON file holds one object, so it gets no policy (the finding says so),
+    and objects in a ``kind: List`` get a document after the List, not a new item. Pods whose
+    template has no labels are reported without a fix: a policy for them would select every pod of
+    the namespace. Coverage is judged from the objects of the run and ``--context`` only: policies
+    that exist only in the cluster, or another tool's policies (Calico, Cilium), are not seen, nor
+    are pods outside the run when checking what a new policy would widen; objects with the same
+    labels in two files of one run each get a policy. Objects without
+    ``metadata.namespace`` are placed as described for ``--namespace``. kube-score itself counts
+    only policies whose ``matchLabels`` share a pair with the pods and that list ``policyTypes``;
+    the added policies satisfy it, but it still reports pods that only ``podSelector: {}`` or
+    ``matchExpressions`` cover. How NetworkPolicies treat ``hostNetwork`` pods is up to the network
+    plugin (most ignore them); those pods are reported like the others, as kube-score does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from remediate import ignore
+from remediate.document import Mapping as MappingNode
+from remediate.document import Node, Scalar, Sequence, parse
+from remediate.edits import Change, Editor, Uneditable
+from remediate.fixer import Context, Fixer
+from remediate.index import (
+    NETWORK_POLICY_API_VERSIONS,
+    RULES,
+    IndexedObject,
+    RunIndex,
+    labels_of,
+    policy_spec,
+    policy_types,
+    selects,
+)
+from remediate.k8s import Manifest, PodTemplate, containers, manifests, pod_template
+from remediate.model import Finding
+from remediate.source import InputError
+from remediate.values import to_data
+
+BUILTIN_TEMPLATES = ("allow-all", "deny-all", "same-namespace")
+PLANNED = "<NetworkPolicies being added>"
+"""The index 'file' that holds the policies planned for this file, so later objects see them."""
+
+MAX_NAME_LENGTH = 253
+"""Object names are DNS subdomains of at most 253 characters."""
+
+
+@dataclass(frozen=True)
+class Options:
+    template: str = "allow-all"
+
+
+class TemplateProblem(Exception):
+    """Why no policy can be made for an object; the message completes the finding's."""
+
+
+# -- the template -------------------------------------------------------------------------------
+
+
+@cache
+def load_template(option: str, config_path: str | None) -> str:
+    """The text of a built-in template, or of the user's template file (relative to the config's
+    directory); files are read once per process."""
+    if option in BUILTIN_TEMPLATES:
+        return (resources.files("fixers") / "templates" / "network_policy" / f"{option}.yaml.j2").read_text()
+    path = template_path(option, config_path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise TemplateProblem(f"the template {path} cannot be read: {exc.strerror}") from None
+
+
+def template_path(option: str, config_path: str | None) -> str:
+    """Where a user's template is: relative paths start at the config file's directory."""
+    base = os.path.dirname(os.path.abspath(config_path)) if config_path else os.getcwd()
+    return os.path.join(base, os.path.expanduser(option))
+
+
+def template_name(option: str) -> str:
+    """The ``<template>`` part of policy names: a built-in's name, or the file name without
+    ``.j2``/``.yaml``/``.yml``, in the characters an object name allows."""
+    if option in BUILTIN_TEMPLATES:
+        return option
+    stem = os.path.basename(option)
+    for suffix in (".j2", ".jinja", ".jinja2", ".yaml", ".yml"):
+        stem = stem.removesuffix(suffix)
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "policy"
+
+
+@cache
+def _compiled(text: str) -> Any:
+    """A template compiled once per process; jinja2 is imported only when a policy is rendered."""
+    from jinja2 import StrictUndefined, TemplateError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    environment = SandboxedEnvironment(
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True
+    )
+    try:
+        return environment.from_string(text)
+    except TemplateError as exc:
+        raise TemplateProblem(f"the template fails: {exc}") from None
+
+
+def render(text: str, variables: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Render a template and read it: the policy as plain data, and its leading comment."""
+    from jinja2 import TemplateError
+
+    try:
+        rendered = _compiled(text).render(**variables)
+    except TemplateError as exc:
+        raise TemplateProblem(f"the template fails: {exc}") from None
+    try:
+        documents = [d for d in parse(rendered) if not (isinstance(d.root, Scalar) and d.root.is_null)]
+    except InputError as exc:
+        raise TemplateProblem(f"the template does not render YAML: {exc.message} (line {exc.line})") from None
+    if len(documents) != 1 or not isinstance(documents[0].root, MappingNode):
+        raise TemplateProblem("the template must render one YAML mapping, a NetworkPolicy")
+    return to_data(documents[0].root), leading_comment(rendered)
+
+
+def leading_comment(text: str) -> str | None:
+    """The ``#`` comment lines before the first YAML line, without their ``# ``."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            lines.append(stripped[1:].removeprefix(" "))
+        elif stripped not in ("", "---"):
+            break
+    return "\n".join(lines) or None
+
+
+# -- what one object needs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A pod-bearing object of the file and what the run's policies leave uncovered."""
+
+    manifest: Manifest
+    template: PodTemplate
+    labels: dict[str, str]
+    namespace: str
+    missing: tuple[str, ...]
+
+    @property
+    def node(self) -> Node:
+        """Where the finding points: the pod template's labels, else its metadata, else its spec."""
+        metadata = self.template.metadata
+        labels = metadata.get("labels") if metadata is not None else None
+        return labels if isinstance(labels, MappingNode) else metadata or self.template.spec
+
+    def variables(self, name: str, template: str, directions: tuple[str, ...]) -> dict[str, Any]:
+        """What a template sees."""
+        manifest = self.manifest
+        return {
+            "name": name,
+            "namespace": manifest.namespace,
+            "labels": dict(self.labels),
+            "policy_types": list(directions),
+            "workload": {
+                "kind": manifest.kind,
+                "name": manifest.name,
+                "apiVersion": manifest.api_version,
+                "namespace": manifest.namespace,
+            },
+            "ports": container_ports(self.template.spec),
+            "template": template,
+        }
+
+
+def container_ports(spec: MappingNode) -> list[dict[str, Any]]:
+    """The ports the pod's containers declare, protocol defaulted to TCP as the API server does."""
+    ports = []
+    for container in containers(spec, ("initContainers", "containers")):
+        listed = container.node.get("ports")
+        if not isinstance(listed, Sequence):
+            continue
+        for port in to_data(listed):
+            if isinstance(port, dict) and "containerPort" in port:
+                ports.append(
+                    {
+                        "container": container.name,
+                        "name": port.get("name"),
+                        "port": port["containerPort"],
+                        "protocol": port.get("protocol") or "TCP",
+                    }
+                )
+    return ports
+
+
+@dataclass(frozen=True)
+class NewPolicy:
+    """A policy to append: its document, its leading comment, and its index entry."""
+
+    value: dict[str, Any]
+    comment: str | None
+    indexed: IndexedObject
+
+
+@dataclass
+class Plan:
+    """What a file needs: the policies to append, in order, and each uncovered object's entry
+    (with the reason it gets no fix, if any)."""
+
+    policies: list[NewPolicy] = field(default_factory=list)
+    workloads: dict[int, tuple[Workload, str | None]] = field(default_factory=dict)
+    built: Change | str | None = None
+
+    @property
+    def title(self) -> str:
+        names = [policy.indexed.name for policy in self.policies]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        return f"add NetworkPolicy {shown}"
+
+    def change(self, editor: Editor) -> Change:
+        """One change that appends every planned policy (built once: each finding shares it)."""
+        if self.built is None:
+            try:
+                self.built = editor.append_documents([(p.value, p.comment) for p in self.policies])
+            except Uneditable as reason:
+                self.built = str(reason)
+        if isinstance(self.built, str):
+            raise Uneditable(self.built)
+        return self.built
+
+
+def unique_name(base: str, namespace: str, index: RunIndex) -> str:
+    """``base``, or ``base-2``, ``base-3``... when a NetworkPolicy of the namespace has that name."""
+    taken = {policy.name for policy in index.network_policies(namespace)}
+    name, number = base, 2
+    while name in taken:
+        name = f"{base}-{number}"
+        number += 1
+    return name
+
+
+def base_name(manifest: Manifest, template: str, namespace: str, index: RunIndex) -> str:
+    """``<object>-<template>``, shortened to fit an object name; ``<object>-<kind>-<template>`` when
+    an object of another kind has the same name in the namespace (say a Deployment and a CronJob
+    ``web`` in two files of the run, which would otherwise both add ``web-allow-all``)."""
+    owner = (manifest.name or manifest.kind.lower()).rstrip("-.")
+    namesakes = (other for other in index.workloads(namespace) if other.name == manifest.name)
+    if any(other.kind != manifest.kind for other in namesakes):
+        owner = f"{owner}-{manifest.kind.lower()}"
+    room = MAX_NAME_LENGTH - len(template) - 1 - 4  # keep room for a "-NNN" suffix
+    return f"{owner[:room].rstrip('-.')}-{template}"
+
+
+def check_policy(policy: IndexedObject, workload: Workload, needed: tuple[str, ...], index: RunIndex) -> None:
+    """Raise TemplateProblem unless ``policy`` covers exactly the ``needed`` directions of these
+    pods, and would not widen the traffic of other known pods that policies already limit."""
+    spec = policy_spec(policy)
+    if policy.kind != "NetworkPolicy" or policy.api_version not in NETWORK_POLICY_API_VERSIONS:
+        shown = f"{policy.api_version} {policy.kind}".strip() or "an object without kind"
+        raise TemplateProblem(f"the template renders {shown}, not a networking.k8s.io/v1 NetworkPolicy")
+    if not isinstance(spec, dict):
+        raise TemplateProblem("the template's policy has a spec that is not a mapping")
+    if not policy.name:
+        raise TemplateProblem("the template's policy has no metadata.name")
+    if any(other.name == policy.name for other in index.network_policies(policy.namespace)):
+        raise TemplateProblem(f'the template names it "{policy.name}", a name another NetworkPolicy has')
+    if policy.namespace != workload.namespace:
+        raise TemplateProblem(
+            f'the template puts the policy in namespace "{policy.namespace}", not "{workload.namespace}"'
+        )
+    if not selects(spec, workload.labels):
+        raise TemplateProblem("the template's podSelector does not select these pods")
+    if set(policy_types(spec)) != set(needed):
+        raise TemplateProblem(
+            f"the template's policy is for {', '.join(policy_types(spec))}; it must be for exactly "
+            f"{', '.join(needed)} (the variable policy_types)"
+        )
+    for direction in needed:
+        if spec.get(RULES[direction][0]):
+            _check_not_widening(spec, direction, workload.namespace, index)
+
+
+def _check_not_widening(spec: dict[str, Any], direction: str, namespace: str, index: RunIndex) -> None:
+    for other in index.workloads(namespace):
+        labels = other.pod_labels or {}
+        if selects(spec, labels) and index.restricts(labels, namespace, direction):
+            raise TemplateProblem(
+                f"a policy for these labels would also select the pods of {other.kind}/{other.name}, whose "
+                f"{direction} traffic other policies limit, and let more of it through; give these pods "
+                "a label of their own"
+            )
+
+
+# -- the fixer ----------------------------------------------------------------------------------
+
+
+class NetworkPolicy(Fixer):
+    id = "network-policy"
+    code = "K8S005"
+    Options = Options
+    writes = ("NetworkPolicy",)
+    needs_index = True
+
+    _memo: tuple[Context, Plan] | None = None
+
+    def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        if pod_template(manifest, ctx.pod_kinds) is None:
+            return
+        plan = self._plan(ctx)
+        found = plan.workloads.get(id(manifest.node))
+        if found is None:
+            return
+        workload, reason = found
+        build = lambda: [append_policies(plan, ctx, reason)]
+        yield self.finding(manifest, workload.node, message(workload), fix=(plan.title, build))
+
+    def _plan(self, ctx: Context) -> Plan:
+        """The file's plan, made once per context: every object's finding shares it.
+
+        (A memo of a pure function of ``ctx``: the fixer keeps no state between files.)
+        """
+        if self._memo is None or self._memo[0] is not ctx:
+            self._memo = (ctx, self.plan(ctx))
+        return self._memo[1]
+
+    def plan(self, ctx: Context) -> Plan:
+        """Go through the file's pod-bearing objects in order; each one that the run's policies,
+        and those already planned, leave uncovered gets a policy for what is still missing."""
+        plan = Plan()
+        for workload in self._uncovered(ctx):
+            planned = ctx.index.with_file(PLANNED, [policy.indexed for policy in plan.policies])
+            still = planned.policy_coverage(workload.labels, workload.namespace).missing()
+            reason = None
+            if still:
+                try:
+                    plan.policies.append(self._new_policy(workload, still, planned, ctx))
+                except TemplateProblem as problem:
+                    reason = str(problem)
+            plan.workloads[id(workload.manifest.node)] = (workload, reason)
+        return plan
+
+    def _uncovered(self, ctx: Context) -> Iterator[Workload]:
+        codes = {self.code: self.id}
+        for manifest in manifests(ctx.documents):
+            template = pod_template(manifest, ctx.pod_kinds)
+            if template is None or ignore.ignored(manifest, ctx.pod_kinds, codes) & {ignore.ALL, self.id}:
+                continue
+            labels = labels_of(template.metadata)
+            namespace = ctx.namespace_of(manifest)
+            missing = ctx.index.policy_coverage(labels, namespace).missing()
+            if missing:
+                yield Workload(manifest, template, labels, namespace, missing)
+
+    def _new_policy(
+        self, workload: Workload, needed: tuple[str, ...], index: RunIndex, ctx: Context
+    ) -> NewPolicy:
+        if not workload.labels:
+            raise TemplateProblem(
+                "its pod template has no labels, and a policy without labels to select would select "
+                "every pod of the namespace; add labels"
+            )
+        option = self.options.template
+        text = load_template(option, self.config_path)
+        template = template_name(option)
+        base = base_name(workload.manifest, template, workload.namespace, index)
+        name = unique_name(base, workload.namespace, index)
+        value, comment = render(text, workload.variables(name, template, needed))
+        metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+        indexed = IndexedObject(
+            file=PLANNED,
+            kind=str(value.get("kind") or ""),
+            api_version=str(value.get("apiVersion") or ""),
+            name=str(metadata.get("name") or ""),
+            namespace=str(metadata.get("namespace") or ctx.namespace),
+            labels={},
+            spec=value.get("spec"),
+        )
+        check_policy(indexed, workload, needed, index)
+        return NewPolicy(value, comment, indexed)
+
+
+def message(workload: Workload) -> str:
+    """The problem: which namespace, which pods, which directions."""
+    pods = ", ".join(f"{key}={value}" for key, value in workload.labels.items())
+    pods = f"its pods ({pods})" if pods else "its pods"
+    return (
+        f'no NetworkPolicy of namespace "{workload.namespace}" selects {pods} '
+        f"for {' and '.join(workload.missing)}"
+    )
+
+
+def append_policies(plan: Plan, ctx: Context, reason: str | None) -> Change:
+    """The shared change that appends the file's planned policies, or why this object gets none."""
+    if reason is not None:
+        raise Uneditable(reason)
+    return plan.change(ctx.editor)

@@ -1,0 +1,452 @@
+"""The network-policy fixer's decisions: which pods are covered, what is added, and when a fix is
+refused; its templates and options; appending several documents; and runs over several files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixers.network_policy import (
+    BUILTIN_TEMPLATES,
+    MAX_NAME_LENGTH,
+    Options,
+    leading_comment,
+    load_template,
+    template_name,
+)
+from remediate import layout
+from remediate.commands import RunOptions, run
+from remediate.config import load
+from remediate.document import parse
+from remediate.edits import Editor, Uneditable
+from remediate.index import RunIndex, summarize
+from remediate.runner import Engine, FileResult, Scope, process
+from remediate.source import Source
+from remediate.values import to_data
+from tests.conftest import ROOT
+from tests.helpers import fix_text, noise_lines
+
+SELECT = ["network-policy"]
+
+
+def workload(name: str, labels: str = "", kind: str = "Deployment", namespace: str = "") -> str:
+    labels = labels or f"{{app: {name}}}"
+    ns = f", namespace: {namespace}" if namespace else ""
+    return (
+        f"apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: {name}{ns}}}\n"
+        f"spec:\n  template:\n    metadata:\n      labels: {labels}\n"
+        f"    spec:\n      containers:\n      - {{name: c, image: nginx}}\n"
+    )
+
+
+def netpol(spec: str, name: str = "p", namespace: str = "") -> str:
+    metadata = f"{{name: {name}, namespace: {namespace}}}" if namespace else f"{{name: {name}}}"
+    return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {metadata}\nspec: {spec}\n"
+
+
+def stream(*documents: str) -> str:
+    return "---\n".join(documents)
+
+
+def appended(before: str, after: str) -> list[dict]:
+    """The documents added after the last one of ``before``."""
+    return [to_data(d.root) for d in parse(after)[len(parse(before)) :]]
+
+
+def added(result: FileResult) -> list[dict]:
+    """The documents the fix appended."""
+    assert result.source is not None and result.output is not None
+    return appended(result.source.text, result.output)
+
+
+def names(result: FileResult) -> list[str]:
+    return [policy["metadata"]["name"] for policy in added(result)]
+
+
+def fixed(text: str, config: Path | None = None, name: str = "test.yaml") -> FileResult:
+    return fix_text(text, SELECT, name=name, config=config)
+
+
+def configured(tmp_path: Path, template: str) -> Path:
+    config = tmp_path / ".k8sfix.yaml"
+    config.write_text(f"fixers:\n  network-policy:\n    template: {template}\n")
+    return config
+
+
+def editor_for(text: str) -> Editor:
+    documents = parse(text)
+    return Editor(text, layout.detect(documents, json=False, newline="\n"), documents)
+
+
+# -- what is covered ---------------------------------------------------------------------------
+
+
+def test_the_default_policy_is_the_explicit_allow_all_for_the_missing_directions() -> None:
+    (policy,) = added(fixed(workload("web")))
+    assert policy == {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "web-allow-all"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "ingress": [{}],
+            "egress": [{}],
+            "policyTypes": ["Ingress", "Egress"],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("existing", "types"),
+    [
+        ("{podSelector: {matchLabels: {app: web}}}", ["Egress"]),
+        ("{podSelector: {matchLabels: {app: web}}, egress: [{}], policyTypes: [Egress]}", ["Ingress"]),
+        ("{podSelector: {matchLabels: {app: web}}, egress: []}", ["Egress"]),
+        ("{podSelector: {matchLabels: {app: web}}, egress: [{to: []}]}", None),
+        ("{podSelector: {}, policyTypes: [Ingress, Egress]}", None),
+        ("{podSelector: {matchExpressions: [{key: app, operator: Exists}]}, policyTypes: [Egress, Ingress]}",
+         None),
+        ("{podSelector: {matchLabels: {app: api}}, policyTypes: [Ingress, Egress]}", ["Ingress", "Egress"]),
+    ],
+)
+def test_only_the_missing_directions_get_a_policy(existing: str, types: list[str] | None) -> None:
+    result = fixed(stream(workload("web"), netpol(existing)))
+    if types is None:
+        assert result.findings == () and result.output is None
+        return
+    (new,) = added(result)
+    assert new["spec"]["policyTypes"] == types
+    rules = sorted(key for key in new["spec"] if key in ("ingress", "egress"))
+    assert rules == sorted(t.lower() for t in types)
+
+
+def test_the_finding_names_namespace_pods_and_directions() -> None:
+    web = workload("web", "{app: web, tier: fe}", namespace="x")
+    result = fixed(stream(web, netpol("{}", namespace="x")))
+    (finding,) = result.findings
+    assert finding.message == (
+        'no NetworkPolicy of namespace "x" selects its pods (app=web, tier=fe) for Egress'
+    )
+    assert finding.code == "K8S005" and finding.fix is not None
+    assert finding.path == ("spec", "template", "metadata", "labels")
+    assert added(result)[0]["metadata"] == {"name": "web-allow-all", "namespace": "x"}
+
+
+def test_policies_in_other_namespaces_do_not_count() -> None:
+    result = fixed(stream(workload("web"), netpol("{}", namespace="other")))
+    (policy,) = added(result)
+    assert policy["metadata"] == {"name": "web-allow-all"}
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_every_pod_bearing_kind_is_covered() -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: p}}\nspec: {containers: []}\n"
+    cronjob = (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: '* * * * *', "
+        "jobTemplate: {spec: {template: {metadata: {labels: {app: c}}, spec: {containers: []}}}}}\n"
+    )
+    result = fixed(stream(pod, cronjob, workload("j", kind="Job"), workload("s", kind="StatefulSet")))
+    assert names(result) == ["p-allow-all", "c-allow-all", "j-allow-all", "s-allow-all"]
+    assert fixed(result.output).findings == ()
+
+
+def test_many_workloads_in_one_file_are_fixed_in_one_run() -> None:
+    result = fixed(stream(*(workload(f"app{n}") for n in range(9))))  # more than the runner's passes
+    assert len(added(result)) == 9 and len(result.fixed) == 9
+    assert fixed(result.output).output is None
+
+
+def test_workloads_with_the_same_labels_share_one_policy() -> None:
+    same = [workload("a", "{app: x}"), workload("b", "{app: x}"), workload("c", "{app: x, job: y}")]
+    result = fixed(stream(*same))
+    assert names(result) == ["a-allow-all"]
+    assert len(result.findings) == 3 and len(result.fixed) == 3
+    assert {f.fix.title for f in result.findings if f.fix} == {"add NetworkPolicy a-allow-all"}
+
+
+def test_a_wider_policy_is_still_needed_after_a_narrower_one() -> None:
+    result = fixed(stream(workload("c", "{app: x, job: y}"), workload("a", "{app: x}")))
+    assert names(result) == ["c-allow-all", "a-allow-all"]  # c's policy does not select all of a's pods
+
+
+def test_an_ignored_workload_is_left_out_of_the_shared_change() -> None:
+    ignored = workload("old").replace("{name: old}", '{name: old, annotations: {k8sfix.io/ignore: "K8S005"}}')
+    result = fixed(stream(ignored, workload("web")))
+    assert names(result) == ["web-allow-all"]
+    assert len(result.findings) == 1
+
+
+def test_a_name_in_use_gets_a_number() -> None:
+    other = "{podSelector: {matchLabels: {app: other}}}"
+    taken = [netpol(other, name="web-allow-all"), netpol(other, name="web-allow-all-2")]
+    assert names(fixed(stream(workload("web"), *taken))) == ["web-allow-all-3"]
+
+
+def test_names_fit_kubernetes_limits() -> None:
+    (name,) = names(fixed(workload("w" * 260, "{app: w}")))
+    assert len(name) <= MAX_NAME_LENGTH and name.endswith("-allow-all")
+    generated = workload("x").replace("{name: x}", "{generateName: batch-}")
+    assert names(fixed(generated)) == ["batch-allow-all"]
+
+
+# -- when there is no fix ----------------------------------------------------------------------
+
+
+def test_pods_without_labels_are_reported_without_a_fix() -> None:
+    result = fixed("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n")
+    (finding,) = result.findings
+    assert finding.fix is None and result.output is None
+    assert "has no labels" in finding.message and "every pod of the namespace" in finding.message
+
+
+def test_json_files_get_no_second_document() -> None:
+    text = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "p"}}, "spec": {}}'
+    (finding,) = fixed(text, name="pod.json").findings
+    assert finding.fix is None and "JSON file holds one object" in finding.message
+
+
+LIMIT_JOB_INGRESS = netpol("{podSelector: {matchLabels: {job: y}}, ingress: [{from: [{podSelector: {}}]}]}")
+
+
+def test_a_policy_that_would_open_limited_pods_is_not_added() -> None:
+    job = workload("j", "{app: x, job: y}", kind="Job")
+    result = fixed(stream(workload("a", "{app: x}"), job, LIMIT_JOB_INGRESS))
+    by_name = {f.obj.name: f for f in result.findings}
+    assert by_name["a"].fix is None
+    assert "Job/j, whose Ingress traffic other policies limit" in by_name["a"].message
+    assert names(result) == ["j-allow-all"]
+    assert added(result)[0]["spec"]["policyTypes"] == ["Egress"]
+
+
+def test_deny_all_never_widens_so_it_is_added_next_to_limited_pods(tmp_path: Path) -> None:
+    text = stream(workload("a", "{app: x}"), workload("j", "{app: x, job: y}", kind="Job"), LIMIT_JOB_INGRESS)
+    assert names(fixed(text, config=configured(tmp_path, "deny-all"))) == ["a-deny-all"]
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+
+def test_builtin_templates_are_package_data_and_names_are_object_names() -> None:
+    for template in BUILTIN_TEMPLATES:
+        assert "kind: NetworkPolicy" in load_template(template, None)
+    assert template_name("policies/Web Default.yaml.j2") == "web-default"
+    assert template_name("x.j2") == "x"
+    assert template_name("...j2") == "policy"
+
+
+def test_same_namespace_allows_the_namespace_and_dns(tmp_path: Path) -> None:
+    (policy,) = added(fixed(workload("web"), config=configured(tmp_path, "same-namespace")))
+    assert policy["spec"]["ingress"] == [{"from": [{"podSelector": {}}]}]
+    assert policy["spec"]["egress"] == [
+        {"to": [{"podSelector": {}}]},
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+    ]
+
+
+PORTS_ONLY = """\
+# {{ workload.kind }}/{{ workload.name }} in {{ namespace or 'the default namespace' }}
+#
+#   indented
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: {{ name }}}
+spec:
+  podSelector: {matchLabels: {{ labels | tojson }}}
+  ingress: [{ports: {{ ports | map(attribute='port') | list | tojson }}}]
+  policyTypes: {{ policy_types | tojson }}
+"""
+
+
+def test_a_user_template_is_read_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "Ports Only.yaml.j2").write_text(PORTS_ONLY)
+    monkeypatch.chdir(tmp_path.parent)
+    with_port = workload("web").replace("image: nginx}", "image: nginx, ports: [{containerPort: 80}]}")
+    egress = netpol("{podSelector: {}, egress: [{}], policyTypes: [Egress]}")
+    result = fixed(stream(with_port, egress), config=configured(tmp_path, '"policies/Ports Only.yaml.j2"'))
+    (new,) = added(result)
+    assert new["metadata"]["name"] == "web-ports-only"
+    assert new["spec"]["ingress"] == [{"ports": [80]}]
+    assert result.output.endswith(
+        "---\n# Deployment/web in the default namespace\n#\n#   indented\napiVersion: networking.k8s.io/v1\n"
+        "kind: NetworkPolicy\nmetadata:\n  name: web-ports-only\nspec:\n  podSelector:\n    matchLabels:\n"
+        "      app: web\n  ingress:\n  - ports:\n    - 80\n  policyTypes:\n  - Ingress\n"
+    )
+
+
+HEAD = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("{{ nothing }}", "the template fails: 'nothing' is undefined"),
+        ("{% if %}", "the template fails:"),
+        ("a: [", "the template does not render YAML"),
+        ("- a\n", "must render one YAML mapping"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "renders v1 ConfigMap, not a networking"),
+        (HEAD + "metadata: {name: {{name}}}\nspec: [a]\n", "has a spec that is not a mapping"),
+        (HEAD + "metadata: {}\nspec: {}\n", "has no metadata.name"),
+        (HEAD + "metadata: {name: fixed}\nspec: {}\n", 'names it "fixed", a name another NetworkPolicy has'),
+        (HEAD + "metadata: {name: {{name}}, namespace: z}\nspec: {}\n", 'in namespace "z", not "default"'),
+        (
+            HEAD + "metadata: {name: {{name}}}\nspec: {podSelector: {matchLabels: {app: other}}}\n",
+            "podSelector does not select these pods",
+        ),
+        (
+            HEAD + "metadata: {name: {{name}}}\nspec: {}\n",
+            "is for Ingress; it must be for exactly Ingress, Egress",
+        ),
+    ],
+)
+def test_a_template_that_would_not_cover_the_pods_gives_a_finding_without_a_fix(
+    tmp_path: Path, template: str, reason: str
+) -> None:
+    (tmp_path / "t.j2").write_text(template)
+    taken = netpol("{podSelector: {matchLabels: {a: b}}}", name="fixed")
+    result = fixed(stream(workload("web"), taken), config=configured(tmp_path, "t.j2"))
+    (finding,) = result.findings
+    assert finding.fix is None and result.output is None
+    assert reason in finding.message, finding.message
+
+
+def test_an_unreadable_template_is_named_in_the_finding(tmp_path: Path) -> None:
+    (finding,) = fixed(workload("web"), config=configured(tmp_path, "missing.j2")).findings
+    assert finding.fix is None
+    assert f"the template {tmp_path / 'missing.j2'} cannot be read" in finding.message
+
+
+def test_templates_run_in_the_sandbox(tmp_path: Path) -> None:
+    (tmp_path / "t.j2").write_text("{{ ''.__class__.__mro__ }}")
+    (finding,) = fixed(workload("web"), config=configured(tmp_path, "t.j2")).findings
+    assert finding.fix is None and "the template fails" in finding.message
+
+
+def test_leading_comments_are_kept_in_order() -> None:
+    assert leading_comment("\n# one\n#two\n---\n#  three\nkind: X\n# not this\n") == "one\ntwo\n three"
+    assert leading_comment("kind: X\n") is None
+
+
+def test_options_default_to_allow_all() -> None:
+    assert Options().template == "allow-all"
+
+
+# -- the engine pieces this fixer uses ---------------------------------------------------------
+
+
+def test_several_documents_are_appended_in_one_change() -> None:
+    editor = editor_for("a: 1\n---\nb: 2\n")
+    change = editor.append_documents([({"kind": "X"}, "two\nlines"), ({"kind": "Y"}, None)])
+    assert [touch.doc for touch in change.touches] == [2, 3]
+    (edit,) = change.edits
+    assert edit.new == '---\n# two\n# lines\nkind: X\n---\nkind: "Y"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "appendable"),
+    [
+        ("a: |\n  text", False),
+        ("a: >+\n  text", False),
+        ("a: |2\n  text", False),
+        ("a: |-\n  text", True),
+        ("a: |\n  text\n", True),
+        ("a: |\n  text\n# comment", True),
+        ("a: [x, y]", True),
+    ],
+)
+def test_a_block_scalar_that_ends_the_file_is_not_extended(text: str, appendable: bool) -> None:
+    editor = editor_for(text)
+    if appendable:
+        editor.append_document({"kind": "X"})
+    else:
+        with pytest.raises(Uneditable, match="block scalar"):
+            editor.append_document({"kind": "X"})
+
+
+def test_appended_policies_are_fix_content_but_other_changes_are_noise() -> None:
+    keys = ("NetworkPolicy",)
+    policy = "---\n# comment\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+    assert noise_lines("a: 1\n", "a: 1\n" + policy, keys) == []
+    assert noise_lines("a: 1", "a: 1\n" + policy, keys) == []
+    config_map = "---\nkind: ConfigMap\n"
+    assert noise_lines("a: 1\n", "a: 1\n" + policy + config_map, keys) == ["+---", "+kind: ConfigMap"]
+    assert noise_lines("a: 1\n", "a: 2\n" + policy, keys) == ["+a: 2", "-a: 1"]
+
+
+# -- runs over several files -------------------------------------------------------------------
+
+
+POLICY = netpol("{podSelector: {matchExpressions: [{key: app, operator: In, values: [web]}]}, egress: [{}]}")
+
+
+def test_a_pre_commit_run_on_one_file_consults_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deploy").mkdir()
+    app = tmp_path / "deploy" / "app.yaml"
+    app.write_text(workload("web"))
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "web.yaml").write_text(POLICY)
+
+    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT, context=["policies"])) == 0
+    assert app.read_text() == workload("web")
+
+    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT)) == 1
+    assert names_in(app, before=workload("web")) == ["web-allow-all"]
+    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT)) == 0
+    capsys.readouterr()
+
+
+def names_in(path: Path, before: str) -> list[str]:
+    return [policy["metadata"]["name"] for policy in appended(before, path.read_text())]
+
+
+def test_a_policy_in_another_input_file_covers_pods(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.yaml").write_text(workload("web"))
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    assert run(RunOptions(["."], diff=True, select=SELECT, quiet=True)) == 0
+
+
+def test_objects_of_two_kinds_with_one_name_get_policies_named_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    job = workload("web", "{app: web, job: report}", kind="Job")
+    (tmp_path / "web.yaml").write_text(workload("web"))
+    (tmp_path / "web-job.yaml").write_text(job)
+    assert run(RunOptions(["."], write=True, select=SELECT, quiet=True)) == 1
+    assert names_in(tmp_path / "web.yaml", workload("web")) == ["web-deployment-allow-all"]
+    assert names_in(tmp_path / "web-job.yaml", job) == ["web-job-allow-all"]
+    assert run(RunOptions(["."], write=True, select=SELECT, quiet=True)) == 0
+
+
+def test_the_scope_of_a_run_decides_the_namespace() -> None:
+    settings = load(None, select=SELECT)
+    index = RunIndex()
+    index.add(summarize("policy.yaml", parse(POLICY), settings.pod_kinds, "default"))
+    source = Source.from_text("app.yaml", workload("web"))
+    covered = process(Engine(settings), source, fix=True, scope=Scope(index, "default"))
+    assert covered.findings == () and covered.output is None
+    elsewhere = process(Engine(settings), source, fix=True, scope=Scope(index, "other"))
+    assert names(elsewhere) == ["web-allow-all"]
+
+
+def test_the_example_gets_its_policy_in_the_diff() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "remediate", "--diff", "examples/deployment.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "+kind: NetworkPolicy\n" in completed.stdout
+    assert "+  name: semaphore-demo-ruby-kubernetes-allow-all\n" in completed.stdout
+    assert "+      app: semaphore-demo-ruby-kubernetes\n" in completed.stdout
