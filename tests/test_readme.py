@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 
 
 def _shell_blocks(text: str) -> list[str]:
-    return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
