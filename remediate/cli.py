@@ -66,6 +66,7 @@ def main(
     output_format: Annotated[Format, typer.Option("--format", help="How findings are printed.")] = Format.text,
     context: Annotated[list[str] | None, typer.Option("--context", help="Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; never rewritten.", show_default=False)] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace of objects that name none (default: a kustomization.yaml's namespace beside the file, else 'default').", show_default=False)] = None,
+    kubernetes_version: Annotated[str | None, typer.Option("--kubernetes-version", help="Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix has schemas for).", show_default=False)] = None,
     stdin_filename: Annotated[str | None, typer.Option(help="Name to report for '-' (stdin).", show_default=False)] = None,
     list_fixers: Annotated[bool, typer.Option("--list-fixers", help="List the fixers and exit.")] = False,
     explain: Annotated[str | None, typer.Option(help="Print a fixer's documentation and exit.", show_default=False)] = None,
@@ -96,6 +97,7 @@ def main(
         quiet=quiet,
         context=context or [],
         namespace=namespace,
+        kubernetes_version=kubernetes_version,
     )
     raise typer.Exit(commands.run(options))
 

@@ -31,6 +31,7 @@ class RunOptions:
     quiet: bool = False
     context: list[str] = dataclasses.field(default_factory=list)
     namespace: str | None = None
+    kubernetes_version: str | None = None
 
     @property
     def fixing(self) -> bool:
@@ -55,7 +56,10 @@ def run(options: RunOptions) -> int:
     """Process every path; print findings, diffs and errors; return the exit code."""
     try:
         settings = configuration.load(
-            configuration.discover(options.config), select=options.select, ignore=options.ignore
+            configuration.discover(options.config),
+            select=options.select,
+            ignore=options.ignore,
+            kubernetes_version=options.kubernetes_version,
         )
     except configuration.ConfigError as exc:
         _error(f"{exc}")

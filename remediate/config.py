@@ -5,6 +5,7 @@ file given with ``--config``::
 
     select: [image-pull-policy]        # run only these fixers (ids or codes); default: all
     ignore: [container-probes]         # never run these
+    kubernetes-version: "1.29"         # the cluster version to target (default: newest known)
     pod-kinds:                         # custom kinds with a pod template, fixed like Deployments
       - kind: Rollout
         apiVersion: argoproj.io/v1alpha1   # optional: any version when omitted
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remediate import registry
+from remediate import registry, versions
 from remediate.document import Mapping, Node, Scalar, Sequence, parse
 from remediate.k8s import BUILTIN_POD_KINDS, PodKind
 from remediate.source import InputError, Source
@@ -51,6 +52,8 @@ class Settings:
     options: dict[str, Any] = field(default_factory=dict)
     pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
     path: str | None = None
+    kubernetes_version: str | None = None
+    """The Kubernetes version to target (see :mod:`remediate.versions`); None: the newest known."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -62,8 +65,14 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load(path: Path | None, *, select: list[str] | None = None, ignore: list[str] | None = None) -> Settings:
-    """Settings from the config file at ``path`` (None: defaults), then the command line's lists."""
+def load(
+    path: Path | None,
+    *,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    kubernetes_version: str | None = None,
+) -> Settings:
+    """Settings from the config file at ``path`` (None: defaults), then the command line's values."""
     root: Mapping | None = None
     name = str(path) if path else None
     if path is not None:
@@ -78,14 +87,21 @@ def load(path: Path | None, *, select: list[str] | None = None, ignore: list[str
             if not isinstance(documents[0].root, Mapping):
                 raise ConfigError(f"{path}:1:1: the config must be a mapping")
             root = documents[0].root
-    return _settings(root, name, select, ignore)
+    settings = _settings(root, name, select, ignore)
+    if kubernetes_version is not None:
+        try:
+            versions.parse_version(kubernetes_version)
+        except ValueError as exc:
+            raise ConfigError(f"--kubernetes-version: {exc}") from None
+        settings = dataclasses.replace(settings, kubernetes_version=kubernetes_version)
+    return settings
 
 
 def _settings(root: Mapping | None, name: str | None, select: list[str] | None, ignore: list[str] | None) -> Settings:
     where = _Where(name or CONFIG_NAME)
     known = registry.by_id()
     if root is not None:
-        where.allowed_keys(root, {"select", "ignore", "pod-kinds", "fixers"}, "top level")
+        where.allowed_keys(root, {"select", "ignore", "pod-kinds", "fixers", "kubernetes-version"}, "top level")
     chosen = list(known)
     file_select = _names(root, "select", where) if root is not None else None
     file_ignore = (_names(root, "ignore", where) if root is not None else None) or []
@@ -113,7 +129,19 @@ def _settings(root: Mapping | None, name: str | None, select: list[str] | None, 
     if kinds_node is not None:
         pod_kinds = _pod_kinds(kinds_node, where) + BUILTIN_POD_KINDS
     enabled_ids = tuple(fixer.id for fixer in registry.all_fixers() if fixer.id in chosen and fixer.id not in skipped)
-    return Settings(enabled_ids, options, pod_kinds, name)
+    return Settings(enabled_ids, options, pod_kinds, name, _kubernetes_version(root, where))
+
+
+def _kubernetes_version(root: Mapping | None, where: _Where) -> str | None:
+    node = root.get("kubernetes-version") if root is not None else None
+    if node is None:
+        return None
+    text = node.value if isinstance(node, Scalar) else ""
+    try:
+        versions.parse_version(text)
+    except ValueError as exc:
+        raise where.error(node, f"kubernetes-version: {exc}") from None
+    return text
 
 
 class _Where:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from remediate import layout
+from remediate import layout, versions
 from remediate.edits import Change, Editor, Uneditable
 from remediate.index import RunIndex
 from remediate.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
@@ -41,6 +41,12 @@ class Context:
     pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
     index: RunIndex = field(default_factory=RunIndex)
     namespace: str = "default"
+    kubernetes_version: str | None = None
+
+    @property
+    def target_version(self) -> tuple[int, int]:
+        """The Kubernetes ``(major, minor)`` the run targets (``--kubernetes-version``)."""
+        return versions.target(self.kubernetes_version)
 
     def namespace_of(self, manifest: Manifest) -> str:
         """The namespace an object is applied to."""

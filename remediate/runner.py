@@ -96,7 +96,9 @@ class Engine:
         if self.needs_index:  # the file as it is now: a policy added in the last pass covers its pods
             current = summarize(source.name, documents, self.settings.pod_kinds, scope.namespace)
             index = index.with_file(source.name, current)
-        ctx = Context(source, documents, self.settings.pod_kinds, index, scope.namespace)
+        ctx = Context(
+            source, documents, self.settings.pod_kinds, index, scope.namespace, self.settings.kubernetes_version
+        )
         found: list[Finding] = []
         for manifest in manifests(documents):
             off = ignore.ignored(manifest, self.settings.pod_kinds, self.codes)
