@@ -37,3 +37,15 @@ def test_readme_options_exist() -> None:
         assert run(["--help"]) == 0
     for option in options:
         assert option in help_text.getvalue(), option
+
+
+def test_readme_config_example_is_a_valid_config(tmp_path) -> None:
+    from remediate.config import load
+
+    readme = (ROOT / "README.md").read_text()
+    (example,) = [block for block in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL) if "fixers:" in block]
+    (tmp_path / ".k8sfix.yaml").write_text(example)
+    settings = load(tmp_path / ".k8sfix.yaml")
+    assert settings.enabled == ("image-pull-policy",)
+    assert settings.options["network-policy"].template == "deny-all"
+    assert settings.options["container-resources"].overrides[0]["image"] == "postgres:*"
