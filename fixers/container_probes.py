@@ -584,7 +584,7 @@ def place_probe(ctx: Context, container: Mapping, key: str, value: Any) -> Chang
     else:
         before = _key_before(container, READINESS)
         after = (before,) if before is not None else (READINESS, "ports")
-    return ctx.editor.insert_key(container, key, value, after=after, inline=True)
+    return ctx.editor.add_key(container, key, value, after=after)
 
 
 def _key_before(mapping: Mapping, key: str) -> Any:

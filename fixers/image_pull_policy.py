@@ -77,7 +77,7 @@ def set_policy(ctx: Context, container: Mapping, policy: str) -> Change:
     """Replace the container's own value, or override one it merges in (``<<: *base``)."""
     if "imagePullPolicy" in container.own:
         return ctx.editor.set_value(container, "imagePullPolicy", policy)
-    return ctx.editor.insert_key(container, "imagePullPolicy", policy, after=("image",))
+    return ctx.editor.add_key(container, "imagePullPolicy", policy, after=("image",))
 
 
 class ImagePullPolicy(Fixer):
@@ -109,7 +109,7 @@ class ImagePullPolicy(Fixer):
                     fix=(
                         f"set imagePullPolicy: {wanted}",
                         lambda c=container, w=wanted: [
-                            ctx.editor.insert_key(c.node, "imagePullPolicy", w, after=("image",))
+                            ctx.editor.add_key(c.node, "imagePullPolicy", w, after=("image",))
                         ],
                     ),
                 )
