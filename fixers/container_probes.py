@@ -663,6 +663,7 @@ class ContainerProbes(Fixer):
 def _lack(key: str, services: list[IndexedObject]) -> str:
     if key == LIVENESS:
         return "no livenessProbe"
-    names = ", ".join(f'"{s.name}"' for s in services)
-    they = f"Services {names} send" if len(services) > 1 else f"Service {names} sends"
+    unique = list(dict.fromkeys(s.name for s in services))  # the same Service may sit in two files
+    names = ", ".join(f'"{name}"' for name in unique)
+    they = f"Services {names} send" if len(unique) > 1 else f"Service {names} sends"
     return f"no readinessProbe, though {they} it traffic"

@@ -263,9 +263,9 @@ def pod_plan(pod: Any, own_contexts: list[Any], fields: frozenset[str], options:
         elif inherits["seccompProfile"]:
             missing["seccompProfile"] = {"type": "RuntimeDefault"}
     for key, configured in (("runAsUser", options.run_as_user), ("runAsGroup", options.run_as_group)):
-        if key in fields and is_set(pod, key) and not accepted_id(pod[key], configured):
-            if pod[key] == 0 or inherits[key]:
-                explicit.append(id_explicit(key, pod[key], configured))
+        low = key in fields and is_set(pod, key) and not accepted_id(pod[key], configured)
+        if low and (pod[key] == 0 or inherits[key]):
+            explicit.append(id_explicit(key, pod[key], configured))
     return Plan(missing, tuple(explicit))
 
 
@@ -282,9 +282,12 @@ def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options)
     if "runAsNonRoot" in fields and is_set(context, "runAsNonRoot") and context["runAsNonRoot"] is not True:
         explicit.append(Explicit(("runAsNonRoot",), True,
                                  f"sets runAsNonRoot: {show(context['runAsNonRoot'])}"))
-    if "seccompProfile" in fields and is_set(context, "seccompProfile"):
-        if not safe_seccomp(context["seccompProfile"]):
-            explicit.append(seccomp_explicit(context["seccompProfile"]))
+    if (
+        "seccompProfile" in fields
+        and is_set(context, "seccompProfile")
+        and not safe_seccomp(context["seccompProfile"])
+    ):
+        explicit.append(seccomp_explicit(context["seccompProfile"]))
     for key, configured in (("runAsUser", options.run_as_user), ("runAsGroup", options.run_as_group)):
         if key not in fields:
             continue

@@ -49,9 +49,9 @@ def _int(text: str) -> int:
             value = value * 60 + int(part)
         return sign * value
     if digits.startswith("0b"):
-        return sign * int(digits[2:], 2)
+        return sign * int(digits, 2)
     if digits.startswith("0x"):
-        return sign * int(digits[2:], 16)
+        return sign * int(digits, 16)
     if len(digits) > 1 and digits[0] == "0":
         return sign * int(digits, 8)
     return sign * int(digits)

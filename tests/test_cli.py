@@ -20,7 +20,8 @@ BROKEN = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n"
 def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "remediate", *args], cwd=cwd, input=stdin, capture_output=True, env=env, timeout=120
+        [sys.executable, "-m", "remediate", *args], cwd=cwd, input=stdin, capture_output=True, env=env, timeout=120,
+        check=False,
     )
 
 

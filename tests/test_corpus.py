@@ -37,7 +37,7 @@ def corpus_sources() -> tuple[Source, ...]:
 def run_corpus(select: list[str]) -> dict[str, int]:
     engine = Engine(load(None, select=select))
     writes = tuple(key for fixer in all_fixers() if fixer.id in select for key in fixer.writes)
-    figures = dict(files=0, documents=0, changed=0, failed=0, noise=0, findings=0, fixed=0)
+    figures = {"files": 0, "documents": 0, "changed": 0, "failed": 0, "noise": 0, "findings": 0, "fixed": 0}
     problems: list[str] = []
     started = time.perf_counter()
     for source in corpus_sources():

@@ -29,7 +29,7 @@ def _paths(case: Path) -> tuple[Path, Path | None]:
 
 
 def _run(case: Path, data: bytes) -> tuple[Source, object]:
-    expected, config = _paths(case)
+    _, config = _paths(case)
     settings = load(config, select=[case.parent.name])
     engine = Engine(settings)
     source = Source.from_bytes(case.name, data)
