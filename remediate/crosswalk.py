@@ -53,6 +53,11 @@ CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
         "kube-linter": ("non-isolated-pod",),
         "Kubescape": ("C-0260",),
     },
+    "deprecated-api": {
+        # kube-linter's check covers extensions/v1beta1 only; kubeaudit's auditor every removed API.
+        "kube-linter": ("no-extensions-v1beta",),
+        "kubeaudit": ("deprecatedapis",),
+    },
 }
 """fixer id -> scanner -> the check IDs of that scanner which the fixer answers."""
 

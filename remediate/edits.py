@@ -20,7 +20,8 @@ from typing import Any
 from remediate import render
 from remediate.document import Document, Mapping, Node, Scalar, Sequence, content_end, last_node
 from remediate.layout import Layout
-from remediate.model import Edit, Touch
+from remediate.model import DELETED, Edit, Touch
+from remediate.values import to_data
 
 
 class Uneditable(Exception):
@@ -127,6 +128,66 @@ class Editor:
         if old.start == old.end:  # an empty value: ``key:`` with nothing after it
             new = " " + new
         return Change((Edit(old.start, old.end, new),), (touch,))
+
+    def replace_entries(self, mapping: Mapping, keys: tuple[str, ...], new: dict[str, Any]) -> Change:
+        """Remove the entries ``keys`` of ``mapping`` and write the entries of ``new`` in their place.
+
+        This renames and restructures keys (``serviceName`` and ``servicePort`` become one ``service``
+        entry). The new entries go where the first removed entry was, rendered in the mapping's style;
+        the other removed entries disappear with their whole line (block style) or with their comma
+        (flow style). A comment after the first removed entry stays on the first line of what
+        replaces it; comments on the other removed lines go with them. With ``new`` empty the entries
+        are just removed. The change promises the new values and that each removed key is gone.
+        """
+        self._check_editable(mapping)
+        if not keys:
+            raise ValueError("replace_entries needs at least one key to replace")
+        for key in keys:
+            if key not in mapping.own:
+                raise Uneditable(f'"{key}" is not set here')
+        for key in new:
+            if key in mapping.own and key not in keys:
+                raise Uneditable(f'"{key}" is already set here')
+        removed = [i for i, (k, _) in enumerate(mapping.pairs) if getattr(k, "key_value", None) in keys]
+        for index in removed:
+            if _has_anchor(mapping.pairs[index][1]):
+                raise Uneditable("a value it removes holds an anchor (&) that aliases may use")
+        if len(removed) == len(mapping.pairs) and not new:
+            raise Uneditable("it would leave the mapping empty")
+        slot = removed[0] if new else None
+        doc, path = self._doc(mapping), mapping.path()
+        touches = [Touch(doc, path + (key,), DELETED) for key in keys if key not in new]
+        touches += [Touch(doc, path + (key,), value) for key, value in new.items()]
+        if mapping.flow:
+            edits = self._flow_replace(mapping, removed, slot, new)
+        else:
+            edits = self._block_replace(mapping, removed, slot, new)
+        return Change(tuple(edits), tuple(touches))
+
+    def rename_key(self, mapping: Mapping, key: str, new_key: str) -> Change:
+        """Rename the entry ``key`` of ``mapping`` to ``new_key``, keeping its value's text as it is.
+
+        Only the key's own text changes (in its quoting style); the change promises that ``key`` is
+        gone and that ``new_key`` holds the value ``key`` held.
+        """
+        self._check_editable(mapping)
+        if key not in mapping.own:
+            raise Uneditable(f'"{key}" is not set here')
+        if new_key in mapping.own:
+            raise Uneditable(f'"{new_key}" is already set here')
+        key_node = mapping.key_node(key)
+        if not isinstance(key_node, Scalar) or key_node.anchor or key_node.tag:
+            raise Uneditable(f'the key "{key}" has an anchor or a tag')
+        json_style = self.layout.json or key_node.style == '"'
+        text = render.scalar(new_key, json_style=json_style, quote=key_node.style)
+        doc, path = self._doc(mapping), mapping.path()
+        value = to_data(mapping.own[key])
+        touches = (Touch(doc, path + (key,), DELETED), Touch(doc, path + (new_key,), value))
+        return Change((Edit(key_node.start, key_node.end, text),), touches)
+
+    def remove_key(self, mapping: Mapping, key: str) -> Change:
+        """Remove the entry ``key`` of ``mapping`` (see :meth:`replace_entries`)."""
+        return self.replace_entries(mapping, (key,), {})
 
     # -- sequences -----------------------------------------------------------------------------
 
@@ -241,6 +302,77 @@ class Editor:
             raise Uneditable("no ':' before the value")
         return index
 
+    def _block_replace(
+        self, mapping: Mapping, removed: list[int], slot: int | None, new: dict[str, Any]
+    ) -> list[Edit]:
+        text = self.text
+        edits = []
+        for index in removed:
+            key, value = mapping.pairs[index]
+            end = content_end(value)
+            if index == slot:
+                column = key.column
+                lines = []
+                for new_key, new_value in new.items():
+                    lines += render.entry_lines(new_key, new_value, column, self.layout)
+                below = _first_child(value) if len(new) == 1 and len(lines) > 1 else None
+                if below is not None and below.line > key.line:  # a block value: the key line keeps a comment
+                    edits.append(Edit(key.start, text.index(":", key.end) + 1, lines[0][column:]))
+                    start = text.rfind("\n", 0, below.start) + 1
+                    edits.append(Edit(start, end, self.layout.newline.join(lines[1:])))
+                    continue
+                edits.append(Edit(key.start, end, lines[0][column:]))  # a comment after it stays there
+                if len(lines) > 1:
+                    edits.append(self._lines_after(end, lines[1:]))
+                continue
+            start = text.rfind("\n", 0, key.start) + 1
+            if text[start : key.start].strip():
+                raise Uneditable(f'"{_key_name(key)}" starts a line it shares with other text (a "- ")')
+            stop = text.find("\n", end)
+            if stop < 0:  # the last line of a file without a final newline: take the break before it
+                edits.append(self._at_end(_line_break_before(text, key.start), edits))
+                continue
+            edits.append(Edit(start, stop + 1, ""))
+        return edits
+
+    def _at_end(self, start: int, edits: list[Edit]) -> Edit:
+        """Delete from ``start`` to the end of a file that has no final newline; lines inserted after
+        ``start`` by ``edits`` (taken out of it) end the file instead, still without a final newline."""
+        newline = self.layout.newline
+        for edit in list(edits):
+            if edit.start == edit.end and start < edit.start and edit.new.endswith(newline):
+                edits.remove(edit)
+                return Edit(start, len(self.text), newline + edit.new[: -len(newline)])
+        return Edit(start, len(self.text), "")
+
+    def _flow_replace(
+        self, mapping: Mapping, removed: list[int], slot: int | None, new: dict[str, Any]
+    ) -> list[Edit]:
+        pairs = mapping.pairs
+        staying = [i for i in range(len(pairs)) if i not in removed or i == slot]
+        json_style = self.layout.json or any(k.style == '"' for k, _ in pairs if isinstance(k, Scalar))
+        separator = self._flow_separator(mapping, [k.line for k, _ in pairs], pairs[0][0].column)
+        edits: list[Edit] = []
+        deleted: list[tuple[int, int]] = []
+        for index in removed:
+            key, value = pairs[index]
+            if index == slot:
+                entries = [
+                    f"{render.scalar(k, json_style=json_style)}: {render.flow(v, json_style=json_style)}"
+                    for k, v in new.items()
+                ]
+                edits.append(Edit(key.start, value.end, separator.join(entries)))
+                continue
+            before = [i for i in staying if i < index]
+            if before:  # take the separator before it: ", key: value"
+                deleted.append((pairs[before[-1]][1].end, value.end))
+            else:  # a leading entry: take it and the separator after it, up to the next staying key
+                after = min(i for i in staying if i > index)
+                deleted.append((key.start, pairs[after][0].start))
+        for start, end in _union(deleted):
+            edits.append(Edit(start, end, ""))
+        return edits
+
     def _flow_separator(self, node: Node, lines: list[int], column: int) -> str:
         if len(set(lines)) > 1 or (lines and lines[0] != node.line):
             return "," + self.layout.newline + " " * column
@@ -269,6 +401,53 @@ def is_spread(mapping: Mapping) -> bool:
     """True for a flow (or JSON) mapping whose entries are on lines of their own."""
     lines = {key.line for key, _ in mapping.pairs}
     return mapping.flow and bool(lines) and (len(lines) > 1 or min(lines) != mapping.line)
+
+
+def _key_name(key: Node) -> str:
+    """How a key reads in a message."""
+    return key.value if isinstance(key, Scalar) else "?"
+
+
+def _first_child(node: Node) -> Node | None:
+    """The first key or item of a non-empty block collection."""
+    if isinstance(node, Mapping) and not node.flow and node.pairs:
+        return node.pairs[0][0]
+    if isinstance(node, Sequence) and not node.flow and node.items:
+        return node.items[0]
+    return None
+
+
+def _has_anchor(node: Node) -> bool:
+    """True when ``node`` or anything inside it carries an anchor (``&name``)."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.anchor:
+            return True
+        if isinstance(current, Mapping):
+            pending.extend(value for _, value in current.pairs)
+        elif isinstance(current, Sequence):
+            pending.extend(current.items)
+    return False
+
+
+def _line_break_before(text: str, offset: int) -> int:
+    """Where the line break before the line holding ``offset`` starts (a CRLF's ``\\r`` included)."""
+    start = text.rfind("\n", 0, offset)
+    if start < 0:
+        return 0
+    return start - 1 if start > 0 and text[start - 1] == "\r" else start
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans merged into one (removals that share a separator)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _is_empty_flow(node: Node) -> bool:

@@ -25,9 +25,19 @@ class Edit:
     new: str
 
 
+class Absent(enum.Enum):
+    """The value of a :class:`Touch` that removes a key: after the fix, ``path`` does not exist."""
+
+    DELETED = "deleted"
+
+
+DELETED = Absent.DELETED
+
+
 @dataclass(frozen=True)
 class Touch:
-    """A promise of a fix: after it, the value at ``path`` of document ``doc`` is ``value``."""
+    """A promise of a fix: after it, the value at ``path`` of document ``doc`` is ``value``
+    (:data:`DELETED`: the path no longer exists)."""
 
     doc: int
     path: YamlPath

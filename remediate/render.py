@@ -17,6 +17,13 @@ from remediate.values import is_plain_string
 _PLAIN = re.compile(r"[A-Za-z0-9_/$][A-Za-z0-9_./$@=+-]*(?:[: ][A-Za-z0-9_./$@=+-]+)*")
 
 
+class OneLine(dict):  # type: ignore[type-arg]
+    """A mapping written on one line in flow style even inside a block (``matchLabels: {app: web}``).
+
+    It compares, and reads back, like the plain dict it holds; only its rendering differs.
+    """
+
+
 def scalar(value: Any, *, json_style: bool = False, quote: str = "") -> str:
     """Render a scalar; ``quote`` ('"' or "'") keeps the style of the text it replaces."""
     if isinstance(value, bool):
@@ -54,7 +61,7 @@ def json_lines(value: Any, column: int, layout: Layout) -> str:
 def entry_lines(key: str, value: Any, column: int, layout: Layout) -> list[str]:
     """Lines of a block mapping entry ``key: value`` whose key starts at ``column``."""
     head = " " * column + scalar(key) + ":"
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict) and value and not isinstance(value, OneLine):
         return [head] + mapping_lines(value, column + layout.step, layout)
     if isinstance(value, list) and value:
         return [head] + sequence_lines(value, column + layout.dash, layout)

@@ -3,7 +3,7 @@
 After the edits are spliced, the new text is parsed again and each document is compared with the
 one it came from. A document may differ only at the paths the applied fixes declared
 (:class:`~remediate.model.Touch`), and each declared path must hold the declared value, read the
-way Kubernetes reads it. Anything else, and the fix is not written.
+way Kubernetes reads it (or be gone, for a key a fix removes). Anything else, and the fix is not written.
 
 The comparison is exact and fast: both documents are built as plain data with the declared paths
 removed, then compared by ``repr`` (which, unlike ``==``, tells ``1`` from ``true`` and ``1.0``).
@@ -16,7 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from remediate.document import Document, parse
-from remediate.model import Fix, Touch, YamlPath
+from remediate.model import DELETED, Fix, Touch, YamlPath
 from remediate.source import InputError
 from remediate.values import to_data
 
@@ -65,6 +65,11 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
 def _check_declared(doc: int, data: Any, declared: list[Touch]) -> None:
     for touch in declared:
         found = _get(data, touch.path)
+        if touch.value is DELETED:
+            if found is not _MISSING:
+                shown = _show(touch.path)
+                raise VerificationError(f"document {doc + 1}: {shown} should be gone, but reads {found!r}")
+            continue
         if found is _MISSING or repr(found) != repr(touch.value):
             shown = "nothing" if found is _MISSING else repr(found)
             raise VerificationError(
