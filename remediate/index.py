@@ -19,6 +19,7 @@ policies of the same kind name select pods differently.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
 """Per direction: the spec key of its rules, and the rule key of its peers."""
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+PODS = "pods"
+"""The role of pod-bearing objects in :meth:`RunIndex._group`."""
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,28 @@ class Coverage:
 
 @dataclass
 class RunIndex:
-    """Every indexed object of a run, by file, with the lookups fixers need."""
+    """Every indexed object of a run, by file, with the lookups fixers need.
+
+    Lookups read groups of objects by namespace and role (Services, NetworkPolicies, pod-bearing
+    objects), built once per index: a run asks for each container, and scanning every object of a
+    large run each time made the lookups most of a run's time. An index made by :meth:`with_file`
+    derives its groups from its parent's, replacing one file's entries in place, so its groups list
+    objects in the order of :attr:`objects`. Add every object (:meth:`add`) before the first lookup.
+    """
 
     by_file: dict[str, list[IndexedObject]] = field(default_factory=dict)
+    _parent: tuple[RunIndex, str] | None = field(default=None, repr=False, compare=False)
+    """For an index made by :meth:`with_file`: the index it was made from, and the file replaced."""
+    _groups: dict[tuple[str, str], list[IndexedObject]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _ranks: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, found: Iterable[IndexedObject]) -> None:
         for obj in found:
             self.by_file.setdefault(obj.file, []).append(obj)
+        self._groups.clear()
+        self._ranks = None
 
     @property
     def objects(self) -> Iterator[IndexedObject]:
@@ -92,7 +110,35 @@ class RunIndex:
 
     def with_file(self, file: str, entries: list[IndexedObject]) -> RunIndex:
         """This index with ``file``'s entries replaced: how the run looks while that file is being fixed."""
-        return RunIndex({**self.by_file, file: entries})
+        return RunIndex({**self.by_file, file: entries}, (self, file))
+
+    def _group(self, namespace: str, role: str) -> list[IndexedObject]:
+        """The objects of ``namespace`` with ``role`` (see :func:`roles`), in the order of :attr:`objects`."""
+        key = (namespace, role)
+        if key in self._groups:
+            return self._groups[key]
+        if self._parent is None:
+            if not self._groups:
+                for obj in self.objects:
+                    for each in roles(obj):
+                        self._groups.setdefault((obj.namespace, each), []).append(obj)
+            return self._groups.setdefault(key, [])
+        parent, file = self._parent
+        kept = [obj for obj in parent._group(namespace, role) if obj.file != file]
+        ranks = self._file_ranks()
+        at = bisect.bisect_right(kept, ranks[file], key=lambda obj: ranks[obj.file])
+        own = [obj for obj in self.by_file[file] if obj.namespace == namespace and role in roles(obj)]
+        self._groups[key] = kept[:at] + own + kept[at:]
+        return self._groups[key]
+
+    def _file_ranks(self) -> dict[str, int]:
+        """Each file's position in :attr:`by_file`: its parent's, unless :meth:`with_file` appended a file."""
+        if self._ranks is None:
+            if self._parent is not None and self._parent[1] in self._parent[0].by_file:
+                self._ranks = self._parent[0]._file_ranks()
+            else:
+                self._ranks = {name: rank for rank, name in enumerate(self.by_file)}
+        return self._ranks
 
     def services_selecting(self, pod_labels: Mapping[str, str], namespace: str) -> list[IndexedObject]:
         """Services in ``namespace`` whose selector selects pods with ``pod_labels``.
@@ -101,10 +147,8 @@ class RunIndex:
         """
         return [
             obj
-            for obj in self.objects
-            if obj.kind == "Service"
-            and obj.namespace == namespace
-            and isinstance(obj.spec, dict)
+            for obj in self._group(namespace, "Service")
+            if isinstance(obj.spec, dict)
             and obj.spec.get("type") != "ExternalName"
             and selectors.service_selects(obj.spec.get("selector"), pod_labels)
         ]
@@ -113,16 +157,13 @@ class RunIndex:
         """The built-in NetworkPolicies of ``namespace`` (a policy without ``spec`` has an empty one)."""
         return [
             obj
-            for obj in self.objects
-            if obj.kind == "NetworkPolicy"
-            and obj.api_version in NETWORK_POLICY_API_VERSIONS
-            and obj.namespace == namespace
-            and isinstance(policy_spec(obj), Mapping)
+            for obj in self._group(namespace, "NetworkPolicy")
+            if obj.api_version in NETWORK_POLICY_API_VERSIONS and isinstance(policy_spec(obj), Mapping)
         ]
 
     def workloads(self, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace``."""
-        return [obj for obj in self.objects if obj.pod_labels is not None and obj.namespace == namespace]
+        return list(self._group(namespace, PODS))
 
     def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
         """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
@@ -144,6 +185,13 @@ class RunIndex:
         it, and none of those allows all of it (a rule without peers and ports)."""
         covering = self.policy_coverage(pod_labels, namespace).of(direction)
         return bool(covering) and not any(allows_everything(policy_spec(obj), direction) for obj in covering)
+
+
+def roles(obj: IndexedObject) -> tuple[str, ...]:
+    """The groups an object is looked up in: its kind for Services and NetworkPolicies, and
+    :data:`PODS` when it bears pods."""
+    kind = (obj.kind,) if obj.kind in SPEC_KINDS else ()
+    return kind + (PODS,) if obj.pod_labels is not None else kind
 
 
 def policy_spec(policy: IndexedObject) -> Any:

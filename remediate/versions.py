@@ -7,10 +7,14 @@ added and removed in minor releases. Without one, the target is the newest versi
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 from functools import cache
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?")
+_SCHEMA_VERSION = re.compile(r"v(\d+\.\d+)(?:\.\d+)?(?:-.*)?$")
+SCHEMA_DIRECTORY = "kubernetes-json-schema"
 
 
 def parse_version(text: str) -> tuple[int, int]:
@@ -24,9 +28,30 @@ def parse_version(text: str) -> tuple[int, int]:
 @cache
 def latest_known() -> tuple[int, int]:
     """The newest Kubernetes version ``kubernetes-validate`` has schemas for."""
-    from kubernetes_validate import latest_version
+    return known()[-1]
 
-    return parse_version(latest_version())
+
+@cache
+def known() -> tuple[tuple[int, int], ...]:
+    """The Kubernetes versions ``kubernetes-validate`` has schemas for, oldest first.
+
+    Read from the names of its schema directories (``kubernetes-json-schema/v1.33.0``, as its own
+    ``all_versions()`` does) without importing the package, which imports jsonschema (~0.1 s).
+    """
+    spec = importlib.util.find_spec("kubernetes_validate")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    found = {
+        parse_version(match[1])
+        for location in locations
+        if os.path.isdir(os.path.join(location, SCHEMA_DIRECTORY))
+        for name in os.listdir(os.path.join(location, SCHEMA_DIRECTORY))
+        if (match := _SCHEMA_VERSION.match(name))
+    }
+    if not found:  # installed in a form without directories (a zip): ask the package
+        from kubernetes_validate.utils import all_versions
+
+        found = {parse_version(version) for version in all_versions()}
+    return tuple(sorted(found))
 
 
 def target(configured: str | None) -> tuple[int, int]:

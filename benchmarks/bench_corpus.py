@@ -1,0 +1,164 @@
+"""How fast k8sfix runs over a corpus of real manifests, against the floors of merely parsing them.
+
+Run by hand from the repository root (it is not a test: timings depend on the machine)::
+
+    python benchmarks/bench_corpus.py [CORPUS]
+
+CORPUS defaults to ``../shared/corpus`` beside the checkout, else ``tests/corpus``. Each measurement
+runs in a fresh process, so start-up and imports count, as they do for a user, and the peak memory
+(``ru_maxrss`` of the finished child processes: the largest one, pool workers included) is that
+run's own. Printed for each: files, documents, wall seconds, CPU seconds (user + system, all
+processes: steadier than wall time on a busy machine), documents per second, peak memory, and the
+wall time as a multiple of the round-trip floor over the same files.
+
+- ``k8sfix --diff --jobs 1`` and ``--jobs 2``: the whole pipeline (index, find, fix, verify, diff).
+- ``k8sfix --diff`` over the files it leaves unchanged: what a file with nothing to fix costs.
+- ``ruamel round-trip``: ``YAML().load_all`` of every file, the loader k8sfix's splicing rivals.
+- ``C composer``: ``YAML(typ="safe", pure=False).compose_all``, libyaml building node graphs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    files: int
+    documents: int
+    seconds: float
+    cpu: float
+    peak_kib: int
+
+    def row(self, floor: Measure) -> str:
+        """A line of the table; the last column is the wall time as a multiple of ``floor``'s."""
+        rate = self.documents / self.seconds if self.seconds else float("inf")
+        return (
+            f"{self.name:<30} {self.files:>6} {self.documents:>7} {self.seconds:>8.2f} {self.cpu:>8.2f}"
+            f" {rate:>7.0f} {self.peak_kib / 1024:>8.0f} {self.seconds / floor.seconds:>7.2f}x"
+        )
+
+
+HEADER = (
+    f"{'run':<30} {'files':>6} {'docs':>7} {'seconds':>8} {'CPU s':>8} {'docs/s':>7} {'peak MiB':>8}"
+    f" {'÷ r-t':>8}"
+)
+
+
+def corpus_files(corpus: Path) -> list[str]:
+    """The files k8sfix itself reads in ``corpus`` (same walk, same filters)."""
+    sys.path.insert(0, str(ROOT))
+    from remediate.files import expand
+
+    return [c.path for c in expand([str(corpus)]) if c.error is None and c.skip is None]
+
+
+def timed(argv: list[str]) -> tuple[float, float, int, bytes]:
+    """Run ``argv`` through a wrapper process that reports the wall time, the CPU time and the peak RSS
+    of its children, and what it printed."""
+    wrapper = (
+        "import resource, subprocess, sys, time, json\n"
+        "start = time.perf_counter()\n"
+        "done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n"
+        "seconds = time.perf_counter() - start\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "sys.stderr.write(json.dumps([seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))\n"
+        "sys.stdout.buffer.write(done.stdout)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, env=env, check=True)
+    seconds, cpu, peak = json.loads(done.stderr)
+    return seconds, cpu, peak, done.stdout
+
+
+def floor(mode: str, listing: Path) -> None:
+    """In a child process: load every file listed, the way ``mode`` says; print the count of documents
+    loaded and of files the loader refused."""
+    from ruamel.yaml import YAML
+
+    documents = refused = 0
+    for path in listing.read_text().splitlines():
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8-sig", errors="replace")
+        try:
+            if mode == "roundtrip":
+                documents += sum(1 for _ in YAML().load_all(text))
+            else:
+                documents += sum(1 for _ in YAML(typ="safe", pure=False).compose_all(text))
+        except Exception:  # noqa: BLE001 - a file the loader refuses still cost its time
+            refused += 1
+    print(documents, refused)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--floor":
+        floor(argv[1], Path(argv[2]))
+        return 0
+    default = ROOT.parent / "shared" / "corpus"
+    corpus = Path(argv[0]) if argv else default if default.is_dir() else ROOT / "tests" / "corpus"
+    files = corpus_files(corpus)
+    print(f"corpus: {corpus}  ({os.cpu_count()} CPUs)")
+    roundtrip, compose, one, two = whole_corpus(files, corpus)
+    unchanged_floor, unchanged_compose, unchanged = unchanged_files(files, corpus)
+    print(HEADER)
+    for measure in (roundtrip, compose, one, two):
+        print(measure.row(roundtrip))
+    for measure in (unchanged_floor, unchanged_compose, unchanged):
+        print(measure.row(unchanged_floor))
+    print(f"--jobs 2 speed-up over --jobs 1: {one.seconds / two.seconds:.2f}x")
+    print(f"--jobs 1 ÷ C composer: {one.seconds / compose.seconds:.2f}x")
+    return 0
+
+
+K8SFIX = [sys.executable, "-m", "remediate", "--diff", "--quiet"]
+
+
+def load(mode: str, files: list[str]) -> tuple[float, float, int, bytes]:
+    """Time a floor (``roundtrip`` or ``compose``) over ``files``, in a child process."""
+    listing = Path(os.environ.get("TMPDIR", "/tmp")) / f"k8sfix-bench-{os.getpid()}.txt"
+    listing.write_text("\n".join(files) + "\n")
+    try:
+        return timed([sys.executable, str(Path(__file__).resolve()), "--floor", mode, str(listing)])
+    finally:
+        listing.unlink()
+
+
+def whole_corpus(files: list[str], corpus: Path) -> list[Measure]:
+    """The two floors and k8sfix with one and two processes, over every file."""
+    seconds, cpu, peak, out = load("roundtrip", files)
+    documents, refused = map(int, out.split())
+    print(f"the round-trip loader refuses {refused} of the {len(files)} files")
+    measures = [Measure("ruamel round-trip (load_all)", len(files), documents, seconds, cpu, peak)]
+    seconds, cpu, peak, out = load("compose", files)
+    measures.append(Measure("C composer (compose_all)", len(files), int(out.split()[0]), seconds, cpu, peak))
+    for jobs in ("1", "2"):
+        seconds, cpu, peak, _ = timed([*K8SFIX, "--jobs", jobs, str(corpus)])
+        measures.append(Measure(f"k8sfix --diff --jobs {jobs}", len(files), documents, seconds, cpu, peak))
+    return measures
+
+
+def unchanged_files(files: list[str], corpus: Path) -> tuple[Measure, Measure, Measure]:
+    """The two floors and k8sfix (one process) over the files k8sfix leaves as they are."""
+    _, _, _, diff = timed([*K8SFIX, "--jobs", "2", str(corpus)])
+    changed = {line[6:] for line in diff.decode("utf-8", "replace").splitlines() if line.startswith("+++ b/")}
+    unchanged = [path for path in files if path.removeprefix("./") not in changed]
+    seconds, cpu, peak, out = load("roundtrip", unchanged)
+    documents = int(out.split()[0])
+    floor = Measure("round-trip, unchanged files", len(unchanged), documents, seconds, cpu, peak)
+    seconds, cpu, peak, out = load("compose", unchanged)
+    compose = Measure("C composer, unchanged files", len(unchanged), int(out.split()[0]), seconds, cpu, peak)
+    seconds, cpu, peak, _ = timed([*K8SFIX, "--jobs", "1", *unchanged])
+    fixer = Measure("k8sfix --diff, unchanged files", len(unchanged), documents, seconds, cpu, peak)
+    return floor, compose, fixer
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

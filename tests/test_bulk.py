@@ -1,0 +1,258 @@
+"""Bulk runs over whole repositories: which files are read, what is skipped and why, parallel runs
+that match serial ones, the progress bar, and the summary."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from remediate import bulk, files
+from tests.conftest import CORPUS, ROOT
+
+SEED = (ROOT / "examples" / "deployment.yml").read_bytes()
+WORKER = b"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+spec:
+  selector:
+    matchLabels: {app: worker}
+  template:
+    metadata:
+      labels: {app: worker}
+    spec:
+      containers:
+        - name: worker
+          image: busybox:1.36
+          imagePullPolicy: Always
+"""
+CLEAN_POD = b"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  level: debug
+"""
+
+
+def k8sfix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "remediate", *args],
+        cwd=cwd, capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+
+
+def write(root: Path, relative: str, data: bytes | str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def listed(paths: list[str], cwd: Path, **globs: list[str]) -> list[str]:
+    """The files a run reads, relative to ``cwd``."""
+    os.chdir(cwd)
+    return [c.path for c in files.expand(paths, **globs) if c.skip is None and c.error is None]
+
+
+@pytest.fixture(autouse=True)
+def _keep_cwd():
+    before = os.getcwd()
+    yield
+    os.chdir(before)
+
+
+def test_gitignore_rules_of_the_repository_apply_at_every_depth(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, ".gitignore", "generated/\n*.local.yaml\n/deploy/rendered.yaml\n")
+    write(tmp_path, ".git/info/exclude", "scratch.yaml\n")
+    write(tmp_path, "deploy/.gitignore", "!keep.local.yaml\nbuild\n")
+    for name in ("app.yaml", "rendered.yaml", "dev.local.yaml", "keep.local.yaml", "scratch.yaml",
+                 "generated/out.yaml", "build/out.yaml", "sub/rendered.yaml", "sub/generated/x.yaml"):
+        write(tmp_path, f"deploy/{name}", CLEAN_POD)
+    expected = ["deploy/app.yaml", "deploy/keep.local.yaml", "deploy/sub/rendered.yaml"]
+    assert listed(["deploy"], tmp_path) == expected
+    # Walked from below the repository's root, the root's rules still apply.
+    assert listed(["."], tmp_path / "deploy") == [p.replace("deploy/", "./") for p in expected]
+
+
+def test_gitignore_outside_a_repository_applies_from_the_walked_directory(tmp_path: Path) -> None:
+    write(tmp_path, "manifests/.gitignore", "old/\n")
+    write(tmp_path, "manifests/app.yaml", CLEAN_POD)
+    write(tmp_path, "manifests/old/app.yaml", CLEAN_POD)
+    assert listed(["manifests"], tmp_path) == ["manifests/app.yaml"]
+
+
+def test_include_replaces_the_suffixes_and_exclude_leaves_out_files_and_directories(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yml", "c.json", "d.k8s", "legacy/e.yaml", "x/legacy/f.yaml", "x/g.json"):
+        write(tmp_path, f"repo/{name}", CLEAN_POD)
+    assert listed(["repo"], tmp_path) == [
+        "repo/a.yaml", "repo/b.yml", "repo/c.json",
+        "repo/legacy/e.yaml", "repo/x/g.json", "repo/x/legacy/f.yaml",
+    ]
+    narrowed = listed(["repo"], tmp_path, include=["*.k8s", "*.yaml"], exclude=["legacy/"])
+    assert narrowed == ["repo/a.yaml", "repo/d.k8s"]
+    assert listed(["repo"], tmp_path, exclude=["/legacy", "*.json"]) == [
+        "repo/a.yaml", "repo/b.yml", "repo/x/legacy/f.yaml",
+    ]
+    # A file named on the command line is read whatever the globs say.
+    assert listed(["repo/c.json"], tmp_path, exclude=["*.json"]) == ["repo/c.json"]
+
+
+KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+patchesStrategicMerge:
+  - replicas.yaml
+patches:
+  - path: ../../shared/image.yaml
+    target: {kind: Deployment}
+  - patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 3
+"""
+WHOLE_OBJECT_PATCH = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 5
+"""
+
+
+@pytest.fixture
+def mixed_repo(tmp_path: Path) -> Path:
+    """One file of each kind a bulk run meets, under ``repo/``."""
+    write(tmp_path, "repo/app.yaml", SEED)
+    write(tmp_path, "repo/configmap.yaml", CLEAN_POD)
+    write(tmp_path, "repo/chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    write(tmp_path, "repo/chart/values.yaml", "replicas: 2\n")
+    templated = SEED.replace(b"semaphore-demo", b'"{{ .Release.Name }}"')  # still valid YAML
+    write(tmp_path, "repo/chart/templates/deployment.yaml", templated)
+    write(tmp_path, "repo/overlays/prod/kustomization.yaml", KUSTOMIZATION)
+    write(tmp_path, "repo/overlays/prod/replicas.yaml", WHOLE_OBJECT_PATCH)
+    write(tmp_path, "repo/shared/image.yaml", "spec:\n  template:\n    spec:\n      containers: []\n")
+    write(tmp_path, "repo/overlays/prod/ops.yaml", "- op: add\n  path: /metadata/labels/tier\n  value: web\n")
+    write(tmp_path, "repo/.github/workflows/ci.yaml", "on: push\njobs: {}\n")
+    write(tmp_path, "repo/ci/pipeline.yml", "stages: [build, test]\n")
+    write(tmp_path, "repo/broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n")
+    return tmp_path
+
+
+def test_skipped_files_are_counted_by_reason_and_left_byte_identical(mixed_repo: Path) -> None:
+    before = {p: p.read_bytes() for p in (mixed_repo / "repo").rglob("*") if p.is_file()}
+    result = k8sfix("--write", "repo", cwd=mixed_repo)
+    assert result.returncode == 2  # broken.yaml
+    lines = result.stderr.splitlines()
+    notes = dict(line.split(": note: skipped: ") for line in lines if ": note: skipped: " in line)
+    not_kubernetes = "no Kubernetes objects (no kind and apiVersion)"
+    listed_patch = "a kustomize patch, not a whole object (listed in repo/overlays/prod/kustomization.yaml)"
+    assert notes == {
+        "repo/chart/Chart.yaml": not_kubernetes,
+        "repo/chart/templates/deployment.yaml": "a Helm/Go template (in a chart's templates/ directory)",
+        "repo/chart/values.yaml": not_kubernetes,
+        "repo/ci/pipeline.yml": not_kubernetes,
+        "repo/overlays/prod/ops.yaml": "a kustomize patch, not a whole object (JSON 6902 operations)",
+        "repo/overlays/prod/replicas.yaml": listed_patch,
+        "repo/shared/image.yaml": listed_patch,
+    }
+    summary = result.stderr.splitlines()[-4:]
+    assert summary[0] == "11 files scanned: 1 changed, 2 unchanged, 7 skipped, 1 failed"
+    assert summary[1] == "skipped: 3 kustomize patch, 3 not Kubernetes, 1 Helm template"
+    after = {p: p.read_bytes() for p in (mixed_repo / "repo").rglob("*") if p.is_file()}
+    changed = sorted(str(p.relative_to(mixed_repo)) for p in before if before[p] != after[p])
+    assert changed == ["repo/app.yaml"]
+
+
+def test_a_patch_named_on_the_command_line_is_skipped_too(mixed_repo: Path) -> None:
+    """pre-commit names each staged file: the kustomization beside it still marks it as a patch."""
+    named = ("repo/overlays/prod/replicas.yaml", "repo/chart/templates/deployment.yaml")
+    result = k8sfix("--write", *named, cwd=mixed_repo)
+    assert result.returncode == 0, result.stderr
+    assert "1 Helm template, 1 kustomize patch" in result.stderr
+
+
+def test_summary_counts_fixes_and_findings_left_by_fixer(tmp_path: Path) -> None:
+    write(tmp_path, "deploy/app.yaml", SEED)
+    write(tmp_path, "deploy/worker.yaml", WORKER)  # no port to probe: a finding without a fix
+    select = ("--select", "image-pull-policy,container-probes")
+    report = k8sfix(*select, "deploy", cwd=tmp_path).stderr.splitlines()[-2:]
+    assert report == [
+        "2 files scanned: 0 changed, 2 unchanged, 0 skipped, 0 failed",
+        "findings: 3 (container-probes 2, image-pull-policy 1); 2 fixable with --write",
+    ]
+    dry = k8sfix(*select, "--diff", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
+    assert dry == [
+        "2 files scanned: 1 would change, 1 unchanged, 0 skipped, 0 failed",
+        "fixable: 2 (container-probes 1, image-pull-policy 1)",
+        "left unfixed: 1 (container-probes 1)",
+    ]
+    written = k8sfix(*select, "--write", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
+    assert written == [
+        "2 files scanned: 1 changed, 1 unchanged, 0 skipped, 0 failed",
+        "fixed: 2 (container-probes 1, image-pull-policy 1)",
+        "left unfixed: 1 (container-probes 1)",
+    ]
+
+
+def test_two_jobs_print_exactly_what_one_job_prints_on_the_corpus() -> None:
+    corpus = CORPUS / "dev"
+    one = k8sfix("--diff", "--jobs", "1", str(corpus), cwd=ROOT)
+    two = k8sfix("--diff", "--jobs", "2", str(corpus), cwd=ROOT)
+    assert one.stdout.count("\n+++ b/") > 500  # the corpus has plenty to fix
+    assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
+def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:
+    source = CORPUS / "dev" / "stackrox__kube-linter"
+    for jobs in ("1", "2"):
+        shutil.copytree(source, tmp_path / jobs)
+        k8sfix("--write", "--quiet", "--jobs", jobs, jobs, cwd=tmp_path)
+    trees = [{p.relative_to(tmp_path / j): p.read_bytes() for p in (tmp_path / j).rglob("*")} for j in "12"]
+    assert trees[0] == trees[1]
+    originals = {p.relative_to(source): p.read_bytes() for p in source.rglob("*")}
+    assert trees[0] != originals
+
+
+def square(offset: int, item: int) -> int:
+    return item * item + offset
+
+
+def test_parallel_results_come_back_in_input_order() -> None:
+    items = list(range(200))
+    assert list(bulk.ordered_map(square, 1, items, jobs=2)) == [i * i + 1 for i in items]
+
+
+def test_one_item_never_starts_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started for one file")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    assert list(bulk.ordered_map(square, 0, [3], jobs=8)) == [9]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    assert list(bulk.ordered_map(square, 0, [1, 2, 3], jobs=1, progress=True)) == [1, 4, 9]
+    assert piped.getvalue() == ""
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("TERM", raising=False)
+    assert list(bulk.ordered_map(square, 0, [1, 2, 3], jobs=1, progress=True)) == [1, 4, 9]
+    assert "3/3" in terminal.getvalue()
