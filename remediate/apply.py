@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from remediate.model import Edit, Fix
@@ -34,9 +35,59 @@ def choose(fixes: Iterable[Fix]) -> tuple[list[Fix], list[Fix]]:
     """Split fixes into those applied now (in the given order) and those that wait a pass."""
     chosen: list[Fix] = []
     waiting: list[Fix] = []
+    nearby = _Nearby()
     for fix in fixes:
-        (waiting if any(collides(fix, other) for other in chosen) else chosen).append(fix)
+        if any(collides(fix, other) for other in nearby.around(fix)):
+            waiting.append(fix)
+        else:
+            chosen.append(fix)
+            nearby.add(fix)
     return chosen, waiting
+
+
+class _Nearby:
+    """The chosen fixes that could collide with a new one, found without comparing it to all of them
+    (a file of 1,000 Deployments has about 8,000 fixes: comparing every pair took 29 seconds).
+
+    Two edits that collide share a point of the text, so both are filed under the stretch of
+    :data:`_STRETCH` characters holding it (insertions apart: two insertions never collide, and all
+    the new documents of a file are inserted at its end); two touches that collide are in one
+    document, and one path is a prefix of the other, so each fix is filed under its touched paths and
+    all their prefixes.
+    """
+
+    def __init__(self) -> None:
+        self.replacing: dict[int, list[Fix]] = defaultdict(list)
+        self.inserting: dict[int, list[Fix]] = defaultdict(list)
+        self.paths: dict[tuple[int, tuple], list[Fix]] = defaultdict(list)
+        self.prefixes: dict[tuple[int, tuple], list[Fix]] = defaultdict(list)
+
+    def add(self, fix: Fix) -> None:
+        for edit in fix.edits:
+            filed = self.replacing if edit.start != edit.end else self.inserting
+            for stretch in range(edit.start // _STRETCH, edit.end // _STRETCH + 1):
+                filed[stretch].append(fix)
+        for touch in fix.touches:
+            self.paths[touch.doc, touch.path].append(fix)
+            for size in range(len(touch.path) + 1):
+                self.prefixes[touch.doc, touch.path[:size]].append(fix)
+
+    def around(self, fix: Fix) -> Iterable[Fix]:
+        found: dict[int, Fix] = {}
+        for edit in fix.edits:
+            for stretch in range(edit.start // _STRETCH, edit.end // _STRETCH + 1):
+                found.update((id(other), other) for other in self.replacing.get(stretch, ()))
+                if edit.start != edit.end:
+                    found.update((id(other), other) for other in self.inserting.get(stretch, ()))
+        for touch in fix.touches:
+            found.update((id(other), other) for other in self.prefixes.get((touch.doc, touch.path), ()))
+            for size in range(len(touch.path) + 1):
+                above = self.paths.get((touch.doc, touch.path[:size]), ())
+                found.update((id(other), other) for other in above)
+        return found.values()
+
+
+_STRETCH = 1024
 
 
 def apply(text: str, fixes: Iterable[Fix]) -> str:

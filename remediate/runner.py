@@ -13,10 +13,10 @@ fix is tried alone, those that fail are reported (naming the fixer) and the rest
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from remediate import apply as applying
-from remediate import ignore, registry
+from remediate import ignore, registry, skips, validation
 from remediate.config import Settings
 from remediate.document import Document, parse
 from remediate.fixer import Context, Fixer
@@ -63,6 +63,8 @@ class FileResult:
     errors: tuple[Problem, ...] = ()
     note: str | None = None
     documents: int = 0
+    notes: tuple[Problem, ...] = ()
+    """Remarks that are not errors, e.g. objects ``--validate`` has no schema for."""
 
     @property
     def unfixed(self) -> tuple[Finding, ...]:
@@ -74,6 +76,8 @@ class Engine:
     """The fixers of a run, built once from :class:`Settings`."""
 
     settings: Settings
+    schema: validation.SchemaCheck = field(default_factory=validation.SchemaCheck)
+    """``--validate``'s settings; the schema guard on fixes runs whatever they are."""
     fixers: list[Fixer] = field(init=False)
     codes: dict[str, str] = field(init=False)
 
@@ -139,15 +143,24 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             return FileResult(name, Status.SKIPPED, source, note="a Helm/Go template ({{ }}), not YAML")
         return FileResult(name, Status.FAILED, source, errors=(Problem(exc.message, exc.line, exc.column),))
     if not any(True for _ in manifests(documents)):
-        note = None if not source.text.strip() else "no Kubernetes objects (no kind and apiVersion)"
+        note = None if not source.text.strip() else skips.not_an_object(documents)
         status = Status.UNCHANGED if note is None else Status.SKIPPED
         return FileResult(name, status, source, note=note, documents=len(documents))
     scope = scope or Scope()
     try:
         findings = engine.find(source, documents, scope)
         if not fix or not any(f.fix for f in findings):
-            return FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
-        return _fix(engine, source, documents, findings, scope)
+            result = FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
+        else:
+            result = _fix(engine, source, documents, findings, scope)
+        if engine.schema.enabled:
+            found, fixed, notes = validation.check_fixed(
+                documents, result.output, engine.settings.kubernetes_version, engine.schema
+            )
+            notes = tuple(Problem(*note) for note in notes)
+            found_all = result.findings + tuple(found)
+            result = replace(result, findings=found_all, fixed=result.fixed | fixed, notes=notes)
+        return result
     except Exception as exc:  # noqa: BLE001 - a bug in a fixer must not stop the run or touch the file
         return FileResult(
             name,
@@ -162,6 +175,7 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
     current_docs, current = documents, findings
     errors: list[Problem] = []
     rejected: set[tuple] = set()
+    applied: list[Finding] = []
     for _ in range(MAX_PASSES):
         candidates = [f.fix for f in current if f.fix is not None and f.identity not in rejected]
         chosen, _waiting = applying.choose(candidates)
@@ -184,9 +198,16 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
             except VerificationError:  # each verified alone, not together: one now, the rest next pass
                 chosen = chosen[:1]
                 new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+        chosen_ids = {id(fix) for fix in chosen}
+        applied.extend(f for f in current if f.fix is not None and id(f.fix) in chosen_ids)
         text = applying.apply(text, chosen)
         current_docs = new_docs
         current = engine.find(source.with_text(text), current_docs, scope)
+    version = engine.settings.kubernetes_version
+    refused = validation.refusals(documents, current_docs, applied, version, engine.schema)
+    if refused:  # a fix would break the schema of a valid object: write nothing
+        errors.extend(Problem(*note) for note in refused)
+        text, current = source.text, findings
     remaining = {f.identity for f in current}
     fixed = frozenset(f.identity for f in findings if f.identity not in remaining)
     status = Status.CHANGED if text != source.text else Status.UNCHANGED

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 BOM = "\ufeff"
 
+MAX_BYTES = 20 * 1024 * 1024
+"""Largest file read. Parsing is linear but costly in memory (a 50 MB manifest took 800 MB and a
+minute just to parse), and the largest real manifests (CRD bundles) stay well below it."""
+
 
 class InputError(Exception):
     """A file that cannot be read as a manifest; ``line``/``column`` are 1-based when known."""
@@ -36,7 +40,13 @@ class Source:
 
     @classmethod
     def from_bytes(cls, name: str, data: bytes) -> Source:
-        """Decode ``data``; raise :class:`InputError` naming the first byte that is not UTF-8."""
+        """Decode ``data``; raise :class:`InputError` naming the first byte that is not UTF-8, or for a
+        file larger than :data:`MAX_BYTES`."""
+        if len(data) > MAX_BYTES:
+            raise InputError(
+                f"{len(data) / 1024 / 1024:.1f} MB, larger than the {MAX_BYTES // 1024 // 1024} MB k8sfix "
+                "reads in one file: refused (split it into smaller files)"
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
