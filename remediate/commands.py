@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import typing
 from dataclasses import dataclass
 
+from remediate import bulk, files, formats, registry, report, validation
 from remediate import config as configuration
-from remediate import files, registry, report
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
 from remediate.runner import Engine, FileResult, Problem, Scope, Status, process, read
@@ -26,12 +27,25 @@ class RunOptions:
     select: list[str] | None = None
     ignore: list[str] | None = None
     config: str | None = None
-    json: bool = False
+    output_format: str = "text"
+    """How findings are printed: text, json, sarif or github (see :mod:`remediate.formats`)."""
     stdin_filename: str | None = None
     quiet: bool = False
     context: list[str] = dataclasses.field(default_factory=list)
     namespace: str | None = None
     kubernetes_version: str | None = None
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    jobs: int | None = None
+    """Worker processes; None: one per CPU."""
+    report: str | None = None
+    """Where to write the JSON run report (:mod:`remediate.run_report`)."""
+    report_html: str | None = None
+    """Where to write the HTML or Markdown migration report (:mod:`remediate.migration_report`)."""
+    validate: bool = False
+    """Report schema findings (:mod:`remediate.validation`); fixes are schema-checked regardless."""
+    strict: bool = False
+    schema_dir: str | None = None
 
     @property
     def fixing(self) -> bool:
@@ -46,6 +60,7 @@ class Input:
     name: str
     data: bytes | None = None
     error: str | None = None
+    skip: str | None = None
 
 
 def _error(message: str) -> None:
@@ -64,21 +79,35 @@ def run(options: RunOptions) -> int:
     except configuration.ConfigError as exc:
         _error(f"{exc}")
         return EXIT_ERROR
-    engine = Engine(settings)
-    inputs = [_read(candidate, options) for candidate in files.expand(options.paths)]
+    schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
+    problem = validation.setup_error(settings.kubernetes_version, schema)
+    if problem:
+        _error(f"k8sfix: error: {problem}")
+        return EXIT_ERROR
+    engine = Engine(settings, schema)
+    candidates = files.expand(options.paths, options.include, options.exclude)
+    inputs = [_read(candidate, options) for candidate in candidates]
+    jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     index = RunIndex()
     if engine.needs_index:
-        context = [_read(candidate, options) for candidate in files.expand(options.context)]
-        for item in inputs + context:
-            index.add(_summaries(item, settings, options))
+        named = {os.path.abspath(item.path) for item in inputs}  # an input is indexed once, as itself
+        context = [
+            _read(candidate, options)
+            for candidate in files.expand(options.context)
+            if os.path.abspath(candidate.path) not in named
+        ]
+        for found in bulk.ordered_map(_index_work, (settings, options), inputs + context, jobs=jobs):
+            index.add(found)
     results: list[FileResult] = []
     exit_code = EXIT_CLEAN
-    for item in inputs:
-        result = _one(engine, item, options, index)
+    state = (engine, options, index)
+    for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
         results.append(result)
         exit_code = max(exit_code, _show(result, options))
-    if options.json:
-        print(report.json_document(results, fixing=options.fixing))
+    if options.output_format != "text":
+        document = formats.render(options.output_format, results, fixing=options.fixing, written=options.write)
+        print(document, end="" if document.endswith("\n") else "\n", file=_findings_stream(options))
+    exit_code = max(exit_code, _write_reports(results, options))
     if not options.quiet:
         _error(report.summary(results, fixing=options.fixing, dry_run=options.diff))
     return exit_code
@@ -87,6 +116,8 @@ def run(options: RunOptions) -> int:
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:
     if candidate.error:
         return Input(candidate.path, candidate.path, error=candidate.error)
+    if candidate.skip:
+        return Input(candidate.path, candidate.path, skip=candidate.skip)
     if candidate.path == "-":
         return Input("-", options.stdin_filename or "-", sys.stdin.buffer.read())
     try:
@@ -94,6 +125,12 @@ def _read(candidate: files.Candidate, options: RunOptions) -> Input:
     except OSError as exc:
         return Input(candidate.path, candidate.path, error=f"cannot read: {exc.strerror}")
     return Input(candidate.path, candidate.path, data)
+
+
+def _index_work(state: tuple[configuration.Settings, RunOptions], item: Input) -> list[IndexedObject]:
+    """The index entries of one file, in this process or a worker (see :mod:`remediate.bulk`)."""
+    settings, options = state
+    return _summaries(item, settings, options)
 
 
 def _summaries(item: Input, settings: configuration.Settings, options: RunOptions) -> list[IndexedObject]:
@@ -111,7 +148,15 @@ def _summaries(item: Input, settings: configuration.Settings, options: RunOption
     return summarize(item.name, documents, settings.pod_kinds, namespace)
 
 
+def _work(state: tuple[Engine, RunOptions, RunIndex], item: Input) -> FileResult:
+    """One file of a run, in this process or a worker (see :mod:`remediate.bulk`)."""
+    engine, options, index = state
+    return _one(engine, item, options, index)
+
+
 def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex) -> FileResult:
+    if item.skip:
+        return FileResult(item.name, Status.SKIPPED, note=item.skip)
     if item.data is None:
         return FileResult(item.name, Status.FAILED, errors=(Problem(item.error or "cannot read"),))
     source = read(item.name, item.data)
@@ -145,10 +190,13 @@ def _show(result: FileResult, options: RunOptions) -> int:
         _error(line)
     if result.note and not options.quiet:
         _error(f"{report.display_name(result.name)}: note: skipped: {result.note}")
+    name = report.display_name(result.name)
+    for note in result.notes if not options.quiet else ():
+        _error(f"{name}:{note.line or 1}:{note.column or 1}: note: {note.message}")
     if options.diff and result.output is not None:
         sys.stdout.write(report.unified_diff(result))
-    if not options.json:
-        stream = sys.stderr if options.diff or (options.write and "-" in options.paths) else sys.stdout
+    if options.output_format == "text":
+        stream = _findings_stream(options)
         for finding in result.findings:
             if options.diff and finding.identity in result.fixed:
                 continue  # the diff shows it
@@ -158,6 +206,35 @@ def _show(result: FileResult, options: RunOptions) -> int:
     if result.output is not None or result.unfixed or (result.findings and not options.fixing):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _findings_stream(options: RunOptions) -> typing.TextIO:
+    """stdout, unless it carries a diff or a fixed stream: then stderr."""
+    return sys.stderr if options.diff or (options.write and "-" in options.paths) else sys.stdout
+
+
+def _write_reports(results: list[FileResult], options: RunOptions) -> int:
+    """Write ``--report`` and ``--report-html``; EXIT_ERROR when one cannot be written."""
+    if not (options.report or options.report_html):
+        return EXIT_CLEAN
+    from remediate import migration_report, run_report
+
+    document = run_report.document(results, options)
+    outputs = []
+    if options.report:
+        outputs.append((options.report, run_report.dumps(document)))
+    if options.report_html:
+        html_format = migration_report.format_for(options.report_html)
+        outputs.append((options.report_html, migration_report.render(document, html_format)))
+    code = EXIT_CLEAN
+    for path, text in outputs:
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            _error(f"{path}: error: cannot write the report: {exc.strerror}")
+            code = EXIT_ERROR
+    return code
 
 
 def list_fixers() -> int:
@@ -171,6 +248,9 @@ def explain(name: str) -> int:
     """Print a fixer's docstring, the scanner checks it answers, and its option defaults."""
     from remediate.crosswalk import CROSSWALK
 
+    if name.lower() in (validation.ID, validation.CODE.lower()):  # --validate's check, not a fixer
+        print(f"{validation.ID} ({validation.CODE})\n\n{(validation.__doc__ or '').strip()}")
+        return EXIT_CLEAN
     try:
         (fixer_id,) = registry.resolve([name])
     except ValueError as exc:

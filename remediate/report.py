@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from remediate import skips
 from remediate.model import Finding
 from remediate.runner import FileResult, Status
 
@@ -73,18 +74,56 @@ def unified_diff(result: FileResult) -> str:
 
 
 def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = False) -> str:
-    """One line for the end of a run, e.g. ``3 files: 1 changed, 2 unchanged; 4 findings, 4 fixed``."""
+    """The end of a run, on stderr: what happened to the files, then the findings by fixer.
+
+    ::
+
+        12 files scanned: 3 changed, 6 unchanged, 2 skipped, 1 failed
+        skipped: 1 Helm template, 1 kustomize patch
+        fixed: 7 (container-resources 4, image-pull-policy 3)
+        left unfixed: 2 (container-probes 2)
+
+    With ``--diff`` nothing is written: "would change" and "fixable". Without a fixing mode the
+    findings are counted by fixer, with how many ``--write`` would fix.
+    """
     results = list(results)
     statuses = Counter(r.status for r in results)
-    findings = sum(len(r.findings) for r in results)
-    fixed = sum(len(r.findings) - len(r.unfixed) for r in results) if fixing else 0
-    labels = {Status.CHANGED: "would change"} if dry_run else {}
-    parts = [f"{statuses[s]} {labels.get(s, s.value)}" for s in Status if statuses[s]]
-    text = f"{len(results)} file{'s' if len(results) != 1 else ''}: {', '.join(parts) or 'none'}"
-    text += f"; {findings} finding{'s' if findings != 1 else ''}"
+    changed = "would change" if dry_run else "changed"
+    counts = ", ".join(
+        f"{statuses[status]} {changed if status is Status.CHANGED else status.value}"
+        for status in (Status.CHANGED, Status.UNCHANGED, Status.SKIPPED, Status.FAILED)
+    )
+    lines = [f"{_plural(len(results), 'file')} scanned: {counts}"]
+    skipped = Counter(skips.reason(r.note or "") for r in results if r.status is Status.SKIPPED)
+    if skipped:
+        lines.append("skipped: " + ", ".join(f"{count} {reason}" for reason, count in _ranked(skipped)))
     if fixing:
-        text += f", {fixed} {'fixable' if dry_run else 'fixed'}"
-    return text
+        fixes = Counter(f.fixer for r in results for f in r.findings if f.identity in r.fixed)
+        left = Counter(f.fixer for r in results for f in r.unfixed)
+        lines.append(f"{'fixable' if dry_run else 'fixed'}: {_by_fixer(fixes)}")
+        lines.append(f"left unfixed: {_by_fixer(left)}")
+    else:
+        found = Counter(f.fixer for r in results for f in r.findings)
+        fixable = sum(1 for r in results for f in r.findings if f.fix is not None)
+        lines.append(f"findings: {_by_fixer(found)}; {fixable} fixable with --write")
+    return "\n".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    """Most first; ties by name, so the order does not depend on the order of the files."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _by_fixer(counts: Counter[str]) -> str:
+    """``7 (container-resources 4, image-pull-policy 3)``, or ``0``."""
+    total = sum(counts.values())
+    if not total:
+        return "0"
+    return f"{total} ({', '.join(f'{fixer} {count}' for fixer, count in _ranked(counts))})"
 
 
 def json_document(results: list[FileResult], *, fixing: bool) -> str:
@@ -95,4 +134,9 @@ def json_document(results: list[FileResult], *, fixing: bool) -> str:
         for p in r.errors
     ]
     skipped = [{"file": display_name(r.name), "reason": r.note} for r in results if r.status is Status.SKIPPED]
-    return json.dumps({"findings": records, "errors": errors, "skipped": skipped}, indent=2)
+    notes = [
+        {"file": display_name(r.name), "line": p.line, "column": p.column, "message": p.message}
+        for r in results
+        for p in r.notes
+    ]
+    return json.dumps({"findings": records, "errors": errors, "skipped": skipped, "notes": notes}, indent=2)

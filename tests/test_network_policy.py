@@ -255,7 +255,7 @@ kind: NetworkPolicy
 metadata: {name: {{ name }}}
 spec:
   podSelector: {matchLabels: {{ labels | tojson }}}
-  ingress: [{ports: {{ ports | map(attribute='port') | list | tojson }}}]
+  ingress: [{ports: [{% for port in ports %}{port: {{ port.port }}}{% endfor %}]}]
   policyTypes: {{ policy_types | tojson }}
 """
 
@@ -271,11 +271,11 @@ def test_a_user_template_is_read_relative_to_the_config_file(
     result = fixed(stream(with_port, egress), config=configured(tmp_path, '"policies/Ports Only.yaml.j2"'))
     (new,) = added(result)
     assert new["metadata"]["name"] == "web-ports-only"
-    assert new["spec"]["ingress"] == [{"ports": [80]}]
+    assert new["spec"]["ingress"] == [{"ports": [{"port": 80}]}]
     assert result.output.endswith(
         "---\n# Deployment/web in the default namespace\n#\n#   indented\napiVersion: networking.k8s.io/v1\n"
         "kind: NetworkPolicy\nmetadata:\n  name: web-ports-only\nspec:\n  podSelector:\n    matchLabels:\n"
-        "      app: web\n  ingress:\n  - ports:\n    - 80\n  policyTypes:\n  - Ingress\n"
+        "      app: web\n  ingress:\n  - ports:\n    - port: 80\n  policyTypes:\n  - Ingress\n"
     )
 
 
