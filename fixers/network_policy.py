@@ -75,6 +75,12 @@ Options:
         selects these pods for exactly ``policy_types``. Its leading ``#`` comment lines are kept
         above it; other comments are not, as the policy is written in the file's own indentation
         and style. The built-in templates in ``fixers/templates/network_policy/`` are examples.
+    policy-file: a file name (or a path relative to each workload's directory), e.g.
+        ``network-policies.yaml``: the new policies of a directory's workloads go to that one file
+        (created when missing) instead of the end of each workload's own file, so JSON files get
+        policies too. The file is consulted even when it is not among the paths given (a pre-commit
+        run on one staged file still sees the policies it holds), and written after all other files,
+        with the same verification. Default: empty (each workload's own file).
 
 Fix safety:
     ``allow-all`` changes no traffic: it is added only for directions in which no policy selects the
@@ -85,10 +91,8 @@ Fix safety:
     purpose, and ``deny-all`` of Egress blocks DNS lookups too: review them before applying.
 
 Limitations:
-    Policies go into the object's own file: k8sfix edits one file at a time and never creates
-    files, so "one policy file per directory" is not offered; move the documents by hand if you
-    keep policies apart. A JSON file holds one object, so it gets no policy (the finding says so),
-    and objects in a ``kind: List`` get a document after the List, not a new item. Pods whose
+    Without ``policy-file``, a JSON file, which holds one object, gets no policy (the finding says
+    so), and objects in a ``kind: List`` get a document after the List, not a new item. Pods whose
     template has no labels are reported without a fix: a policy for them would select every pod of
     the namespace. Coverage is judged from the objects of the run and ``--context`` only: policies
     that exist only in the cluster, or another tool's policies (Calico, Cilium), are not seen, nor
@@ -127,7 +131,7 @@ from remediate.index import (
     selects,
 )
 from remediate.k8s import Manifest, PodTemplate, containers, manifests, pod_template
-from remediate.model import Finding
+from remediate.model import Finding, NewDocument
 from remediate.source import InputError
 from remediate.values import to_data
 
@@ -142,6 +146,7 @@ MAX_NAME_LENGTH = 253
 @dataclass(frozen=True)
 class Options:
     template: str = "allow-all"
+    policy_file: str = ""
 
 
 class TemplateProblem(Exception):
@@ -403,8 +408,18 @@ class NetworkPolicy(Fixer):
         if found is None:
             return
         workload, reason = found
-        build = lambda: [append_policies(plan, ctx, reason)]
-        yield self.finding(manifest, workload.node, message(workload), fix=(plan.title, build))
+        target = policy_file(self.options.policy_file, ctx)
+        if target is None:
+            title, build = plan.title, lambda: [append_policies(plan, ctx, reason)]
+        else:
+            title, build = f"{plan.title} to {target}", lambda: [send_policies(plan, target, reason)]
+        yield self.finding(manifest, workload.node, message(workload), fix=(title, build))
+
+    def receiving_files(self, paths: list[str]) -> set[str]:
+        """The ``policy-file`` of each input's directory."""
+        if not self.options.policy_file:
+            return set()
+        return {target_in(path, self.options.policy_file) for path in paths if path != "-"}
 
     def _plan(self, ctx: Context) -> Plan:
         """The file's plan, made once per context: every object's finding shares it.
@@ -479,6 +494,27 @@ def message(workload: Workload) -> str:
         f'no NetworkPolicy of namespace "{workload.namespace}" selects {pods} '
         f"for {' and '.join(workload.missing)}"
     )
+
+
+def policy_file(option: str, ctx: Context) -> str | None:
+    """Where the file's new policies go when not at its own end: the ``policy-file`` of its
+    directory (None: the file itself, also when it is that file or is read from stdin)."""
+    if not option or ctx.from_stdin:
+        return None
+    target = target_in(ctx.source.name, option)
+    return None if target == os.path.normpath(ctx.source.name) else target
+
+
+def target_in(path: str, option: str) -> str:
+    """The ``policy-file`` of the directory of ``path``, as a normalized path."""
+    return os.path.normpath(os.path.join(os.path.dirname(path), option))
+
+
+def send_policies(plan: Plan, target: str, reason: str | None) -> Change:
+    """The change that adds the file's planned policies to ``target``, another file."""
+    if reason is not None:
+        raise Uneditable(reason)
+    return Change((), (), tuple(NewDocument(target, p.value, p.comment) for p in plan.policies))
 
 
 def append_policies(plan: Plan, ctx: Context, reason: str | None) -> Change:

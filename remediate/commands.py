@@ -9,7 +9,7 @@ import sys
 import typing
 from dataclasses import dataclass
 
-from remediate import bulk, files, formats, registry, report, validation
+from remediate import bulk, delivery, files, formats, registry, report, validation
 from remediate import config as configuration
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
@@ -88,22 +88,36 @@ def run(options: RunOptions) -> int:
     candidates = files.expand(options.paths, options.include, options.exclude)
     inputs = [_read(candidate, options) for candidate in candidates]
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
+    receiving = engine.receiving_files([item.path for item in inputs])
     index = RunIndex()
     if engine.needs_index:
-        named = {os.path.abspath(item.path) for item in inputs}  # an input is indexed once, as itself
-        context = [
-            _read(candidate, options)
-            for candidate in files.expand(options.context)
-            if os.path.abspath(candidate.path) not in named
-        ]
+        seen = {os.path.abspath(item.path) for item in inputs}  # each file is indexed once
+        context: list[Input] = []
+        beside = [files.Candidate(path) for path in sorted(receiving) if os.path.isfile(path)]
+        for candidate in [*files.expand(options.context), *beside]:
+            if os.path.abspath(candidate.path) not in seen:
+                seen.add(os.path.abspath(candidate.path))
+                context.append(_read(candidate, options))
         for found in bulk.ordered_map(_index_work, (settings, options), inputs + context, jobs=jobs):
             index.add(found)
     results: list[FileResult] = []
     exit_code = EXIT_CLEAN
-    state = (engine, options, index)
+    deferred = frozenset(receiving) if options.fixing else frozenset()
+    held: dict[str, delivery.Held] = {}
+    originals = {os.path.normpath(item.path): item.data for item in inputs if item.data is not None}
+    state = (engine, options, index, deferred)
     for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
+        key = os.path.normpath(result.name)
+        if key in deferred and key in originals:  # shown and written once it has what other files add
+            held[key] = delivery.Held(result, originals[key])
+            continue
         results.append(result)
         exit_code = max(exit_code, _show(result, options))
+    if options.fixing:
+        senders = results + [entry.result for entry in held.values()]
+        for result in delivery.deliver(senders, held, write=options.write):
+            results.append(result)
+            exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
         document = formats.render(options.output_format, results, fixing=options.fixing, written=options.write)
         print(document, end="" if document.endswith("\n") else "\n", file=_findings_stream(options))
@@ -148,13 +162,14 @@ def _summaries(item: Input, settings: configuration.Settings, options: RunOption
     return summarize(item.name, documents, settings.pod_kinds, namespace)
 
 
-def _work(state: tuple[Engine, RunOptions, RunIndex], item: Input) -> FileResult:
+def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:
     """One file of a run, in this process or a worker (see :mod:`remediate.bulk`)."""
-    engine, options, index = state
-    return _one(engine, item, options, index)
+    engine, options, index, deferred = state
+    return _one(engine, item, options, index, write=options.write and os.path.normpath(item.path) not in deferred)
 
 
-def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex) -> FileResult:
+def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, write: bool) -> FileResult:
+    """Process one file; with ``write``, write its fixes (files that others add to are written later)."""
     if item.skip:
         return FileResult(item.name, Status.SKIPPED, note=item.skip)
     if item.data is None:
@@ -163,10 +178,11 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex) -> F
     if isinstance(source, FileResult):
         return source
     namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
-    result = process(engine, source, fix=options.fixing, scope=Scope(index, namespace))
+    scope = Scope(index, namespace, from_stdin=item.path == "-")
+    result = process(engine, source, fix=options.fixing, scope=scope)
     if item.path == "-" and options.write:
         sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was
-    elif options.write and result.output is not None:
+    elif write and result.output is not None:
         try:
             files.write_atomic(item.path, source.to_bytes(result.output), item.data)
         except (OSError, files.ChangedOnDisk) as exc:

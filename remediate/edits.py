@@ -20,7 +20,7 @@ from typing import Any
 from remediate import render
 from remediate.document import Document, Mapping, Node, Scalar, Sequence, content_end, last_node
 from remediate.layout import Layout
-from remediate.model import DELETED, Edit, Touch
+from remediate.model import DELETED, Edit, NewDocument, Touch
 from remediate.values import to_data
 
 
@@ -30,10 +30,12 @@ class Uneditable(Exception):
 
 @dataclass(frozen=True)
 class Change:
-    """Edits that make one change, and what the change promises."""
+    """Edits that make one change, and what the change promises; or the documents it adds to
+    another file (see :class:`~remediate.model.NewDocument`)."""
 
     edits: tuple[Edit, ...]
     touches: tuple[Touch, ...]
+    adds: tuple[NewDocument, ...] = ()
 
 
 class Editor:

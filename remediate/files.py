@@ -160,3 +160,27 @@ def write_atomic(path: str, data: bytes, original: bytes) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def create_atomic(path: str, data: bytes) -> None:
+    """Create ``path`` holding ``data``, never a part of it; refuse if the file exists by then.
+
+    The data goes to a temporary file that is then hard-linked to ``path``: a link fails when the
+    name is taken (someone created the file meanwhile), where a rename would replace their file.
+    """
+    directory = os.path.dirname(path) or "."
+    handle, temporary = tempfile.mkstemp(prefix=".k8sfix-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # what a new file gets from an editor, not mkstemp's 0600
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise ChangedOnDisk("the file appeared on disk while k8sfix ran; not overwritten") from None
+    finally:
+        os.unlink(temporary)

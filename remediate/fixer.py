@@ -42,6 +42,8 @@ class Context:
     index: RunIndex = field(default_factory=RunIndex)
     namespace: str = "default"
     kubernetes_version: str | None = None
+    from_stdin: bool = False
+    """The file is read from stdin: there is no directory to add files to."""
 
     @property
     def target_version(self) -> tuple[int, int]:
@@ -82,6 +84,12 @@ class Fixer(abc.ABC):
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         """Yield the findings for one object."""
 
+    def receiving_files(self, paths: list[str]) -> set[str]:
+        """The files (normalized paths) this fixer's fixes of the files ``paths`` may add documents
+        to, besides the files themselves. The run consults them and writes them last
+        (:mod:`remediate.delivery`). Most fixers change only the file they look at: none."""
+        return set()
+
     def finding(
         self,
         manifest: Manifest,
@@ -108,6 +116,7 @@ class Fixer(abc.ABC):
                     title,
                     tuple(edit for change in changes for edit in change.edits),
                     tuple(touch for change in changes for touch in change.touches),
+                    tuple(new for change in changes for new in change.adds),
                 )
         return Finding(
             code=self.code,

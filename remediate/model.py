@@ -45,12 +45,25 @@ class Touch:
 
 
 @dataclass(frozen=True)
+class NewDocument:
+    """A document a fix adds to another file, ``file`` (created when missing): network-policy's
+    ``policy-file`` gathers a directory's new NetworkPolicies so. :mod:`remediate.delivery` adds
+    them once every file is processed."""
+
+    file: str
+    value: dict[str, Any]
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Fix:
-    """How to resolve a finding: the splices, and what they change (verified after applying)."""
+    """How to resolve a finding: the splices, and what they change (verified after applying);
+    or, for a fix made in another file, the documents it adds there (``adds``, no edits)."""
 
     title: str
     edits: tuple[Edit, ...]
     touches: tuple[Touch, ...]
+    adds: tuple[NewDocument, ...] = ()
 
 
 class Severity(enum.Enum):

@@ -63,7 +63,7 @@ def unified_diff(result: FileResult) -> str:
     old = result.source.text.splitlines(keepends=True)
     new = result.output.splitlines(keepends=True)
     lines = []
-    for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}", n=3):
+    for line in difflib.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}", n=3):
         if line.startswith(("---", "+++")):
             lines.append(line.rstrip("\n") + "\n")
         elif line.endswith("\n"):

@@ -22,7 +22,7 @@ from remediate.document import Document, parse
 from remediate.fixer import Context, Fixer
 from remediate.index import RunIndex, summarize
 from remediate.k8s import manifests
-from remediate.model import Finding, Fix
+from remediate.model import Finding, Fix, NewDocument
 from remediate.source import InputError, Source
 from remediate.verify import VerificationError, verify
 
@@ -65,6 +65,10 @@ class FileResult:
     documents: int = 0
     notes: tuple[Problem, ...] = ()
     """Remarks that are not errors, e.g. objects ``--validate`` has no schema for."""
+    adds: tuple[NewDocument, ...] = ()
+    """Documents the fixes add to other files (:mod:`remediate.delivery` writes them)."""
+    created: bool = False
+    """The file did not exist: the fixes create it (its diff starts from ``/dev/null``)."""
 
     @property
     def unfixed(self) -> tuple[Finding, ...]:
@@ -89,6 +93,10 @@ class Engine:
         ]
         self.codes = {fixer.code: fixer.id for fixer in classes.values()}
 
+    def receiving_files(self, paths: list[str]) -> set[str]:
+        """Files besides ``paths`` that fixes of ``paths`` may add documents to (see :mod:`remediate.delivery`)."""
+        return set().union(*(fixer.receiving_files(paths) for fixer in self.fixers))
+
     @property
     def needs_index(self) -> bool:
         """True when an enabled fixer looks at other objects of the run."""
@@ -101,7 +109,13 @@ class Engine:
             current = summarize(source.name, documents, self.settings.pod_kinds, scope.namespace)
             index = index.with_file(source.name, current)
         ctx = Context(
-            source, documents, self.settings.pod_kinds, index, scope.namespace, self.settings.kubernetes_version
+            source,
+            documents,
+            self.settings.pod_kinds,
+            index,
+            scope.namespace,
+            self.settings.kubernetes_version,
+            from_stdin=scope.from_stdin,
         )
         found: list[Finding] = []
         for manifest in manifests(documents):
@@ -131,6 +145,8 @@ class Scope:
 
     index: RunIndex = field(default_factory=RunIndex)
     namespace: str = "default"
+    from_stdin: bool = False
+    """The file is read from stdin (``-``): fixes cannot add documents to files beside it."""
 
 
 def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = None) -> FileResult:
@@ -149,10 +165,12 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
     scope = scope or Scope()
     try:
         findings = engine.find(source, documents, scope)
-        if not fix or not any(f.fix for f in findings):
+        if not fix or not any(_here(f) for f in findings):
             result = FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
         else:
             result = _fix(engine, source, documents, findings, scope)
+        if fix:
+            result = _elsewhere(result, findings)
         if engine.schema.enabled:
             found, fixed, notes = validation.check_fixed(
                 documents, result.output, engine.settings.kubernetes_version, engine.schema
@@ -177,7 +195,7 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
     rejected: set[tuple] = set()
     applied: list[Finding] = []
     for _ in range(MAX_PASSES):
-        candidates = [f.fix for f in current if f.fix is not None and f.identity not in rejected]
+        candidates = [f.fix for f in current if _here(f) and f.identity not in rejected]
         chosen, _waiting = applying.choose(candidates)
         if not chosen:
             break
@@ -223,6 +241,21 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
         tuple(errors),
         documents=len(documents),
     )
+
+
+def _here(finding: Finding) -> bool:
+    """True when the finding's fix edits its own file (not another one: see :func:`_elsewhere`)."""
+    return finding.fix is not None and not finding.fix.adds
+
+
+def _elsewhere(result: FileResult, findings: list[Finding]) -> FileResult:
+    """Count the findings whose fix adds documents to another file as fixed, and carry the
+    documents (each once) for :mod:`remediate.delivery`, which writes them after the run."""
+    moving = [f for f in findings if f.fix is not None and f.fix.adds]
+    if not moving:
+        return result
+    adds = tuple({id(new): new for f in moving for new in f.fix.adds}.values())  # the findings share them
+    return replace(result, fixed=result.fixed | {f.identity for f in moving}, adds=adds)
 
 
 def _split(
