@@ -521,4 +521,8 @@ def append_policies(plan: Plan, ctx: Context, reason: str | None) -> Change:
     """The shared change that appends the file's planned policies, or why this object gets none."""
     if reason is not None:
         raise Uneditable(reason)
+    if ctx.editor.layout.json:
+        raise Uneditable(
+            "a JSON file holds one object; set the policy-file option to add policies to a YAML file beside it"
+        )
     return plan.change(ctx.editor)

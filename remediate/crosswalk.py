@@ -48,8 +48,8 @@ CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
                                    "restricted: Capabilities", "baseline: Privileged Containers"),
     },
     "network-policy": {
-        # Checkov has no such check for manifests (its CKV_K8S_6 is "Do not admit root containers").
         "kube-score": ("pod-networkpolicy",),
+        "Checkov": ("CKV2_K8S_6",),  # a graph check: pods without an associated NetworkPolicy
         "kube-linter": ("non-isolated-pod",),
         "Kubescape": ("C-0260",),
     },

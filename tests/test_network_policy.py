@@ -205,7 +205,7 @@ def test_pods_without_labels_are_reported_without_a_fix() -> None:
 def test_json_files_get_no_second_document() -> None:
     text = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "p"}}, "spec": {}}'
     (finding,) = fixed(text, name="pod.json").findings
-    assert finding.fix is None and "JSON file holds one object" in finding.message
+    assert finding.fix is None and "JSON file holds one object; set the policy-file option" in finding.message
 
 
 LIMIT_JOB_INGRESS = netpol("{podSelector: {matchLabels: {job: y}}, ingress: [{from: [{podSelector: {}}]}]}")
