@@ -23,7 +23,7 @@ import bisect
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from remediate import selectors
@@ -60,6 +60,16 @@ class IndexedObject:
     labels: Mapping[str, str]
     pod_labels: Mapping[str, str] | None = None
     spec: Any = None
+
+    @cached_property
+    def service_pairs(self) -> frozenset[tuple[str, str]]:
+        """For a Service, the label pairs of the pods it sends traffic to; empty when it selects no
+        pods (no selector, or ``type: ExternalName``, which has no endpoints). Computed once: the
+        run asks for every container."""
+        spec = self.spec if isinstance(self.spec, dict) else {}
+        if spec.get("type") == "ExternalName":
+            return frozenset()
+        return selectors.selector_pairs(spec.get("selector"))
 
 
 @dataclass(frozen=True)
@@ -145,13 +155,8 @@ class RunIndex:
 
         An ``ExternalName`` Service has no endpoints, whatever its selector says.
         """
-        return [
-            obj
-            for obj in self._group(namespace, "Service")
-            if isinstance(obj.spec, dict)
-            and obj.spec.get("type") != "ExternalName"
-            and selectors.service_selects(obj.spec.get("selector"), pod_labels)
-        ]
+        labels = pod_labels.items()
+        return [obj for obj in self._group(namespace, "Service") if (pairs := obj.service_pairs) and pairs <= labels]
 
     def network_policies(self, namespace: str) -> list[IndexedObject]:
         """The built-in NetworkPolicies of ``namespace`` (a policy without ``spec`` has an empty one)."""

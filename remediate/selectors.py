@@ -61,9 +61,15 @@ def _requirement(expression: Any, labels: Mapping[str, str]) -> bool:
 
 def service_selects(selector: Any, labels: Mapping[str, str]) -> bool:
     """True when a Service's ``spec.selector`` map selects ``labels`` (an empty or absent one: no)."""
-    if not isinstance(selector, Mapping) or not selector:
-        return False
-    return all(labels.get(label_text(key)) == label_text(value) for key, value in selector.items())
+    pairs = selector_pairs(selector)
+    return bool(pairs) and pairs <= labels.items()
+
+
+def selector_pairs(selector: Any) -> frozenset[tuple[str, str]]:
+    """A Service's ``spec.selector`` as the (key, value) label pairs a pod must have, as text."""
+    if not isinstance(selector, Mapping):
+        return frozenset()
+    return frozenset((label_text(key), label_text(value)) for key, value in selector.items())
 
 
 def label_text(value: Any) -> str:
