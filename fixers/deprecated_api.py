@@ -243,8 +243,10 @@ def v2_metric_source(kind: str, source: dict[str, Any]) -> dict[str, Any]:
         result["target"] = {"type": "Utilization", "averageUtilization": source["targetAverageUtilization"]}
     elif "targetAverageValue" in source:
         result["target"] = {"type": "AverageValue", "averageValue": source["targetAverageValue"]}
-    elif kind == "Object" and "averageValue" in source:
+    elif kind == "Object" and "averageValue" in source:  # targetValue is kept too, as Kubernetes' converter does
         result["target"] = {"type": "AverageValue", "averageValue": source["averageValue"]}
+        if "targetValue" in source:
+            result["target"]["value"] = source["targetValue"]
     elif "targetValue" in source:
         result["target"] = {"type": "Value", "value": source["targetValue"]}
     return result

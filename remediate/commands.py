@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import typing
 from dataclasses import dataclass
 
-from remediate import bulk, delivery, files, formats, registry, report, validation
+from remediate import bulk, delivery, files, formats, registry, report, skips, validation
 from remediate import config as configuration
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
@@ -79,22 +80,27 @@ def run(options: RunOptions) -> int:
     except configuration.ConfigError as exc:
         _error(f"{exc}")
         return EXIT_ERROR
+    if not settings.enabled and not options.validate:
+        _error("k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
+               "would be checked; k8sfix --list-fixers shows them")
+        return EXIT_ERROR
     schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
     problem = validation.setup_error(settings.kubernetes_version, schema)
     if problem:
         _error(f"k8sfix: error: {problem}")
         return EXIT_ERROR
     engine = Engine(settings, schema)
-    candidates = files.expand(options.paths, options.include, options.exclude)
+    in_context = list(files.expand(options.context)) if options.context else []
+    candidates = _patches_listed_elsewhere(files.expand(options.paths, options.include, options.exclude), in_context)
     inputs = [_read(candidate, options) for candidate in candidates]
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
-    receiving = engine.receiving_files([item.path for item in inputs])
+    receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     index = RunIndex()
     if engine.needs_index:
         seen = {os.path.abspath(item.path) for item in inputs}  # each file is indexed once
         context: list[Input] = []
         beside = [files.Candidate(path) for path in sorted(receiving) if os.path.isfile(path)]
-        for candidate in [*files.expand(options.context), *beside]:
+        for candidate in [*in_context, *beside]:
             if os.path.abspath(candidate.path) not in seen:
                 seen.add(os.path.abspath(candidate.path))
                 context.append(_read(candidate, options))
@@ -102,6 +108,10 @@ def run(options: RunOptions) -> int:
             index.add(found)
     results: list[FileResult] = []
     exit_code = EXIT_CLEAN
+    for path in options.context:  # a typo would hide the policies and Services it should show
+        if not os.path.exists(path):
+            _error(f"{path}: error: --context: no such file or directory")
+            exit_code = EXIT_ERROR
     deferred = frozenset(receiving) if options.fixing else frozenset()
     held: dict[str, delivery.Held] = {}
     originals = {os.path.normpath(item.path): item.data for item in inputs if item.data is not None}
@@ -125,6 +135,26 @@ def run(options: RunOptions) -> int:
     if not options.quiet:
         _error(report.summary(results, fixing=options.fixing, dry_run=options.diff))
     return exit_code
+
+
+def _patches_listed_elsewhere(
+    candidates: typing.Iterable[files.Candidate], in_context: list[files.Candidate]
+) -> list[files.Candidate]:
+    """Mark as skipped the inputs that a kustomization of the ``--context`` paths lists as a patch
+    (a pre-commit run names a staged patch alone; the overlay that lists it may be anywhere)."""
+    listed = {
+        patch: candidate.path
+        for candidate in in_context
+        if os.path.basename(candidate.path) in skips.KUSTOMIZATION_NAMES
+        for patch in skips.patch_files(candidate.path)
+    }
+    marked = []
+    for candidate in candidates:
+        kustomization = listed.get(os.path.abspath(candidate.path))
+        if kustomization and candidate.skip is None and candidate.error is None:
+            candidate = files.Candidate(candidate.path, skip=skips.patch_note(kustomization))
+        marked.append(candidate)
+    return marked
 
 
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:
@@ -176,6 +206,8 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
         return FileResult(item.name, Status.FAILED, errors=(Problem(item.error or "cannot read"),))
     source = read(item.name, item.data)
     if isinstance(source, FileResult):
+        if item.path == "-" and options.write:
+            sys.stdout.buffer.write(item.data)  # a stream k8sfix cannot read passes through as it came
         return source
     namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
     scope = Scope(index, namespace, from_stdin=item.path == "-")
@@ -253,9 +285,17 @@ def _write_reports(results: list[FileResult], options: RunOptions) -> int:
     return code
 
 
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
+
+
+def plain_doc(text: str) -> str:
+    """A docstring as users read it: ``:mod:`~remediate.x``` becomes ``x`` and double backticks single."""
+    return _ROLE.sub(r"`\1`", text).replace("``", "`")
+
+
 def list_fixers() -> int:
     for fixer in registry.all_fixers():
-        summary = (sys.modules[fixer.__module__].__doc__ or "").strip().splitlines()[0]
+        summary = plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip().splitlines()[0])
         print(f"{fixer.code}  {fixer.id:<22} {summary}")
     return EXIT_CLEAN
 
@@ -265,7 +305,7 @@ def explain(name: str) -> int:
     from remediate.crosswalk import CROSSWALK
 
     if name.lower() in (validation.ID, validation.CODE.lower()):  # --validate's check, not a fixer
-        print(f"{validation.ID} ({validation.CODE})\n\n{(validation.__doc__ or '').strip()}")
+        print(f"{validation.ID} ({validation.CODE})\n\n{plain_doc((validation.__doc__ or '').strip())}")
         return EXIT_CLEAN
     try:
         (fixer_id,) = registry.resolve([name])
@@ -274,7 +314,7 @@ def explain(name: str) -> int:
         return EXIT_ERROR
     fixer = registry.by_id()[fixer_id]
     print(f"{fixer.id} ({fixer.code})\n")
-    print((sys.modules[fixer.__module__].__doc__ or "").strip())
+    print(plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip()))
     rows = CROSSWALK.get(fixer.id, {})
     if rows:
         print("\nSame checks in other scanners:")

@@ -105,12 +105,15 @@ def _settings(root: Mapping | None, name: str | None, select: list[str] | None, 
     chosen = list(known)
     file_select = _names(root, "select", where) if root is not None else None
     file_ignore = (_names(root, "ignore", where) if root is not None else None) or []
+    try:  # the command line's lists first, so that an error names the right culprit
+        chosen = registry.resolve(select) if select is not None else chosen
+        skipped = set(registry.resolve(ignore or []))
+    except ValueError as exc:
+        raise ConfigError(f"k8sfix: error: --select/--ignore: {exc}") from None
     try:
-        if select is not None:
-            chosen = registry.resolve(select)
-        elif file_select is not None:
+        if select is None and file_select is not None:
             chosen = registry.resolve(file_select)
-        skipped = set(registry.resolve((ignore or []) + file_ignore))
+        skipped |= set(registry.resolve(file_ignore))
     except ValueError as exc:
         raise ConfigError(f"{where.name}: {exc}") from None
     options: dict[str, Any] = {}

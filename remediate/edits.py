@@ -77,7 +77,7 @@ class Editor:
             return Change((self._flow_insert(mapping, key, value, anchor, inline),), (touch,))
         if not mapping.pairs:
             raise Uneditable("empty block mapping")  # the parser never produces one
-        column = mapping.pairs[0][0].column
+        column = self._key_column(mapping)
         lines = render.entry_lines(key, value, column, self.layout)
         if anchor is None:
             return Change((self._lines_after(self._parent_key_end(mapping), lines),), (touch,))
@@ -240,6 +240,14 @@ class Editor:
         return Change((self._lines_after(len(self.text), lines),), tuple(touches))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _key_column(self, mapping: Mapping) -> int:
+        """The column of a block mapping's entries: its first key's, or that of the ``?`` before
+        it when the key is written explicitly (``? name`` then ``: value``)."""
+        key = mapping.pairs[0][0]
+        line_start = self.text.rfind("\n", 0, key.start) + 1
+        before = self.text[line_start : key.start].rstrip()
+        return len(before) - 1 if before.endswith("?") else key.column
 
     def _check_editable(self, node: Node) -> None:
         if node.shared:

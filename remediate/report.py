@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -15,6 +16,15 @@ from remediate.runner import FileResult, Status
 
 def display_name(name: str) -> str:
     return name.removeprefix("./")
+
+
+def diff_path(name: str) -> str:
+    """The path in a diff's ``a/`` and ``b/`` headers: relative to the working directory when the
+    file is under it (``patch -p1`` and ``git apply`` refuse absolute paths), else from the root."""
+    if os.path.isabs(name):
+        relative = os.path.relpath(name)
+        return relative if not relative.startswith("..") else name.lstrip("/")
+    return display_name(os.path.normpath(name))
 
 
 def finding_line(result: FileResult, finding: Finding, *, fixing: bool) -> str:
@@ -59,7 +69,7 @@ def problem_lines(result: FileResult) -> list[str]:
 def unified_diff(result: FileResult) -> str:
     """The change of one file as a unified diff that ``patch -p1`` applies."""
     assert result.source is not None and result.output is not None
-    name = display_name(result.name)
+    name = diff_path(result.name)
     old = result.source.text.splitlines(keepends=True)
     new = result.output.splitlines(keepends=True)
     lines = []

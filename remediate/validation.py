@@ -2,7 +2,7 @@
 
 ``k8sfix --validate`` checks every object (each item of a ``kind: List`` too) against the JSON
 schema of the target Kubernetes version (:mod:`remediate.schemas`). Each problem is an ordinary
-:class:`~remediate.model.Finding` with code :data:`CODE` and fixer id :data:`ID`, at the line and
+:class:`~remediate.model.Finding` with code ``K8S100`` and fixer id ``schema``, at the line and
 column of the offending field: the error's JSON path is walked back through the document's nodes
 (an unknown field points at its key, a missing field at the mapping that lacks it, a wrong value
 at the value). ``--strict`` also fails unknown fields, as kubeconform's ``-strict`` does. An

@@ -115,9 +115,25 @@ def scalar_value(value: str, style: str | None, tag: str | None) -> Any:
     return value
 
 
+_NOT_STRING_ELSEWHERE = re.compile(
+    r"""[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?   # 1e3, 6.02e23: floats to go-yaml
+    |0[oO][0-7_]+|[-+]?0[xX][0-9a-fA-F_]+|[-+]?0[bB][01_]+              # 0o17 (YAML 1.2), hex, binary
+    |[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?                       # 1:20 (sexagesimal, YAML 1.1)
+    |[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt \t].*)?                          # dates: timestamps to go-yaml
+    """,
+    re.VERBOSE,
+)
+"""Plain scalars that some YAML reader Kubernetes users meet (YAML 1.1, 1.2, go-yaml behind
+kubectl) takes for a number or a timestamp, whatever this project's resolver says."""
+
+
 def is_plain_string(text: str) -> bool:
-    """True when ``text`` written as a plain scalar reads back as that same string in YAML 1.1
-    and 1.2 alike (so ``yes``, ``on``, ``0400`` and ``1e3`` are not)."""
+    """True when ``text`` written as a plain scalar reads back as that same string in YAML 1.1,
+    YAML 1.2 and go-yaml alike (so ``yes``, ``on``, ``0400``, ``1e3``, ``0o17`` and ``2023-10-01``
+    are not: a label value copied into a new selector must keep its quotes)."""
+    if _NOT_STRING_ELSEWHERE.fullmatch(text):
+        return False
     return isinstance(plain_value(text), str) and text.lower() not in ("y", "n")
 
 

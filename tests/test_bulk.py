@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from remediate import bulk, files
+from remediate.commands import RunOptions, run
 from tests.conftest import CORPUS, ROOT
 
 SEED = (ROOT / "examples" / "deployment.yml").read_bytes()
@@ -256,3 +257,22 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("TERM", raising=False)
     assert list(bulk.ordered_map(square, 0, [1, 2, 3], jobs=1, progress=True)) == [1, 4, 9]
     assert "3/3" in terminal.getvalue()
+
+
+def test_a_patch_an_overlay_elsewhere_lists_is_skipped_when_named_alone_with_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """How the pre-commit hook runs: the staged patch alone, the repository as --context."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "common").mkdir()
+    (tmp_path / "overlays" / "prod").mkdir(parents=True)
+    patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n"
+    (tmp_path / "common" / "patch.yaml").write_text(patch)
+    (tmp_path / "overlays" / "prod" / "kustomization.yaml").write_text(
+        "resources: [../../base]\npatches:\n  - path: ../../common/patch.yaml\n"
+    )
+    assert run(RunOptions(["common/patch.yaml"], write=True, context=["."])) == 0
+    assert (tmp_path / "common" / "patch.yaml").read_text() == patch
+    assert "skipped: a kustomize patch, not a whole object (listed in ./overlays/prod/kustomization.yaml)" in (
+        capsys.readouterr().err
+    )

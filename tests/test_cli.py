@@ -83,6 +83,14 @@ def test_stdin_to_stdout() -> None:
     assert clean.stdout == result.stdout
 
 
+@pytest.mark.parametrize("data", [b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n", b"a: [unclosed\n"])
+def test_a_stream_that_cannot_be_read_passes_through_unchanged(data: bytes) -> None:
+    """``k8sfix --write - < f | sponge f`` must never empty ``f``."""
+    result = k8sfix("--write", "-", cwd=ROOT, stdin=data)
+    assert result.returncode == 2
+    assert result.stdout == data
+
+
 def test_invalid_yaml_is_an_error_and_other_files_are_still_fixed(repo: Path) -> None:
     (repo / "deploy" / "broken.yaml").write_bytes(BROKEN)
     result = k8sfix("--write", "deploy", cwd=repo)
@@ -169,3 +177,34 @@ def test_version_list_and_explain() -> None:
 def test_help_teaches_exit_codes() -> None:
     text = k8sfix("--help", cwd=ROOT).stdout.decode()
     assert "Exit codes" in text and "--diff" in text and "k8sfix.io/ignore" in text
+
+
+def test_a_context_path_that_does_not_exist_is_an_error(repo: Path) -> None:
+    result = k8sfix("--context", "nonexist/", "deploy", cwd=repo)
+    assert result.returncode == 2
+    assert "nonexist/: error: --context: no such file or directory" in result.stderr.decode()
+    assert "K8S001" in result.stdout.decode()  # the inputs are still checked
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--select", ","], "no fixer is selected"),
+        (["--select", "image-pull-policy", "--ignore", "K8S001"], "no fixer is selected"),
+        (["--select", "nope"], "k8sfix: error: --select/--ignore: unknown fixer"),
+    ],
+)
+def test_a_selection_that_checks_nothing_is_an_error(repo: Path, args: list[str], message: str) -> None:
+    result = k8sfix(*args, "deploy", cwd=repo)
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+    assert ".k8sfix.yaml" not in result.stderr.decode()  # no config file to blame
+
+
+def test_diff_headers_of_an_absolute_path_are_relative_so_git_applies_them(repo: Path) -> None:
+    result = k8sfix("--diff", "--select", "image-pull-policy", str(repo / "deploy" / "app.yaml"), cwd=repo)
+    assert result.returncode == 1
+    assert result.stdout.decode().startswith("--- a/deploy/app.yaml\n+++ b/deploy/app.yaml\n")
+    subprocess.run(["git", "init", "-q", "."], cwd=repo, check=True)
+    subprocess.run(["git", "apply", "-"], cwd=repo, input=result.stdout, check=True)
+    assert b"imagePullPolicy: Always" in (repo / "deploy" / "app.yaml").read_bytes()

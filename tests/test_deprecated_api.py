@@ -115,7 +115,7 @@ def test_hpa_metric_source_conversion() -> None:
                                        "targetValue": "10k", "averageValue": "1"}) == {
         "describedObject": {"kind": "Ingress", "name": "i"},
         "metric": {"name": "rps"},
-        "target": {"type": "AverageValue", "averageValue": "1"},
+        "target": {"type": "AverageValue", "averageValue": "1", "value": "10k"},  # nothing dropped
     }
     assert v2_metric_source("External", {"metricName": "q", "metricSelector": {"matchLabels": {"a": "b"}},
                                          "targetValue": 3}) == {

@@ -11,6 +11,7 @@ from remediate.apply import apply, choose, collides
 from remediate.document import Mapping, content_end, parse
 from remediate.edits import Editor, Uneditable
 from remediate.model import Edit, Fix, Touch
+from remediate.render import scalar
 from remediate.source import InputError, Source
 from remediate.values import is_plain_string, plain_value, to_data
 from remediate.verify import VerificationError, verify
@@ -126,6 +127,20 @@ def test_plain_scalars_resolve_like_kubernetes(text: str, value: object) -> None
 def test_only_unambiguous_strings_are_plain() -> None:
     assert is_plain_string("Always") and is_plain_string("100m")
     assert not is_plain_string("yes") and not is_plain_string("0400") and not is_plain_string("null")
+
+
+@pytest.mark.parametrize("text", ["1e3", "1E3", "1e-3", "6.02e23", "1.0e3", "0o17", "2001-12-14",
+                                  "2001-12-14T10:00:00Z", "1:20", ".5", "1_000", ".NaN"])
+def test_strings_another_yaml_reader_takes_for_numbers_or_dates_are_quoted(text: str) -> None:
+    """Kubernetes reads YAML with go-yaml, which takes ``1e3`` for a float and a date for a
+    timestamp: a label value copied into a new selector must keep its quotes."""
+    assert not is_plain_string(text)
+    assert scalar(text) == f'"{text}"'
+
+
+@pytest.mark.parametrize("text", ["v1.2.3", "1.2.3", "10.0.0.1", "nginx:1.25", "a-1e3", "2001-12", "web-2001-12-14"])
+def test_version_like_strings_stay_plain(text: str) -> None:
+    assert is_plain_string(text) and scalar(text) == text
 
 
 # -- edit builders -----------------------------------------------------------------------------

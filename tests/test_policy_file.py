@@ -162,3 +162,16 @@ def test_a_workload_in_the_policy_file_gets_its_policy_there(repo: Path) -> None
     after = (repo / "apps" / "network-policies.yaml").read_text()
     assert after.startswith(WEB + "---\n")
     assert [d["kind"] for d in policies(repo / "apps" / "network-policies.yaml")] == ["Deployment", "NetworkPolicy"]
+
+
+def test_stdin_named_with_stdin_filename_consults_the_policy_file_of_that_directory(repo: Path) -> None:
+    target = repo / "apps" / "network-policies.yaml"
+    target.write_text(netpol("{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}", "web"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "remediate", "--select", "network-policy", "--write", "-", "--stdin-filename",
+         "apps/web.yaml"],
+        input=WEB.encode(), capture_output=True, env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == WEB  # covered by the policy file: no second policy in the stream
