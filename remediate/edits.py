@@ -81,7 +81,9 @@ class Editor:
         lines = render.entry_lines(key, value, column, self.layout)
         if anchor is None:
             return Change((self._lines_after(self._parent_key_end(mapping), lines),), (touch,))
-        return Change((self._lines_after(content_end(anchor), lines),), (touch,))
+        indentless = isinstance(anchor, Sequence) and not anchor.flow and anchor.column == column
+        after = self._past_comments_of(content_end(anchor), column, items=indentless)
+        return Change((self._lines_after(after, lines),), (touch,))
 
     def add_key(
         self, mapping: Mapping, key: str, value: Any, *, after: tuple[str, ...] = (), first: bool = False
@@ -240,6 +242,24 @@ class Editor:
         return Change((self._lines_after(len(self.text), lines),), tuple(touches))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _past_comments_of(self, offset: int, column: int, *, items: bool) -> int:
+        """Past the comment lines right after the line of ``offset`` that belong to the value above
+        rather than to an entry added at ``column``: those indented deeper, and, when that value is a
+        sequence whose dashes sit at ``column`` (``items``), commented-out items and their lines
+        (``# - name: B`` / ``#   value: 2``)."""
+        text = self.text
+        end = offset - 1 if offset > 0 and text[offset - 1] == "\n" else text.find("\n", offset)
+        while end >= 0:
+            line_end = text.find("\n", end + 1)
+            line = text[end + 1 : line_end if line_end >= 0 else len(text)]
+            stripped = line.lstrip(" ")
+            indent = len(line) - len(stripped)
+            deeper = indent > column or (items and indent == column and _COMMENTED_ITEM.match(stripped))
+            if not (stripped.startswith("#") and deeper):
+                break
+            offset, end = (line_end if line_end >= 0 else len(text)), line_end
+        return offset
 
     def _key_column(self, mapping: Mapping) -> int:
         """The column of a block mapping's entries: its first key's, or that of the ``?`` before
@@ -404,7 +424,20 @@ class Editor:
         if anchor is None:  # before the first entry
             entry = f"{key_text}: {rendered},"
             return Edit(opening + 1, opening + 1, separator[1:] + entry if separator != ", " else entry + " ")
+        line_end = self.text.find("\n", anchor.end)
+        rest = self.text[anchor.end : line_end if line_end >= 0 else len(self.text)]
+        if separator != ", " and _COMMA_THEN_COMMENT.fullmatch(rest):
+            # the anchor's line ends with its comma (and maybe a comment): a line of its own after it,
+            # so the comment stays with the entry it was written for
+            return self._lines_after(anchor.end, [" " * column + f"{key_text}: {rendered},"])
         return Edit(anchor.end, anchor.end, f"{separator}{key_text}: {rendered}")
+
+
+_COMMENTED_ITEM = re.compile(r"#( ?- |   )")
+"""A comment that reads as a commented-out sequence item, or a line of one."""
+
+_COMMA_THEN_COMMENT = re.compile(r"[ \t]*,[ \t]*(#.*)?\r?")
+"""What follows a flow entry's value on its line when another entry comes after it on a later line."""
 
 
 def is_spread(mapping: Mapping) -> bool:

@@ -155,6 +155,24 @@ def test_insert_after_a_key_keeps_its_comment() -> None:
     )
 
 
+def test_comments_indented_under_the_last_value_stay_with_it() -> None:
+    text = "c:\n  env:\n  - name: A\n  # - name: B  (disabled)\n  #   value: 2\n# the end\n"
+    editor, docs = editor_for(text)
+    change = editor.insert_key(docs[0].root.get("c"), "imagePullPolicy", "Always")
+    assert applied(text, change) == (
+        "c:\n  env:\n  - name: A\n  # - name: B  (disabled)\n  #   value: 2\n  imagePullPolicy: Always\n# the end\n"
+    )
+
+
+def test_a_new_entry_of_a_spread_flow_mapping_leaves_the_comment_on_the_line_above() -> None:
+    text = 'c: {\n    name: a,\n    image: "x:1",  # pinned by CI\n    ports: []\n  }\n'
+    editor, docs = editor_for(text)
+    change = editor.add_key(docs[0].root.get("c"), "imagePullPolicy", "Always", after=("image",))
+    assert applied(text, change) == (
+        'c: {\n    name: a,\n    image: "x:1",  # pinned by CI\n    imagePullPolicy: Always,\n    ports: []\n  }\n'
+    )
+
+
 def test_insert_nested_value_uses_the_files_indentation() -> None:
     text = "spec:\n    containers:\n    -   name: a\n        ports:\n        - containerPort: 1\n"
     editor, docs = editor_for(text)
