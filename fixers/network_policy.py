@@ -415,6 +415,14 @@ class NetworkPolicy(Fixer):
             title, build = f"{plan.title} to {target}", lambda: [send_policies(plan, target, reason)]
         yield self.finding(manifest, workload.node, message(workload), fix=(title, build))
 
+    def setup_problem(self) -> str | None:
+        """A template that cannot be read or compiled."""
+        try:
+            _compiled(load_template(self.options.template, self.config_path))
+        except TemplateProblem as problem:
+            return f"fixers.network-policy.template: {problem}"
+        return None
+
     def receiving_files(self, paths: list[str]) -> set[str]:
         """The ``policy-file`` of each input's directory."""
         if not self.options.policy_file:

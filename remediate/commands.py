@@ -90,6 +90,11 @@ def run(options: RunOptions) -> int:
         _error(f"k8sfix: error: {problem}")
         return EXIT_ERROR
     engine = Engine(settings, schema)
+    for fixer in engine.fixers:
+        problem = fixer.setup_problem()
+        if problem:
+            _error(f"{settings.path or configuration.CONFIG_NAME}: error: {problem}")
+            return EXIT_ERROR
     in_context = list(files.expand(options.context)) if options.context else []
     candidates = _patches_listed_elsewhere(files.expand(options.paths, options.include, options.exclude), in_context)
     inputs = [_read(candidate, options) for candidate in candidates]

@@ -84,6 +84,11 @@ class Fixer(abc.ABC):
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         """Yield the findings for one object."""
 
+    def setup_problem(self) -> str | None:
+        """Why the options cannot work (say, a template file that cannot be read), checked once
+        before any file is read: a configuration error, not a finding on every object."""
+        return None
+
     def receiving_files(self, paths: list[str]) -> set[str]:
         """The files (normalized paths) this fixer's fixes of the files ``paths`` may add documents
         to, besides the files themselves. The run consults them and writes them last

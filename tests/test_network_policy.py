@@ -321,6 +321,18 @@ def test_an_unreadable_template_is_named_in_the_finding(tmp_path: Path) -> None:
     assert f"the template {tmp_path / 'missing.j2'} cannot be read" in finding.message
 
 
+def test_a_run_with_an_unreadable_template_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    configured(tmp_path, "missing.j2")
+    (tmp_path / "app.yaml").write_text(workload("web"))
+    assert run(RunOptions(["app.yaml"], write=True, select=SELECT)) == 2
+    err = capsys.readouterr().err
+    assert ".k8sfix.yaml: error: fixers.network-policy.template: the template" in err and "cannot be read" in err
+    assert (tmp_path / "app.yaml").read_text() == workload("web")
+
+
 def test_templates_run_in_the_sandbox(tmp_path: Path) -> None:
     (tmp_path / "t.j2").write_text("{{ ''.__class__.__mro__ }}")
     (finding,) = fixed(workload("web"), config=configured(tmp_path, "t.j2")).findings
