@@ -148,8 +148,10 @@ def whole_corpus(files: list[str], corpus: Path) -> list[Measure]:
 def unchanged_files(files: list[str], corpus: Path) -> tuple[Measure, Measure, Measure]:
     """The two floors and k8sfix (one process) over the files k8sfix leaves as they are."""
     _, _, _, diff = timed([*K8SFIX, "--jobs", "2", str(corpus)])
-    changed = {line[6:] for line in diff.decode("utf-8", "replace").splitlines() if line.startswith("+++ b/")}
-    unchanged = [path for path in files if path.removeprefix("./") not in changed]
+    headers = [line[6:] for line in diff.decode("utf-8", "replace").splitlines() if line.startswith("+++ b/")]
+    # diff paths are relative to the working directory, or from the root for files outside it
+    changed = {os.path.abspath(h) if os.path.exists(h) else "/" + h for h in headers}
+    unchanged = [path for path in files if os.path.abspath(path) not in changed]
     seconds, cpu, peak, out = load("roundtrip", unchanged)
     documents = int(out.split()[0])
     floor = Measure("round-trip, unchanged files", len(unchanged), documents, seconds, cpu, peak)
