@@ -416,7 +416,10 @@ class NetworkPolicy(Fixer):
         yield self.finding(manifest, workload.node, message(workload), fix=(title, build))
 
     def setup_problem(self) -> str | None:
-        """A template that cannot be read or compiled."""
+        """A user's template that cannot be read or compiled (the built-in ones are tested, and
+        jinja2 stays unimported until a policy is rendered)."""
+        if self.options.template in BUILTIN_TEMPLATES:
+            return None
         try:
             _compiled(load_template(self.options.template, self.config_path))
         except TemplateProblem as problem:

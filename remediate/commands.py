@@ -14,7 +14,7 @@ from remediate import bulk, delivery, files, formats, registry, report, skips, v
 from remediate import config as configuration
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
-from remediate.runner import Engine, FileResult, Problem, Scope, Status, process, read
+from remediate.runner import Engine, FileResult, Problem, Scope, Status, process, read, written
 from remediate.source import InputError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -147,19 +147,8 @@ def _patches_listed_elsewhere(
 ) -> list[files.Candidate]:
     """Mark as skipped the inputs that a kustomization of the ``--context`` paths lists as a patch
     (a pre-commit run names a staged patch alone; the overlay that lists it may be anywhere)."""
-    listed = {
-        patch: candidate.path
-        for candidate in in_context
-        if os.path.basename(candidate.path) in skips.KUSTOMIZATION_NAMES
-        for patch in skips.patch_files(candidate.path)
-    }
-    marked = []
-    for candidate in candidates:
-        kustomization = listed.get(os.path.abspath(candidate.path))
-        if kustomization and candidate.skip is None and candidate.error is None:
-            candidate = files.Candidate(candidate.path, skip=skips.patch_note(kustomization))
-        marked.append(candidate)
-    return marked
+    kustomizations = [c.path for c in in_context if os.path.basename(c.path) in skips.KUSTOMIZATION_NAMES]
+    return list(files.mark_patches(candidates, kustomizations))
 
 
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:
@@ -219,18 +208,8 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
     result = process(engine, source, fix=options.fixing, scope=scope)
     if item.path == "-" and options.write:
         sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was
-    elif write and result.output is not None:
-        try:
-            files.write_atomic(item.path, source.to_bytes(result.output), item.data)
-        except (OSError, files.ChangedOnDisk) as exc:
-            message = getattr(exc, "strerror", None) or str(exc)
-            return dataclasses.replace(
-                result,
-                status=Status.FAILED,
-                output=None,
-                fixed=frozenset(),
-                errors=result.errors + (Problem(f"not written: {message}"),),
-            )
+    elif write:
+        return written(result, item.data)
     return result
 
 

@@ -26,7 +26,7 @@ from remediate.document import parse
 from remediate.edits import Editor, Uneditable
 from remediate.index import summarize
 from remediate.model import Fix, NewDocument
-from remediate.runner import FileResult, Problem, Status
+from remediate.runner import FileResult, Problem, Status, read, written
 from remediate.source import InputError, Source
 from remediate.verify import VerificationError, verify
 
@@ -52,7 +52,7 @@ def deliver(results: Iterable[FileResult], held: dict[str, Held], *, write: bool
             wanted.setdefault(os.path.normpath(new.file), []).append(new)
     delivered = [_finish(path, documents, held.pop(path, None), write) for path, documents in wanted.items()]
     for entry in held.values():  # inputs that received nothing, written as the worker would have
-        delivered.append(_write(entry.result, entry.original) if write else entry.result)
+        delivered.append(written(entry.result, entry.original) if write else entry.result)
     return delivered
 
 
@@ -77,7 +77,7 @@ def _finish(path: str, documents: list[NewDocument], held: Held | None, write: b
     else:
         output = text if text != base.source.text else None
         base = replace(base, status=Status.CHANGED if output is not None else base.status, output=output)
-    return _write(base, original) if write else base
+    return written(base, original) if write else base
 
 
 def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
@@ -88,10 +88,9 @@ def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
         return FileResult(path, Status.UNCHANGED, Source(path, ""), created=True), None
     except OSError as exc:
         return FileResult(path, Status.FAILED, errors=(Problem(f"cannot read: {exc.strerror}"),))
-    try:
-        source = Source.from_bytes(path, data)
-    except InputError as exc:
-        return FileResult(path, Status.FAILED, errors=(Problem(exc.message, exc.line, exc.column),))
+    source = read(path, data)
+    if isinstance(source, FileResult):
+        return source
     return FileResult(path, Status.UNCHANGED, source), data
 
 
@@ -114,22 +113,6 @@ def _append(source: Source, documents: list[NewDocument]) -> str:
     text = applying.apply(source.text, [fix])
     verify(current, text, [fix])
     return text
-
-
-def _write(result: FileResult, original: bytes | None) -> FileResult:
-    """Write the result's output, if any: atomically, and only over what was read."""
-    if result.source is None or result.output is None:
-        return result
-    data = result.source.to_bytes(result.output)
-    try:
-        if original is None:
-            files.create_atomic(result.name, data)
-        else:
-            files.write_atomic(result.name, data, original)
-    except (OSError, files.ChangedOnDisk) as exc:
-        message = getattr(exc, "strerror", None) or str(exc)
-        return replace(result, status=Status.FAILED, output=None, errors=result.errors + (Problem(f"not written: {message}"),))
-    return result
 
 
 def _not_added(documents: list[NewDocument], why: str) -> Problem:

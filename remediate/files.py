@@ -23,7 +23,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,8 +109,13 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
     # os.walk reports a directory it cannot enter after the last one it yields (or instead of ``top``)
     for error in errors:
         found.append(Candidate(error.filename or top, f"cannot read directory: {error.strerror}"))
+    yield from mark_patches(found, kustomizations)
+
+
+def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:
+    """The candidates, those that one of ``kustomizations`` lists as a patch marked as skipped."""
     patches = {patch: listing for listing in kustomizations for patch in skips.patch_files(listing)}
-    for candidate in found:
+    for candidate in candidates:
         listed = patches.get(os.path.abspath(candidate.path))
         if listed and candidate.skip is None and candidate.error is None:
             candidate = Candidate(candidate.path, skip=skips.patch_note(listed))
@@ -147,18 +152,11 @@ def write_atomic(path: str, data: bytes, original: bytes) -> None:
     if not status.st_mode & 0o222 or not os.access(target, os.W_OK):  # the bits too: root can always write
         # a rename needs only the directory's permission: check the file's, or it would be overridden
         raise PermissionError(errno.EACCES, "the file is read-only; not overwritten (make it writable first)")
-    directory = os.path.dirname(target) or "."
-    handle, temporary = tempfile.mkstemp(prefix=".k8sfix-", suffix=".tmp", dir=directory)
+    temporary = _temporary_copy(target, data, stat.S_IMODE(status.st_mode))
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, stat.S_IMODE(status.st_mode))
         os.replace(temporary, target)
     except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        os.unlink(temporary)
         raise
 
 
@@ -168,19 +166,28 @@ def create_atomic(path: str, data: bytes) -> None:
     The data goes to a temporary file that is then hard-linked to ``path``: a link fails when the
     name is taken (someone created the file meanwhile), where a rename would replace their file.
     """
-    directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(prefix=".k8sfix-", suffix=".tmp", dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary = _temporary_copy(path, data, 0o666 & ~umask)  # an editor's new file, not mkstemp's 0600
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise ChangedOnDisk("the file appeared on disk while k8sfix ran; not overwritten") from None
+    finally:
+        os.unlink(temporary)
+
+
+def _temporary_copy(path: str, data: bytes, mode: int) -> str:
+    """A temporary file beside ``path`` holding ``data`` (flushed to disk) with ``mode``, to be
+    renamed or linked over ``path``; removed again if writing it fails."""
+    handle, temporary = tempfile.mkstemp(prefix=".k8sfix-", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # what a new file gets from an editor, not mkstemp's 0600
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            raise ChangedOnDisk("the file appeared on disk while k8sfix ran; not overwritten") from None
-    finally:
+        os.chmod(temporary, mode)
+    except BaseException:
         os.unlink(temporary)
+        raise
+    return temporary

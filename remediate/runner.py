@@ -188,6 +188,27 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
         )
 
 
+def written(result: FileResult, original: bytes | None) -> FileResult:
+    """Write the result's output, if any, atomically over the file, which must still hold
+    ``original`` (None: it must not exist yet, and is created); if it cannot be written, the
+    result is failed and nothing of it counts as fixed."""
+    from remediate import files  # a report run never writes
+
+    if result.source is None or result.output is None:
+        return result
+    data = result.source.to_bytes(result.output)
+    try:
+        if original is None:
+            files.create_atomic(result.name, data)
+        else:
+            files.write_atomic(result.name, data, original)
+    except (OSError, files.ChangedOnDisk) as exc:
+        message = getattr(exc, "strerror", None) or str(exc)
+        problem = Problem(f"not written: {message}")
+        return replace(result, status=Status.FAILED, output=None, fixed=frozenset(), errors=result.errors + (problem,))
+    return result
+
+
 def _fix(engine: Engine, source: Source, documents: list[Document], findings: list[Finding], scope: Scope) -> FileResult:
     text = source.text
     current_docs, current = documents, findings

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from remediate import files
 from remediate.commands import RunOptions, run
 from remediate.document import parse
 from remediate.values import to_data
-from tests.conftest import ROOT
+from tests.test_cli import k8sfix
 from tests.test_network_policy import netpol, workload
 
 SELECT = ["network-policy"]
@@ -144,12 +143,8 @@ def test_a_file_created_while_k8sfix_runs_is_not_overwritten(tmp_path: Path) -> 
 
 
 def test_stdin_keeps_its_policies_in_the_stream(repo: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "remediate", "--select", "network-policy", "--write", "-", "--stdin-filename",
-         "apps/web.yaml"],
-        input=WEB.encode(), capture_output=True, env=env, check=False,
-    )
+    done = k8sfix("--select", "network-policy", "--write", "-", "--stdin-filename", "apps/web.yaml",
+                  cwd=repo, stdin=WEB.encode())
     assert done.returncode == 1, done.stderr
     assert done.stdout.decode().startswith(WEB + "---\n")
     assert not (repo / "apps" / "network-policies.yaml").exists()
@@ -167,11 +162,7 @@ def test_a_workload_in_the_policy_file_gets_its_policy_there(repo: Path) -> None
 def test_stdin_named_with_stdin_filename_consults_the_policy_file_of_that_directory(repo: Path) -> None:
     target = repo / "apps" / "network-policies.yaml"
     target.write_text(netpol("{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}", "web"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "remediate", "--select", "network-policy", "--write", "-", "--stdin-filename",
-         "apps/web.yaml"],
-        input=WEB.encode(), capture_output=True, env=env, check=False,
-    )
+    done = k8sfix("--select", "network-policy", "--write", "-", "--stdin-filename", "apps/web.yaml",
+                  cwd=repo, stdin=WEB.encode())
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode() == WEB  # covered by the policy file: no second policy in the stream
