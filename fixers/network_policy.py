@@ -80,7 +80,10 @@ Options:
         (created when missing) instead of the end of each workload's own file, so JSON files get
         policies too. The file is consulted even when it is not among the paths given (a pre-commit
         run on one staged file still sees the policies it holds), and written after all other files,
-        with the same verification. Default: empty (each workload's own file).
+        with the same verification. It must be a ``.yaml``/``.yml`` path inside the workload's
+        directory: an absolute path or ``..`` is a configuration error, and a file that a symbolic
+        link takes out of the directory, or that is not a regular file, is not read or written.
+        Default: empty (each workload's own file).
 
 Fix safety:
     ``allow-all`` changes no traffic: it is added only for directions in which no policy selects the
@@ -132,7 +135,7 @@ from remediate.index import (
 )
 from remediate.k8s import Manifest, PodTemplate, containers, manifests, pod_template
 from remediate.model import Finding, NewDocument
-from remediate.source import InputError
+from remediate.source import InputError, read_regular
 from remediate.values import to_data
 
 BUILTIN_TEMPLATES = ("allow-all", "deny-all", "same-namespace")
@@ -147,6 +150,20 @@ MAX_NAME_LENGTH = 253
 class Options:
     template: str = "allow-all"
     policy_file: str = ""
+
+    def __post_init__(self) -> None:
+        """A ``policy-file`` stays inside the directory it serves and is YAML: a committed config must
+        not name a file elsewhere on the machine of whoever runs k8sfix (``/dev/null``, ``../../x``)."""
+        path = self.policy_file
+        if not path:
+            return
+        parts = path.replace("\\", "/").split("/")
+        if os.path.isabs(path) or path.startswith("~") or ".." in parts:
+            raise ValueError(
+                f"policy-file: {path!r} must be a path inside each workload's directory (relative, without '..')"
+            )
+        if not path.endswith((".yaml", ".yml")):
+            raise ValueError(f"policy-file: {path!r} must be a YAML file (.yaml or .yml): policies are added as documents")
 
 
 class TemplateProblem(Exception):
@@ -164,10 +181,12 @@ def load_template(option: str, config_path: str | None) -> str:
         return (resources.files("fixers") / "templates" / "network_policy" / f"{option}.yaml.j2").read_text()
     path = template_path(option, config_path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        data, _ = read_regular(path)
+        return data.decode("utf-8")
     except OSError as exc:
         raise TemplateProblem(f"the template {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise TemplateProblem(f"the template {path} is not UTF-8") from None
 
 
 def template_path(option: str, config_path: str | None) -> str:
@@ -426,11 +445,11 @@ class NetworkPolicy(Fixer):
             return f"fixers.network-policy.template: {problem}"
         return None
 
-    def receiving_files(self, paths: list[str]) -> set[str]:
-        """The ``policy-file`` of each input's directory."""
+    def receiving_files(self, paths: list[str]) -> dict[str, str]:
+        """The ``policy-file`` of each input's directory, which it must stay inside."""
         if not self.options.policy_file:
-            return set()
-        return {target_in(path, self.options.policy_file) for path in paths if path != "-"}
+            return {}
+        return {target_in(path, self.options.policy_file): os.path.dirname(path) or "." for path in paths if path != "-"}
 
     def _plan(self, ctx: Context) -> Plan:
         """The file's plan, made once per context: every object's finding shares it.

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
 import typing
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from remediate import config as configuration
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
 from remediate.runner import Engine, FileResult, Problem, Scope, Status, process, read, written
-from remediate.source import InputError
+from remediate.source import MAX_BYTES, InputError, TooLarge, read_regular
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -62,6 +63,8 @@ class Input:
     data: bytes | None = None
     error: str | None = None
     skip: str | None = None
+    identity: tuple[int, int] | None = None
+    """The file's ``(device, inode)``: a file reached by two names is read once."""
 
 
 def _error(message: str) -> None:
@@ -93,7 +96,8 @@ def run(options: RunOptions) -> int:
     for fixer in engine.fixers:
         problem = fixer.setup_problem()
         if problem:
-            _error(f"{settings.path or configuration.CONFIG_NAME}: error: {problem}")
+            line, column = settings.positions.get(problem.split(":", 1)[0], (1, 1))
+            _error(f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}: error: {problem}")
             return EXIT_ERROR
     in_context = list(files.expand(options.context)) if options.context else []
     candidates = _patches_listed_elsewhere(files.expand(options.paths, options.include, options.exclude), in_context)
@@ -102,12 +106,15 @@ def run(options: RunOptions) -> int:
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     index = RunIndex()
     if engine.needs_index:
-        seen = {os.path.abspath(item.path) for item in inputs}  # each file is indexed once
+        seen = {item.identity for item in inputs if item.identity is not None}  # each file is indexed once
         context: list[Input] = []
-        beside = [files.Candidate(path) for path in sorted(receiving) if os.path.isfile(path)]
+        beside = [
+            files.named(path) for path, directory in sorted(receiving.items())
+            if os.path.lexists(path) and files.inside(path, directory)
+        ]
         for candidate in [*in_context, *beside]:
-            if os.path.abspath(candidate.path) not in seen:
-                seen.add(os.path.abspath(candidate.path))
+            if candidate.identity is not None and candidate.identity not in seen:
+                seen.add(candidate.identity)
                 context.append(_read(candidate, options))
         for found in bulk.ordered_map(_index_work, (settings, options), inputs + context, jobs=jobs):
             index.add(found)
@@ -117,12 +124,12 @@ def run(options: RunOptions) -> int:
         if not os.path.exists(path):
             _error(f"{path}: error: --context: no such file or directory")
             exit_code = EXIT_ERROR
-    deferred = frozenset(receiving) if options.fixing else frozenset()
+    deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
     held: dict[str, delivery.Held] = {}
-    originals = {os.path.normpath(item.path): item.data for item in inputs if item.data is not None}
+    originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
     state = (engine, options, index, deferred)
     for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
-        key = os.path.normpath(result.name)
+        key = delivery.key(result.name)
         if key in deferred and key in originals:  # shown and written once it has what other files add
             held[key] = delivery.Held(result, originals[key])
             continue
@@ -130,7 +137,7 @@ def run(options: RunOptions) -> int:
         exit_code = max(exit_code, _show(result, options))
     if options.fixing:
         senders = results + [entry.result for entry in held.values()]
-        for result in delivery.deliver(senders, held, write=options.write):
+        for result in delivery.deliver(senders, held, receiving, write=options.write):
             results.append(result)
             exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
@@ -157,12 +164,14 @@ def _read(candidate: files.Candidate, options: RunOptions) -> Input:
     if candidate.skip:
         return Input(candidate.path, candidate.path, skip=candidate.skip)
     if candidate.path == "-":
-        return Input("-", options.stdin_filename or "-", sys.stdin.buffer.read())
+        return Input("-", options.stdin_filename or "-", sys.stdin.buffer.read(MAX_BYTES + 1))
     try:
-        data, _ = files.read_bytes(candidate.path)
+        data, _ = read_regular(candidate.path)
+    except TooLarge as exc:
+        return Input(candidate.path, candidate.path, error=exc.strerror)
     except OSError as exc:
         return Input(candidate.path, candidate.path, error=f"cannot read: {exc.strerror}")
-    return Input(candidate.path, candidate.path, data)
+    return Input(candidate.path, candidate.path, data, identity=candidate.identity)
 
 
 def _index_work(state: tuple[configuration.Settings, RunOptions], item: Input) -> list[IndexedObject]:
@@ -189,7 +198,7 @@ def _summaries(item: Input, settings: configuration.Settings, options: RunOption
 def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:
     """One file of a run, in this process or a worker (see :mod:`remediate.bulk`)."""
     engine, options, index, deferred = state
-    return _one(engine, item, options, index, write=options.write and os.path.normpath(item.path) not in deferred)
+    return _one(engine, item, options, index, write=options.write and delivery.key(item.path) not in deferred)
 
 
 def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, write: bool) -> FileResult:
@@ -200,8 +209,9 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
         return FileResult(item.name, Status.FAILED, errors=(Problem(item.error or "cannot read"),))
     source = read(item.name, item.data)
     if isinstance(source, FileResult):
-        if item.path == "-" and options.write:
-            sys.stdout.buffer.write(item.data)  # a stream k8sfix cannot read passes through as it came
+        if item.path == "-" and options.write:  # a stream k8sfix cannot read passes through as it came
+            sys.stdout.buffer.write(item.data)
+            shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)  # the rest of one too large to read
         return source
     namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
     scope = Scope(index, namespace, from_stdin=item.path == "-")

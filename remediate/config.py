@@ -34,14 +34,15 @@ from typing import Any
 from remediate import registry, versions
 from remediate.document import Mapping, Node, Scalar, Sequence, parse
 from remediate.k8s import BUILTIN_POD_KINDS, PodKind
-from remediate.source import InputError, Source
+from remediate.source import InputError, Source, read_regular
 from remediate.values import to_data
 
 CONFIG_NAME = ".k8sfix.yaml"
 
 
 class ConfigError(Exception):
-    """An invalid configuration; the message starts with ``path:line:col:``."""
+    """An invalid configuration; the message is a whole error line, ``path:line:col: error: ...``
+    (or ``k8sfix: error: ...`` for a command-line value)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Settings:
     path: str | None = None
     kubernetes_version: str | None = None
     """The Kubernetes version to target (see :mod:`remediate.versions`); None: the newest known."""
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
+    for errors found once the options are in use (a template that does not compile)."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -74,25 +78,25 @@ def load(
 ) -> Settings:
     """Settings from the config file at ``path`` (None: defaults), then the command line's values."""
     root: Mapping | None = None
-    name = str(path) if path else None
+    name = _shown(path) if path else None
     if path is not None:
         try:
-            source = Source.from_bytes(str(path), path.read_bytes())
+            source = Source.from_bytes(str(path), read_regular(str(path))[0])
             documents = parse(source.text)
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+            raise ConfigError(f"{name}:1:1: error: cannot read config: {exc.strerror}") from None
         except InputError as exc:
-            raise ConfigError(f"{path}:{exc.line or 1}:{exc.column or 1}: {exc.message}") from None
+            raise ConfigError(f"{name}:{exc.line or 1}:{exc.column or 1}: error: {exc.message}") from None
         if documents and not (isinstance(documents[0].root, Scalar) and documents[0].root.is_null):
             if not isinstance(documents[0].root, Mapping):
-                raise ConfigError(f"{path}:1:1: the config must be a mapping")
+                raise ConfigError(f"{name}:1:1: error: the config must be a mapping")
             root = documents[0].root
     settings = _settings(root, name, select, ignore)
     if kubernetes_version is not None:
         try:
-            versions.parse_version(kubernetes_version)
+            versions.check_known(kubernetes_version)
         except ValueError as exc:
-            raise ConfigError(f"--kubernetes-version: {exc}") from None
+            raise ConfigError(f"k8sfix: error: --kubernetes-version: {exc}") from None
         settings = dataclasses.replace(settings, kubernetes_version=kubernetes_version)
     return settings
 
@@ -115,14 +119,18 @@ def _settings(root: Mapping | None, name: str | None, select: list[str] | None, 
             chosen = registry.resolve(file_select)
         skipped |= set(registry.resolve(file_ignore))
     except ValueError as exc:
-        raise ConfigError(f"{where.name}: {exc}") from None
+        raise ConfigError(f"{where.name}:1:1: error: {exc}") from None
     options: dict[str, Any] = {}
+    positions: dict[str, tuple[int, int]] = {}
     fixer_nodes = root.get("fixers") if root is not None else None
     if fixer_nodes is not None and not isinstance(fixer_nodes, Mapping):
         raise where.error(fixer_nodes, "fixers: expected a mapping of fixer id to options")
     for fixer_id, fixer_class in known.items():
         node = fixer_nodes.get(fixer_id) if fixer_nodes is not None else None
         enabled, options[fixer_id] = _fixer_options(fixer_id, fixer_class.Options, node, where)
+        if isinstance(node, Mapping):
+            for key_node, value_node in node.pairs:
+                positions[f"fixers.{fixer_id}.{key_node.key_value}"] = (value_node.line + 1, value_node.column + 1)
         if not enabled:
             skipped.add(fixer_id)
     if fixer_nodes is not None:
@@ -132,7 +140,7 @@ def _settings(root: Mapping | None, name: str | None, select: list[str] | None, 
     if kinds_node is not None:
         pod_kinds = _pod_kinds(kinds_node, where) + BUILTIN_POD_KINDS
     enabled_ids = tuple(fixer.id for fixer in registry.all_fixers() if fixer.id in chosen and fixer.id not in skipped)
-    return Settings(enabled_ids, options, pod_kinds, name, _kubernetes_version(root, where))
+    return Settings(enabled_ids, options, pod_kinds, name, _kubernetes_version(root, where), positions)
 
 
 def _kubernetes_version(root: Mapping | None, where: _Where) -> str | None:
@@ -141,7 +149,7 @@ def _kubernetes_version(root: Mapping | None, where: _Where) -> str | None:
         return None
     text = node.value if isinstance(node, Scalar) else ""
     try:
-        versions.parse_version(text)
+        versions.check_known(text)
     except ValueError as exc:
         raise where.error(node, f"kubernetes-version: {exc}") from None
     return text
@@ -154,7 +162,7 @@ class _Where:
         self.name = name
 
     def error(self, node: Node, message: str) -> ConfigError:
-        return ConfigError(f"{self.name}:{node.line + 1}:{node.column + 1}: {message}")
+        return ConfigError(f"{self.name}:{node.line + 1}:{node.column + 1}: error: {message}")
 
     def allowed_keys(self, mapping: Mapping, allowed: set[str], context: str) -> None:
         for key_node, _ in mapping.pairs:
@@ -270,6 +278,14 @@ def _pod_kinds(node: Node, where: _Where) -> tuple[PodKind, ...]:
             raise where.error(item, "pod-kinds: each entry needs kind and pod-spec-path (e.g. spec.template.spec)")
         kinds.append(PodKind(kind, item.str("apiVersion"), tuple(path.split("."))))
     return tuple(kinds)
+
+
+def _shown(path: Path) -> str:
+    """The config's path as messages show it: relative to the working directory when it is below it."""
+    if not path.is_absolute():
+        return str(path)
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def discover(explicit: str | None) -> Path | None:

@@ -9,7 +9,10 @@ them, file by file, in the order of the run.
 
 The file is held to the same promises as any fix: documents are appended by splicing (nothing
 already there changes, comments included), the result is verified, and it is written atomically
-and only if it is still what was read (or, for a new file, if no file of that name appeared).
+and only if it is still what was read (or, for a new file, if no file of that name appeared). It
+must stay inside the directory it serves once links are resolved, and be a regular file (or
+missing): a committed link from ``network-policies.yaml`` to ``/dev/null`` or to a file outside the
+repository is refused, not written through.
 A policy file that is also an input of the run is fixed like any other first; what it gets here
 comes on top, in the same write and the same diff.
 """
@@ -27,7 +30,7 @@ from remediate.edits import Editor, Uneditable
 from remediate.index import summarize
 from remediate.model import Fix, NewDocument
 from remediate.runner import FileResult, Problem, Status, read, written
-from remediate.source import InputError, Source
+from remediate.source import InputError, Source, read_regular
 from remediate.verify import VerificationError, verify
 
 
@@ -40,24 +43,40 @@ class Held:
     """The bytes read at the start of the run (the changed-on-disk check compares them)."""
 
 
-def deliver(results: Iterable[FileResult], held: dict[str, Held], *, write: bool) -> list[FileResult]:
+def key(path: str) -> str:
+    """How files are matched up across the run: by their real path, whatever name reached them."""
+    return os.path.realpath(path)
+
+
+def deliver(
+    results: Iterable[FileResult], held: dict[str, Held], within: dict[str, str], *, write: bool
+) -> list[FileResult]:
     """Add the documents the ``results`` carry to their files, and write them (with ``write``).
 
-    ``held`` maps normalized paths to the results of input files that may receive documents; each
+    ``held`` maps :func:`key` of input files that may receive documents to their results; each
     comes back, with what it received. Files that are not inputs are read here, or created.
+    ``within`` maps each receiving file to the directory it must stay inside.
     """
-    wanted: dict[str, list[NewDocument]] = {}
+    wanted: dict[str, tuple[str, list[NewDocument]]] = {}
     for result in results:
         for new in result.adds:
-            wanted.setdefault(os.path.normpath(new.file), []).append(new)
-    delivered = [_finish(path, documents, held.pop(path, None), write) for path, documents in wanted.items()]
+            wanted.setdefault(key(new.file), (os.path.normpath(new.file), []))[1].append(new)
+    delivered = [
+        _finish(path, documents, held.pop(file, None), within.get(path), write)
+        for file, (path, documents) in wanted.items()
+    ]
     for entry in held.values():  # inputs that received nothing, written as the worker would have
         delivered.append(written(entry.result, entry.original) if write else entry.result)
     return delivered
 
 
-def _finish(path: str, documents: list[NewDocument], held: Held | None, write: bool) -> FileResult:
+def _finish(
+    path: str, documents: list[NewDocument], held: Held | None, directory: str | None, write: bool
+) -> FileResult:
     """One file: its result with the documents appended, written when asked."""
+    if directory is not None and not files.inside(path, directory):
+        problem = _not_added(documents, f"it resolves to {os.path.realpath(path)}, outside {directory}")
+        return FileResult(path, Status.FAILED, errors=(problem,))
     if held is None:
         opened = _open(path)
         if isinstance(opened, FileResult):
@@ -82,8 +101,10 @@ def _finish(path: str, documents: list[NewDocument], held: Held | None, write: b
 
 def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
     """A file beside the inputs, as a result to build on; a missing file is a new, empty one."""
+    if os.path.islink(path) and not os.path.exists(path):  # a link to nowhere: creating would follow it
+        return FileResult(path, Status.FAILED, errors=(Problem("cannot read: a symbolic link to a missing file"),))
     try:
-        data, _ = files.read_bytes(path)
+        data, _ = read_regular(path)
     except FileNotFoundError:
         return FileResult(path, Status.UNCHANGED, Source(path, ""), created=True), None
     except OSError as exc:

@@ -89,11 +89,12 @@ class Fixer(abc.ABC):
         before any file is read: a configuration error, not a finding on every object."""
         return None
 
-    def receiving_files(self, paths: list[str]) -> set[str]:
+    def receiving_files(self, paths: list[str]) -> dict[str, str]:
         """The files (normalized paths) this fixer's fixes of the files ``paths`` may add documents
-        to, besides the files themselves. The run consults them and writes them last
-        (:mod:`remediate.delivery`). Most fixers change only the file they look at: none."""
-        return set()
+        to, besides the files themselves, each with the directory it must stay inside (links
+        resolved). The run consults them and writes them last (:mod:`remediate.delivery`). Most
+        fixers change only the file they look at: none."""
+        return {}
 
     def finding(
         self,

@@ -17,6 +17,8 @@ import os
 
 from pathspec import GitIgnoreSpec
 
+from remediate.source import read_regular
+
 Chain = tuple[tuple[str, GitIgnoreSpec], ...]
 """The rule files in force in a directory: (directory they are relative to, rules), root first."""
 
@@ -66,7 +68,7 @@ class GitIgnore:
 
 def _rules(base: str, path: str) -> Chain:
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return ((base, GitIgnoreSpec.from_lines(handle.read().splitlines())),)
-    except OSError:
+        data, _ = read_regular(path)
+    except OSError:  # none, or a FIFO or device that a repository put there: no rules
         return ()
+    return ((base, GitIgnoreSpec.from_lines(data.decode("utf-8", errors="replace").splitlines())),)

@@ -30,7 +30,7 @@ from remediate import selectors
 from remediate.document import Document, parse
 from remediate.document import Mapping as MappingNode
 from remediate.k8s import Manifest, PodKind, manifests, pod_template
-from remediate.source import InputError, Source
+from remediate.source import InputError, Source, read_regular
 from remediate.values import to_data
 
 SPEC_KINDS = frozenset({"Service", "NetworkPolicy"})
@@ -286,8 +286,7 @@ def _kustomization_namespace(directory: str) -> str | None:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
             try:
-                with open(candidate, "rb") as handle:
-                    documents = parse(Source.from_bytes(candidate, handle.read()).text)
+                documents = parse(Source.from_bytes(candidate, read_regular(candidate)[0]).text)
             except (OSError, InputError):
                 return None
             root = documents[0].root if documents else None

@@ -93,9 +93,10 @@ class Engine:
         ]
         self.codes = {fixer.code: fixer.id for fixer in classes.values()}
 
-    def receiving_files(self, paths: list[str]) -> set[str]:
-        """Files besides ``paths`` that fixes of ``paths`` may add documents to (see :mod:`remediate.delivery`)."""
-        return set().union(*(fixer.receiving_files(paths) for fixer in self.fixers))
+    def receiving_files(self, paths: list[str]) -> dict[str, str]:
+        """Files besides ``paths`` that fixes of ``paths`` may add documents to, each with the
+        directory it must stay inside (see :mod:`remediate.delivery`)."""
+        return {file: within for fixer in self.fixers for file, within in fixer.receiving_files(paths).items()}
 
     @property
     def needs_index(self) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from remediate import versions
+from remediate.source import read_regular
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,8 @@ def _custom_validator(path: str) -> Any:
     import jsonschema
 
     try:
-        with open(path, encoding="utf-8") as stream:
-            schema = json.load(stream)
+        data, _ = read_regular(path)
+        schema = json.loads(data.decode("utf-8"))
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
         cls.check_schema(schema)
     except OSError as exc:

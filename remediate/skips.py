@@ -22,7 +22,7 @@ from functools import cache
 
 from remediate.document import Document, Mapping, Scalar, Sequence, parse
 from remediate.index import KUSTOMIZATION_NAMES
-from remediate.source import InputError, Source
+from remediate.source import InputError, Source, read_regular
 
 HELM_TEMPLATE = "a Helm/Go template"
 KUSTOMIZE_PATCH = "a kustomize patch, not a whole object"
@@ -112,8 +112,7 @@ def patch_files(kustomization: str) -> frozenset[str]:
     ``patchesJson6902`` hold mappings whose ``path`` names the file.
     """
     try:
-        with open(kustomization, "rb") as handle:
-            documents = parse(Source.from_bytes(kustomization, handle.read()).text)
+        documents = parse(Source.from_bytes(kustomization, read_regular(kustomization)[0]).text)
     except (OSError, InputError):
         return frozenset()
     root = documents[0].root if documents else None

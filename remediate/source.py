@@ -9,6 +9,8 @@ file's dominant line ending (:attr:`Source.newline`). Positions are character of
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 from dataclasses import dataclass, field
 
 BOM = "\ufeff"
@@ -16,6 +18,71 @@ BOM = "\ufeff"
 MAX_BYTES = 20 * 1024 * 1024
 """Largest file read. Parsing is linear but costly in memory (a 50 MB manifest took 800 MB and a
 minute just to parse), and the largest real manifests (CRD bundles) stay well below it."""
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a socket or a device: never opened for reading (a FIFO would block
+    the run forever, a device could be endless), nor replaced."""
+
+    def __init__(self, kind: str):
+        super().__init__(f"not a regular file ({kind})")
+        self.kind = kind
+        self.strerror = f"not a regular file ({kind})"
+
+
+class TooLarge(OSError):
+    """A file larger than :data:`MAX_BYTES`, refused by its size before anything is read."""
+
+    def __init__(self, size: int):
+        message = (
+            f"{size / 1024 / 1024:.1f} MB, larger than the {MAX_BYTES // 1024 // 1024} MB k8sfix "
+            "reads in one file: refused (split it into smaller files)"
+        )
+        super().__init__(message)
+        self.strerror = message
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def file_kind(mode: int) -> str | None:
+    """What a non-regular file is ("a FIFO", "a socket", ...); None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "a special file")
+
+
+def read_regular(path: str, limit: int = MAX_BYTES) -> tuple[bytes, os.stat_result]:
+    """The bytes of the regular file at ``path`` (links followed) and its status.
+
+    Everything a repository holds is read through here, manifests and configuration alike, so that
+    no file it contains can hang or exhaust a run: a FIFO, socket or device raises
+    :class:`NotRegularFile` without being opened, and a file larger than ``limit`` raises
+    :class:`TooLarge` from its size alone. The file is opened without blocking and checked again
+    on the open descriptor (it may have been swapped meanwhile), and at most ``limit + 1`` bytes
+    are read, so a file that grows while it is read is refused too.
+    """
+    kind = file_kind(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularFile(kind)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        kind = file_kind(status.st_mode)
+        if kind is not None:
+            raise NotRegularFile(kind)
+        if status.st_size > limit:
+            raise TooLarge(status.st_size)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(len(data))
+    return data, status
 
 
 class InputError(Exception):
@@ -43,10 +110,7 @@ class Source:
         """Decode ``data``; raise :class:`InputError` naming the first byte that is not UTF-8, or for a
         file larger than :data:`MAX_BYTES`."""
         if len(data) > MAX_BYTES:
-            raise InputError(
-                f"{len(data) / 1024 / 1024:.1f} MB, larger than the {MAX_BYTES // 1024 // 1024} MB k8sfix "
-                "reads in one file: refused (split it into smaller files)"
-            )
+            raise InputError(TooLarge(len(data)).strerror)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -25,6 +25,27 @@ def parse_version(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+OLDEST_KNOWN = (1, 16)
+"""The oldest target k8sfix knows: its table of removed APIs (:mod:`remediate.removed_apis`) starts
+with the removals of 1.16. (Below the oldest schemas, 1.25, fixes are schema-checked with those.)"""
+
+
+def check_known(text: str) -> tuple[int, int]:
+    """The version ``text`` names; raise ValueError, naming the range k8sfix knows, for one outside it.
+
+    A version newer than the newest schemas is not quietly treated as that one: k8sfix cannot know
+    what a later release removed, so a run for it would promise what it cannot check.
+    """
+    version = parse_version(text)
+    newest = latest_known()
+    if not OLDEST_KNOWN <= version <= newest:
+        raise ValueError(
+            f"Kubernetes {show(version)} is outside the versions this k8sfix knows ({show(OLDEST_KNOWN)} "
+            f"to {show(newest)}, the newest whose schemas it has); upgrade k8sfix, or target {show(newest)}"
+        )
+    return version
+
+
 @cache
 def latest_known() -> tuple[int, int]:
     """The newest Kubernetes version ``kubernetes-validate`` has schemas for."""

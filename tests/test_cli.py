@@ -148,7 +148,7 @@ def test_select_ignore_and_config(repo: Path) -> None:
     (repo / ".k8sfix.yaml").write_text("fixers:\n  image-pull-policy:\n    polcy: Always\n")
     bad = k8sfix("deploy", cwd=repo)
     assert bad.returncode == 2
-    assert ".k8sfix.yaml:3:5: fixers.image-pull-policy: unknown key 'polcy'" in bad.stderr.decode()
+    assert ".k8sfix.yaml:3:5: error: fixers.image-pull-policy: unknown key 'polcy'" in bad.stderr.decode()
     unknown = k8sfix("--select", "nope", "deploy", cwd=repo)
     assert unknown.returncode == 2 and b"unknown fixer nope" in unknown.stderr
 

@@ -217,14 +217,14 @@ def test_a_bad_override_is_a_config_error_naming_file_line_fixer_and_key(tmp_pat
     with pytest.raises(ConfigError) as error:
         load(path)
     assert str(error.value) == (
-        f"{path}:5:5: fixers.container-resources.overrides[1].cpu-request: 2 is above cpu-limit 1; "
+        f"{path}:5:5: error: fixers.container-resources.overrides[1].cpu-request: 2 is above cpu-limit 1; "
         "a request cannot exceed its limit"
     )
 
 
 def test_an_unknown_override_key_is_a_config_error(tmp_path: Path) -> None:
     path = _config(tmp_path, "fixers:\n  container-resources:\n    overrides:\n    - {name: web, cpu: 1}\n")
-    expected = r":4:5: fixers.container-resources.overrides: expected one of name, .* got 'cpu'"
+    expected = r":4:5: error: fixers.container-resources.overrides: expected one of name, .* got 'cpu'"
     with pytest.raises(ConfigError, match=expected):
         load(path)
 

@@ -329,7 +329,7 @@ def test_a_run_with_an_unreadable_template_is_a_configuration_error(
     (tmp_path / "app.yaml").write_text(workload("web"))
     assert run(RunOptions(["app.yaml"], write=True, select=SELECT)) == 2
     err = capsys.readouterr().err
-    assert ".k8sfix.yaml: error: fixers.network-policy.template: the template" in err and "cannot be read" in err
+    assert ".k8sfix.yaml:3:15: error: fixers.network-policy.template: the template" in err and "cannot be read" in err
     assert (tmp_path / "app.yaml").read_text() == workload("web")
 
 
