@@ -174,14 +174,15 @@ class Quantity:
     numeric: bool = False
 
     @classmethod
-    def parse(cls, value: Any) -> Quantity | None:
-        """The quantity ``value`` (a YAML string or number) stands for, or None if it is none."""
+    def parse(cls, value: Any, *, numeric: bool = False) -> Quantity | None:
+        """The quantity ``value`` (a YAML string or number; with ``numeric``, the text of a number)
+        stands for, or None if it is none."""
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             return None
         match = _QUANTITY.fullmatch(str(value))
         if match is None:
             return None
-        return cls(Decimal(match.group(1)), match.group(2), numeric=not isinstance(value, str))
+        return cls(Decimal(match.group(1)), match.group(2), numeric=numeric or not isinstance(value, str))
 
     @property
     def unit(self) -> Decimal:
@@ -232,7 +233,11 @@ def quantity_of(node: Node | None) -> Quantity | None:
 
     Negative quantities are None too: Kubernetes refuses them for resources.
     """
-    quantity = Quantity.parse(node.data) if isinstance(node, Scalar) and not node.is_null else None
+    if not isinstance(node, Scalar) or node.is_null:
+        return None
+    quantity = Quantity.parse(node.data)
+    if quantity is not None and quantity.numeric and not node.style:  # a number, as written: 1e9
+        quantity = Quantity.parse(node.value, numeric=True) or quantity
     return quantity if quantity is not None and quantity.amount >= 0 else None
 
 

@@ -13,12 +13,15 @@ and on the shared corpus it is 2.7 times faster than ``YAML(typ='safe', pure=Fal
 
 from __future__ import annotations
 
+import bisect
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from remediate.source import InputError
-from remediate.values import scalar_value
+from remediate.values import key_text, scalar_value
 
 MAX_DEPTH = 256
 """Deepest nesting accepted. Real manifests stay far below it (CRD schemas reach about 60)."""
@@ -184,6 +187,41 @@ def _mark_error(exc: Exception, text: str) -> InputError:
     return InputError(message, mark.line + 1, mark.column + 1)
 
 
+_ESCAPE = re.compile(r"\\(?:u([dD][89a-fA-F][0-9a-fA-F]{2})|.)", re.DOTALL)
+"""A backslash escape; group 1 is set for a ``\\uD800``-``\\uDFFF`` (UTF-16 surrogate) escape."""
+
+
+def _mask_surrogates(text: str) -> tuple[str, list[int]]:
+    """JSON text with its surrogate escapes replaced, and where they were.
+
+    kubectl reads a manifest that starts with ``{`` as JSON, where ``"\\ud83d\\ude00"`` (a UTF-16
+    surrogate pair) is a valid string; the YAML parser refuses surrogate escapes. Each one is replaced
+    by an escape of the same length (a private-use character), so every offset stays the same, and
+    the strings that held one are decoded from the original text as JSON (:func:`_json_string`).
+    """
+    if "\\u" not in text or text.lstrip(" \t\r\n")[:1] != "{":
+        return text, []
+    positions: list[int] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return match.group(0)
+        positions.append(match.start())
+        return f"\\u{int(match.group(1), 16) - 0xD800 + 0xE000:04X}"
+
+    masked = _ESCAPE.sub(placeholder, text)
+    return masked, positions
+
+
+def _json_string(text: str, line: int, column: int) -> str:
+    """A JSON string literal's value; an unpaired surrogate becomes U+FFFD, as Go's decoder makes it."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InputError("invalid JSON string escape", line + 1, column + 1) from None
+    return re.sub("[\ud800-\udfff]", "\ufffd", value)
+
+
 def parse(text: str) -> list[Document]:
     """Compose every document of ``text``; raise :class:`InputError` with a position on bad input."""
     try:
@@ -200,6 +238,8 @@ def parse(text: str) -> list[Document]:
 
 def _compose(text: str) -> Iterator[Document]:
     from ruamel.yaml import events
+
+    parsed, masked = _mask_surrogates(text)
 
     scalar_event = events.ScalarEvent
     mapping_start = events.MappingStartEvent
@@ -225,17 +265,19 @@ def _compose(text: str) -> Iterator[Document]:
         else:
             root = node
 
-    for event in _parser().parse(text):
+    for event in _parser().parse(parsed):
         kind = type(event)
         if kind is scalar_event:
             node = Scalar()
             node._place(event)
             node.end = event.end_mark.index
             node.value = event.value
+            if masked and bisect.bisect_left(masked, node.start) < bisect.bisect_left(masked, node.end):
+                node.value = _json_string(text[node.start : node.end], node.line, node.column)
             node.style = event.style or ""
-            node.data = scalar_value(event.value, node.style, node.tag)
+            node.data = scalar_value(node.value, node.style, node.tag)
             node.is_merge_key = node.value == "<<" and not node.style and node.tag is None
-            node.key_value = node.data
+            node.key_value = key_text(node.data)
             if node.anchor:
                 anchors[node.anchor] = node
             add(node)
