@@ -225,21 +225,35 @@ class Editor:
 
         A comment, which may have several lines, goes on the lines right after its ``---``. It is one
         change because two changes that append cannot be applied in one pass (each claims the next
-        document index), so a fixer that adds several objects to a file adds them together.
+        document index), so a fixer that adds several objects to a file adds them together. A file
+        that ends with a bare ``---`` (an empty last document) gets the first new document there,
+        after that marker, rather than a second ``---`` that would leave an empty document between.
         """
         if self.layout.json:
             raise Uneditable("a JSON file holds one object; add the new object to a YAML file")
         lines: list[str] = []
         touches: list[Touch] = []
+        first = len(self._documents) - 1 if self._ends_with_empty_document() else len(self._documents)
         for value, comment in documents:
             lines.append("---")
             if comment:
                 lines.extend(f"# {line}".rstrip() for line in comment.splitlines())
             lines.extend(render.document(value, self.layout))
-            touches.append(Touch(len(self._documents) + len(touches), (), value))
+            touches.append(Touch(first + len(touches), (), value))
         if not self.text.strip():
             return Change((Edit(0, len(self.text), self._join(lines[1:])),), tuple(touches))
+        if first < len(self._documents):
+            return Change((self._lines_after(len(self.text), lines[1:]),), tuple(touches))
         return Change((self._lines_after(len(self.text), lines),), tuple(touches))
+
+    def _ends_with_empty_document(self) -> bool:
+        """True when the text ends with a ``---`` line and nothing after it: an empty last document."""
+        if len(self._documents) < 2:
+            return False
+        last = self._documents[-1]
+        root = last.root
+        empty = isinstance(root, Scalar) and root.is_null and not root.value and not root.tag and not root.anchor
+        return empty and last.explicit_start and self.text[last.start :].rstrip() == "---"
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -360,20 +374,33 @@ class Editor:
                 raise Uneditable(f'"{_key_name(key)}" starts a line it shares with other text (a "- ")')
             stop = text.find("\n", end)
             if stop < 0:  # the last line of a file without a final newline: take the break before it
-                edits.append(self._at_end(_line_break_before(text, key.start), edits))
+                edits.append(Edit(_line_break_before(text, key.start), len(text), ""))
                 continue
             edits.append(Edit(start, stop + 1, ""))
-        return edits
+        return self._settle_end(edits)
 
-    def _at_end(self, start: int, edits: list[Edit]) -> Edit:
-        """Delete from ``start`` to the end of a file that has no final newline; lines inserted after
-        ``start`` by ``edits`` (taken out of it) end the file instead, still without a final newline."""
+    def _settle_end(self, edits: list[Edit]) -> list[Edit]:
+        """Removals that meet become one; one that ends a file without a final newline takes in the
+        lines inserted where it starts or inside it, which then end the file, still without one."""
+        removals = sorted((edit for edit in edits if edit.new == "" and edit.start < edit.end), key=lambda e: e.start)
+        others = [edit for edit in edits if edit not in removals]
+        merged: list[Edit] = []
+        for edit in removals:
+            if merged and edit.start <= merged[-1].end:
+                merged[-1] = Edit(merged[-1].start, max(merged[-1].end, edit.end), "")
+            else:
+                merged.append(edit)
+        last = merged[-1] if merged else None
+        if last is None or last.end != len(self.text) or self.text.endswith("\n"):
+            return others + merged
+        swallowed = [edit for edit in others if edit.start == edit.end and last.start <= edit.start]
+        if not swallowed:
+            return others + merged
         newline = self.layout.newline
-        for edit in list(edits):
-            if edit.start == edit.end and start < edit.start and edit.new.endswith(newline):
-                edits.remove(edit)
-                return Edit(start, len(self.text), newline + edit.new[: -len(newline)])
-        return Edit(start, len(self.text), "")
+        lines = "".join(edit.new for edit in swallowed).removesuffix(newline)
+        at_break = self.text.startswith(("\n", "\r\n"), last.start)
+        ending = Edit(last.start, last.end, (newline if at_break else "") + lines)
+        return [edit for edit in others if edit not in swallowed] + merged[:-1] + [ending]
 
     def _flow_replace(
         self, mapping: Mapping, removed: list[int], slot: int | None, new: dict[str, Any]

@@ -229,9 +229,14 @@ def create_atomic(path: str, data: bytes) -> None:
 
     The data goes to a temporary file that is then hard-linked to ``path``: a link fails when the
     name exists (someone created the file meanwhile, or a symbolic link sits there), where a rename
-    would replace it.
+    would replace it. Missing directories on the way are created (``policies/network.yaml``).
     """
-    _check_directory_writable(os.path.dirname(os.path.abspath(path)))
+    directory = os.path.dirname(os.path.abspath(path))
+    existing = directory
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    _check_directory_writable(existing)
+    os.makedirs(directory, exist_ok=True)
     umask = os.umask(0)
     os.umask(umask)
     temporary = _temporary_copy(path, data, 0o666 & ~umask, None)  # an editor's new file, not mkstemp's 0600

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from remediate import skips
+from remediate import patch, skips
 from remediate.model import Finding
 from remediate.runner import FileResult, Status
 
@@ -67,20 +66,13 @@ def problem_lines(result: FileResult) -> list[str]:
 
 
 def unified_diff(result: FileResult) -> str:
-    """The change of one file as a unified diff that ``patch -p1`` applies."""
+    """The change of one file as a unified diff that ``patch -p1`` and ``git apply`` apply
+    (:mod:`remediate.patch`)."""
     assert result.source is not None and result.output is not None
     name = diff_path(result.name)
-    old = result.source.text.splitlines(keepends=True)
-    new = result.output.splitlines(keepends=True)
-    lines = []
-    for line in difflib.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}", n=3):
-        if line.startswith(("---", "+++")):
-            lines.append(line.rstrip("\n") + "\n")
-        elif line.endswith("\n"):
-            lines.append(line)
-        else:
-            lines.append(line + "\n\\ No newline at end of file\n")
-    return "".join(lines)
+    old = result.source.real_text(result.source.text)
+    new = result.source.real_text(result.output)
+    return patch.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}")
 
 
 def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = False) -> str:

@@ -2,8 +2,11 @@
 
 A manifest file is decoded as UTF-8 (with or without a byte-order mark). The text keeps its own line
 endings: CRLF files stay CRLF because edits are spliced into the original text and new lines use the
-file's dominant line ending (:attr:`Source.newline`). Positions are character offsets into
-:attr:`Source.text`, as the YAML parser reports them.
+file's dominant line ending (:attr:`Source.newline`). A file whose lines end with a lone CR (old Mac
+style, which YAML accepts) is read with LF in place of each CR, so that every part of k8sfix sees
+ordinary lines, and written back with CR again (:attr:`Source.cr_only`): the swap is one character
+for one, so offsets do not move. Positions are character offsets into :attr:`Source.text`, as the
+YAML parser reports them.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ class Source:
     text: str
     bom: bool = False
     newline: str = "\n"
+    cr_only: bool = False
+    """The file ends its lines with a lone CR; :attr:`text` has LF there (see the module docstring)."""
     _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -129,18 +134,25 @@ class Source:
         bom = text.startswith(BOM)
         if bom:
             text = text[1:]
+        cr_only = "\r" in text and "\n" not in text
+        if cr_only:
+            text = text.replace("\r", "\n")
         crlf = text.count("\r\n")
         newline = "\r\n" if crlf and crlf * 2 > text.count("\n") else "\n"
-        return cls(name, text, bom, newline)
+        return cls(name, text, bom, newline, cr_only)
 
     def with_text(self, text: str) -> Source:
         """The same file with new text (same name, BOM and line-ending style)."""
-        return Source(self.name, text, self.bom, self.newline)
+        return Source(self.name, text, self.bom, self.newline, self.cr_only)
+
+    def real_text(self, text: str | None = None) -> str:
+        """``text`` (default: this source's) with the file's own line breaks: CR again in a CR-only file."""
+        body = self.text if text is None else text
+        return body.replace("\n", "\r") if self.cr_only else body
 
     def to_bytes(self, text: str | None = None) -> bytes:
         """Encode ``text`` (default: this source's text) as the file was encoded."""
-        body = self.text if text is None else text
-        return ((BOM if self.bom else "") + body).encode("utf-8")
+        return ((BOM if self.bom else "") + self.real_text(text)).encode("utf-8")
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""

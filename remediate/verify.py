@@ -38,7 +38,7 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
     for fix in fixes:
         for touch in fix.touches:
             touches[touch.doc].append(touch)
-    added = sorted(doc for doc, found in touches.items() if any(t.path == () for t in found))
+    added = sorted(doc for doc, found in touches.items() if doc >= len(before) and any(t.path == () for t in found))
     if len(after) != len(before) + len(added):
         raise VerificationError(
             f"the fixed text has {len(after)} documents, expected {len(before) + len(added)}"
@@ -46,7 +46,7 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
     for document in after:
         declared = touches.get(document.index, [])
         new = to_data(document.root)
-        if document.index >= len(before):
+        if document.index >= len(before) or any(t.path == () for t in declared):  # a new or refilled document
             _check_declared(document.index, new, declared)
             continue
         old = to_data(before[document.index].root)

@@ -37,9 +37,19 @@ def noise_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
 
 
 def _split_appended(old: str, new: str) -> tuple[str, str]:
-    """``new`` cut where the documents after ``old``'s last one start (``""`` when there are none)."""
-    count = len(parse(old))
+    """``new`` cut where the documents after ``old``'s last one start (``""`` when there are none).
+
+    When ``old`` ends with an empty document (a bare ``---``), the first new document fills it: the
+    cut is right after that ``---`` and the blank lines after it, kept as they were."""
+    before = parse(old)
     documents = parse(new)
+    last = before[-1] if before else None
+    if last is not None and last.explicit_start and old[last.start :].rstrip() == "---" and len(before) > 1:
+        refilled = documents[len(before) - 1]
+        if refilled.root.end > refilled.root.start:  # something was written into it
+            cut = refilled.start + len(old) - last.start
+            return new[:cut], new[cut:]
+    count = len(before)
     if len(documents) <= count:
         return new, ""
     start = documents[count].start

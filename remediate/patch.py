@@ -1,0 +1,138 @@
+"""Unified diffs that ``patch -p1`` and ``git apply`` accept, made in time linear in the file.
+
+- Lines are what those tools take for lines: text up to each ``\\n``, a ``\\r`` before it included,
+  and nothing else (``str.splitlines`` also splits at U+2028, NEL or a lone ``\\r``, which would turn
+  one line of the file into several of the diff). A last line without a newline is followed by the
+  ``\\ No newline at end of file`` marker.
+- File names are written as git writes them: C-quoted when they hold a control character, a double
+  quote or a backslash, and followed by a tab when they hold a space, so that ``patch`` does not end
+  the name at the space.
+- A file of thousands of documents is compared document by document: a line ``---`` always starts
+  a document (YAML allows it nowhere else), fixes never move one, and new documents come at the
+  end, so the i-th document of the old text is compared with the i-th of the new, and the last one
+  with everything that follows. Comparing whole files took difflib seconds for a file of a thousand
+  documents, growing with the square of its size; each document is small.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+
+CONTEXT = 3
+"""Lines of context around each change, as ``diff -u``."""
+
+Opcode = tuple[str, int, int, int, int]
+
+_MARKER = re.compile(r"---(?:[ \t\r]|$)")
+
+
+def unified_diff(old: str, new: str, old_name: str, new_name: str) -> str:
+    """The diff from ``old`` to ``new`` (texts with their real line breaks); names as in the headers
+    (``a/path``, ``b/path``, or ``/dev/null``), quoted here."""
+    before, after = lines_of(old), lines_of(new)
+    lines = [f"--- {header_name(old_name)}\n", f"+++ {header_name(new_name)}\n"]
+    for group in _grouped(_opcodes(before, after)):
+        first, last = group[0], group[-1]
+        lines.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(_line(" ", line) for line in before[i1:i2])
+                continue
+            lines.extend(_line("-", line) for line in before[i1:i2])
+            lines.extend(_line("+", line) for line in after[j1:j2])
+    return "".join(lines)
+
+
+def lines_of(text: str) -> list[str]:
+    """``text`` cut after each ``\\n`` only."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def _line(prefix: str, line: str) -> str:
+    return prefix + line if line.endswith("\n") else f"{prefix}{line}\n\\ No newline at end of file\n"
+
+
+_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r",
+            '"': '\\"', "\\": "\\\\"}
+
+
+def header_name(name: str) -> str:
+    """A name for a ``---``/``+++`` line, quoted as git quotes it (see the module docstring)."""
+    spaced = " " in name
+    if any(ch in _ESCAPES or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        escaped = (_ESCAPES.get(ch) or (f"\\{ord(ch):03o}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch) for ch in name)
+        name = '"' + "".join(escaped) + '"'
+    return name + ("\t" if spaced else "")
+
+
+def _documents(lines: list[str]) -> list[int]:
+    """Where each document's lines start (0 first), cut at ``---`` lines."""
+    return [0] + [number for number, line in enumerate(lines) if number and _MARKER.match(line)]
+
+
+def _opcodes(before: list[str], after: list[str]) -> list[Opcode]:
+    """difflib's opcodes for the two line lists, compared document by document."""
+    old_starts, new_starts = _documents(before), _documents(after)
+    pairs = min(len(old_starts), len(new_starts))
+    old_bounds = old_starts[:pairs] + [len(before)]
+    new_bounds = new_starts[:pairs] + [len(after)]
+    codes: list[Opcode] = []
+    for number in range(pairs):
+        i0, i9 = old_bounds[number], old_bounds[number + 1]
+        j0, j9 = new_bounds[number], new_bounds[number + 1]
+        if before[i0:i9] == after[j0:j9]:
+            codes.append(("equal", i0, i9, j0, j9))
+            continue
+        matcher = difflib.SequenceMatcher(None, before[i0:i9], after[j0:j9], autojunk=False)
+        codes.extend((tag, i0 + a1, i0 + a2, j0 + b1, j0 + b2) for tag, a1, a2, b1, b2 in matcher.get_opcodes())
+    return _joined(codes)
+
+
+def _joined(codes: list[Opcode]) -> list[Opcode]:
+    """Neighbouring opcodes of one kind made one (as one comparison of the whole files would give)."""
+    joined: list[Opcode] = []
+    for code in codes:
+        if code[1] == code[2] and code[3] == code[4]:
+            continue
+        if joined and joined[-1][0] == code[0]:
+            tag, i1, _, j1, _ = joined[-1]
+            joined[-1] = (tag, i1, code[2], j1, code[4])
+        else:
+            joined.append(code)
+    return joined
+
+
+def _grouped(codes: list[Opcode]) -> Iterator[list[Opcode]]:
+    """The changes with :data:`CONTEXT` lines around them, in hunks (difflib's grouping)."""
+    if not codes or all(code[0] == "equal" for code in codes):
+        return
+    codes = list(codes)
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = tag, max(i1, i2 - CONTEXT), i2, max(j1, j2 - CONTEXT), j2
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = tag, i1, min(i2, i1 + CONTEXT), j1, min(j2, j1 + CONTEXT)
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * CONTEXT:
+            group.append((tag, i1, min(i2, i1 + CONTEXT), j1, min(j2, j1 + CONTEXT)))
+            yield group
+            group = []
+            i1, j1 = max(i1, i2 - CONTEXT), max(j1, j2 - CONTEXT)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        yield group
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's line range as ``diff -u`` writes it (1-based; an empty range names the line before)."""
+    beginning, length = start + 1, stop - start
+    if length == 1:
+        return str(beginning)
+    if not length:
+        beginning -= 1
+    return f"{beginning},{length}"
