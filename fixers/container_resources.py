@@ -101,6 +101,7 @@ Limitations:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -259,9 +260,9 @@ class Options:
 
     def __post_init__(self) -> None:
         """Reject what would write invalid objects; the config reports the error with the key."""
-        if self.limit_ratio < 1:
-            raise ValueError(f"limit-ratio: must be at least 1 (a limit below its request is invalid), "
-                             f"got {self.limit_ratio:g}")
+        if not math.isfinite(self.limit_ratio) or self.limit_ratio < 1:
+            raise ValueError(f"limit-ratio: must be a number of at least 1 (a limit below its request is "
+                             f"invalid), got {self.limit_ratio:g}")
         unlimited = () if self.require_cpu_limit else ("cpu",)  # no CPU limit is ever written
         check_quantities(self.defaults, "", unlimited)
         for number, entry in enumerate(self.overrides, 1):

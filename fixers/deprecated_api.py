@@ -239,16 +239,21 @@ def v2_metric_source(kind: str, source: dict[str, Any]) -> dict[str, Any]:
         if selector is not None:
             metric["selector"] = selector
         result["metric"] = metric
+    # what Kubernetes' own v2beta1 -> v2 conversion keeps when a source sets two targets
     if "targetAverageUtilization" in source:
         result["target"] = {"type": "Utilization", "averageUtilization": source["targetAverageUtilization"]}
-    elif "targetAverageValue" in source:
-        result["target"] = {"type": "AverageValue", "averageValue": source["targetAverageValue"]}
-    elif kind == "Object" and "averageValue" in source:  # targetValue is kept too, as Kubernetes' converter does
+        if "targetAverageValue" in source:
+            result["target"]["averageValue"] = source["targetAverageValue"]
+    elif kind == "Object" and "averageValue" in source:  # targetValue is kept too
         result["target"] = {"type": "AverageValue", "averageValue": source["averageValue"]}
         if "targetValue" in source:
             result["target"]["value"] = source["targetValue"]
-    elif "targetValue" in source:
+    elif "targetValue" in source:  # an External source with both: a Value target that keeps both
         result["target"] = {"type": "Value", "value": source["targetValue"]}
+        if "targetAverageValue" in source:
+            result["target"]["averageValue"] = source["targetAverageValue"]
+    elif "targetAverageValue" in source:
+        result["target"] = {"type": "AverageValue", "averageValue": source["targetAverageValue"]}
     return result
 
 

@@ -75,6 +75,9 @@ Options:
         selects these pods for exactly ``policy_types``. Its leading ``#`` comment lines are kept
         above it; other comments are not, as the policy is written in the file's own indentation
         and style. The built-in templates in ``fixers/templates/network_policy/`` are examples.
+        A template is one file (``include`` and ``import`` find nothing) and is rendered within
+        bounds, since a repository's config may name it: 100,000 loop items in all, a million
+        characters, five seconds (see ``remediate/sandbox.py``); past them, the findings say so.
     policy-file: a file name (or a path relative to each workload's directory), e.g.
         ``network-policies.yaml``: the new policies of a directory's workloads go to that one file
         (created when missing) instead of the end of each workload's own file, so JSON files get
@@ -118,7 +121,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from remediate import ignore
+from remediate import ignore, sandbox
 from remediate.document import Mapping as MappingNode
 from remediate.document import Node, Scalar, Sequence, parse
 from remediate.edits import Change, Editor, Uneditable
@@ -206,29 +209,13 @@ def template_name(option: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "policy"
 
 
-@cache
-def _compiled(text: str) -> Any:
-    """A template compiled once per process; jinja2 is imported only when a policy is rendered."""
-    from jinja2 import StrictUndefined, TemplateError
-    from jinja2.sandbox import SandboxedEnvironment
-
-    environment = SandboxedEnvironment(
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True
-    )
-    try:
-        return environment.from_string(text)
-    except TemplateError as exc:
-        raise TemplateProblem(f"the template fails: {exc}") from None
-
-
 def render(text: str, variables: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Render a template and read it: the policy as plain data, and its leading comment."""
-    from jinja2 import TemplateError
-
+    """Render a template (within :mod:`remediate.sandbox`'s bounds) and read it: the policy as plain
+    data, and its leading comment."""
     try:
-        rendered = _compiled(text).render(**variables)
-    except TemplateError as exc:
-        raise TemplateProblem(f"the template fails: {exc}") from None
+        rendered = sandbox.render(text, variables)
+    except sandbox.TemplateFailure as failure:
+        raise TemplateProblem(f"the template fails: {failure}") from None
     try:
         documents = [d for d in parse(rendered) if not (isinstance(d.root, Scalar) and d.root.is_null)]
     except InputError as exc:
@@ -329,9 +316,9 @@ class Plan:
 
     @property
     def title(self) -> str:
-        names = [policy.indexed.name for policy in self.policies]
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        return f"add NetworkPolicy {shown}"
+        names = [policy.indexed.name for policy in self.policies[:3]]
+        more = len(self.policies) - len(names)
+        return f"add NetworkPolicy {', '.join(names)}" + (f" and {more} more" if more else "")
 
     def change(self, editor: Editor) -> Change:
         """One change that appends every planned policy (built once: each finding shares it)."""
@@ -347,9 +334,8 @@ class Plan:
 
 def unique_name(base: str, namespace: str, index: RunIndex) -> str:
     """``base``, or ``base-2``, ``base-3``... when a NetworkPolicy of the namespace has that name."""
-    taken = {policy.name for policy in index.network_policies(namespace)}
     name, number = base, 2
-    while name in taken:
+    while index.has_policy_named(namespace, name):
         name = f"{base}-{number}"
         number += 1
     return name
@@ -360,8 +346,7 @@ def base_name(manifest: Manifest, template: str, namespace: str, index: RunIndex
     an object of another kind has the same name in the namespace (say a Deployment and a CronJob
     ``web`` in two files of the run, which would otherwise both add ``web-allow-all``)."""
     owner = (manifest.name or manifest.kind.lower()).rstrip("-.")
-    namesakes = (other for other in index.workloads(namespace) if other.name == manifest.name)
-    if any(other.kind != manifest.kind for other in namesakes):
+    if any(other.kind != manifest.kind for other in index.workloads_named(namespace, manifest.name)):
         owner = f"{owner}-{manifest.kind.lower()}"
     room = MAX_NAME_LENGTH - len(template) - 1 - 4  # keep room for a "-NNN" suffix
     return f"{owner[:room].rstrip('-.')}-{template}"
@@ -378,7 +363,7 @@ def check_policy(policy: IndexedObject, workload: Workload, needed: tuple[str, .
         raise TemplateProblem("the template's policy has a spec that is not a mapping")
     if not policy.name:
         raise TemplateProblem("the template's policy has no metadata.name")
-    if any(other.name == policy.name for other in index.network_policies(policy.namespace)):
+    if index.has_policy_named(policy.namespace, policy.name):
         raise TemplateProblem(f'the template names it "{policy.name}", a name another NetworkPolicy has')
     if policy.namespace != workload.namespace:
         raise TemplateProblem(
@@ -397,9 +382,9 @@ def check_policy(policy: IndexedObject, workload: Workload, needed: tuple[str, .
 
 
 def _check_not_widening(spec: dict[str, Any], direction: str, namespace: str, index: RunIndex) -> None:
-    for other in index.workloads(namespace):
+    for other in index.workloads_selected_by(spec.get("podSelector"), namespace):
         labels = other.pod_labels or {}
-        if selects(spec, labels) and index.restricts(labels, namespace, direction):
+        if index.restricts(labels, namespace, direction):
             raise TemplateProblem(
                 f"a policy for these labels would also select the pods of {other.kind}/{other.name}, whose "
                 f"{direction} traffic other policies limit, and let more of it through; give these pods "
@@ -440,9 +425,11 @@ class NetworkPolicy(Fixer):
         if self.options.template in BUILTIN_TEMPLATES:
             return None
         try:
-            _compiled(load_template(self.options.template, self.config_path))
+            sandbox.compiled(load_template(self.options.template, self.config_path))
         except TemplateProblem as problem:
             return f"fixers.network-policy.template: {problem}"
+        except sandbox.TemplateFailure as failure:
+            return f"fixers.network-policy.template: the template fails: {failure}"
         return None
 
     def receiving_files(self, paths: list[str]) -> dict[str, str]:
@@ -464,8 +451,8 @@ class NetworkPolicy(Fixer):
         """Go through the file's pod-bearing objects in order; each one that the run's policies,
         and those already planned, leave uncovered gets a policy for what is still missing."""
         plan = Plan()
+        planned = ctx.index.with_file(PLANNED, [])
         for workload in self._uncovered(ctx):
-            planned = ctx.index.with_file(PLANNED, [policy.indexed for policy in plan.policies])
             still = planned.policy_coverage(workload.labels, workload.namespace).missing()
             reason = None
             if still:
@@ -473,6 +460,8 @@ class NetworkPolicy(Fixer):
                     plan.policies.append(self._new_policy(workload, still, planned, ctx))
                 except TemplateProblem as problem:
                     reason = str(problem)
+                else:
+                    planned.add([plan.policies[-1].indexed])
             plan.workloads[id(workload.manifest.node)] = (workload, reason)
         return plan
 

@@ -118,6 +118,9 @@ FieldName = Literal[
     "privileged",
 ]
 
+MAX_ID = 2**31 - 1
+"""The largest user or group id Kubernetes accepts."""
+
 PROFILES: dict[str, frozenset[str]] = {
     "restricted": frozenset(get_args(FieldName)),
     "kube-score": frozenset({"runAsUser", "runAsGroup", "readOnlyRootFilesystem", "privileged"}),
@@ -159,6 +162,14 @@ class Options:
     run_as_user: int = 10001
     run_as_group: int = 10001
     override_explicit: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse ids the API server refuses (it takes 0 to 2147483647), and user 0, which the
+        runAsNonRoot this fixer adds would stop at start-up; the config reports the key."""
+        for name, value, lowest in (("run-as-user", self.run_as_user, 1), ("run-as-group", self.run_as_group, 0)):
+            if not lowest <= value <= MAX_ID:
+                why = " (0 is root, which runAsNonRoot forbids)" if name == "run-as-user" and value == 0 else ""
+                raise ValueError(f"{name}: must be between {lowest} and {MAX_ID}{why}, got {value}")
 
     def fields(self) -> frozenset[str]:
         """The fields enforced: the profile's, plus ``add``, minus ``skip``."""

@@ -122,7 +122,7 @@ def run(options: RunOptions) -> int:
     exit_code = EXIT_CLEAN
     for path in options.context:  # a typo would hide the policies and Services it should show
         if not os.path.exists(path):
-            _error(f"{path}: error: --context: no such file or directory")
+            _error(f"{path}:1:1: error: --context: no such file or directory")
             exit_code = EXIT_ERROR
     deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
     held: dict[str, delivery.Held] = {}
@@ -274,7 +274,7 @@ def _write_reports(results: list[FileResult], options: RunOptions) -> int:
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(text)
         except OSError as exc:
-            _error(f"{path}: error: cannot write the report: {exc.strerror}")
+            _error(f"{path}:1:1: error: cannot write the report: {exc.strerror}")
             code = EXIT_ERROR
     return code
 

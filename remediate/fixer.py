@@ -62,6 +62,20 @@ class Context:
         return Editor(self.source.text, detected, self.documents)
 
 
+def _fix_of(title: str, changes: list[Change]) -> Fix:
+    """The fix made of ``changes``; one change's tuples are shared, not copied (a change that appends a
+    thousand policies is the fix of a thousand findings)."""
+    if len(changes) == 1:
+        (change,) = changes
+        return Fix(title, change.edits, change.touches, change.adds)
+    return Fix(
+        title,
+        tuple(edit for change in changes for edit in change.edits),
+        tuple(touch for change in changes for touch in change.touches),
+        tuple(new for change in changes for new in change.adds),
+    )
+
+
 class Fixer(abc.ABC):
     """Base class of fixers; subclasses set the class variables and implement :meth:`check`."""
 
@@ -118,12 +132,7 @@ class Fixer(abc.ABC):
             except Uneditable as reason:
                 message = f"{message} (not fixed automatically: {reason})"
             else:
-                built = Fix(
-                    title,
-                    tuple(edit for change in changes for edit in change.edits),
-                    tuple(touch for change in changes for touch in change.touches),
-                    tuple(new for change in changes for new in change.adds),
-                )
+                built = _fix_of(title, changes)
         return Finding(
             code=self.code,
             fixer=self.id,

@@ -19,10 +19,10 @@ policies of the same kind name select pods differently.
 
 from __future__ import annotations
 
-import bisect
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
@@ -44,10 +44,6 @@ RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
 """Per direction: the spec key of its rules, and the rule key of its peers."""
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-PODS = "pods"
-"""The role of pod-bearing objects in :meth:`RunIndex._group`."""
-
-
 @dataclass(frozen=True)
 class IndexedObject:
     """What other objects need to know about one object."""
@@ -88,67 +84,135 @@ class Coverage:
         return tuple(direction for direction in DIRECTIONS if not self.of(direction))
 
 
-@dataclass
+_Rank = tuple[int, int]
+"""Where an object stands in a run: (its file's place, its place in the file)."""
+
+_AFTER_ALL = 1 << 62
+"""The file rank of a file :meth:`RunIndex.with_file` adds: after every file of the run."""
+
+
+class _Lookups:
+    """Inverted indexes over some objects, so that each lookup costs what it finds, not the run.
+
+    Objects are filed by namespace under the label pairs (and keys) a match needs: a Service under
+    one pair of its selector, a NetworkPolicy under one pair (or key) its ``podSelector`` requires,
+    or among those that need none (an empty selector selects every pod), a pod-bearing object under
+    every pair and key of its pod labels. A lookup gathers the candidates for the labels it asks
+    about and keeps those that really match, in the order of the run.
+    """
+
+    def __init__(self) -> None:
+        self.services: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
+        self.policies: dict[tuple[str, Any], list[IndexedObject]] = defaultdict(list)
+        self.policy_list: dict[str, list[IndexedObject]] = defaultdict(list)
+        self.workloads: dict[tuple[str, Any], list[IndexedObject]] = defaultdict(list)
+        self.workload_list: dict[str, list[IndexedObject]] = defaultdict(list)
+        self.names: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
+        """Pod-bearing objects (role "pods") and policies (role "NetworkPolicy") by namespace and name."""
+        self.ranks: dict[int, _Rank] = {}
+
+    def add(self, obj: IndexedObject, rank: _Rank) -> None:
+        self.ranks[id(obj)] = rank
+        namespace = obj.namespace
+        if obj.kind == "Service" and obj.service_pairs:
+            self.services[(namespace, *min(obj.service_pairs))].append(obj)
+        if obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS:
+            spec = policy_spec(obj)
+            if isinstance(spec, Mapping):
+                self.policy_list[namespace].append(obj)
+                self.names[(namespace, "NetworkPolicy", obj.name)].append(obj)
+                for hint in selectors.requirement_hints(spec.get("podSelector")):
+                    self.policies[(namespace, hint)].append(obj)
+        if obj.pod_labels is not None:
+            self.workload_list[namespace].append(obj)
+            self.names[(namespace, "pods", obj.name)].append(obj)
+            for pair in obj.pod_labels.items():
+                self.workloads[(namespace, pair)].append(obj)
+                self.workloads[(namespace, pair[0])].append(obj)
+
+
 class RunIndex:
     """Every indexed object of a run, by file, with the lookups fixers need.
 
-    Lookups read groups of objects by namespace and role (Services, NetworkPolicies, pod-bearing
-    objects), built once per index: a run asks for each container, and scanning every object of a
-    large run each time made the lookups most of a run's time. An index made by :meth:`with_file`
-    derives its groups from its parent's, replacing one file's entries in place, so its groups list
-    objects in the order of :attr:`objects`. Add every object (:meth:`add`) before the first lookup.
+    Lookups are answered from inverted indexes (:class:`_Lookups`) and list objects in the order of
+    the run: files in the order they were added, objects in the order of their file. A run asks for
+    every container, and a scan of every object each time made a repository's cost grow with the
+    square of its size. :meth:`with_file` gives the run as it looks while one file is being fixed:
+    an overlay that keeps only that file's new entries and answers from its parent's indexes minus
+    the file's old entries, so making one costs the size of the file, not of the run.
     """
 
-    by_file: dict[str, list[IndexedObject]] = field(default_factory=dict)
-    _parent: tuple[RunIndex, str] | None = field(default=None, repr=False, compare=False)
-    """For an index made by :meth:`with_file`: the index it was made from, and the file replaced."""
-    _groups: dict[tuple[str, str], list[IndexedObject]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    _ranks: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
+    def __init__(self, by_file: dict[str, list[IndexedObject]] | None = None) -> None:
+        self._parent: RunIndex | None = None
+        self._replaced: str | None = None
+        self._files: dict[str, list[IndexedObject]] = {}
+        self._file_ranks: dict[str, int] = {}
+        self._lookups = _Lookups()
+        for entries in (by_file or {}).values():
+            self.add(entries)
 
     def add(self, found: Iterable[IndexedObject]) -> None:
+        """Add objects (of any files; a file's objects in their order)."""
         for obj in found:
-            self.by_file.setdefault(obj.file, []).append(obj)
-        self._groups.clear()
-        self._ranks = None
+            self._add(obj)
+
+    def _add(self, obj: IndexedObject) -> None:
+        if obj.file not in self._file_ranks:
+            self._file_ranks[obj.file] = self._rank_of_new_file(obj.file)
+        entries = self._files.setdefault(obj.file, [])
+        self._lookups.add(obj, (self._file_ranks[obj.file], len(entries)))
+        entries.append(obj)
+
+    def _rank_of_new_file(self, file: str) -> int:
+        if self._parent is None:
+            return len(self._file_ranks)
+        parent_rank = self._parent._rank_of(file)
+        return parent_rank if parent_rank is not None else _AFTER_ALL + len(self._file_ranks)
+
+    def _rank_of(self, file: str) -> int | None:
+        if file in self._file_ranks:
+            return self._file_ranks[file]
+        return self._parent._rank_of(file) if self._parent is not None else None
+
+    def with_file(self, file: str, entries: list[IndexedObject]) -> RunIndex:
+        """This index with ``file``'s entries replaced: how the run looks while that file is being fixed.
+
+        More objects of ``file`` can be added to the result with :meth:`add` (the policies a file is
+        about to get, one by one)."""
+        overlay = RunIndex()
+        overlay._parent, overlay._replaced = self, file
+        overlay.add(entries)
+        overlay._files.setdefault(file, [])
+        return overlay
+
+    @property
+    def by_file(self) -> dict[str, list[IndexedObject]]:
+        """Every file's objects, in the order of the run."""
+        files = dict(self._parent.by_file) if self._parent is not None else {}
+        if self._replaced is not None:
+            files.pop(self._replaced, None)
+        merged = {**files, **self._files}
+        return dict(sorted(merged.items(), key=lambda item: self._rank_of(item[0]) or 0))
 
     @property
     def objects(self) -> Iterator[IndexedObject]:
         for entries in self.by_file.values():
             yield from entries
 
-    def with_file(self, file: str, entries: list[IndexedObject]) -> RunIndex:
-        """This index with ``file``'s entries replaced: how the run looks while that file is being fixed."""
-        return RunIndex({**self.by_file, file: entries}, (self, file))
-
-    def _group(self, namespace: str, role: str) -> list[IndexedObject]:
-        """The objects of ``namespace`` with ``role`` (see :func:`roles`), in the order of :attr:`objects`."""
-        key = (namespace, role)
-        if key in self._groups:
-            return self._groups[key]
-        if self._parent is None:
-            if not self._groups:
-                for obj in self.objects:
-                    for each in roles(obj):
-                        self._groups.setdefault((obj.namespace, each), []).append(obj)
-            return self._groups.setdefault(key, [])
-        parent, file = self._parent
-        kept = [obj for obj in parent._group(namespace, role) if obj.file != file]
-        ranks = self._file_ranks()
-        at = bisect.bisect_right(kept, ranks[file], key=lambda obj: ranks[obj.file])
-        own = [obj for obj in self.by_file[file] if obj.namespace == namespace and role in roles(obj)]
-        self._groups[key] = kept[:at] + own + kept[at:]
-        return self._groups[key]
-
-    def _file_ranks(self) -> dict[str, int]:
-        """Each file's position in :attr:`by_file`: its parent's, unless :meth:`with_file` appended a file."""
-        if self._ranks is None:
-            if self._parent is not None and self._parent[1] in self._parent[0].by_file:
-                self._ranks = self._parent[0]._file_ranks()
-            else:
-                self._ranks = {name: rank for rank, name in enumerate(self.by_file)}
-        return self._ranks
+    def _gather(self, pick: Callable[[_Lookups], Iterable[IndexedObject]]) -> list[IndexedObject]:
+        """The objects ``pick`` finds in this index and its parents (without the replaced files'
+        old entries), each once, in the order of the run."""
+        found: dict[int, tuple[_Rank, IndexedObject]] = {}
+        index: RunIndex | None = self
+        hidden: set[str] = set()
+        while index is not None:
+            lookups = index._lookups
+            for obj in pick(lookups):
+                if obj.file not in hidden and id(obj) not in found:
+                    found[id(obj)] = (lookups.ranks[id(obj)], obj)
+            hidden |= set(index._files) | ({index._replaced} if index._replaced else set())
+            index = index._parent
+        return [obj for _, obj in sorted(found.values(), key=lambda item: item[0])]
 
     def services_selecting(self, pod_labels: Mapping[str, str], namespace: str) -> list[IndexedObject]:
         """Services in ``namespace`` whose selector selects pods with ``pod_labels``.
@@ -156,29 +220,58 @@ class RunIndex:
         An ``ExternalName`` Service has no endpoints, whatever its selector says.
         """
         labels = pod_labels.items()
-        return [obj for obj in self._group(namespace, "Service") if (pairs := obj.service_pairs) and pairs <= labels]
+
+        def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
+            for key, value in labels:
+                for obj in lookups.services.get((namespace, key, value), ()):
+                    if obj.service_pairs <= labels:
+                        yield obj
+
+        return self._gather(pick)
 
     def network_policies(self, namespace: str) -> list[IndexedObject]:
         """The built-in NetworkPolicies of ``namespace`` (a policy without ``spec`` has an empty one)."""
-        return [
-            obj
-            for obj in self._group(namespace, "NetworkPolicy")
-            if obj.api_version in NETWORK_POLICY_API_VERSIONS and isinstance(policy_spec(obj), Mapping)
-        ]
+        return self._gather(lambda lookups: lookups.policy_list.get(namespace, ()))
+
+    def has_policy_named(self, namespace: str, name: str) -> bool:
+        """True when a NetworkPolicy of ``namespace`` is called ``name``."""
+        return bool(self._gather(lambda lookups: lookups.names.get((namespace, "NetworkPolicy", name), ())))
 
     def workloads(self, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace``."""
-        return list(self._group(namespace, PODS))
+        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()))
+
+    def workloads_named(self, namespace: str, name: str) -> list[IndexedObject]:
+        """The pod-bearing objects of ``namespace`` called ``name`` (of any kind)."""
+        return self._gather(lambda lookups: lookups.names.get((namespace, "pods", name), ()))
+
+    def workloads_selected_by(self, selector: Any, namespace: str) -> list[IndexedObject]:
+        """The pod-bearing objects of ``namespace`` whose pods the label selector ``selector`` selects."""
+        hints = selectors.requirement_hints(selector)
+
+        def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
+            if selectors.ANY in hints:  # requires nothing this index files objects by
+                candidates: Iterable[IndexedObject] = lookups.workload_list.get(namespace, ())
+            else:
+                candidates = (obj for hint in hints for obj in lookups.workloads.get((namespace, hint), ()))
+            return (obj for obj in candidates if selectors.matches(selector, obj.pod_labels or {}))
+
+        return self._gather(pick)
 
     def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
         """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
+        keys = [selectors.ANY, *pod_labels.items(), *pod_labels]
+
+        def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
+            for key in keys:
+                for obj in lookups.policies.get((namespace, key), ()):
+                    if selects(policy_spec(obj), pod_labels):
+                        yield obj
+
         ingress: list[IndexedObject] = []
         egress: list[IndexedObject] = []
-        for obj in self.network_policies(namespace):
-            spec = policy_spec(obj)
-            if not selects(spec, pod_labels):
-                continue
-            types = policy_types(spec)
+        for obj in self._gather(pick):
+            types = policy_types(policy_spec(obj))
             if "Ingress" in types:
                 ingress.append(obj)
             if "Egress" in types:
@@ -190,13 +283,6 @@ class RunIndex:
         it, and none of those allows all of it (a rule without peers and ports)."""
         covering = self.policy_coverage(pod_labels, namespace).of(direction)
         return bool(covering) and not any(allows_everything(policy_spec(obj), direction) for obj in covering)
-
-
-def roles(obj: IndexedObject) -> tuple[str, ...]:
-    """The groups an object is looked up in: its kind for Services and NetworkPolicies, and
-    :data:`PODS` when it bears pods."""
-    kind = (obj.kind,) if obj.kind in SPEC_KINDS else ()
-    return kind + (PODS,) if obj.pod_labels is not None else kind
 
 
 def policy_spec(policy: IndexedObject) -> Any:

@@ -1,8 +1,10 @@
 """Python values to YAML (or JSON) text fragments, quoted so Kubernetes reads them back exactly.
 
 Only new fragments are rendered here; existing text is never re-emitted. A string is written plain
-only when it reads back as the same string under YAML 1.1 and 1.2 (``yes``, ``0400``, ``1e3`` and
-``null`` get quotes); otherwise it is double-quoted with JSON escapes, which YAML reads the same way.
+only when it reads back as the same string in go-yaml (Kubernetes), YAML 1.1 and YAML 1.2 alike
+(``y``, ``yes``, ``0400``, ``1:20``, ``1e3`` and ``null`` get quotes; see
+:func:`remediate.values.is_plain_string`); otherwise it is double-quoted with JSON escapes, which
+YAML reads the same way.
 """
 
 from __future__ import annotations

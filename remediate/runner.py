@@ -6,13 +6,20 @@ fixed safely is *failed* or *skipped* with a message, and the run goes on with t
 Fixing runs in passes. Each pass collects the fixes of every finding, applies those that do not
 collide (:func:`remediate.apply.choose`), and verifies the result (:mod:`remediate.verify`); the
 next pass finds again on the new text, which also picks up fixes that had to wait. It stops when a
-pass applies nothing, or after :data:`MAX_PASSES`. A batch that fails verification is split: each
-fix is tried alone, those that fail are reported (naming the fixer) and the rest are applied.
+pass applies nothing. Reaching :data:`MAX_PASSES` with fixes still to apply is a bug (a fix that
+keeps finding something to do, whose output would change again on the next run): the file is left
+as it was and the error says so. A batch that fails verification is split: each fix is tried alone,
+those that fail are reported (naming the fixer) and the rest are applied.
+
+A fixer that raises is a bug too: the file is left as it was, and the error names the fixer and
+the object it was looking at; with ``K8SFIX_DEBUG=1`` in the environment it carries the traceback.
 """
 
 from __future__ import annotations
 
 import enum
+import os
+import traceback
 from dataclasses import dataclass, field, replace
 
 from remediate import apply as applying
@@ -27,6 +34,17 @@ from remediate.source import InputError, Source
 from remediate.verify import VerificationError, verify
 
 MAX_PASSES = 4
+
+DEBUG_VARIABLE = "K8SFIX_DEBUG"
+
+
+class FixerCrash(Exception):
+    """A fixer raised while it looked at an object (a bug in it): which fixer, which object."""
+
+    def __init__(self, fixer: str, where: str, line: int, error: BaseException):
+        super().__init__(f"{fixer} on {where}: {type(error).__name__}: {error}")
+        self.fixer = fixer
+        self.line = line
 
 
 class Status(enum.Enum):
@@ -125,7 +143,11 @@ class Engine:
                 continue
             for fixer in self.fixers:
                 if fixer.id not in off:
-                    found.extend(fixer.check(manifest, ctx))
+                    try:
+                        found.extend(fixer.check(manifest, ctx))
+                    except Exception as exc:
+                        where = f"{manifest.kind or '?'}/{manifest.name or '?'}"
+                        raise FixerCrash(fixer.id, where, manifest.node.line + 1, exc) from exc
         unique: dict[tuple, Finding] = {}
         for finding in found:  # an object reached twice through an alias is reported once
             unique.setdefault(finding.identity, finding)
@@ -181,12 +203,18 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             result = replace(result, findings=found_all, fixed=result.fixed | fixed, notes=notes)
         return result
     except Exception as exc:  # noqa: BLE001 - a bug in a fixer must not stop the run or touch the file
-        return FileResult(
-            name,
-            Status.FAILED,
-            source,
-            errors=(Problem(f"internal error, file left unchanged: {type(exc).__name__}: {exc}"),),
-        )
+        return FileResult(name, Status.FAILED, source, errors=(_internal_error(exc),))
+
+
+def _internal_error(exc: Exception) -> Problem:
+    """The error for a bug met while processing a file: what failed, and how to learn more."""
+    crash = exc if isinstance(exc, FixerCrash) else None
+    what = f" in {exc}" if crash else f": {type(exc).__name__}: {exc}"
+    message = f"internal error{what}; file left unchanged (a bug in k8sfix: please report it"
+    line = crash.line if crash else None
+    if os.environ.get(DEBUG_VARIABLE):
+        return Problem(f"{message})\n{traceback.format_exc().rstrip()}", line, 1 if line else None)
+    return Problem(f"{message}, with the traceback that {DEBUG_VARIABLE}=1 prints)", line, 1 if line else None)
 
 
 def written(result: FileResult, original: bytes | None) -> FileResult:
@@ -216,10 +244,22 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
     errors: list[Problem] = []
     rejected: set[tuple] = set()
     applied: list[Finding] = []
-    for _ in range(MAX_PASSES):
-        candidates = [f.fix for f in current if _here(f) and f.identity not in rejected]
-        chosen, _waiting = applying.choose(candidates)
+    for passes in range(MAX_PASSES + 1):
+        # findings that share one fix (every workload's policy goes in one appended block) offer it once
+        offering: dict[tuple, Finding] = {}
+        for finding in current:
+            if _here(finding) and finding.identity not in rejected:
+                offering.setdefault(finding.fix.edits, finding)  # type: ignore[union-attr]
+        chosen, _waiting = applying.choose(f.fix for f in offering.values())
         if not chosen:
+            break
+        if passes == MAX_PASSES:  # still something to do after the last pass: the fixes do not settle
+            pending = ", ".join(sorted({f.fixer for f in current if _here(f) and f.identity not in rejected}))
+            errors.append(Problem(
+                f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the result "
+                "would change again on the next run; file left unchanged (a bug in k8sfix: please report it)"
+            ))
+            text, current_docs, current, applied = source.text, documents, findings, []
             break
         try:
             new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
@@ -238,8 +278,7 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
             except VerificationError:  # each verified alone, not together: one now, the rest next pass
                 chosen = chosen[:1]
                 new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
-        chosen_ids = {id(fix) for fix in chosen}
-        applied.extend(f for f in current if f.fix is not None and id(f.fix) in chosen_ids)
+        applied.extend(offering[fix.edits] for fix in chosen)
         text = applying.apply(text, chosen)
         current_docs = new_docs
         current = engine.find(source.with_text(text), current_docs, scope)
@@ -276,7 +315,8 @@ def _elsewhere(result: FileResult, findings: list[Finding]) -> FileResult:
     moving = [f for f in findings if f.fix is not None and f.fix.adds]
     if not moving:
         return result
-    adds = tuple({id(new): new for f in moving for new in f.fix.adds}.values())  # the findings share them
+    shared = {id(f.fix.adds): f.fix.adds for f in moving}  # the findings share one tuple: each counted once
+    adds = tuple({id(new): new for group in shared.values() for new in group}.values())
     return replace(result, fixed=result.fixed | {f.identity for f in moving}, adds=adds)
 
 

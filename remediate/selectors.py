@@ -21,6 +21,38 @@ from typing import Any
 SET_OPERATORS = frozenset({"In", "NotIn"})
 EXISTENCE_OPERATORS = frozenset({"Exists", "DoesNotExist"})
 
+ANY = ("*",)
+"""The hint of a selector that requires no label to be present (see :func:`requirement_hints`)."""
+
+
+def requirement_hints(selector: Any) -> frozenset[Any]:
+    """Labels a selected set must hold one of, to find candidates without trying every object.
+
+    Every set of labels the selector selects contains one of the hints: a ``(key, value)`` pair, a
+    key, or :data:`ANY` when the selector requires nothing present (``{}``, or only ``NotIn`` and
+    ``DoesNotExist``). A selector that selects nothing has no hints. Candidates found by a hint
+    still have to be checked with :func:`matches`.
+    """
+    if selector is None:
+        return frozenset({ANY})
+    if not isinstance(selector, Mapping):
+        return frozenset()
+    match_labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(match_labels, Mapping) or not isinstance(expressions, list):
+        return frozenset()
+    if match_labels:
+        return frozenset({min((label_text(k), label_text(v)) for k, v in match_labels.items())})
+    for expression in expressions:
+        if not isinstance(expression, Mapping):
+            return frozenset()
+        key, values = label_text(expression.get("key")), expression.get("values") or []
+        if expression.get("operator") == "In" and isinstance(values, list) and values:
+            return frozenset((key, label_text(value)) for value in values)
+        if expression.get("operator") == "Exists" and not values:
+            return frozenset({key})
+    return frozenset({ANY})
+
 
 def matches(selector: Any, labels: Mapping[str, str]) -> bool:
     """True when the label selector ``selector`` selects ``labels`` (``None`` is the empty selector)."""
@@ -74,7 +106,7 @@ def selector_pairs(selector: Any) -> frozenset[tuple[str, str]]:
 
 def label_text(value: Any) -> str:
     """Label keys and values are strings; ``true`` or ``1`` written unquoted compare as their text
-    (YAML 1.1 reads ``on`` as ``true``, as Kubernetes does), and null is the empty string."""
+    (go-yaml, so Kubernetes, reads ``on`` and ``y`` as ``true``), and null is the empty string."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -110,24 +110,18 @@ def _opted_out(manifest: Manifest) -> bool:
 
 
 def json_data(node: Node) -> Any:
-    """An object's data as the API server reads it: YAML 1.1 values, every mapping key a string."""
+    """An object's data as the API server reads it: go-yaml's values, every mapping key a string
+    (:func:`remediate.values.to_data` makes them the text sigs.k8s.io/yaml makes; a null key, which
+    it refuses, is "null" here, so that the schema reports it)."""
     return _string_keys(to_data(node))
 
 
 def _string_keys(data: Any) -> Any:
     if isinstance(data, dict):
-        return {_key(key): _string_keys(value) for key, value in data.items()}
+        return {"null" if key is None else key: _string_keys(value) for key, value in data.items()}
     if isinstance(data, list):
         return [_string_keys(item) for item in data]
     return data
-
-
-def _key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    return "null" if key is None else str(key)
 
 
 def _not_served(manifest: Manifest, schema: schemas.NotServed, target: tuple[int, int]) -> Finding:
@@ -200,17 +194,15 @@ def _finding(manifest: Manifest, node: Node, path: YamlPath, message: str) -> Fi
 def node_at(root: Node, path: Iterable[Any]) -> tuple[Node, tuple[Any, ...]]:
     """The deepest node along ``path`` from ``root``, and the part of the path it could not follow.
 
-    Mapping keys are looked up as written and, failing that, by their string form (the schema sees
-    every key as a string); aliases and merge keys are followed like Kubernetes follows them.
+    Mapping keys are the text Kubernetes makes of them (a null key is "null" to the schema, see
+    :func:`json_data`); aliases and merge keys are followed like Kubernetes follows them.
     """
     path = tuple(path)
     node = root.resolve()
     for depth, part in enumerate(path):
         child: Node | None = None
         if isinstance(node, Mapping):
-            child = node.get(part)
-            if child is None:
-                child = next((value.resolve() for key, value in node.own.items() if _key(key) == part), None)
+            child = node.get(None if part == "null" and node.get(part) is None else part)
         elif isinstance(node, Sequence) and isinstance(part, int) and 0 <= part < len(node.items):
             child = node.items[part].resolve()
         if child is None:

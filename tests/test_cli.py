@@ -182,7 +182,7 @@ def test_help_teaches_exit_codes() -> None:
 def test_a_context_path_that_does_not_exist_is_an_error(repo: Path) -> None:
     result = k8sfix("--context", "nonexist/", "deploy", cwd=repo)
     assert result.returncode == 2
-    assert "nonexist/: error: --context: no such file or directory" in result.stderr.decode()
+    assert "nonexist/:1:1: error: --context: no such file or directory" in result.stderr.decode()
     assert "K8S001" in result.stdout.decode()  # the inputs are still checked
 
 

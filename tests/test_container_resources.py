@@ -175,7 +175,7 @@ def test_the_first_matching_override_wins_and_the_rest_come_from_the_options() -
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"limit_ratio": 0.5}, "limit-ratio: must be at least 1"),
+        ({"limit_ratio": 0.5}, "limit-ratio: must be a number of at least 1"),
         ({"cpu_request": "1x"}, "cpu-request: '1x' is not a positive Kubernetes quantity"),
         ({"memory_limit": "0"}, "memory-limit: '0' is not a positive"),
         ({"cpu_request": "300m"}, "cpu-request: 300m is above cpu-limit 200m"),

@@ -284,7 +284,7 @@ def test_run_report_in_check_mode_has_no_fixes(repos: Path) -> None:
 def test_a_report_that_cannot_be_written_is_an_error(repos: Path) -> None:
     result = k8sfix("--select", "image-pull-policy", "--report", "missing/run.json", "shop", cwd=repos)
     assert result.returncode == 2
-    assert b"missing/run.json: error: cannot write the report" in result.stderr
+    assert b"missing/run.json:1:1: error: cannot write the report" in result.stderr
 
 
 # --report-html

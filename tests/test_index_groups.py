@@ -1,14 +1,28 @@
-"""The run index's grouped lookups answer exactly what a scan of every object answers, in the same
-order, for the index of a run and for indexes derived from it with ``with_file`` (nested too)."""
+"""The run index's lookups answer exactly what a scan of every object answers, in the same order,
+for the index of a run and for indexes derived from it with ``with_file`` (nested too, and with
+objects added to the derived index afterwards)."""
 
 from __future__ import annotations
 
 import itertools
 import random
 
-from remediate.index import IndexedObject, RunIndex
+from remediate import selectors
+from remediate.index import IndexedObject, RunIndex, policy_spec, policy_types
 
 NAMESPACES = ("default", "shop", "ops")
+APPS = ("web", "db", "cache")
+SELECTORS = (
+    {},
+    None,
+    {"matchLabels": {"app": "web"}},
+    {"matchLabels": {"app": "db", "tier": "back"}},
+    {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "cache"]}]},
+    {"matchExpressions": [{"key": "tier", "operator": "Exists"}]},
+    {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["db"]}]},
+    {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]},
+    {"matchLabels": "not a map"},
+)
 
 
 def make(file: str, number: int, rng: random.Random) -> IndexedObject:
@@ -18,7 +32,7 @@ def make(file: str, number: int, rng: random.Random) -> IndexedObject:
     if kind == "Service":
         spec = {"selector": {"app": app}, "type": rng.choice(("ClusterIP", "ExternalName"))}
     elif kind == "NetworkPolicy":
-        spec = {"podSelector": rng.choice(({}, {"matchLabels": {"app": app}})), "policyTypes": ["Ingress"]}
+        spec = {"podSelector": rng.choice(SELECTORS), "policyTypes": ["Ingress"]}
     return IndexedObject(
         file=file,
         kind=kind,
@@ -26,24 +40,38 @@ def make(file: str, number: int, rng: random.Random) -> IndexedObject:
         name=f"{kind.lower()}-{number}",
         namespace=rng.choice(NAMESPACES),
         labels={},
-        pod_labels={"app": app} if kind == "Deployment" else None,
+        pod_labels=({"app": app} | ({"tier": "back"} if rng.random() < 0.5 else {})) if kind == "Deployment" else None,
         spec=spec,
     )
 
 
-def scanned(index: RunIndex, namespace: str, labels: dict[str, str]) -> tuple[list, list, list, tuple]:
-    """The lookups computed from a plain index holding the same objects (no derived groups)."""
-    plain = RunIndex({file: list(entries) for file, entries in index.by_file.items()})
-    return lookups(plain, namespace, labels)
+def scanned(index: RunIndex, namespace: str, labels: dict[str, str]) -> tuple[list, ...]:
+    """The lookups answered by scanning every object of the index, in the order of the run."""
+    objects = [o for o in index.objects if o.namespace == namespace]
+    policies = [o for o in objects if o.kind == "NetworkPolicy" and isinstance(policy_spec(o), dict)]
+    workloads = [o for o in objects if o.pod_labels is not None]
+    return (
+        [o.name for o in objects if o.kind == "Service" and o.service_pairs and o.service_pairs <= labels.items()],
+        [o.name for o in policies],
+        [o.name for o in workloads],
+        [o.name for o in policies if selectors.matches(policy_spec(o).get("podSelector"), labels)
+         and "Ingress" in policy_types(policy_spec(o))],
+        [[o.name for o in workloads if selectors.matches(selector, o.pod_labels)] for selector in SELECTORS],
+        [o.name for o in workloads if o.name == "deployment-5"],
+        [any(o.name == name for o in policies) for name in ("networkpolicy-3", "networkpolicy-4")],
+    )
 
 
-def lookups(index: RunIndex, namespace: str, labels: dict[str, str]) -> tuple[list, list, list, tuple]:
+def lookups(index: RunIndex, namespace: str, labels: dict[str, str]) -> tuple[list, ...]:
     coverage = index.policy_coverage(labels, namespace)
     return (
         [o.name for o in index.services_selecting(labels, namespace)],
         [o.name for o in index.network_policies(namespace)],
         [o.name for o in index.workloads(namespace)],
-        tuple(o.name for o in coverage.ingress),
+        [o.name for o in coverage.ingress],
+        [[o.name for o in index.workloads_selected_by(selector, namespace)] for selector in SELECTORS],
+        [o.name for o in index.workloads_named(namespace, "deployment-5")],
+        [index.has_policy_named(namespace, name) for name in ("networkpolicy-3", "networkpolicy-4")],
     )
 
 
@@ -60,14 +88,18 @@ def test_derived_indexes_look_up_what_a_scan_finds_in_the_same_order() -> None:
     ]
     derived.append(derived[0].with_file("planned", [make("planned", next(counter), rng) for _ in range(3)]))
     derived.append(derived[2].with_file("f7.yaml", [make("f7.yaml", next(counter), rng)]))
+    growing = base.with_file("planned", [])
+    derived.append(growing)
     checked = 0
-    for index in [base, *derived]:
-        for namespace in NAMESPACES:
-            for app in ("web", "db", "cache"):
-                found = lookups(index, namespace, {"app": app})
-                assert found == scanned(index, namespace, {"app": app})
-                checked += sum(map(len, found))
-    assert checked > 100  # the random run exercised the lookups
+    for round_ in range(3):
+        for index in [base, *derived]:
+            for namespace in NAMESPACES:
+                for labels in ({"app": app} | tier for app in APPS for tier in ({}, {"tier": "back"})):
+                    found = lookups(index, namespace, labels)
+                    assert found == scanned(index, namespace, labels), (round_, namespace, labels)
+                    checked += sum(len(part) for part in found[:4])
+        growing.add([make("planned", next(counter), rng) for _ in range(3)])
+    assert checked > 300  # the random run exercised the lookups
 
 
 def test_adding_objects_after_a_lookup_is_seen() -> None:
