@@ -29,7 +29,7 @@ from remediate.config import load
 from remediate.document import parse
 from remediate.k8s import manifests
 from remediate.registry import all_fixers
-from remediate.runner import Engine, process, read
+from remediate.runner import Engine, process, decode
 from remediate.source import InputError, Source
 
 

@@ -141,7 +141,7 @@ from remediate.k8s import (
     POD_SPEC_PATHS,
     Container,
     Manifest,
-    annotations,
+    annotations_of,
     containers,
     pod_template,
 )
@@ -275,7 +275,7 @@ def _reached_by(port: Port, target: Target) -> Port:
 
 def default_container(app: list[Container], pod_metadata: Mapping | None) -> Container:
     """The container ``kubectl`` picks by default: the annotated one, else the first."""
-    wanted = annotations(pod_metadata).get(DEFAULT_CONTAINER_ANNOTATION)
+    wanted = annotations_of(pod_metadata).get(DEFAULT_CONTAINER_ANNOTATION)
     return next((c for c in app if c.name == wanted), app[0])
 
 

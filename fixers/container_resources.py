@@ -115,7 +115,7 @@ from remediate.document import Mapping, Node, Scalar
 from remediate.edits import Change, Uneditable
 from remediate.fixer import Context, Fixer
 from remediate.ignore import KUBE_SCORE_ANNOTATION
-from remediate.k8s import Container, Manifest, annotations, containers, pod_template
+from remediate.k8s import Container, Manifest, annotations_of, containers, pod_template
 from remediate.model import Finding
 
 SECTIONS = ("requests", "limits")
@@ -545,7 +545,7 @@ class ContainerResources(Fixer):
 def ignores_ephemeral_storage(manifest: Manifest, pod_metadata: Mapping | None) -> bool:
     """True when a ``kube-score/ignore`` annotation names kube-score's ephemeral-storage check."""
     for metadata in (manifest.metadata, pod_metadata):
-        checks = annotations(metadata).get(KUBE_SCORE_ANNOTATION, "").split(",")
+        checks = annotations_of(metadata).get(KUBE_SCORE_ANNOTATION, "").split(",")
         if EPHEMERAL_STORAGE_CHECK in (check.strip() for check in checks):
             return True
     return False

@@ -103,7 +103,15 @@ from typing import Any, Literal, get_args
 from remediate.document import Mapping, Node, Scalar, Sequence
 from remediate.edits import Change, Uneditable
 from remediate.fixer import Context, Fixer
-from remediate.k8s import CONTAINER_LISTS, Container, Manifest, annotations, containers, follow, pod_template
+from remediate.k8s import (
+    CONTAINER_LISTS,
+    Container,
+    Manifest,
+    annotations_of,
+    containers,
+    follow,
+    pod_template,
+)
 from remediate.model import Finding
 from remediate.values import to_data
 
@@ -463,7 +471,7 @@ def kube_score_ignored(manifest: Manifest, template_metadata: Mapping | None) ->
     """Fields that a ``kube-score/ignore`` annotation switches off for this object."""
     off: set[str] = set()
     for metadata in (manifest.metadata, template_metadata):
-        for check in annotations(metadata).get("kube-score/ignore", "").split(","):
+        for check in annotations_of(metadata).get("kube-score/ignore", "").split(","):
             off |= KUBE_SCORE_CHECKS.get(check.strip(), frozenset())
     return frozenset(off)
 

@@ -15,7 +15,7 @@ from remediate import bulk, delivery, files, formats, registry, report, skips, v
 from remediate import config as configuration
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
-from remediate.runner import Engine, FileResult, Problem, Scope, Status, process, read, written
+from remediate.runner import Engine, FileResult, Problem, Scope, Status, decode, process, write_result
 from remediate.source import MAX_BYTES, InputError, TooLarge, read_regular
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -184,7 +184,7 @@ def _summaries(item: Input, settings: configuration.Settings, options: RunOption
     """Index entries of a file; a file that cannot be read or parsed adds nothing (it is reported later)."""
     if item.data is None:
         return []
-    source = read(item.name, item.data)
+    source = decode(item.name, item.data)
     if isinstance(source, FileResult):
         return []
     try:
@@ -204,10 +204,10 @@ def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Inpu
 def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, write: bool) -> FileResult:
     """Process one file; with ``write``, write its fixes (files that others add to are written later)."""
     if item.skip:
-        return FileResult(item.name, Status.SKIPPED, note=item.skip)
+        return FileResult(item.name, Status.SKIPPED, skip_reason=item.skip)
     if item.data is None:
         return FileResult(item.name, Status.FAILED, errors=(Problem(item.error or "cannot read"),))
-    source = read(item.name, item.data)
+    source = decode(item.name, item.data)
     if isinstance(source, FileResult):
         if item.path == "-" and options.write:  # a stream k8sfix cannot read passes through as it came
             sys.stdout.buffer.write(item.data)
@@ -219,7 +219,7 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
     if item.path == "-" and options.write:
         sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was
     elif write:
-        return written(result, item.data)
+        return write_result(result, item.data)
     return result
 
 
@@ -230,8 +230,8 @@ def _show(result: FileResult, options: RunOptions) -> int:
     """
     for line in report.problem_lines(result):
         _error(line)
-    if result.note and not options.quiet:
-        _error(f"{report.display_name(result.name)}: note: skipped: {result.note}")
+    if result.skip_reason and not options.quiet:
+        _error(f"{report.display_name(result.name)}: note: skipped: {result.skip_reason}")
     name = report.display_name(result.name)
     for note in result.notes if not options.quiet else ():
         _error(f"{name}:{note.line or 1}:{note.column or 1}: note: {note.message}")

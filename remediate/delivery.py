@@ -29,7 +29,7 @@ from remediate.document import parse
 from remediate.edits import Editor, Uneditable
 from remediate.index import summarize
 from remediate.model import Fix, NewDocument
-from remediate.runner import FileResult, Problem, Status, read, written
+from remediate.runner import FileResult, Problem, Status, decode, write_result
 from remediate.source import InputError, Source, read_regular
 from remediate.verify import VerificationError, verify
 
@@ -66,7 +66,7 @@ def deliver(
         for file, (path, documents) in wanted.items()
     ]
     for entry in held.values():  # inputs that received nothing, written as the worker would have
-        delivered.append(written(entry.result, entry.original) if write else entry.result)
+        delivered.append(write_result(entry.result, entry.original) if write else entry.result)
     return delivered
 
 
@@ -85,7 +85,7 @@ def _finish(
     else:
         base, original = held.result, held.original
     if base.source is None or base.status in (Status.FAILED, Status.SKIPPED):
-        why = f"the file was {base.status.value}" + (f" ({base.note})" if base.note else "")
+        why = f"the file was {base.status.value}" + (f" ({base.skip_reason})" if base.skip_reason else "")
         return replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),))
     text = base.output if base.output is not None else base.source.text
     try:
@@ -96,7 +96,7 @@ def _finish(
     else:
         output = text if text != base.source.text else None
         base = replace(base, status=Status.CHANGED if output is not None else base.status, output=output)
-    return written(base, original) if write else base
+    return write_result(base, original) if write else base
 
 
 def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
@@ -109,7 +109,7 @@ def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
         return FileResult(path, Status.UNCHANGED, Source(path, ""), created=True), None
     except OSError as exc:
         return FileResult(path, Status.FAILED, errors=(Problem(f"cannot read: {exc.strerror}"),))
-    source = read(path, data)
+    source = decode(path, data)
     if isinstance(source, FileResult):
         return source
     return FileResult(path, Status.UNCHANGED, source), data

@@ -9,7 +9,7 @@ kube-score's ``kube-score/ignore: container-image-pull-policy`` is honoured thro
 from __future__ import annotations
 
 from remediate.crosswalk import kube_score_ignores
-from remediate.k8s import Manifest, PodKind, annotations, pod_template
+from remediate.k8s import Manifest, PodKind, annotations_of, pod_template
 
 ANNOTATION = "k8sfix.io/ignore"
 KUBE_SCORE_ANNOTATION = "kube-score/ignore"
@@ -21,7 +21,7 @@ def ignored(manifest: Manifest, pod_kinds: tuple[PodKind, ...], codes: dict[str,
     found: set[str] = set()
     template = pod_template(manifest, pod_kinds)
     for metadata in (manifest.metadata, template.metadata if template else None):
-        notes = annotations(metadata)
+        notes = annotations_of(metadata)
         for part in notes.get(ANNOTATION, "").split(","):
             part = part.strip()
             if part:

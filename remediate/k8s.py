@@ -165,7 +165,7 @@ def containers(spec: Mapping, groups: tuple[str, ...] = CONTAINER_LISTS) -> Iter
                 yield Container(item, group, item.str("name") or "")
 
 
-def annotations(node: Mapping | None) -> MappingABC[str, str]:
+def annotations_of(node: Mapping | None) -> MappingABC[str, str]:
     """The string annotations of a metadata mapping."""
     if node is None:
         return {}

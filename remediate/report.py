@@ -96,7 +96,7 @@ def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = Fals
         for status in (Status.CHANGED, Status.UNCHANGED, Status.SKIPPED, Status.FAILED)
     )
     lines = [f"{_plural(len(results), 'file')} scanned: {counts}"]
-    skipped = Counter(skips.reason(r.note or "") for r in results if r.status is Status.SKIPPED)
+    skipped = Counter(skips.reason(r.skip_reason or "") for r in results if r.status is Status.SKIPPED)
     if skipped:
         lines.append("skipped: " + ", ".join(f"{count} {reason}" for reason, count in _ranked(skipped)))
     if fixing:
@@ -135,7 +135,7 @@ def json_document(results: list[FileResult], *, fixing: bool) -> str:
         for r in results
         for p in r.errors
     ]
-    skipped = [{"file": display_name(r.name), "reason": r.note} for r in results if r.status is Status.SKIPPED]
+    skipped = [{"file": display_name(r.name), "reason": r.skip_reason} for r in results if r.status is Status.SKIPPED]
     notes = [
         {"file": display_name(r.name), "line": p.line, "column": p.column, "message": p.message}
         for r in results

@@ -60,7 +60,7 @@ def file_entry(result: FileResult, *, fixing: bool) -> dict[str, Any]:
     return {
         "path": display_name(result.name),
         "status": result.status.value,
-        "skipReason": result.note if result.status is Status.SKIPPED else None,
+        "skipReason": result.skip_reason if result.status is Status.SKIPPED else None,
         "documents": result.documents,
         "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in result.errors],
         "findings": [finding_record(result, finding, fixing=fixing) for finding in result.findings],

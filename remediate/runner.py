@@ -79,7 +79,8 @@ class FileResult:
     fixed: frozenset[tuple] = frozenset()
     output: str | None = None
     errors: tuple[Problem, ...] = ()
-    note: str | None = None
+    skip_reason: str | None = None
+    """Why the file was skipped (a Helm template, a kustomize patch...), for status SKIPPED."""
     documents: int = 0
     notes: tuple[Problem, ...] = ()
     """Remarks that are not errors, e.g. objects ``--validate`` has no schema for."""
@@ -154,7 +155,7 @@ class Engine:
         return list(unique.values())
 
 
-def read(name: str, data: bytes) -> Source | FileResult:
+def decode(name: str, data: bytes) -> Source | FileResult:
     """Decode a file, or the failed result saying why it cannot be read."""
     try:
         return Source.from_bytes(name, data)
@@ -179,12 +180,12 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
         documents = parse(source.text)
     except InputError as exc:
         if "{{" in source.text:
-            return FileResult(name, Status.SKIPPED, source, note="a Helm/Go template ({{ }}), not YAML")
+            return FileResult(name, Status.SKIPPED, source, skip_reason="a Helm/Go template ({{ }}), not YAML")
         return FileResult(name, Status.FAILED, source, errors=(Problem(exc.message, exc.line, exc.column),))
     if not any(True for _ in manifests(documents)):
         note = None if not source.text.strip() else skips.not_an_object(documents)
         status = Status.UNCHANGED if note is None else Status.SKIPPED
-        return FileResult(name, status, source, note=note, documents=len(documents))
+        return FileResult(name, status, source, skip_reason=note, documents=len(documents))
     scope = scope or Scope()
     try:
         findings = engine.find(source, documents, scope)
@@ -217,7 +218,7 @@ def _internal_error(exc: Exception) -> Problem:
     return Problem(f"{message}, with the traceback that {DEBUG_VARIABLE}=1 prints)", line, 1 if line else None)
 
 
-def written(result: FileResult, original: bytes | None) -> FileResult:
+def write_result(result: FileResult, original: bytes | None) -> FileResult:
     """Write the result's output, if any, atomically over the file, which must still hold
     ``original`` (None: it must not exist yet, and is created); if it cannot be written, the
     result is failed and nothing of it counts as fixed."""

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from remediate import schemas, versions
 from remediate.document import Document, Mapping, Node, Sequence, parse
-from remediate.k8s import Manifest, annotations, manifests
+from remediate.k8s import Manifest, annotations_of, manifests
 from remediate.model import Finding, Fix, Severity, YamlPath
 from remediate.values import to_data
 
@@ -105,7 +105,7 @@ def check_fixed(
 
 
 def _opted_out(manifest: Manifest) -> bool:
-    switched_off = annotations(manifest.metadata).get(IGNORE_ANNOTATION, "")
+    switched_off = annotations_of(manifest.metadata).get(IGNORE_ANNOTATION, "")
     return any(part.strip() in (ID, CODE, CODE.lower()) for part in switched_off.split(","))
 
 

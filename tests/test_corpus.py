@@ -12,7 +12,7 @@ import pytest
 from remediate.config import load
 from remediate.document import parse
 from remediate.registry import all_fixers
-from remediate.runner import Engine, Status, process, read
+from remediate.runner import Engine, Status, decode, process
 from remediate.source import Source
 from tests.conftest import CORPUS
 from tests.helpers import noise_lines
@@ -28,7 +28,7 @@ def corpus_sources() -> tuple[Source, ...]:
     paths = sorted(p for p in (CORPUS / "dev").rglob("*") if p.is_file())
     sources = []
     for path in paths:
-        source = read(str(path.relative_to(CORPUS / "dev")), path.read_bytes())
+        source = decode(str(path.relative_to(CORPUS / "dev")), path.read_bytes())
         assert isinstance(source, Source), source
         sources.append(source)
     return tuple(sources)

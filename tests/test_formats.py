@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remediate import __version__, github, migration_report, registry, sarif
-from remediate.runner import FileResult, process, read
+from remediate.runner import FileResult, decode, process
 from tests.conftest import CORPUS, ROOT
 from tests.helpers import engine_for
 from tests.test_cli import BROKEN, SEED, k8sfix
@@ -120,7 +120,7 @@ def test_sarif_of_corpus_files_is_valid() -> None:
     engine = engine_for()
     results: list[FileResult] = []
     for path in chosen:
-        source = read(str(path.relative_to(ROOT)), path.read_bytes())
+        source = decode(str(path.relative_to(ROOT)), path.read_bytes())
         results.append(source if isinstance(source, FileResult) else process(engine, source, fix=False))
     log = sarif.log(results, written=False, homepage="https://example.org/k8sfix")
     assert schema_errors(log) == []
