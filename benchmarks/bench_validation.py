@@ -29,14 +29,14 @@ from remediate.config import load
 from remediate.document import parse
 from remediate.k8s import manifests
 from remediate.registry import all_fixers
-from remediate.runner import Engine, process, decode
+from remediate.runner import Engine, decode, process
 from remediate.source import InputError, Source
 
 
 def sources(corpus: Path) -> list[Source]:
     found = []
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
-        source = read(str(path), path.read_bytes())
+        source = decode(str(path), path.read_bytes())
         if isinstance(source, Source):
             found.append(source)
     return found

@@ -134,6 +134,7 @@ from typing import Any, Literal, cast
 
 from remediate.document import Mapping, Node, Scalar, Sequence, parse
 from remediate.edits import Change
+from remediate.findings import Finding, Severity
 from remediate.fixer import Context, Fixer
 from remediate.index import IndexedObject, labels_of
 from remediate.k8s import (
@@ -145,7 +146,6 @@ from remediate.k8s import (
     containers,
     pod_template,
 )
-from remediate.model import Finding, Severity
 from remediate.source import InputError
 from remediate.values import to_data
 

@@ -113,10 +113,10 @@ from typing import Any, Literal
 from remediate import render
 from remediate.document import Mapping, Node, Scalar
 from remediate.edits import Change, Uneditable
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.ignore import KUBE_SCORE_ANNOTATION
 from remediate.k8s import Container, Manifest, annotations_of, containers, pod_template
-from remediate.model import Finding
 
 SECTIONS = ("requests", "limits")
 """The two sets of quantities in a container's ``resources``, in the order they are written."""

@@ -107,9 +107,9 @@ from typing import Any, Literal
 from remediate import removed_apis, versions
 from remediate.document import Mapping, Node, Scalar, Sequence
 from remediate.edits import Change, Editor, Uneditable
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.k8s import Manifest, follow
-from remediate.model import Finding
 from remediate.render import OneLine
 from remediate.values import to_data
 

@@ -51,9 +51,9 @@ from typing import Literal
 
 from remediate.document import Mapping
 from remediate.edits import Change
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.k8s import Manifest, containers, pod_template
-from remediate.model import Finding
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ from remediate import ignore, sandbox
 from remediate.document import Mapping as MappingNode
 from remediate.document import Node, Scalar, Sequence, parse
 from remediate.edits import Change, Editor, Uneditable
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.index import (
     NETWORK_POLICY_API_VERSIONS,
@@ -137,7 +138,7 @@ from remediate.index import (
     selects,
 )
 from remediate.k8s import Manifest, PodTemplate, containers, manifests, pod_template
-from remediate.model import Finding, NewDocument
+from remediate.model import NewDocument
 from remediate.source import InputError, read_regular
 from remediate.values import to_data
 

@@ -102,6 +102,7 @@ from typing import Any, Literal, get_args
 
 from remediate.document import Mapping, Node, Scalar, Sequence
 from remediate.edits import Change, Uneditable
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.k8s import (
     CONTAINER_LISTS,
@@ -112,7 +113,6 @@ from remediate.k8s import (
     follow,
     pod_template,
 )
-from remediate.model import Finding
 from remediate.values import to_data
 
 FieldName = Literal[

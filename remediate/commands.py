@@ -11,11 +11,12 @@ import sys
 import typing
 from dataclasses import dataclass
 
-from remediate import bulk, delivery, files, formats, registry, report, skips, validation
+from remediate import bulk, delivery, files, formats, kustomize, registry, report, validation
 from remediate import config as configuration
 from remediate.document import parse
 from remediate.index import IndexedObject, RunIndex, default_namespace, summarize
-from remediate.runner import Engine, FileResult, Problem, Scope, Status, decode, process, write_result
+from remediate.results import FileResult, Problem, Status
+from remediate.runner import Engine, Scope, decode, process, write_result
 from remediate.source import MAX_BYTES, InputError, TooLarge, read_regular
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -154,7 +155,7 @@ def _patches_listed_elsewhere(
 ) -> list[files.Candidate]:
     """Mark as skipped the inputs that a kustomization of the ``--context`` paths lists as a patch
     (a pre-commit run names a staged patch alone; the overlay that lists it may be anywhere)."""
-    kustomizations = [c.path for c in in_context if os.path.basename(c.path) in skips.KUSTOMIZATION_NAMES]
+    kustomizations = [c.path for c in in_context if os.path.basename(c.path) in kustomize.NAMES]
     return list(files.mark_patches(candidates, kustomizations))
 
 

@@ -29,7 +29,8 @@ from remediate.document import parse
 from remediate.edits import Editor, Uneditable
 from remediate.index import summarize
 from remediate.model import Fix, NewDocument
-from remediate.runner import FileResult, Problem, Status, decode, write_result
+from remediate.results import FileResult, Problem, Status
+from remediate.runner import decode, write_result
 from remediate.source import InputError, Source, read_regular
 from remediate.verify import VerificationError, verify
 

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from remediate import skips
+from remediate import kustomize, skips
 from remediate.source import NotRegularFile, file_kind, read_regular
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
             if not d.startswith(".") and not os.path.islink(os.path.join(directory, d))
             and not _left_out(os.path.join(directory, d), top, globs, ignore, is_dir=True)
         )
-        kustomization = skips.kustomization_in(directory)
+        kustomization = kustomize.in_directory(directory)
         if kustomization:
             kustomizations.append(kustomization)
         for name in sorted(names):
@@ -181,7 +181,7 @@ def _walked(path: str, top: str) -> Candidate:
 
 def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:
     """The candidates, those that one of ``kustomizations`` lists as a patch marked as skipped."""
-    patches = {patch: listing for listing in kustomizations for patch in skips.patch_files(listing)}
+    patches = {patch: listing for listing in kustomizations for patch in kustomize.patch_files(listing)}
     for candidate in candidates:
         listed = patches.get(os.path.abspath(candidate.path))
         if listed and candidate.skip is None and candidate.error is None:

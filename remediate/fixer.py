@@ -1,7 +1,7 @@
 """The interface every fixer implements, and the per-file context it is given.
 
 A fixer is a class in its own module under ``fixers/``. It looks at one object at a time and yields
-:class:`~remediate.model.Finding` values, each with an optional fix built with the context's
+:class:`~remediate.findings.Finding` values, each with an optional fix built with the context's
 :class:`~remediate.edits.Editor`. It is pure: no I/O, no state between calls, no text changed.
 The module docstring is the fixer's documentation (``k8sfix --explain ID``), in the sections listed
 in :data:`DOC_SECTIONS`.
@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from remediate import layout, versions
 from remediate.edits import Change, Editor, Uneditable
+from remediate.findings import Finding, Severity
 from remediate.index import RunIndex
 from remediate.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
-from remediate.model import Finding, Fix, Severity
+from remediate.model import Fix
 
 if TYPE_CHECKING:
     from remediate.document import Document, Node

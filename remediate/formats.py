@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import posixpath
 
-from remediate.model import Finding
+from remediate.findings import Finding
 from remediate.report import display_name, json_document
-from remediate.runner import FileResult
+from remediate.results import FileResult
 
 
 def open_findings(result: FileResult, *, written: bool) -> tuple[Finding, ...]:

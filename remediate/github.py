@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from remediate import formats
-from remediate.runner import FileResult
+from remediate.results import FileResult
 
 
 def escape_data(text: str) -> str:

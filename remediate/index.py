@@ -23,14 +23,13 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
-from remediate import selectors
-from remediate.document import Document, parse
+from remediate import kustomize, selectors
+from remediate.document import Document
 from remediate.document import Mapping as MappingNode
 from remediate.k8s import Manifest, PodKind, manifests, pod_template
-from remediate.source import InputError, Source, read_regular
 from remediate.values import to_data
 
 SPEC_KINDS = frozenset({"Service", "NetworkPolicy"})
@@ -43,7 +42,6 @@ DIRECTIONS = ("Ingress", "Egress")
 RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
 """Per direction: the spec key of its rules, and the rule key of its peers."""
 
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 @dataclass(frozen=True)
 class IndexedObject:
     """What other objects need to know about one object."""
@@ -363,19 +361,4 @@ def default_namespace(path: str, explicit: str | None) -> str:
     """The namespace of objects in ``path`` that name none."""
     if explicit:
         return explicit
-    return _kustomization_namespace(os.path.dirname(os.path.abspath(path))) or "default"
-
-
-@cache
-def _kustomization_namespace(directory: str) -> str | None:
-    for name in KUSTOMIZATION_NAMES:
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
-            try:
-                documents = parse(Source.from_bytes(candidate, read_regular(candidate)[0]).text)
-            except (OSError, InputError):
-                return None
-            root = documents[0].root if documents else None
-            if isinstance(root, MappingNode):
-                return root.str("namespace")
-    return None
+    return kustomize.namespace(os.path.dirname(os.path.abspath(path))) or "default"

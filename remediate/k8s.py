@@ -11,7 +11,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
 from remediate.document import Document, Mapping, Node, Scalar, Sequence
-from remediate.model import ObjectRef
+from remediate.findings import ObjectRef
 
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),

@@ -1,15 +1,15 @@
-"""The values that flow between fixers and the engine: edits, fixes and findings.
+"""The values that flow between fixers and the YAML engine: edits and fixes.
 
-All of them are frozen dataclasses. A fixer never changes text; it returns findings, each with an
-optional :class:`Fix` made of :class:`Edit` splices and the :class:`Touch` paths it promises to
-change. :mod:`remediate.apply` applies the edits and :mod:`remediate.verify` holds the fix to its
-promise.
+All of them are frozen dataclasses. A fixer never changes text; it returns findings
+(:mod:`remediate.findings`), each with an optional :class:`Fix` made of :class:`Edit` splices and
+the :class:`Touch` paths it promises to change. :mod:`remediate.apply` applies the edits and
+:mod:`remediate.verify` holds the fix to its promise. Nothing here knows Kubernetes.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 YamlPath = tuple[str | int, ...]
@@ -64,41 +64,3 @@ class Fix:
     edits: tuple[Edit, ...]
     touches: tuple[Touch, ...]
     adds: tuple[NewDocument, ...] = ()
-
-
-class Severity(enum.Enum):
-    """How bad a finding is; ``error`` findings make security or availability worse."""
-
-    WARNING = "warning"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    """Which Kubernetes object a finding is about."""
-
-    kind: str
-    name: str
-    namespace: str | None
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in one object, at a position of the file it was read from."""
-
-    code: str
-    fixer: str
-    message: str
-    doc: int
-    path: YamlPath
-    line: int
-    column: int
-    obj: ObjectRef
-    container: str | None = None
-    severity: Severity = Severity.ERROR
-    fix: Fix | None = field(default=None, compare=False)
-
-    @property
-    def identity(self) -> tuple[str, int, YamlPath]:
-        """What stays the same for one problem across passes, whatever lines moved."""
-        return (self.code, self.doc, self.path)

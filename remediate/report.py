@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from remediate import patch, skips
-from remediate.model import Finding
-from remediate.runner import FileResult, Status
+from remediate.findings import Finding
+from remediate.results import FileResult, Status
 
 
 def display_name(name: str) -> str:

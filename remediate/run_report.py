@@ -16,7 +16,7 @@ from typing import Any
 
 from remediate import __version__, skips
 from remediate.report import display_name, finding_record
-from remediate.runner import FileResult, Status
+from remediate.results import FileResult, Status
 
 SCHEMA_VERSION = 1
 

@@ -17,7 +17,6 @@ the object it was looking at; with ``K8SFIX_DEBUG=1`` in the environment it carr
 
 from __future__ import annotations
 
-import enum
 import os
 import traceback
 from dataclasses import dataclass, field, replace
@@ -26,10 +25,12 @@ from remediate import apply as applying
 from remediate import ignore, registry, skips, validation
 from remediate.config import Settings
 from remediate.document import Document, parse
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.index import RunIndex, summarize
 from remediate.k8s import manifests
-from remediate.model import Finding, Fix, NewDocument
+from remediate.model import Fix
+from remediate.results import FileResult, Problem, Status
 from remediate.source import InputError, Source
 from remediate.verify import VerificationError, verify
 
@@ -45,53 +46,6 @@ class FixerCrash(Exception):
         super().__init__(f"{fixer} on {where}: {type(error).__name__}: {error}")
         self.fixer = fixer
         self.line = line
-
-
-class Status(enum.Enum):
-    UNCHANGED = "unchanged"
-    CHANGED = "changed"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An error or note about a file; ``line``/``column`` are 1-based when known."""
-
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """What happened to one file.
-
-    ``findings`` are the problems of the input, at input positions; ``fixed`` holds the
-    :attr:`~remediate.model.Finding.identity` of those the output no longer has. ``output`` is the
-    fixed text when it differs from the input.
-    """
-
-    name: str
-    status: Status
-    source: Source | None = None
-    findings: tuple[Finding, ...] = ()
-    fixed: frozenset[tuple] = frozenset()
-    output: str | None = None
-    errors: tuple[Problem, ...] = ()
-    skip_reason: str | None = None
-    """Why the file was skipped (a Helm template, a kustomize patch...), for status SKIPPED."""
-    documents: int = 0
-    notes: tuple[Problem, ...] = ()
-    """Remarks that are not errors, e.g. objects ``--validate`` has no schema for."""
-    adds: tuple[NewDocument, ...] = ()
-    """Documents the fixes add to other files (:mod:`remediate.delivery` writes them)."""
-    created: bool = False
-    """The file did not exist: the fixes create it (its diff starts from ``/dev/null``)."""
-
-    @property
-    def unfixed(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.identity not in self.fixed)
 
 
 @dataclass

@@ -22,9 +22,9 @@ from importlib import metadata
 from typing import Any
 
 from remediate import __version__, formats, registry
+from remediate.findings import Finding
 from remediate.fixer import DOC_SECTIONS, Fixer
-from remediate.model import Finding
-from remediate.runner import FileResult, Status
+from remediate.results import FileResult, Status
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 

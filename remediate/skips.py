@@ -20,9 +20,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from remediate.document import Document, Mapping, Scalar, Sequence, parse
-from remediate.index import KUSTOMIZATION_NAMES
-from remediate.source import InputError, Source, read_regular
+from remediate import kustomize
+from remediate.document import Document, Mapping, Sequence
 
 HELM_TEMPLATE = "a Helm/Go template"
 KUSTOMIZE_PATCH = "a kustomize patch, not a whole object"
@@ -34,8 +33,6 @@ LABELS = {
     NOT_KUBERNETES: "not Kubernetes",
 }
 """Short names of the reasons, for the summary."""
-
-PATCH_LISTS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
 def reason(note: str) -> str:
@@ -85,47 +82,11 @@ def _json6902_operation(item: object) -> bool:
 
 def listed_patch(path: str) -> str | None:
     """The skip note of ``path`` when the kustomization beside it lists it as a patch."""
-    kustomization = kustomization_in(os.path.dirname(path) or ".")
-    if kustomization and os.path.abspath(path) in patch_files(kustomization):
+    kustomization = kustomize.in_directory(os.path.dirname(path) or ".")
+    if kustomization and os.path.abspath(path) in kustomize.patch_files(kustomization):
         return patch_note(kustomization)
     return None
 
 
 def patch_note(kustomization: str) -> str:
     return f"{KUSTOMIZE_PATCH} (listed in {kustomization})"
-
-
-def kustomization_in(directory: str) -> str | None:
-    """The kustomization file of ``directory``, if it has one."""
-    for name in KUSTOMIZATION_NAMES:
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
-@cache
-def patch_files(kustomization: str) -> frozenset[str]:
-    """Absolute paths of the patch files a kustomization lists (inline patches name no file).
-
-    ``patchesStrategicMerge`` holds paths (or inline patches, which span lines); ``patches`` and
-    ``patchesJson6902`` hold mappings whose ``path`` names the file.
-    """
-    try:
-        documents = parse(Source.from_bytes(kustomization, read_regular(kustomization)[0]).text)
-    except (OSError, InputError):
-        return frozenset()
-    root = documents[0].root if documents else None
-    if not isinstance(root, Mapping):
-        return frozenset()
-    directory = os.path.dirname(os.path.abspath(kustomization))
-    found: set[str] = set()
-    for key in PATCH_LISTS:
-        entries = root.get(key)
-        if not isinstance(entries, Sequence):
-            continue
-        for entry in entries.items:
-            named = entry.get("path") if isinstance(entry, Mapping) else entry
-            if isinstance(named, Scalar) and named.value and "\n" not in named.value:
-                found.add(os.path.normpath(os.path.join(directory, named.value)))
-    return frozenset(found)

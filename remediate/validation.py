@@ -2,7 +2,7 @@
 
 ``k8sfix --validate`` checks every object (each item of a ``kind: List`` too) against the JSON
 schema of the target Kubernetes version (:mod:`remediate.schemas`). Each problem is an ordinary
-:class:`~remediate.model.Finding` with code ``K8S100`` and fixer id ``schema``, at the line and
+:class:`~remediate.findings.Finding` with code ``K8S100`` and fixer id ``schema``, at the line and
 column of the offending field: the error's JSON path is walked back through the document's nodes
 (an unknown field points at its key, a missing field at the mapping that lacks it, a wrong value
 at the value). ``--strict`` also fails unknown fields, as kubeconform's ``-strict`` does. An
@@ -31,8 +31,9 @@ from typing import Any, NamedTuple
 
 from remediate import schemas, versions
 from remediate.document import Document, Mapping, Node, Sequence, parse
+from remediate.findings import Finding, Severity
 from remediate.k8s import Manifest, annotations_of, manifests
-from remediate.model import Finding, Fix, Severity, YamlPath
+from remediate.model import Fix, YamlPath
 from remediate.values import to_data
 
 CODE = "K8S100"

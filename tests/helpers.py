@@ -7,7 +7,8 @@ from pathlib import Path
 
 from remediate.config import load
 from remediate.document import Mapping, parse
-from remediate.runner import Engine, FileResult, process
+from remediate.results import FileResult
+from remediate.runner import Engine, process
 from remediate.source import Source
 
 

@@ -23,10 +23,11 @@ from fixers.container_probes import (
 from remediate.cli import run
 from remediate.config import ConfigError, load
 from remediate.document import parse
+from remediate.findings import Severity
 from remediate.index import IndexedObject, RunIndex, summarize
 from remediate.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
-from remediate.model import Severity
-from remediate.runner import Engine, FileResult, Scope, process
+from remediate.results import FileResult
+from remediate.runner import Engine, Scope, process
 from remediate.source import Source
 from tests.conftest import ROOT
 

@@ -12,7 +12,8 @@ import pytest
 from remediate.config import load
 from remediate.document import parse
 from remediate.registry import all_fixers
-from remediate.runner import Engine, Status, decode, process
+from remediate.results import Status
+from remediate.runner import Engine, decode, process
 from remediate.source import Source
 from tests.conftest import CORPUS
 from tests.helpers import noise_lines

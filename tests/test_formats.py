@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remediate import __version__, github, migration_report, registry, sarif
-from remediate.runner import FileResult, decode, process
+from remediate.results import FileResult
+from remediate.runner import decode, process
 from tests.conftest import CORPUS, ROOT
 from tests.helpers import engine_for
 from tests.test_cli import BROKEN, SEED, k8sfix

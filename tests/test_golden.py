@@ -14,7 +14,8 @@ import pytest
 from remediate.config import load
 from remediate.document import parse
 from remediate.index import RunIndex, summarize
-from remediate.runner import Engine, Scope, Status, process
+from remediate.results import Status
+from remediate.runner import Engine, Scope, process
 from remediate.source import Source
 from tests.conftest import GOLDEN
 

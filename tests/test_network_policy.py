@@ -23,7 +23,8 @@ from remediate.config import load
 from remediate.document import parse
 from remediate.edits import Editor, Uneditable
 from remediate.index import RunIndex, summarize
-from remediate.runner import Engine, FileResult, Scope, process
+from remediate.results import FileResult
+from remediate.runner import Engine, Scope, process
 from remediate.source import Source
 from remediate.values import to_data
 from tests.conftest import ROOT

@@ -26,7 +26,8 @@ from remediate.apply import choose, collides
 from remediate.document import parse
 from remediate.model import Edit, Fix, Touch
 from remediate.registry import all_fixers
-from remediate.runner import Status, process
+from remediate.results import Status
+from remediate.runner import process
 from remediate.source import Source
 from remediate.values import is_plain_string
 from tests.fidelity import altered_lines, lost_comments

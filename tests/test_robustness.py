@@ -28,7 +28,8 @@ from remediate.fixer import Context, Fixer
 from remediate.index import RunIndex, summarize
 from remediate.k8s import Manifest
 from remediate.model import Edit, Touch
-from remediate.runner import Engine, Scope, Status, process
+from remediate.results import Status
+from remediate.runner import Engine, Scope, process
 from remediate.source import Source
 from tests.helpers import fix_text
 from tests.test_cli import k8sfix

@@ -13,7 +13,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from remediate.config import load
-from remediate.runner import Engine, Status, process
+from remediate.results import Status
+from remediate.runner import Engine, process
 from remediate.source import Source
 from tests.conftest import ROOT
 

@@ -28,7 +28,8 @@ import pytest
 from remediate.config import load
 from remediate.document import parse
 from remediate.registry import all_fixers
-from remediate.runner import Engine, Status, process
+from remediate.results import Status
+from remediate.runner import Engine, process
 from remediate.values import to_data
 from tests.fidelity import altered_lines, comments, lost_comments
 from tests.test_corpus import KNOWN_INVALID, corpus_sources

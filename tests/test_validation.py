@@ -25,11 +25,12 @@ import pytest
 from remediate import registry, schemas, validation, versions
 from remediate.config import load
 from remediate.document import Document, parse
+from remediate.findings import Finding
 from remediate.fixer import Context, Fixer
 from remediate.k8s import Manifest, containers, manifests, pod_template
-from remediate.model import Finding
 from remediate.registry import all_fixers
-from remediate.runner import Engine, Status, process
+from remediate.results import Status
+from remediate.runner import Engine, process
 from remediate.source import Source
 from tests.conftest import ROOT
 from tests.test_cli import k8sfix
