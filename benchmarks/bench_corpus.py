@@ -56,7 +56,7 @@ HEADER = (
 def corpus_files(corpus: Path) -> list[str]:
     """The files k8sfix itself reads in ``corpus`` (same walk, same filters)."""
     sys.path.insert(0, str(ROOT))
-    from remediate.files import expand
+    from remediate.run.files import expand
 
     return [c.path for c in expand([str(corpus)]) if c.error is None and c.skip is None]
 

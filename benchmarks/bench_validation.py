@@ -8,10 +8,10 @@ CORPUS defaults to ``tests/corpus/dev``. Everything runs in this process, one fi
 and CPU seconds are printed (steadier than wall time on a busy machine):
 
 - ``fix``: every fixer on every file, as ``--write`` does, the schema guard included;
-- ``guard``: the part of ``fix`` spent in the guard (:func:`remediate.validation.refusals`);
+- ``guard``: the part of ``fix`` spent in the guard (:func:`remediate.kube.validation.refusals`);
 - ``validate``: ``--validate``'s check of every object (parsing included), without fixers;
 - ``kubernetes_validate.validate``: the package's own function on a sample of the same objects,
-  which re-reads its JSON schemas on every call: why :mod:`remediate.schemas` caches validators.
+  which re-reads its JSON schemas on every call: why :mod:`remediate.kube.schemas` caches validators.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from remediate import validation
-from remediate.config import load
-from remediate.document import parse
-from remediate.k8s import manifests
-from remediate.registry import all_fixers
-from remediate.runner import Engine, decode, process
-from remediate.source import InputError, Source
+from remediate.kube import validation
+from remediate.kube.k8s import manifests
+from remediate.run.config import load
+from remediate.run.registry import all_fixers
+from remediate.run.runner import Engine, decode, process
+from remediate.yaml.document import parse
+from remediate.yaml.source import InputError, Source
 
 
 def sources(corpus: Path) -> list[Source]:

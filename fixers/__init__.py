@@ -1,1 +1,1 @@
-"""k8sfix's fixers, one module each; :mod:`remediate.registry` discovers them. Exports nothing."""
+"""k8sfix's fixers, one module each; :mod:`remediate.run.registry` discovers them. Exports nothing."""

@@ -132,12 +132,10 @@ from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any, Literal, cast
 
-from remediate.document import Mapping, Node, Scalar, Sequence, parse
-from remediate.edits import Change
-from remediate.findings import Finding, Severity
-from remediate.fixer import Context, Fixer
-from remediate.index import IndexedObject, labels_of
-from remediate.k8s import (
+from remediate.kube.findings import Finding, Severity
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.index import IndexedObject, labels_of
+from remediate.kube.k8s import (
     LONG_RUNNING_KINDS,
     POD_SPEC_PATHS,
     Container,
@@ -146,8 +144,10 @@ from remediate.k8s import (
     containers,
     pod_template,
 )
-from remediate.source import InputError
-from remediate.values import to_data
+from remediate.yaml.document import Mapping, Node, Scalar, Sequence, parse
+from remediate.yaml.edits import Change
+from remediate.yaml.source import InputError
+from remediate.yaml.values import to_data
 
 READINESS = "readinessProbe"
 LIVENESS = "livenessProbe"

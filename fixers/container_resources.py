@@ -110,13 +110,13 @@ from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any, Literal
 
-from remediate import render
-from remediate.document import Mapping, Node, Scalar
-from remediate.edits import Change, Uneditable
-from remediate.findings import Finding
-from remediate.fixer import Context, Fixer
-from remediate.ignore import KUBE_SCORE_ANNOTATION
-from remediate.k8s import Container, Manifest, annotations_of, containers, pod_template
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.ignore import KUBE_SCORE_ANNOTATION
+from remediate.kube.k8s import Container, Manifest, annotations_of, containers, pod_template
+from remediate.yaml import render
+from remediate.yaml.document import Mapping, Node, Scalar
+from remediate.yaml.edits import Change, Uneditable
 
 SECTIONS = ("requests", "limits")
 """The two sets of quantities in a container's ``resources``, in the order they are written."""

@@ -4,7 +4,7 @@ What it does:
     Every object whose ``apiVersion`` was removed at or before the target version
     (``--kubernetes-version``, or the config's ``kubernetes-version``; default: the newest version
     the ``kubernetes-validate`` package knows) moves to the newest API that version serves, following
-    the migration guide's table of removals (``remediate/removed_apis.py``). Where the schema
+    the migration guide's table of removals (``remediate/kube/removed_apis.py``). Where the schema
     changed, the object is rewritten to match:
 
     - Deployment, DaemonSet, StatefulSet, ReplicaSet (extensions/v1beta1, apps/v1beta1,
@@ -104,14 +104,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from remediate import removed_apis, versions
-from remediate.document import Mapping, Node, Scalar, Sequence
-from remediate.edits import Change, Editor, Uneditable
-from remediate.findings import Finding
-from remediate.fixer import Context, Fixer
-from remediate.k8s import Manifest, follow
-from remediate.render import OneLine
-from remediate.values import to_data
+from remediate.kube import removed_apis, versions
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.k8s import Manifest, follow
+from remediate.yaml.document import Mapping, Node, Scalar, Sequence
+from remediate.yaml.edits import Change, Editor, Uneditable
+from remediate.yaml.render import OneLine
+from remediate.yaml.values import to_data
 
 PathType = Literal["ImplementationSpecific", "Prefix", "Exact"]
 
@@ -426,7 +426,7 @@ REWRITES: dict[str, Rewrite] = {
     "endpoint-slice": _rewrite_endpoint_slice,
     "concurrency-shares": _rewrite_concurrency_shares,
 }
-"""The structural rewrites named in :data:`remediate.removed_apis.REMOVED_APIS`."""
+"""The structural rewrites named in :data:`remediate.kube.removed_apis.REMOVED_APIS`."""
 
 
 class DeprecatedApi(Fixer):

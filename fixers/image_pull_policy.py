@@ -49,11 +49,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from remediate.document import Mapping
-from remediate.edits import Change
-from remediate.findings import Finding
-from remediate.fixer import Context, Fixer
-from remediate.k8s import Manifest, containers, pod_template
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.k8s import Manifest, containers, pod_template
+from remediate.yaml.document import Mapping
+from remediate.yaml.edits import Change
 
 
 @dataclass(frozen=True)

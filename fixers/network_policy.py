@@ -77,7 +77,7 @@ Options:
         and style. The built-in templates in ``fixers/templates/network_policy/`` are examples.
         A template is one file (``include`` and ``import`` find nothing) and is rendered within
         bounds, since a repository's config may name it: 100,000 loop items in all, a million
-        characters, five seconds (see ``remediate/sandbox.py``); past them, the findings say so.
+        characters, five seconds (see ``remediate/kube/sandbox.py``); past them, the findings say so.
     policy-file: a file name (or a path relative to each workload's directory), e.g.
         ``network-policies.yaml``: the new policies of a directory's workloads go to that one file
         (created when missing) instead of the end of each workload's own file, so JSON files get
@@ -121,13 +121,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from remediate import ignore, sandbox
-from remediate.document import Mapping as MappingNode
-from remediate.document import Node, Scalar, Sequence, parse
-from remediate.edits import Change, Editor, Uneditable
-from remediate.findings import Finding
-from remediate.fixer import Context, Fixer
-from remediate.index import (
+from remediate.kube import ignore, sandbox
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.index import (
     NETWORK_POLICY_API_VERSIONS,
     RULES,
     IndexedObject,
@@ -137,10 +134,13 @@ from remediate.index import (
     policy_types,
     selects,
 )
-from remediate.k8s import Manifest, PodTemplate, containers, manifests, pod_template
-from remediate.model import NewDocument
-from remediate.source import InputError, read_regular
-from remediate.values import to_data
+from remediate.kube.k8s import Manifest, PodTemplate, containers, manifests, pod_template
+from remediate.yaml.document import Mapping as MappingNode
+from remediate.yaml.document import Node, Scalar, Sequence, parse
+from remediate.yaml.edits import Change, Editor, Uneditable
+from remediate.yaml.model import NewDocument
+from remediate.yaml.source import InputError, read_regular
+from remediate.yaml.values import to_data
 
 BUILTIN_TEMPLATES = ("allow-all", "deny-all", "same-namespace")
 PLANNED = "<NetworkPolicies being added>"
@@ -211,7 +211,7 @@ def template_name(option: str) -> str:
 
 
 def render(text: str, variables: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Render a template (within :mod:`remediate.sandbox`'s bounds) and read it: the policy as plain
+    """Render a template (within :mod:`remediate.kube.sandbox`'s bounds) and read it: the policy as plain
     data, and its leading comment."""
     try:
         rendered = sandbox.render(text, variables)

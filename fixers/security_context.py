@@ -100,11 +100,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from remediate.document import Mapping, Node, Scalar, Sequence
-from remediate.edits import Change, Uneditable
-from remediate.findings import Finding
-from remediate.fixer import Context, Fixer
-from remediate.k8s import (
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.k8s import (
     CONTAINER_LISTS,
     Container,
     Manifest,
@@ -113,7 +111,9 @@ from remediate.k8s import (
     follow,
     pod_template,
 )
-from remediate.values import to_data
+from remediate.yaml.document import Mapping, Node, Scalar, Sequence
+from remediate.yaml.edits import Change, Uneditable
+from remediate.yaml.values import to_data
 
 FieldName = Literal[
     "runAsNonRoot",

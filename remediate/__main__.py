@@ -1,3 +1,3 @@
-from remediate.cli import entry
+from remediate.cli.main import entry
 
 entry()

@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from remediate.document import Document, Mapping, Node, Scalar, Sequence, content_end, parse
-from remediate.values import to_data
+from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence, content_end, parse
+from remediate.yaml.values import to_data
 
 _MISSING = object()
 _HASH = re.compile(r"(?:^|(?<=[ \t\r\n]))#", re.MULTILINE)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from remediate.config import load
-from remediate.document import Mapping, parse
-from remediate.results import FileResult
-from remediate.runner import Engine, process
-from remediate.source import Source
+from remediate.run.config import load
+from remediate.run.results import FileResult
+from remediate.run.runner import Engine, process
+from remediate.yaml.document import Mapping, parse
+from remediate.yaml.source import Source
 
 
 def engine_for(select: list[str] | None = None, config: Path | None = None) -> Engine:

@@ -1,4 +1,4 @@
-"""Atomic writes (:func:`remediate.files.write_atomic`): whatever happens mid-write, the file on disk is
+"""Atomic writes (:func:`remediate.run.files.write_atomic`): whatever happens mid-write, the file on disk is
 the original or the new one, never a mix, and it keeps its mode.
 
 A writer process is killed with SIGKILL at random moments while it rewrites a large file over and
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from remediate import files
+from remediate.run import files
 from tests.conftest import ROOT
 
 OLD = b"# old\n" + b"a: 1\n" * 1_000_000
@@ -27,7 +27,7 @@ NEW = b"# new\n" + b"b: 22\n" * 1_000_000
 
 REWRITE_FOREVER = """
 import sys
-from remediate.files import write_atomic
+from remediate.run.files import write_atomic
 
 path, old, new = sys.argv[1], open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read()
 current = open(path, "rb").read()
@@ -100,7 +100,7 @@ def test_a_failure_inside_the_write_leaves_the_original_and_no_temporary(
 
 DIE_BEFORE_RENAME = """
 import os, sys
-from remediate import files
+from remediate.run import files
 
 os.replace = lambda *args: os._exit(9)  # the process dies between the fsync and the rename
 files.write_atomic(sys.argv[1], b"new: 1\\n", open(sys.argv[1], "rb").read())

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from remediate import files
-from remediate.source import MAX_BYTES
+from remediate.run import files
+from remediate.yaml.source import MAX_BYTES
 from tests.conftest import ROOT
 from tests.test_cli import SEED, k8sfix
 
@@ -210,8 +210,9 @@ def test_a_file_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:
 
 CHANGE_WHILE_RUNNING = """
 import sys
-from remediate import commands, runner
-from remediate.cli import entry
+from remediate.cli import commands
+from remediate.run import runner
+from remediate.cli.main import entry
 
 real = runner.process
 def process_then_edit(engine, source, **options):  # someone saves the file while k8sfix works on it

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from remediate import bulk, files
-from remediate.commands import RunOptions, run
+from remediate.cli.commands import RunOptions, run
+from remediate.run import bulk, files
 from tests.conftest import CORPUS, ROOT
 
 SEED = (ROOT / "examples" / "deployment.yml").read_bytes()

@@ -20,15 +20,15 @@ from fixers.container_probes import (
     served_ports,
     service_targets,
 )
-from remediate.cli import run
-from remediate.config import ConfigError, load
-from remediate.document import parse
-from remediate.findings import Severity
-from remediate.index import IndexedObject, RunIndex, summarize
-from remediate.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
-from remediate.results import FileResult
-from remediate.runner import Engine, Scope, process
-from remediate.source import Source
+from remediate.cli.main import run
+from remediate.kube.findings import Severity
+from remediate.kube.index import IndexedObject, RunIndex, summarize
+from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
+from remediate.run.config import ConfigError, load
+from remediate.run.results import FileResult
+from remediate.run.runner import Engine, Scope, process
+from remediate.yaml.document import parse
+from remediate.yaml.source import Source
 from tests.conftest import ROOT
 
 SERVICE = """\
@@ -268,7 +268,7 @@ def test_template_keys_are_checked_by_the_config(tmp_path: Path) -> None:
 def test_jinja2_is_imported_only_when_a_template_is_used() -> None:
     code = (
         "import sys\n"
-        "from remediate.cli import run\n"
+        "from remediate.cli.main import run\n"
         "run(['--diff', '--select', 'container-probes', 'examples/deployment.yml'])\n"
         "assert 'jinja2' not in sys.modules, 'jinja2 imported without a template'\n"
     )

@@ -20,11 +20,11 @@ from fixers.container_resources import (
     plan_for,
     quantity_of,
 )
-from remediate.config import ConfigError, load
-from remediate.document import Mapping, parse
-from remediate.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
-from remediate.runner import Engine, process
-from remediate.values import to_data
+from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
+from remediate.run.config import ConfigError, load
+from remediate.run.runner import Engine, process
+from remediate.yaml.document import Mapping, parse
+from remediate.yaml.values import to_data
 from tests.helpers import fix_text, fixed_or_same
 from tests.test_corpus import corpus_sources
 

@@ -9,12 +9,12 @@ from functools import cache
 
 import pytest
 
-from remediate.config import load
-from remediate.document import parse
-from remediate.registry import all_fixers
-from remediate.results import Status
-from remediate.runner import Engine, decode, process
-from remediate.source import Source
+from remediate.run.config import load
+from remediate.run.registry import all_fixers
+from remediate.run.results import Status
+from remediate.run.runner import Engine, decode, process
+from remediate.yaml.document import parse
+from remediate.yaml.source import Source
 from tests.conftest import CORPUS
 from tests.helpers import noise_lines
 

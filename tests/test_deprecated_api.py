@@ -11,16 +11,16 @@ import pytest
 from ruamel.yaml import YAML
 
 from fixers.deprecated_api import REWRITES, is_structural, v1_backend, v2_metric_source
-from remediate import removed_apis, versions
-from remediate.apply import apply
-from remediate.config import load
-from remediate.document import parse
-from remediate.edits import Editor, Uneditable
-from remediate.layout import detect
-from remediate.model import DELETED, Fix, Touch
-from remediate.removed_apis import REMOVED_APIS, destination, is_removed
-from remediate.render import OneLine
-from remediate.verify import VerificationError, verify
+from remediate.kube import removed_apis, versions
+from remediate.kube.removed_apis import REMOVED_APIS, destination, is_removed
+from remediate.run.config import load
+from remediate.yaml.apply import apply
+from remediate.yaml.document import parse
+from remediate.yaml.edits import Editor, Uneditable
+from remediate.yaml.layout import detect
+from remediate.yaml.model import DELETED, Fix, Touch
+from remediate.yaml.render import OneLine
+from remediate.yaml.verify import VerificationError, verify
 from tests.conftest import GOLDEN
 from tests.helpers import fix_text, fixed_or_same
 

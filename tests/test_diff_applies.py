@@ -1,7 +1,7 @@
 """Every diff k8sfix prints applies: ``k8sfix --diff . | patch -p1`` and ``git apply`` give exactly the
 files ``k8sfix --write .`` writes, for the file names and contents that broke them before (a name
 with a space, a tab or a newline; values holding U+2028 or NEL; a CR-only file; a last line ``---``
-without a final newline; a new policy file in a subdirectory), see :mod:`remediate.patch`.
+without a final newline; a new policy file in a subdirectory), see :mod:`remediate.output.patch`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from remediate import patch
+from remediate.output import patch
 from tests.test_cli import k8sfix
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {{app: {name}}}\nspec:\n  containers:\n  - name: app\n    image: nginx\n"

@@ -6,15 +6,15 @@ import time
 
 import pytest
 
-from remediate import layout
-from remediate.apply import apply, choose, collides
-from remediate.document import Mapping, content_end, parse
-from remediate.edits import Editor, Uneditable
-from remediate.model import Edit, Fix, Touch
-from remediate.render import scalar
-from remediate.source import InputError, Source
-from remediate.values import is_plain_string, to_data
-from remediate.verify import VerificationError, verify
+from remediate.yaml import layout
+from remediate.yaml.apply import apply, choose, collides
+from remediate.yaml.document import Mapping, content_end, parse
+from remediate.yaml.edits import Editor, Uneditable
+from remediate.yaml.model import Edit, Fix, Touch
+from remediate.yaml.render import scalar
+from remediate.yaml.source import InputError, Source
+from remediate.yaml.values import is_plain_string, to_data
+from remediate.yaml.verify import VerificationError, verify
 
 
 def editor_for(text: str, name: str = "x.yaml") -> tuple[Editor, list]:

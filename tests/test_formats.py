@@ -18,9 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediate import __version__, github, migration_report, registry, sarif
-from remediate.results import FileResult
-from remediate.runner import decode, process
+from remediate import __version__
+from remediate.output import github, migration_report, sarif
+from remediate.run import registry
+from remediate.run.results import FileResult
+from remediate.run.runner import decode, process
 from tests.conftest import CORPUS, ROOT
 from tests.helpers import engine_for
 from tests.test_cli import BROKEN, SEED, k8sfix

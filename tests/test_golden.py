@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from remediate.config import load
-from remediate.document import parse
-from remediate.index import RunIndex, summarize
-from remediate.results import Status
-from remediate.runner import Engine, Scope, process
-from remediate.source import Source
+from remediate.kube.index import RunIndex, summarize
+from remediate.run.config import load
+from remediate.run.results import Status
+from remediate.run.runner import Engine, Scope, process
+from remediate.yaml.document import parse
+from remediate.yaml.source import Source
 from tests.conftest import GOLDEN
 
 CASES = sorted(GOLDEN.glob("*/*.in.*"))
@@ -63,7 +63,7 @@ def test_golden(case: Path, update_goldens: bool) -> None:
 
 
 def test_every_fixer_has_golden_cases() -> None:
-    from remediate.registry import all_fixers
+    from remediate.run.registry import all_fixers
 
     for fixer in all_fixers():
         cases = list((GOLDEN / fixer.id).glob("*.in.*"))

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from remediate import selectors
-from remediate.commands import RunOptions, run
-from remediate.document import parse
-from remediate.index import (
+from remediate.cli.commands import RunOptions, run
+from remediate.kube import selectors
+from remediate.kube.index import (
     IndexedObject,
     RunIndex,
     allows_everything,
@@ -19,8 +18,9 @@ from remediate.index import (
     policy_types,
     summarize,
 )
-from remediate.k8s import BUILTIN_POD_KINDS
-from remediate.values import to_data
+from remediate.kube.k8s import BUILTIN_POD_KINDS
+from remediate.yaml.document import parse
+from remediate.yaml.values import to_data
 
 WEB = {"app": "web", "tier": "frontend"}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import itertools
 import random
 
-from remediate import selectors
-from remediate.index import IndexedObject, RunIndex, policy_spec, policy_types
+from remediate.kube import selectors
+from remediate.kube.index import IndexedObject, RunIndex, policy_spec, policy_types
 
 NAMESPACES = ("default", "shop", "ops")
 APPS = ("web", "db", "cache")

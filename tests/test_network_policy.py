@@ -17,16 +17,16 @@ from fixers.network_policy import (
     load_template,
     template_name,
 )
-from remediate import layout
-from remediate.commands import RunOptions, run
-from remediate.config import load
-from remediate.document import parse
-from remediate.edits import Editor, Uneditable
-from remediate.index import RunIndex, summarize
-from remediate.results import FileResult
-from remediate.runner import Engine, Scope, process
-from remediate.source import Source
-from remediate.values import to_data
+from remediate.cli.commands import RunOptions, run
+from remediate.kube.index import RunIndex, summarize
+from remediate.run.config import load
+from remediate.run.results import FileResult
+from remediate.run.runner import Engine, Scope, process
+from remediate.yaml import layout
+from remediate.yaml.document import parse
+from remediate.yaml.edits import Editor, Uneditable
+from remediate.yaml.source import Source
+from remediate.yaml.values import to_data
 from tests.conftest import ROOT
 from tests.helpers import fix_text, noise_lines
 

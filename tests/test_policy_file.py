@@ -1,5 +1,5 @@
 """network-policy's ``policy-file``: a directory's new policies in one file, written after the run
-(remediate/delivery.py), consulted by one-file pre-commit runs, never written over someone else's file."""
+(remediate/run/delivery.py), consulted by one-file pre-commit runs, never written over someone else's file."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from remediate import files
-from remediate.commands import RunOptions, run
-from remediate.document import parse
-from remediate.values import to_data
+from remediate.cli.commands import RunOptions, run
+from remediate.run import files
+from remediate.yaml.document import parse
+from remediate.yaml.values import to_data
 from tests.test_cli import k8sfix
 from tests.test_network_policy import netpol, workload
 

@@ -22,14 +22,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remediate.apply import choose, collides
-from remediate.document import parse
-from remediate.model import Edit, Fix, Touch
-from remediate.registry import all_fixers
-from remediate.results import Status
-from remediate.runner import process
-from remediate.source import Source
-from remediate.values import is_plain_string
+from remediate.run.registry import all_fixers
+from remediate.run.results import Status
+from remediate.run.runner import process
+from remediate.yaml.apply import choose, collides
+from remediate.yaml.document import parse
+from remediate.yaml.model import Edit, Fix, Touch
+from remediate.yaml.source import Source
+from remediate.yaml.values import is_plain_string
 from tests.fidelity import altered_lines, lost_comments
 from tests.helpers import engine_for, noise_lines
 
@@ -325,7 +325,7 @@ def fix_sets(draw: st.DrawFn) -> list[Fix]:
 @settings(max_examples=300, derandomize=True, database=None)
 @given(fix_sets())
 def test_choosing_fixes_agrees_with_comparing_every_pair(fixes: list[Fix]) -> None:
-    """:func:`remediate.apply.choose` files chosen fixes by place; it decides as the pairwise rule does."""
+    """:func:`remediate.yaml.apply.choose` files chosen fixes by place; it decides as the pairwise rule does."""
     chosen: list[Fix] = []
     waiting: list[Fix] = []
     for fix in fixes:

@@ -24,7 +24,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_readme_options_exist() -> None:
-    from remediate.cli import run
+    from remediate.cli.main import run
 
     readme = (ROOT / "README.md").read_text()
     options = set(re.findall(r"k8sfix (--[a-z-]+)", readme))
@@ -40,7 +40,7 @@ def test_readme_options_exist() -> None:
 
 
 def test_readme_config_example_is_a_valid_config(tmp_path) -> None:
-    from remediate.config import load
+    from remediate.run.config import load
 
     readme = (ROOT / "README.md").read_text()
     (example,) = [block for block in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL) if "fixers:" in block]

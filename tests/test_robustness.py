@@ -20,17 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from remediate import removed_apis, runner, sandbox, versions
-from remediate.config import ConfigError, load
-from remediate.document import parse
-from remediate.edits import Change
-from remediate.fixer import Context, Fixer
-from remediate.index import RunIndex, summarize
-from remediate.k8s import Manifest
-from remediate.model import Edit, Touch
-from remediate.results import Status
-from remediate.runner import Engine, Scope, process
-from remediate.source import Source
+from remediate.kube import removed_apis, sandbox, versions
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.index import RunIndex, summarize
+from remediate.kube.k8s import Manifest
+from remediate.run import runner
+from remediate.run.config import ConfigError, load
+from remediate.run.results import Status
+from remediate.run.runner import Engine, Scope, process
+from remediate.yaml.document import parse
+from remediate.yaml.edits import Change
+from remediate.yaml.model import Edit, Touch
+from remediate.yaml.source import Source
 from tests.helpers import fix_text
 from tests.test_cli import k8sfix
 

@@ -17,13 +17,13 @@ from fixers.security_context import (
     container_plan,
     pod_plan,
 )
-from remediate.config import ConfigError, load
-from remediate.document import parse
-from remediate.k8s import BUILTIN_POD_KINDS, manifests, pod_template
-from remediate.registry import all_fixers
-from remediate.runner import Engine, process
-from remediate.source import Source
-from remediate.values import to_data
+from remediate.kube.k8s import BUILTIN_POD_KINDS, manifests, pod_template
+from remediate.run.config import ConfigError, load
+from remediate.run.registry import all_fixers
+from remediate.run.runner import Engine, process
+from remediate.yaml.document import parse
+from remediate.yaml.source import Source
+from remediate.yaml.values import to_data
 from tests.conftest import ROOT
 from tests.helpers import fix_text, fixed_or_same
 from tests.test_corpus import corpus_sources

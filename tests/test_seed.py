@@ -12,10 +12,10 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from remediate.config import load
-from remediate.results import Status
-from remediate.runner import Engine, process
-from remediate.source import Source
+from remediate.run.config import load
+from remediate.run.results import Status
+from remediate.run.runner import Engine, process
+from remediate.yaml.source import Source
 from tests.conftest import ROOT
 
 SEED = ROOT / "examples" / "deployment.yml"

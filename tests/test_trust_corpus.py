@@ -25,12 +25,12 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
-from remediate.config import load
-from remediate.document import parse
-from remediate.registry import all_fixers
-from remediate.results import Status
-from remediate.runner import Engine, process
-from remediate.values import to_data
+from remediate.run.config import load
+from remediate.run.registry import all_fixers
+from remediate.run.results import Status
+from remediate.run.runner import Engine, process
+from remediate.yaml.document import parse
+from remediate.yaml.values import to_data
 from tests.fidelity import altered_lines, comments, lost_comments
 from tests.test_corpus import KNOWN_INVALID, corpus_sources
 

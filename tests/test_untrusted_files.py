@@ -1,5 +1,5 @@
 """A repository is untrusted input: nothing it holds may make k8sfix write outside what the user
-named, replace a link or a device, or hang (:mod:`remediate.files`, :mod:`remediate.delivery`).
+named, replace a link or a device, or hang (:mod:`remediate.run.files`, :mod:`remediate.run.delivery`).
 
 Each case was reproduced against the previous release (which wrote through the link, replaced
 ``/dev/null``, hung on a FIFO, read a sparse file whole, took a file's owner, broke hard links and
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from remediate import files
+from remediate.run import files
 from tests.conftest import ROOT
 from tests.test_cli import k8sfix
 

@@ -1,5 +1,5 @@
 """Schema validation (``--validate``, ``--strict``, ``--schema-dir``) and the guard that keeps a fix
-from breaking a schema (:mod:`remediate.validation`, :mod:`remediate.schemas`).
+from breaking a schema (:mod:`remediate.kube.validation`, :mod:`remediate.kube.schemas`).
 
 Positions are 1-based ``line:column`` of the offending field, as every output format prints them.
 The corpus tests print their figures with ``pytest -s``.
@@ -22,16 +22,17 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
-from remediate import registry, schemas, validation, versions
-from remediate.config import load
-from remediate.document import Document, parse
-from remediate.findings import Finding
-from remediate.fixer import Context, Fixer
-from remediate.k8s import Manifest, containers, manifests, pod_template
-from remediate.registry import all_fixers
-from remediate.results import Status
-from remediate.runner import Engine, process
-from remediate.source import Source
+from remediate.kube import schemas, validation, versions
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.k8s import Manifest, containers, manifests, pod_template
+from remediate.run import registry
+from remediate.run.config import load
+from remediate.run.registry import all_fixers
+from remediate.run.results import Status
+from remediate.run.runner import Engine, process
+from remediate.yaml.document import Document, parse
+from remediate.yaml.source import Source
 from tests.conftest import ROOT
 from tests.test_cli import k8sfix
 from tests.test_corpus import corpus_sources
@@ -289,7 +290,7 @@ def test_the_same_fixes_are_written_when_they_keep_the_schema() -> None:
 
 
 def test_the_cli_leaves_the_file_alone_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from remediate import cli
+    from remediate.cli import main as cli
 
     target = tmp_path / "app.yaml"
     target.write_text(DEPLOYMENT)
@@ -380,7 +381,7 @@ def test_cli_schema_dir_and_an_unsupported_version(tmp_path: Path) -> None:
 
 
 def test_explain_prints_the_schema_check_documentation(capsys: pytest.CaptureFixture[str]) -> None:
-    from remediate import cli
+    from remediate.cli import main as cli
 
     for name in ("schema", "K8S100"):
         assert cli.run(["--explain", name]) == 0

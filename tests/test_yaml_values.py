@@ -1,4 +1,4 @@
-"""k8sfix reads YAML values as Kubernetes does (:mod:`remediate.values`), checked against Kubernetes'
+"""k8sfix reads YAML values as Kubernetes does (:mod:`remediate.yaml.values`), checked against Kubernetes'
 own reader, not against our idea of it.
 
 ``tests/goyaml/scalars.jsonl`` holds, for every scalar of ``scalars.txt``, the JSON that go-yaml v2
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from remediate.document import parse
-from remediate.source import InputError
-from remediate.values import is_plain_string, key_text, plain_value, to_data
+from remediate.yaml.document import parse
+from remediate.yaml.source import InputError
+from remediate.yaml.values import is_plain_string, key_text, plain_value, to_data
 from tests.helpers import fix_text, fixed_or_same
 
 ORACLE = Path(__file__).parent / "goyaml"

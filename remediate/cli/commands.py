@@ -1,0 +1,344 @@
+"""What the command line does, apart from parsing it: run over files, list and explain fixers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import sys
+import typing
+from dataclasses import dataclass
+
+from remediate.kube import kustomize, validation
+from remediate.kube.index import IndexedObject, RunIndex, default_namespace, summarize
+from remediate.output import formats, report
+from remediate.run import bulk, delivery, files, registry
+from remediate.run import config as configuration
+from remediate.run.results import FileResult, Problem, Status
+from remediate.run.runner import Engine, Scope, decode, process, write_result
+from remediate.yaml.document import parse
+from remediate.yaml.source import MAX_BYTES, InputError, TooLarge, read_regular
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    paths: list[str]
+    diff: bool = False
+    write: bool = False
+    select: list[str] | None = None
+    ignore: list[str] | None = None
+    config: str | None = None
+    output_format: str = "text"
+    """How findings are printed: text, json, sarif or github (see :mod:`remediate.output.formats`)."""
+    stdin_filename: str | None = None
+    quiet: bool = False
+    context: list[str] = dataclasses.field(default_factory=list)
+    namespace: str | None = None
+    kubernetes_version: str | None = None
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    jobs: int | None = None
+    """Worker processes; None: one per CPU."""
+    report: str | None = None
+    """Where to write the JSON run report (:mod:`remediate.output.run_report`)."""
+    report_html: str | None = None
+    """Where to write the HTML or Markdown migration report (:mod:`remediate.output.migration_report`)."""
+    validate: bool = False
+    """Report schema findings (:mod:`remediate.kube.validation`); fixes are schema-checked regardless."""
+    strict: bool = False
+    schema_dir: str | None = None
+
+    @property
+    def fixing(self) -> bool:
+        return self.diff or self.write
+
+
+@dataclass
+class Input:
+    """A file named or found on the command line, read once: its bytes, or why it cannot be read."""
+
+    path: str
+    name: str
+    data: bytes | None = None
+    error: str | None = None
+    skip: str | None = None
+    identity: tuple[int, int] | None = None
+    """The file's ``(device, inode)``: a file reached by two names is read once."""
+
+
+def _error(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run(options: RunOptions) -> int:
+    """Process every path; print findings, diffs and errors; return the exit code."""
+    try:
+        settings = configuration.load(
+            configuration.discover(options.config),
+            select=options.select,
+            ignore=options.ignore,
+            kubernetes_version=options.kubernetes_version,
+        )
+    except configuration.ConfigError as exc:
+        _error(f"{exc}")
+        return EXIT_ERROR
+    if not settings.enabled and not options.validate:
+        _error("k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
+               "would be checked; k8sfix --list-fixers shows them")
+        return EXIT_ERROR
+    schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
+    problem = validation.setup_error(settings.kubernetes_version, schema)
+    if problem:
+        _error(f"k8sfix: error: {problem}")
+        return EXIT_ERROR
+    engine = Engine(settings, schema)
+    for fixer in engine.fixers:
+        problem = fixer.setup_problem()
+        if problem:
+            line, column = settings.positions.get(problem.split(":", 1)[0], (1, 1))
+            _error(f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}: error: {problem}")
+            return EXIT_ERROR
+    in_context = list(files.expand(options.context)) if options.context else []
+    candidates = _patches_listed_elsewhere(files.expand(options.paths, options.include, options.exclude), in_context)
+    inputs = [_read(candidate, options) for candidate in candidates]
+    jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
+    receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
+    index = RunIndex()
+    if engine.needs_index:
+        seen = {item.identity for item in inputs if item.identity is not None}  # each file is indexed once
+        context: list[Input] = []
+        beside = [
+            files.named(path) for path, directory in sorted(receiving.items())
+            if os.path.lexists(path) and files.inside(path, directory)
+        ]
+        for candidate in [*in_context, *beside]:
+            if candidate.identity is not None and candidate.identity not in seen:
+                seen.add(candidate.identity)
+                context.append(_read(candidate, options))
+        for found in bulk.ordered_map(_index_work, (settings, options), inputs + context, jobs=jobs):
+            index.add(found)
+    results: list[FileResult] = []
+    exit_code = EXIT_CLEAN
+    for path in options.context:  # a typo would hide the policies and Services it should show
+        if not os.path.exists(path):
+            _error(f"{path}:1:1: error: --context: no such file or directory")
+            exit_code = EXIT_ERROR
+    deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
+    held: dict[str, delivery.Held] = {}
+    originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
+    state = (engine, options, index, deferred)
+    for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
+        key = delivery.key(result.name)
+        if key in deferred and key in originals:  # shown and written once it has what other files add
+            held[key] = delivery.Held(result, originals[key])
+            continue
+        results.append(result)
+        exit_code = max(exit_code, _show(result, options))
+    if options.fixing:
+        senders = results + [entry.result for entry in held.values()]
+        for result in delivery.deliver(senders, held, receiving, write=options.write):
+            results.append(result)
+            exit_code = max(exit_code, _show(result, options))
+    if options.output_format != "text":
+        document = formats.render(options.output_format, results, fixing=options.fixing, written=options.write)
+        print(document, end="" if document.endswith("\n") else "\n", file=_findings_stream(options))
+    exit_code = max(exit_code, _write_reports(results, options))
+    if not options.quiet:
+        _error(report.summary(results, fixing=options.fixing, dry_run=options.diff))
+    return exit_code
+
+
+def _patches_listed_elsewhere(
+    candidates: typing.Iterable[files.Candidate], in_context: list[files.Candidate]
+) -> list[files.Candidate]:
+    """Mark as skipped the inputs that a kustomization of the ``--context`` paths lists as a patch
+    (a pre-commit run names a staged patch alone; the overlay that lists it may be anywhere)."""
+    kustomizations = [c.path for c in in_context if os.path.basename(c.path) in kustomize.NAMES]
+    return list(files.mark_patches(candidates, kustomizations))
+
+
+def _read(candidate: files.Candidate, options: RunOptions) -> Input:
+    if candidate.error:
+        return Input(candidate.path, candidate.path, error=candidate.error)
+    if candidate.skip:
+        return Input(candidate.path, candidate.path, skip=candidate.skip)
+    if candidate.path == "-":
+        return Input("-", options.stdin_filename or "-", sys.stdin.buffer.read(MAX_BYTES + 1))
+    try:
+        data, _ = read_regular(candidate.path)
+    except TooLarge as exc:
+        return Input(candidate.path, candidate.path, error=exc.strerror)
+    except OSError as exc:
+        return Input(candidate.path, candidate.path, error=f"cannot read: {exc.strerror}")
+    return Input(candidate.path, candidate.path, data, identity=candidate.identity)
+
+
+def _index_work(state: tuple[configuration.Settings, RunOptions], item: Input) -> list[IndexedObject]:
+    """The index entries of one file, in this process or a worker (see :mod:`remediate.run.bulk`)."""
+    settings, options = state
+    return _summaries(item, settings, options)
+
+
+def _summaries(item: Input, settings: configuration.Settings, options: RunOptions) -> list[IndexedObject]:
+    """Index entries of a file; a file that cannot be read or parsed adds nothing (it is reported later)."""
+    if item.data is None:
+        return []
+    source = decode(item.name, item.data)
+    if isinstance(source, FileResult):
+        return []
+    try:
+        documents = parse(source.text)
+    except InputError:
+        return []
+    namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
+    return summarize(item.name, documents, settings.pod_kinds, namespace)
+
+
+def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:
+    """One file of a run, in this process or a worker (see :mod:`remediate.run.bulk`)."""
+    engine, options, index, deferred = state
+    return _one(engine, item, options, index, write=options.write and delivery.key(item.path) not in deferred)
+
+
+def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, write: bool) -> FileResult:
+    """Process one file; with ``write``, write its fixes (files that others add to are written later)."""
+    if item.skip:
+        return FileResult(item.name, Status.SKIPPED, skip_reason=item.skip)
+    if item.data is None:
+        return FileResult(item.name, Status.FAILED, errors=(Problem(item.error or "cannot read"),))
+    source = decode(item.name, item.data)
+    if isinstance(source, FileResult):
+        if item.path == "-" and options.write:  # a stream k8sfix cannot read passes through as it came
+            sys.stdout.buffer.write(item.data)
+            shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)  # the rest of one too large to read
+        return source
+    namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
+    scope = Scope(index, namespace, from_stdin=item.path == "-")
+    result = process(engine, source, fix=options.fixing, scope=scope)
+    if item.path == "-" and options.write:
+        sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was
+    elif write:
+        return write_result(result, item.data)
+    return result
+
+
+def _show(result: FileResult, options: RunOptions) -> int:
+    """Print one file's outcome; return its exit code.
+
+    Findings go to stdout, unless stdout carries a diff or a fixed stream: then to stderr.
+    """
+    for line in report.problem_lines(result):
+        _error(line)
+    if result.skip_reason and not options.quiet:
+        _error(f"{report.display_name(result.name)}: note: skipped: {result.skip_reason}")
+    name = report.display_name(result.name)
+    for note in result.notes if not options.quiet else ():
+        _error(f"{name}:{note.line or 1}:{note.column or 1}: note: {note.message}")
+    if options.diff and result.output is not None:
+        sys.stdout.write(report.unified_diff(result))
+    if options.output_format == "text":
+        stream = _findings_stream(options)
+        for finding in result.findings:
+            if options.diff and finding.identity in result.fixed:
+                continue  # the diff shows it
+            print(report.finding_line(result, finding, fixing=options.write), file=stream)
+    if result.errors:
+        return EXIT_ERROR
+    if result.output is not None or result.unfixed or (result.findings and not options.fixing):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _findings_stream(options: RunOptions) -> typing.TextIO:
+    """stdout, unless it carries a diff or a fixed stream: then stderr."""
+    return sys.stderr if options.diff or (options.write and "-" in options.paths) else sys.stdout
+
+
+def _write_reports(results: list[FileResult], options: RunOptions) -> int:
+    """Write ``--report`` and ``--report-html``; EXIT_ERROR when one cannot be written."""
+    if not (options.report or options.report_html):
+        return EXIT_CLEAN
+    from remediate.output import migration_report, run_report
+
+    document = run_report.document(results, options)
+    outputs = []
+    if options.report:
+        outputs.append((options.report, run_report.dumps(document)))
+    if options.report_html:
+        html_format = migration_report.format_for(options.report_html)
+        outputs.append((options.report_html, migration_report.render(document, html_format)))
+    code = EXIT_CLEAN
+    for path, text in outputs:
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            _error(f"{path}:1:1: error: cannot write the report: {exc.strerror}")
+            code = EXIT_ERROR
+    return code
+
+
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
+
+
+def plain_doc(text: str) -> str:
+    """A docstring as users read it: ``:mod:`~remediate.x``` becomes ``x`` and double backticks single."""
+    return _ROLE.sub(r"`\1`", text).replace("``", "`")
+
+
+def list_fixers() -> int:
+    for fixer in registry.all_fixers():
+        summary = plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip().splitlines()[0])
+        print(f"{fixer.code}  {fixer.id:<22} {summary}")
+    return EXIT_CLEAN
+
+
+def explain(name: str) -> int:
+    """Print a fixer's docstring, the scanner checks it answers, and its option defaults."""
+    from remediate.kube.crosswalk import CROSSWALK
+
+    if name.lower() in (validation.ID, validation.CODE.lower()):  # --validate's check, not a fixer
+        print(f"{validation.ID} ({validation.CODE})\n\n{plain_doc((validation.__doc__ or '').strip())}")
+        return EXIT_CLEAN
+    try:
+        (fixer_id,) = registry.resolve([name])
+    except ValueError as exc:
+        _error(f"k8sfix: error: {exc}")
+        return EXIT_ERROR
+    fixer = registry.by_id()[fixer_id]
+    print(f"{fixer.id} ({fixer.code})\n")
+    print(plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip()))
+    rows = CROSSWALK.get(fixer.id, {})
+    if rows:
+        print("\nSame checks in other scanners:")
+        for scanner, checks in rows.items():
+            print(f"    {scanner}: {', '.join(checks)}")
+    print("\nDefaults (.k8sfix.yaml):")
+    print(f"    fixers:\n      {fixer.id}:\n        enabled: true")
+    hints = typing.get_type_hints(fixer.Options)
+    for field in dataclasses.fields(fixer.Options):
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
+        print(f"        {field.name.replace('_', '-')}: {_yaml_value(default)}    # {_describe(hints[field.name])}")
+    return EXIT_CLEAN
+
+
+def _yaml_value(value: object) -> str:
+    """Show an option default as it would be written in ``.k8sfix.yaml`` (JSON is YAML's flow style)."""
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, str) and value and value == value.strip() and not value[0] in "[]{}&*!|>'\"%@`#":
+        return value
+    return json.dumps(value)
+
+
+def _describe(hint: object) -> str:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Literal:
+        return " | ".join(map(str, args))
+    if typing.get_origin(hint) is tuple:
+        return f"list of {_describe(args[0])}" if args else "list"
+    return getattr(hint, "__name__", str(hint).replace("typing.", ""))

@@ -1,0 +1,153 @@
+"""The ``k8sfix`` command: a thin typer shell over :func:`run`.
+
+Exit codes (pre-commit's contract): 0 nothing to fix; 1 findings remain, or files changed or would
+change; 2 an error (unreadable or invalid input, bad config, a fix that failed verification) — the
+other files are still processed.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from remediate import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+HELP = """Find and fix unsafe Kubernetes manifests, keeping every comment and line you did not ask to change.
+
+\b
+Examples:
+  k8sfix deploy/                    report findings (exit 1 if any)
+  k8sfix --diff deploy/app.yaml     show the fixes as a unified diff, write nothing
+  k8sfix --write deploy/            fix in place (atomic writes)
+  cat app.yaml | k8sfix --write -   fix a stream: stdin to stdout
+  k8sfix --explain image-pull-policy
+
+\b
+Exit codes: 0 nothing to fix; 1 findings remain or files changed/would change;
+2 an error (invalid input, bad config, a fix that failed verification).
+Config: .k8sfix.yaml in this directory or above (see README). Opt an object out with the
+annotation k8sfix.io/ignore: "image-pull-policy,..." or "all".
+"""
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"k8sfix {__version__}")
+        raise typer.Exit(EXIT_CLEAN)
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@app.command(help=HELP)
+def main(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files or directories; '-' reads stdin.", show_default=False)] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")] = False,
+    write: Annotated[bool, typer.Option("--write", "-w", help="Apply the fixes in place.")] = False,
+    select: Annotated[list[str] | None, typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False)] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Do not run these fixers.", show_default=False)] = None,
+    config: Annotated[str | None, typer.Option(help="Config file (default: nearest .k8sfix.yaml).", show_default=False)] = None,
+    output_format: Annotated[Format, typer.Option("--format", help="How findings are printed: text, json, sarif (GitHub code scanning) or github (workflow-command annotations).")] = Format.text,
+    report: Annotated[str | None, typer.Option("--report", help="Also write a JSON report of the run (files, findings, fixes, totals) to this file.", show_default=False)] = None,
+    report_html: Annotated[str | None, typer.Option("--report-html", help="Also write a migration report for reviewers: HTML for FILE.html, Markdown for FILE.md.", show_default=False)] = None,
+    context: Annotated[list[str] | None, typer.Option("--context", help="Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; never rewritten.", show_default=False)] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace of objects that name none (default: a kustomization.yaml's namespace beside the file, else 'default').", show_default=False)] = None,
+    kubernetes_version: Annotated[str | None, typer.Option("--kubernetes-version", help="Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix has schemas for).", show_default=False)] = None,
+    validate: Annotated[bool, typer.Option("--validate", help="Also validate every object against the Kubernetes schema of the target version (code K8S100).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Validate (implies --validate) and fail unknown fields.")] = False,
+    schema_dir: Annotated[str | None, typer.Option("--schema-dir", help="Validate (implies --validate) custom resources with the JSON schemas in this directory ({kind}_{version}.json).", show_default=False)] = None,
+    stdin_filename: Annotated[str | None, typer.Option(help="Name to report for '-' (stdin).", show_default=False)] = None,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Read only files matching these globs (.gitignore syntax) in directories; default: *.yaml, *.yml, *.json.", show_default=False)] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Leave out files and directories matching these globs (.gitignore syntax) in directories.", show_default=False)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per CPU).", show_default=False)] = None,
+    list_fixers: Annotated[bool, typer.Option("--list-fixers", help="List the fixers and exit.")] = False,
+    explain: Annotated[str | None, typer.Option(help="Print a fixer's documentation and exit.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary and no notes.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    from remediate.cli import commands
+
+    if list_fixers:
+        raise typer.Exit(commands.list_fixers())
+    if explain:
+        raise typer.Exit(commands.explain(explain))
+    if diff and write:
+        typer.echo("k8sfix: error: --diff and --write cannot be combined", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    if not paths:
+        typer.echo("k8sfix: error: no PATH given (try: k8sfix --help)", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    if report_html:
+        from remediate.output.migration_report import format_for
+
+        try:
+            format_for(report_html)
+        except ValueError as exc:
+            typer.echo(f"k8sfix: error: {exc}", err=True)
+            raise typer.Exit(EXIT_ERROR) from None
+    options = commands.RunOptions(
+        paths=paths,
+        diff=diff,
+        write=write,
+        select=_split(select),
+        ignore=_split(ignore),
+        config=config,
+        output_format=output_format.value,
+        stdin_filename=stdin_filename,
+        quiet=quiet,
+        context=context or [],
+        namespace=namespace,
+        kubernetes_version=kubernetes_version,
+        include=_split(include),
+        exclude=_split(exclude),
+        jobs=jobs,
+        report=report,
+        report_html=report_html,
+        validate=validate or strict or schema_dir is not None,
+        strict=strict,
+        schema_dir=schema_dir,
+    )
+    raise typer.Exit(commands.run(options))
+
+
+def run(argv: list[str]) -> int:
+    """Run the command line with ``argv`` (without the program name) and return the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        code = command.main(args=argv, prog_name="k8sfix", standalone_mode=False)
+        return code if isinstance(code, int) else EXIT_CLEAN
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:  # click's own exits (usage errors)
+        return int(exc.code or 0)
+    except Exception as exc:  # click.UsageError and friends
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+            return EXIT_ERROR
+        raise
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(run(sys.argv[1:]))
+

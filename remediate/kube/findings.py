@@ -1,0 +1,50 @@
+"""What a check reports: a problem found in one Kubernetes object, and the fix it offers.
+
+A :class:`Finding` names the *problem* (its message) and where it is (file position, YAML path,
+object, container); its optional :class:`~remediate.yaml.model.Fix` names the *action*.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from remediate.yaml.model import Fix, YamlPath
+
+
+class Severity(enum.Enum):
+    """How bad a finding is; ``error`` findings make security or availability worse."""
+
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """Which Kubernetes object a finding is about."""
+
+    kind: str
+    name: str
+    namespace: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in one object, at a position of the file it was read from."""
+
+    code: str
+    fixer: str
+    message: str
+    doc: int
+    path: YamlPath
+    line: int
+    column: int
+    obj: ObjectRef
+    container: str | None = None
+    severity: Severity = Severity.ERROR
+    fix: Fix | None = field(default=None, compare=False)
+
+    @property
+    def identity(self) -> tuple[str, int, YamlPath]:
+        """What stays the same for one problem across passes, whatever lines moved."""
+        return (self.code, self.doc, self.path)

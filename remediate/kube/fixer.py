@@ -1,0 +1,150 @@
+"""The interface every fixer implements, and the per-file context it is given.
+
+A fixer is a class in its own module under ``fixers/``. It looks at one object at a time and yields
+:class:`~remediate.kube.findings.Finding` values, each with an optional fix built with the context's
+:class:`~remediate.yaml.edits.Editor`. It is pure: no I/O, no state between calls, no text changed.
+The module docstring is the fixer's documentation (``k8sfix --explain ID``), in the sections listed
+in :data:`DOC_SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from remediate.kube import versions
+from remediate.kube.findings import Finding, Severity
+from remediate.kube.index import RunIndex
+from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
+from remediate.yaml import layout
+from remediate.yaml.edits import Change, Editor, Uneditable
+from remediate.yaml.model import Fix
+
+if TYPE_CHECKING:
+    from remediate.yaml.document import Document, Node
+    from remediate.yaml.source import Source
+
+DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Options", "Fix safety", "Limitations")
+
+
+@dataclass
+class Context:
+    """What a fixer may consult besides the object: the file, and every object of the run.
+
+    ``namespace`` is where this file's objects without a namespace live; ``index`` summarizes every
+    object of the run (filled only when an enabled fixer sets ``needs_index``).
+    """
+
+    source: Source
+    documents: list[Document]
+    pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
+    index: RunIndex = field(default_factory=RunIndex)
+    namespace: str = "default"
+    kubernetes_version: str | None = None
+    from_stdin: bool = False
+    """The file is read from stdin: there is no directory to add files to."""
+
+    @property
+    def target_version(self) -> tuple[int, int]:
+        """The Kubernetes ``(major, minor)`` the run targets (``--kubernetes-version``)."""
+        return versions.target(self.kubernetes_version)
+
+    def namespace_of(self, manifest: Manifest) -> str:
+        """The namespace an object is applied to."""
+        return manifest.namespace or self.namespace
+
+    @cached_property
+    def editor(self) -> Editor:
+        """Edit builders for this file (layout detected on first use)."""
+        is_json = self.source.name.endswith(".json") or self.source.text.lstrip()[:1] in ("{", "[")
+        detected = layout.detect(self.documents, json=is_json, newline=self.source.newline)
+        return Editor(self.source.text, detected, self.documents)
+
+
+def _fix_of(title: str, changes: list[Change]) -> Fix:
+    """The fix made of ``changes``; one change's tuples are shared, not copied (a change that appends a
+    thousand policies is the fix of a thousand findings)."""
+    if len(changes) == 1:
+        (change,) = changes
+        return Fix(title, change.edits, change.touches, change.adds)
+    return Fix(
+        title,
+        tuple(edit for change in changes for edit in change.edits),
+        tuple(touch for change in changes for touch in change.touches),
+        tuple(new for change in changes for new in change.adds),
+    )
+
+
+class Fixer(abc.ABC):
+    """Base class of fixers; subclasses set the class variables and implement :meth:`check`."""
+
+    id: ClassVar[str]
+    code: ClassVar[str]
+    Options: ClassVar[type]
+    writes: ClassVar[tuple[str, ...]]
+    """The keys this fixer may add or change: every line it alters mentions one (corpus tests check)."""
+    severity: ClassVar[Severity] = Severity.ERROR
+    needs_index: ClassVar[bool] = False
+    """True for fixers that read ``ctx.index`` (other objects of the run)."""
+
+    def __init__(self, options: Any = None, *, config_path: str | None = None):
+        self.options = options if options is not None else self.Options()
+        self.config_path = config_path
+        """The config file the options come from (None: defaults); relative paths in options are
+        relative to its directory."""
+
+    @abc.abstractmethod
+    def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        """Yield the findings for one object."""
+
+    def setup_problem(self) -> str | None:
+        """Why the options cannot work (say, a template file that cannot be read), checked once
+        before any file is read: a configuration error, not a finding on every object."""
+        return None
+
+    def receiving_files(self, paths: list[str]) -> dict[str, str]:
+        """The files (normalized paths) this fixer's fixes of the files ``paths`` may add documents
+        to, besides the files themselves, each with the directory it must stay inside (links
+        resolved). The run consults them and writes them last (:mod:`remediate.run.delivery`). Most
+        fixers change only the file they look at: none."""
+        return {}
+
+    def finding(
+        self,
+        manifest: Manifest,
+        node: Node,
+        message: str,
+        *,
+        container: Container | None = None,
+        fix: tuple[str, Callable[[], list[Change]]] | None = None,
+    ) -> Finding:
+        """A finding at ``node``; ``fix`` is (title, builder) and the builder may raise Uneditable.
+
+        When it does, the finding has no fix and its message says why, so the user knows what to
+        do by hand.
+        """
+        built: Fix | None = None
+        if fix is not None:
+            title, build = fix
+            try:
+                changes = build()
+            except Uneditable as reason:
+                message = f"{message} (not fixed automatically: {reason})"
+            else:
+                built = _fix_of(title, changes)
+        return Finding(
+            code=self.code,
+            fixer=self.id,
+            message=message,
+            doc=manifest.document.index,
+            path=node.path(),
+            line=node.line + 1,
+            column=node.column + 1,
+            obj=manifest.ref,
+            container=container.name if container else None,
+            severity=self.severity,
+            fix=built,
+        )

@@ -1,0 +1,364 @@
+"""The objects of a whole run, for fixers that look across files.
+
+A NetworkPolicy in ``policies.yaml`` covers the pods of a Deployment in ``app.yaml``; a probe's port
+comes from a Service in another file. The index is built once per run over every input file (and
+``--context`` paths, consulted but never rewritten). It holds small, picklable summaries, not node
+graphs, so it costs little memory and crosses process boundaries in parallel runs.
+
+Namespaces: an object without ``metadata.namespace`` is in the run's default namespace
+(``--namespace``, else the ``namespace:`` of a ``kustomization.yaml`` beside the file, else
+``default``), as ``kubectl apply`` and kustomize would place it. (kustomize's ``namespace:`` also
+replaces a namespace that an object states; k8sfix keeps the stated one.)
+
+NetworkPolicy semantics follow the API server: a policy selects pods of its own namespace only;
+its ``podSelector`` is a label selector (absent or ``{}``: every pod); an omitted ``policyTypes``
+means ``Ingress``, plus ``Egress`` when the policy has at least one egress rule. Only the built-in
+API (``networking.k8s.io``, and the old ``extensions/v1beta1``) counts: Calico's and Cilium's
+policies of the same kind name select pods differently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from remediate.kube import kustomize, selectors
+from remediate.kube.k8s import Manifest, PodKind, manifests, pod_template
+from remediate.yaml.document import Document
+from remediate.yaml.document import Mapping as MappingNode
+from remediate.yaml.values import to_data
+
+SPEC_KINDS = frozenset({"Service", "NetworkPolicy"})
+"""Kinds whose whole ``spec`` is kept in the index (selectors, ports, policy types)."""
+
+NETWORK_POLICY_API_VERSIONS = frozenset({"networking.k8s.io/v1", "extensions/v1beta1"})
+"""apiVersions of the built-in NetworkPolicy (not Calico's ``projectcalico.org/v3`` one)."""
+
+DIRECTIONS = ("Ingress", "Egress")
+RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
+"""Per direction: the spec key of its rules, and the rule key of its peers."""
+
+@dataclass(frozen=True)
+class IndexedObject:
+    """What other objects need to know about one object."""
+
+    file: str
+    kind: str
+    api_version: str
+    name: str
+    namespace: str
+    labels: Mapping[str, str]
+    pod_labels: Mapping[str, str] | None = None
+    spec: Any = None
+
+    @cached_property
+    def service_pairs(self) -> frozenset[tuple[str, str]]:
+        """For a Service, the label pairs of the pods it sends traffic to; empty when it selects no
+        pods (no selector, or ``type: ExternalName``, which has no endpoints). Computed once: the
+        run asks for every container."""
+        spec = self.spec if isinstance(self.spec, dict) else {}
+        if spec.get("type") == "ExternalName":
+            return frozenset()
+        return selectors.selector_pairs(spec.get("selector"))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which NetworkPolicies select a pod, by direction."""
+
+    ingress: tuple[IndexedObject, ...] = ()
+    egress: tuple[IndexedObject, ...] = ()
+
+    def of(self, direction: str) -> tuple[IndexedObject, ...]:
+        """The policies for ``"Ingress"`` or ``"Egress"``."""
+        return self.ingress if direction == "Ingress" else self.egress
+
+    def missing(self) -> tuple[str, ...]:
+        """The directions no policy covers, in the order Ingress, Egress."""
+        return tuple(direction for direction in DIRECTIONS if not self.of(direction))
+
+
+_Rank = tuple[int, int]
+"""Where an object stands in a run: (its file's place, its place in the file)."""
+
+_AFTER_ALL = 1 << 62
+"""The file rank of a file :meth:`RunIndex.with_file` adds: after every file of the run."""
+
+
+class _Lookups:
+    """Inverted indexes over some objects, so that each lookup costs what it finds, not the run.
+
+    Objects are filed by namespace under the label pairs (and keys) a match needs: a Service under
+    one pair of its selector, a NetworkPolicy under one pair (or key) its ``podSelector`` requires,
+    or among those that need none (an empty selector selects every pod), a pod-bearing object under
+    every pair and key of its pod labels. A lookup gathers the candidates for the labels it asks
+    about and keeps those that really match, in the order of the run.
+    """
+
+    def __init__(self) -> None:
+        self.services: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
+        self.policies: dict[tuple[str, Any], list[IndexedObject]] = defaultdict(list)
+        self.policy_list: dict[str, list[IndexedObject]] = defaultdict(list)
+        self.workloads: dict[tuple[str, Any], list[IndexedObject]] = defaultdict(list)
+        self.workload_list: dict[str, list[IndexedObject]] = defaultdict(list)
+        self.names: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
+        """Pod-bearing objects (role "pods") and policies (role "NetworkPolicy") by namespace and name."""
+        self.ranks: dict[int, _Rank] = {}
+
+    def add(self, obj: IndexedObject, rank: _Rank) -> None:
+        self.ranks[id(obj)] = rank
+        namespace = obj.namespace
+        if obj.kind == "Service" and obj.service_pairs:
+            self.services[(namespace, *min(obj.service_pairs))].append(obj)
+        if obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS:
+            spec = policy_spec(obj)
+            if isinstance(spec, Mapping):
+                self.policy_list[namespace].append(obj)
+                self.names[(namespace, "NetworkPolicy", obj.name)].append(obj)
+                for hint in selectors.requirement_hints(spec.get("podSelector")):
+                    self.policies[(namespace, hint)].append(obj)
+        if obj.pod_labels is not None:
+            self.workload_list[namespace].append(obj)
+            self.names[(namespace, "pods", obj.name)].append(obj)
+            for pair in obj.pod_labels.items():
+                self.workloads[(namespace, pair)].append(obj)
+                self.workloads[(namespace, pair[0])].append(obj)
+
+
+class RunIndex:
+    """Every indexed object of a run, by file, with the lookups fixers need.
+
+    Lookups are answered from inverted indexes (:class:`_Lookups`) and list objects in the order of
+    the run: files in the order they were added, objects in the order of their file. A run asks for
+    every container, and a scan of every object each time made a repository's cost grow with the
+    square of its size. :meth:`with_file` gives the run as it looks while one file is being fixed:
+    an overlay that keeps only that file's new entries and answers from its parent's indexes minus
+    the file's old entries, so making one costs the size of the file, not of the run.
+    """
+
+    def __init__(self, by_file: dict[str, list[IndexedObject]] | None = None) -> None:
+        self._parent: RunIndex | None = None
+        self._replaced: str | None = None
+        self._files: dict[str, list[IndexedObject]] = {}
+        self._file_ranks: dict[str, int] = {}
+        self._lookups = _Lookups()
+        for entries in (by_file or {}).values():
+            self.add(entries)
+
+    def add(self, found: Iterable[IndexedObject]) -> None:
+        """Add objects (of any files; a file's objects in their order)."""
+        for obj in found:
+            self._add(obj)
+
+    def _add(self, obj: IndexedObject) -> None:
+        if obj.file not in self._file_ranks:
+            self._file_ranks[obj.file] = self._rank_of_new_file(obj.file)
+        entries = self._files.setdefault(obj.file, [])
+        self._lookups.add(obj, (self._file_ranks[obj.file], len(entries)))
+        entries.append(obj)
+
+    def _rank_of_new_file(self, file: str) -> int:
+        if self._parent is None:
+            return len(self._file_ranks)
+        parent_rank = self._parent._rank_of(file)
+        return parent_rank if parent_rank is not None else _AFTER_ALL + len(self._file_ranks)
+
+    def _rank_of(self, file: str) -> int | None:
+        if file in self._file_ranks:
+            return self._file_ranks[file]
+        return self._parent._rank_of(file) if self._parent is not None else None
+
+    def with_file(self, file: str, entries: list[IndexedObject]) -> RunIndex:
+        """This index with ``file``'s entries replaced: how the run looks while that file is being fixed.
+
+        More objects of ``file`` can be added to the result with :meth:`add` (the policies a file is
+        about to get, one by one)."""
+        overlay = RunIndex()
+        overlay._parent, overlay._replaced = self, file
+        overlay.add(entries)
+        overlay._files.setdefault(file, [])
+        return overlay
+
+    @property
+    def by_file(self) -> dict[str, list[IndexedObject]]:
+        """Every file's objects, in the order of the run."""
+        files = dict(self._parent.by_file) if self._parent is not None else {}
+        if self._replaced is not None:
+            files.pop(self._replaced, None)
+        merged = {**files, **self._files}
+        return dict(sorted(merged.items(), key=lambda item: self._rank_of(item[0]) or 0))
+
+    @property
+    def objects(self) -> Iterator[IndexedObject]:
+        for entries in self.by_file.values():
+            yield from entries
+
+    def _gather(self, pick: Callable[[_Lookups], Iterable[IndexedObject]]) -> list[IndexedObject]:
+        """The objects ``pick`` finds in this index and its parents (without the replaced files'
+        old entries), each once, in the order of the run."""
+        found: dict[int, tuple[_Rank, IndexedObject]] = {}
+        index: RunIndex | None = self
+        hidden: set[str] = set()
+        while index is not None:
+            lookups = index._lookups
+            for obj in pick(lookups):
+                if obj.file not in hidden and id(obj) not in found:
+                    found[id(obj)] = (lookups.ranks[id(obj)], obj)
+            hidden |= set(index._files) | ({index._replaced} if index._replaced else set())
+            index = index._parent
+        return [obj for _, obj in sorted(found.values(), key=lambda item: item[0])]
+
+    def services_selecting(self, pod_labels: Mapping[str, str], namespace: str) -> list[IndexedObject]:
+        """Services in ``namespace`` whose selector selects pods with ``pod_labels``.
+
+        An ``ExternalName`` Service has no endpoints, whatever its selector says.
+        """
+        labels = pod_labels.items()
+
+        def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
+            for key, value in labels:
+                for obj in lookups.services.get((namespace, key, value), ()):
+                    if obj.service_pairs <= labels:
+                        yield obj
+
+        return self._gather(pick)
+
+    def network_policies(self, namespace: str) -> list[IndexedObject]:
+        """The built-in NetworkPolicies of ``namespace`` (a policy without ``spec`` has an empty one)."""
+        return self._gather(lambda lookups: lookups.policy_list.get(namespace, ()))
+
+    def has_policy_named(self, namespace: str, name: str) -> bool:
+        """True when a NetworkPolicy of ``namespace`` is called ``name``."""
+        return bool(self._gather(lambda lookups: lookups.names.get((namespace, "NetworkPolicy", name), ())))
+
+    def workloads(self, namespace: str) -> list[IndexedObject]:
+        """The pod-bearing objects of ``namespace``."""
+        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()))
+
+    def workloads_named(self, namespace: str, name: str) -> list[IndexedObject]:
+        """The pod-bearing objects of ``namespace`` called ``name`` (of any kind)."""
+        return self._gather(lambda lookups: lookups.names.get((namespace, "pods", name), ()))
+
+    def workloads_selected_by(self, selector: Any, namespace: str) -> list[IndexedObject]:
+        """The pod-bearing objects of ``namespace`` whose pods the label selector ``selector`` selects."""
+        hints = selectors.requirement_hints(selector)
+
+        def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
+            if selectors.ANY in hints:  # requires nothing this index files objects by
+                candidates: Iterable[IndexedObject] = lookups.workload_list.get(namespace, ())
+            else:
+                candidates = (obj for hint in hints for obj in lookups.workloads.get((namespace, hint), ()))
+            return (obj for obj in candidates if selectors.matches(selector, obj.pod_labels or {}))
+
+        return self._gather(pick)
+
+    def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
+        """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
+        keys = [selectors.ANY, *pod_labels.items(), *pod_labels]
+
+        def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
+            for key in keys:
+                for obj in lookups.policies.get((namespace, key), ()):
+                    if selects(policy_spec(obj), pod_labels):
+                        yield obj
+
+        ingress: list[IndexedObject] = []
+        egress: list[IndexedObject] = []
+        for obj in self._gather(pick):
+            types = policy_types(policy_spec(obj))
+            if "Ingress" in types:
+                ingress.append(obj)
+            if "Egress" in types:
+                egress.append(obj)
+        return Coverage(tuple(ingress), tuple(egress))
+
+    def restricts(self, pod_labels: Mapping[str, str], namespace: str, direction: str) -> bool:
+        """True when policies limit the ``direction`` traffic of these pods: some select them for
+        it, and none of those allows all of it (a rule without peers and ports)."""
+        covering = self.policy_coverage(pod_labels, namespace).of(direction)
+        return bool(covering) and not any(allows_everything(policy_spec(obj), direction) for obj in covering)
+
+
+def policy_spec(policy: IndexedObject) -> Any:
+    """A NetworkPolicy's spec as plain data: absent or null reads as the empty spec, like the API's."""
+    return policy.spec if policy.spec is not None else {}
+
+
+def selects(spec: Mapping[str, Any], pod_labels: Mapping[str, str]) -> bool:
+    """True when a NetworkPolicy spec's ``podSelector`` selects ``pod_labels`` (absent: every pod)."""
+    return selectors.matches(spec.get("podSelector"), pod_labels)
+
+
+def policy_types(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """A NetworkPolicy's effective ``policyTypes``.
+
+    Defaulted as the API server does when the list is omitted or empty: ``Ingress``, plus ``Egress``
+    when the policy has at least one egress rule (``egress: []`` is no rule).
+    """
+    declared = spec.get("policyTypes")
+    if isinstance(declared, list) and declared:
+        return tuple(str(t) for t in declared)
+    egress = spec.get("egress")
+    return ("Ingress", "Egress") if isinstance(egress, list) and egress else ("Ingress",)
+
+
+def allows_everything(spec: Mapping[str, Any], direction: str) -> bool:
+    """True when one of the policy's rules for ``direction`` allows all traffic: a rule with no
+    peers (``from``/``to``) and no ports, such as ``- {}``."""
+    rules_key, peers_key = RULES[direction]
+    rules = spec.get(rules_key)
+    if not isinstance(rules, list):
+        return False
+    return any(_allows_all(rule, peers_key) for rule in rules)
+
+
+def _allows_all(rule: Any, peers_key: str) -> bool:
+    if rule is None:  # a null rule is the empty rule
+        return True
+    return isinstance(rule, Mapping) and not rule.get(peers_key) and not rule.get("ports")
+
+
+def summarize(
+    file: str, documents: list[Document], pod_kinds: tuple[PodKind, ...], default_namespace: str
+) -> list[IndexedObject]:
+    """Index entries for the objects of one parsed file."""
+    return [summary(file, manifest, pod_kinds, default_namespace) for manifest in manifests(documents)]
+
+
+def summary(file: str, manifest: Manifest, pod_kinds: tuple[PodKind, ...], default_namespace: str) -> IndexedObject:
+    """The index entry of one object."""
+    metadata = manifest.metadata
+    template = pod_template(manifest, pod_kinds)
+    spec = manifest.node.get("spec") if manifest.kind in SPEC_KINDS else None
+    return IndexedObject(
+        file=file,
+        kind=manifest.kind,
+        api_version=manifest.api_version,
+        name=manifest.name,
+        namespace=manifest.namespace or default_namespace,
+        labels=labels_of(metadata),
+        pod_labels=labels_of(template.metadata) if template is not None else None,
+        spec=to_data(spec) if spec is not None else None,
+    )
+
+
+def labels_of(metadata: MappingNode | None) -> dict[str, str]:
+    """The labels of a metadata mapping, values as text."""
+    if metadata is None:
+        return {}
+    labels = metadata.get("labels")
+    if not isinstance(labels, MappingNode):
+        return {}
+    data = to_data(labels)
+    return {selectors.label_text(k): selectors.label_text(v) for k, v in data.items()}
+
+
+def default_namespace(path: str, explicit: str | None) -> str:
+    """The namespace of objects in ``path`` that name none."""
+    if explicit:
+        return explicit
+    return kustomize.namespace(os.path.dirname(os.path.abspath(path))) or "default"

@@ -1,0 +1,179 @@
+"""Domain knowledge as data: where each kind keeps its pod spec, and how to walk to the containers.
+
+The tables follow kube-score's: a pod-bearing kind maps to the path of its pod spec. Users add
+custom kinds (Argo Rollouts, OpenShift DeploymentConfigs, ...) in the config file's ``pod-kinds``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+
+from remediate.kube.findings import ObjectRef
+from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence
+
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+"""Built-in pod-bearing kinds and the path from the object to its pod spec."""
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+"""The pod spec keys that hold containers, in the order kubelet starts them."""
+
+LONG_RUNNING_KINDS = frozenset(
+    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
+)
+"""Kinds whose pods are expected to keep running (probes make sense for them)."""
+
+
+@dataclass(frozen=True)
+class PodKind:
+    """A pod-bearing kind: ``api_version`` None matches every version of ``kind``."""
+
+    kind: str
+    api_version: str | None
+    pod_spec_path: tuple[str, ...]
+
+
+BUILTIN_POD_KINDS = tuple(PodKind(kind, None, path) for kind, path in POD_SPEC_PATHS.items())
+
+
+@dataclass(eq=False)
+class Manifest:
+    """One Kubernetes object: a document's root, or an item of a ``kind: List``."""
+
+    document: Document
+    node: Mapping
+    kind: str
+    api_version: str
+
+    @property
+    def metadata(self) -> Mapping | None:
+        node = self.node.get("metadata")
+        return node if isinstance(node, Mapping) else None
+
+    @property
+    def name(self) -> str:
+        metadata = self.metadata
+        return (metadata.str("name") or metadata.str("generateName") or "") if metadata else ""
+
+    @property
+    def namespace(self) -> str | None:
+        metadata = self.metadata
+        return metadata.str("namespace") if metadata else None
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.name, self.namespace)
+
+    @property
+    def label(self) -> str:
+        """``Kind/name`` as users write it with kubectl."""
+        return f"{self.kind}/{self.name}" if self.name else self.kind
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """The pod part of a workload: its spec and the metadata its pods get."""
+
+    spec: Mapping
+    metadata: Mapping | None
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container of a pod spec; ``group`` is ``containers``, ``initContainers`` or ``ephemeralContainers``."""
+
+    node: Mapping
+    group: str
+    name: str
+
+    @property
+    def image(self) -> str | None:
+        return self.node.str("image")
+
+    @property
+    def is_init(self) -> bool:
+        return self.group == "initContainers"
+
+
+def manifests(documents: list[Document]) -> Iterator[Manifest]:
+    """Every Kubernetes object in a stream; ``kind: List`` (and ``*List``) items are objects too."""
+    for document in documents:
+        root = document.root
+        if not isinstance(root, Mapping):
+            continue
+        kind, api_version = root.str("kind"), root.str("apiVersion")
+        if not kind or not api_version:
+            continue
+        items = root.get("items")
+        if kind.endswith("List") and isinstance(items, Sequence):
+            for item in items.items:
+                item = item.resolve()
+                if isinstance(item, Mapping) and item.str("kind") and item.str("apiVersion"):
+                    yield Manifest(document, item, item.str("kind") or "", item.str("apiVersion") or "")
+        else:
+            yield Manifest(document, root, kind, api_version)
+
+
+def pod_kind(manifest: Manifest, kinds: tuple[PodKind, ...]) -> PodKind | None:
+    """The entry of ``kinds`` that describes this object, if it carries pods."""
+    for entry in kinds:
+        if entry.kind == manifest.kind and entry.api_version in (None, manifest.api_version):
+            return entry
+    return None
+
+
+def follow(node: Node | None, path: tuple[str, ...]) -> Node | None:
+    """The node at ``path`` below ``node`` (mapping keys only), or None if any step is missing."""
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def pod_template(manifest: Manifest, kinds: tuple[PodKind, ...]) -> PodTemplate | None:
+    """The pod spec and pod metadata of a pod-bearing object, or None for other objects."""
+    entry = pod_kind(manifest, kinds)
+    if entry is None:
+        return None
+    spec = follow(manifest.node, entry.pod_spec_path)
+    if not isinstance(spec, Mapping):
+        return None
+    metadata = follow(manifest.node, entry.pod_spec_path[:-1] + ("metadata",))
+    return PodTemplate(spec, metadata if isinstance(metadata, Mapping) else None)
+
+
+def containers(spec: Mapping, groups: tuple[str, ...] = CONTAINER_LISTS) -> Iterator[Container]:
+    """The containers of a pod spec, group by group, skipping entries that are not mappings."""
+    for group in groups:
+        listed = spec.get(group)
+        if not isinstance(listed, Sequence):
+            continue
+        for item in listed.items:
+            item = item.resolve()
+            if isinstance(item, Mapping):
+                yield Container(item, group, item.str("name") or "")
+
+
+def annotations_of(node: Mapping | None) -> MappingABC[str, str]:
+    """The string annotations of a metadata mapping."""
+    if node is None:
+        return {}
+    found = node.get("annotations")
+    if not isinstance(found, Mapping):
+        return {}
+    return {
+        key: value.data
+        for key, value in ((k, found.get(k)) for k in found.own)
+        if isinstance(key, str) and isinstance(value, Scalar) and isinstance(value.data, str)
+    }

@@ -1,0 +1,145 @@
+"""How results are shown: findings as text or JSON, fixes as a unified diff, and a summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from remediate.kube import skips
+from remediate.kube.findings import Finding
+from remediate.output import patch
+from remediate.run.results import FileResult, Status
+
+
+def display_name(name: str) -> str:
+    return name.removeprefix("./")
+
+
+def diff_path(name: str) -> str:
+    """The path in a diff's ``a/`` and ``b/`` headers: relative to the working directory when the
+    file is under it (``patch -p1`` and ``git apply`` refuse absolute paths), else from the root."""
+    if os.path.isabs(name):
+        relative = os.path.relpath(name)
+        return relative if not relative.startswith("..") else name.lstrip("/")
+    return display_name(os.path.normpath(name))
+
+
+def finding_line(result: FileResult, finding: Finding, *, fixing: bool) -> str:
+    """``path:line:col: CODE message [fixer] (fixed|fixable)``."""
+    if finding.identity in result.fixed and fixing:
+        state = " (fixed)"
+    elif finding.fix is not None:
+        state = " (fixable)"
+    else:
+        state = ""
+    return (
+        f"{display_name(result.name)}:{finding.line}:{finding.column}: {finding.code} "
+        f"{finding.obj.kind}/{finding.obj.name}: {finding.message} [{finding.fixer}]{state}"
+    )
+
+
+def finding_record(result: FileResult, finding: Finding, *, fixing: bool) -> dict[str, Any]:
+    """One JSON record of ``--format json``."""
+    return {
+        "file": display_name(result.name),
+        "line": finding.line,
+        "column": finding.column,
+        "fixer": finding.fixer,
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "object": {"kind": finding.obj.kind, "namespace": finding.obj.namespace, "name": finding.obj.name},
+        "container": finding.container,
+        "path": list(finding.path),
+        "fix_available": finding.fix is not None,
+        "fix_applied": fixing and finding.identity in result.fixed,
+        "fix": finding.fix.title if finding.fix is not None else None,
+    }
+
+
+def problem_lines(result: FileResult) -> list[str]:
+    """Errors as ``path:line:col: message`` (line and column 1 when unknown)."""
+    name = display_name(result.name)
+    return [f"{name}:{p.line or 1}:{p.column or 1}: error: {p.message}" for p in result.errors]
+
+
+def unified_diff(result: FileResult) -> str:
+    """The change of one file as a unified diff that ``patch -p1`` and ``git apply`` apply
+    (:mod:`remediate.output.patch`)."""
+    assert result.source is not None and result.output is not None
+    name = diff_path(result.name)
+    old = result.source.real_text(result.source.text)
+    new = result.source.real_text(result.output)
+    return patch.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}")
+
+
+def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = False) -> str:
+    """The end of a run, on stderr: what happened to the files, then the findings by fixer.
+
+    ::
+
+        12 files scanned: 3 changed, 6 unchanged, 2 skipped, 1 failed
+        skipped: 1 Helm template, 1 kustomize patch
+        fixed: 7 (container-resources 4, image-pull-policy 3)
+        left unfixed: 2 (container-probes 2)
+
+    With ``--diff`` nothing is written: "would change" and "fixable". Without a fixing mode the
+    findings are counted by fixer, with how many ``--write`` would fix.
+    """
+    results = list(results)
+    statuses = Counter(r.status for r in results)
+    changed = "would change" if dry_run else "changed"
+    counts = ", ".join(
+        f"{statuses[status]} {changed if status is Status.CHANGED else status.value}"
+        for status in (Status.CHANGED, Status.UNCHANGED, Status.SKIPPED, Status.FAILED)
+    )
+    lines = [f"{_plural(len(results), 'file')} scanned: {counts}"]
+    skipped = Counter(skips.reason(r.skip_reason or "") for r in results if r.status is Status.SKIPPED)
+    if skipped:
+        lines.append("skipped: " + ", ".join(f"{count} {reason}" for reason, count in _ranked(skipped)))
+    if fixing:
+        fixes = Counter(f.fixer for r in results for f in r.findings if f.identity in r.fixed)
+        left = Counter(f.fixer for r in results for f in r.unfixed)
+        lines.append(f"{'fixable' if dry_run else 'fixed'}: {_by_fixer(fixes)}")
+        lines.append(f"left unfixed: {_by_fixer(left)}")
+    else:
+        found = Counter(f.fixer for r in results for f in r.findings)
+        fixable = sum(1 for r in results for f in r.findings if f.fix is not None)
+        lines.append(f"findings: {_by_fixer(found)}; {fixable} fixable with --write")
+    return "\n".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    """Most first; ties by name, so the order does not depend on the order of the files."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _by_fixer(counts: Counter[str]) -> str:
+    """``7 (container-resources 4, image-pull-policy 3)``, or ``0``."""
+    total = sum(counts.values())
+    if not total:
+        return "0"
+    return f"{total} ({', '.join(f'{fixer} {count}' for fixer, count in _ranked(counts))})"
+
+
+def json_document(results: list[FileResult], *, fixing: bool) -> str:
+    records = [finding_record(r, f, fixing=fixing) for r in results for f in r.findings]
+    errors = [
+        {"file": display_name(r.name), "line": p.line, "column": p.column, "message": p.message}
+        for r in results
+        for p in r.errors
+    ]
+    skipped = [{"file": display_name(r.name), "reason": r.skip_reason} for r in results if r.status is Status.SKIPPED]
+    notes = [
+        {"file": display_name(r.name), "line": p.line, "column": p.column, "message": p.message}
+        for r in results
+        for p in r.notes
+    ]
+    return json.dumps({"findings": records, "errors": errors, "skipped": skipped, "notes": notes}, indent=2)

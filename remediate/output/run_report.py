@@ -1,0 +1,106 @@
+"""``--report FILE``: a JSON record of a whole run, for dashboards and for the migration report.
+
+The document (``schemaVersion`` 1) holds the tool and its version, the mode (``check``, ``diff`` or
+``write``), the arguments of the run, totals, and one entry per file: its status, why it was
+skipped, its errors, its findings (the records of ``--format json``) and its fixes (applied with
+``--write``, proposed with ``--diff``, none in check mode). Keys are added in later versions
+without changing the meaning of existing ones; a change of meaning raises ``schemaVersion``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from typing import Any
+
+from remediate import __version__
+from remediate.kube import skips
+from remediate.output.report import display_name, finding_record
+from remediate.run.results import FileResult, Status
+
+SCHEMA_VERSION = 1
+
+
+def mode(*, diff: bool, write: bool) -> str:
+    return "write" if write else "diff" if diff else "check"
+
+
+def document(results: list[FileResult], options: Any) -> dict[str, Any]:
+    """The run report of ``results``; ``options`` are the run's :class:`~remediate.cli.commands.RunOptions`."""
+    fixing = options.diff or options.write
+    files = [file_entry(result, fixing=fixing) for result in results]
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": "k8sfix", "version": __version__},
+        "mode": mode(diff=options.diff, write=options.write),
+        "arguments": json.loads(json.dumps(dataclasses.asdict(options), default=str)),
+        "totals": totals(files),
+        "files": files,
+    }
+
+
+def file_entry(result: FileResult, *, fixing: bool) -> dict[str, Any]:
+    """What happened to one file."""
+    fixes = [
+        {
+            "fixer": finding.fixer,
+            "code": finding.code,
+            "object": {
+                "kind": finding.obj.kind,
+                "namespace": finding.obj.namespace,
+                "name": finding.obj.name,
+            },
+            "container": finding.container,
+            "line": finding.line,
+            "fix": finding.fix.title if finding.fix is not None else None,  # None: another fix solved it
+        }
+        for finding in result.findings
+        if finding.identity in result.fixed
+    ]
+    return {
+        "path": display_name(result.name),
+        "status": result.status.value,
+        "skipReason": result.skip_reason if result.status is Status.SKIPPED else None,
+        "documents": result.documents,
+        "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in result.errors],
+        "findings": [finding_record(result, finding, fixing=fixing) for finding in result.findings],
+        "fixes": fixes,
+    }
+
+
+def totals(files: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over file entries: files by status and skip reason, findings and fixes by fixer.
+
+    ``fixable`` findings have a fix; ``fixed`` ones are gone from the output (written with
+    ``--write``, proposed with ``--diff``, none in check mode); ``unfixed`` is the rest.
+    """
+    statuses = Counter(entry["status"] for entry in files)
+    by_fixer: dict[str, dict[str, Any]] = {}
+    for entry in files:
+        for finding in entry["findings"]:
+            counts = by_fixer.setdefault(
+                finding["fixer"], {"code": finding["code"], "findings": 0, "fixed": 0}
+            )
+            counts["findings"] += 1
+        for fix in entry["fixes"]:
+            by_fixer[fix["fixer"]]["fixed"] += 1
+    findings = sum(len(entry["findings"]) for entry in files)
+    fixed = sum(len(entry["fixes"]) for entry in files)
+    return {
+        "files": len(files),
+        **{status.value: statuses[status.value] for status in Status},
+        "skipReasons": dict(
+            Counter(skips.reason(entry["skipReason"]) for entry in files if entry["skipReason"])
+        ),
+        "errors": sum(len(entry["errors"]) for entry in files),
+        "findings": findings,
+        "fixable": sum(1 for entry in files for finding in entry["findings"] if finding["fix_available"]),
+        "fixed": fixed,
+        "unfixed": findings - fixed,
+        "byFixer": dict(sorted(by_fixer.items(), key=lambda item: item[1]["code"])),
+    }
+
+
+def dumps(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,296 @@
+"""The configuration file: which fixers run, their options, and extra pod-bearing kinds.
+
+k8sfix reads ``.k8sfix.yaml`` from the working directory or the nearest directory above it, or the
+file given with ``--config``::
+
+    select: [image-pull-policy]        # run only these fixers (ids or codes); default: all
+    ignore: [container-probes]         # never run these
+    kubernetes-version: "1.29"         # the cluster version to target (default: newest known)
+    pod-kinds:                         # custom kinds with a pod template, fixed like Deployments
+      - kind: Rollout
+        apiVersion: argoproj.io/v1alpha1   # optional: any version when omitted
+        pod-spec-path: spec.template.spec
+    fixers:
+      image-pull-policy:
+        enabled: true
+        mode: tag-aware                # each fixer's options: see `k8sfix --explain ID`
+
+Every key is checked: an unknown fixer, option or value is an error that names the file, line,
+fixer and key, and lists what is allowed. Option names are the fields of the fixer's ``Options``
+dataclass written with dashes; its defaults are the documented defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remediate.kube import versions
+from remediate.kube.k8s import BUILTIN_POD_KINDS, PodKind
+from remediate.run import registry
+from remediate.yaml.document import Mapping, Node, Scalar, Sequence, parse
+from remediate.yaml.source import InputError, Source, read_regular
+from remediate.yaml.values import to_data
+
+CONFIG_NAME = ".k8sfix.yaml"
+
+
+class ConfigError(Exception):
+    """An invalid configuration; the message is a whole error line, ``path:line:col: error: ...``
+    (or ``k8sfix: error: ...`` for a command-line value)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run does: enabled fixer ids (in registry order), their options, the pod kinds."""
+
+    enabled: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
+    path: str | None = None
+    kubernetes_version: str | None = None
+    """The Kubernetes version to target (see :mod:`remediate.kube.versions`); None: the newest known."""
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
+    for errors found once the options are in use (a template that does not compile)."""
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``.k8sfix.yaml`` in ``start`` or a directory above it."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(
+    path: Path | None,
+    *,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    kubernetes_version: str | None = None,
+) -> Settings:
+    """Settings from the config file at ``path`` (None: defaults), then the command line's values."""
+    root: Mapping | None = None
+    name = _shown(path) if path else None
+    if path is not None:
+        try:
+            source = Source.from_bytes(str(path), read_regular(str(path))[0])
+            documents = parse(source.text)
+        except OSError as exc:
+            raise ConfigError(f"{name}:1:1: error: cannot read config: {exc.strerror}") from None
+        except InputError as exc:
+            raise ConfigError(f"{name}:{exc.line or 1}:{exc.column or 1}: error: {exc.message}") from None
+        if documents and not (isinstance(documents[0].root, Scalar) and documents[0].root.is_null):
+            if not isinstance(documents[0].root, Mapping):
+                raise ConfigError(f"{name}:1:1: error: the config must be a mapping")
+            root = documents[0].root
+    settings = _settings(root, name, select, ignore)
+    if kubernetes_version is not None:
+        try:
+            versions.check_known(kubernetes_version)
+        except ValueError as exc:
+            raise ConfigError(f"k8sfix: error: --kubernetes-version: {exc}") from None
+        settings = dataclasses.replace(settings, kubernetes_version=kubernetes_version)
+    return settings
+
+
+def _settings(root: Mapping | None, name: str | None, select: list[str] | None, ignore: list[str] | None) -> Settings:
+    where = _Where(name or CONFIG_NAME)
+    known = registry.by_id()
+    if root is not None:
+        where.allowed_keys(root, {"select", "ignore", "pod-kinds", "fixers", "kubernetes-version"}, "top level")
+    chosen = list(known)
+    file_select = _names(root, "select", where) if root is not None else None
+    file_ignore = (_names(root, "ignore", where) if root is not None else None) or []
+    try:  # the command line's lists first, so that an error names the right culprit
+        chosen = registry.resolve(select) if select is not None else chosen
+        skipped = set(registry.resolve(ignore or []))
+    except ValueError as exc:
+        raise ConfigError(f"k8sfix: error: --select/--ignore: {exc}") from None
+    try:
+        if select is None and file_select is not None:
+            chosen = registry.resolve(file_select)
+        skipped |= set(registry.resolve(file_ignore))
+    except ValueError as exc:
+        raise ConfigError(f"{where.name}:1:1: error: {exc}") from None
+    options: dict[str, Any] = {}
+    positions: dict[str, tuple[int, int]] = {}
+    fixer_nodes = root.get("fixers") if root is not None else None
+    if fixer_nodes is not None and not isinstance(fixer_nodes, Mapping):
+        raise where.error(fixer_nodes, "fixers: expected a mapping of fixer id to options")
+    for fixer_id, fixer_class in known.items():
+        node = fixer_nodes.get(fixer_id) if fixer_nodes is not None else None
+        enabled, options[fixer_id] = _fixer_options(fixer_id, fixer_class.Options, node, where)
+        if isinstance(node, Mapping):
+            for key_node, value_node in node.pairs:
+                positions[f"fixers.{fixer_id}.{key_node.key_value}"] = (value_node.line + 1, value_node.column + 1)
+        if not enabled:
+            skipped.add(fixer_id)
+    if fixer_nodes is not None:
+        where.allowed_keys(fixer_nodes, set(known), "fixers")
+    pod_kinds = BUILTIN_POD_KINDS
+    kinds_node = root.get("pod-kinds") if root is not None else None
+    if kinds_node is not None:
+        pod_kinds = _pod_kinds(kinds_node, where) + BUILTIN_POD_KINDS
+    enabled_ids = tuple(fixer.id for fixer in registry.all_fixers() if fixer.id in chosen and fixer.id not in skipped)
+    return Settings(enabled_ids, options, pod_kinds, name, _kubernetes_version(root, where), positions)
+
+
+def _kubernetes_version(root: Mapping | None, where: _Where) -> str | None:
+    node = root.get("kubernetes-version") if root is not None else None
+    if node is None:
+        return None
+    text = node.value if isinstance(node, Scalar) else ""
+    try:
+        versions.check_known(text)
+    except ValueError as exc:
+        raise where.error(node, f"kubernetes-version: {exc}") from None
+    return text
+
+
+class _Where:
+    """Turns a node into ``path:line:col`` for messages."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def error(self, node: Node, message: str) -> ConfigError:
+        return ConfigError(f"{self.name}:{node.line + 1}:{node.column + 1}: error: {message}")
+
+    def allowed_keys(self, mapping: Mapping, allowed: set[str], context: str) -> None:
+        for key_node, _ in mapping.pairs:
+            key = getattr(key_node, "key_value", None)
+            if key not in allowed:
+                raise self.error(
+                    key_node, f"{context}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"
+                )
+
+
+def _names(root: Mapping, key: str, where: _Where) -> list[str] | None:
+    node = root.get(key)
+    if node is None:
+        return None
+    value = to_data(node)
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise where.error(node, f"{key}: expected a list of fixer ids")
+    return value
+
+
+def _fixer_options(fixer_id: str, options_class: type, node: Node | None, where: _Where) -> tuple[bool, Any]:
+    if node is None or (isinstance(node, Scalar) and node.is_null):
+        return True, options_class()
+    if not isinstance(node, Mapping):
+        raise where.error(node, f"fixers.{fixer_id}: expected a mapping of options")
+    hints = typing.get_type_hints(options_class)
+    fields = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(options_class)}
+    where.allowed_keys(node, set(fields) | {"enabled"}, f"fixers.{fixer_id}")
+    enabled = True
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.pairs:
+        key = getattr(key_node, "key_value", None)
+        value = to_data(value_node)
+        if key == "enabled":
+            if not isinstance(value, bool):
+                raise where.error(value_node, f"fixers.{fixer_id}.enabled: expected true or false, got {value!r}")
+            enabled = value
+            continue
+        attribute = fields[key]
+        try:
+            values[attribute] = convert(value, hints[attribute])
+        except TypeError as exc:
+            raise where.error(value_node, f"fixers.{fixer_id}.{key}: {exc}") from None
+    try:
+        return enabled, options_class(**values)
+    except (TypeError, ValueError) as exc:  # the Options' own checks (__post_init__) start with the key
+        key = re.split(r"[:.\[]", str(exc), maxsplit=1)[0]
+        raise where.error(node.own.get(key, node), f"fixers.{fixer_id}.{exc}") from None
+
+
+def convert(value: Any, hint: Any) -> Any:
+    """``value`` checked against a type hint; raise TypeError saying what was expected."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Literal:
+        if value not in args:
+            raise TypeError(f"expected one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return convert(value, arg)
+            except TypeError:
+                continue
+        raise TypeError(f"expected {_describe(hint)}, got {value!r}")
+    if hint is type(None):
+        if value is not None:
+            raise TypeError("expected null")
+        return None
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {value!r}")
+        item_hint = args[0] if args else Any
+        items = [convert(item, item_hint) for item in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a mapping, got {value!r}")
+        key_hint, value_hint = args or (Any, Any)
+        return {convert(k, key_hint): convert(v, value_hint) for k, v in value.items()}
+    if hint is Any:
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"expected true or false, got {value!r}")
+        return value
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected {_describe(hint)}, got {value!r}")
+
+
+def _describe(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _pod_kinds(node: Node, where: _Where) -> tuple[PodKind, ...]:
+    if not isinstance(node, Sequence):
+        raise where.error(node, "pod-kinds: expected a list of {kind, apiVersion, pod-spec-path}")
+    kinds = []
+    for item in node.items:
+        item = item.resolve()
+        if not isinstance(item, Mapping):
+            raise where.error(item, "pod-kinds: each entry must be a mapping")
+        where.allowed_keys(item, {"kind", "apiVersion", "pod-spec-path"}, "pod-kinds")
+        kind, path = item.str("kind"), item.str("pod-spec-path")
+        if not kind or not path:
+            raise where.error(item, "pod-kinds: each entry needs kind and pod-spec-path (e.g. spec.template.spec)")
+        kinds.append(PodKind(kind, item.str("apiVersion"), tuple(path.split("."))))
+    return tuple(kinds)
+
+
+def _shown(path: Path) -> str:
+    """The config's path as messages show it: relative to the working directory when it is below it."""
+    if not path.is_absolute():
+        return str(path)
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def discover(explicit: str | None) -> Path | None:
+    """The config to use: ``--config``'s path, or the nearest ``.k8sfix.yaml``."""
+    if explicit:
+        return Path(explicit)
+    return find_config(Path(os.getcwd()))

@@ -1,0 +1,313 @@
+"""Which files a run reads, and how fixed files are written back.
+
+Directories are walked recursively for ``*.yaml``, ``*.yml`` and ``*.json``, in sorted order,
+skipping hidden directories (``.git``, ``.venv``, ...), symbolic links to directories (so a link
+loop cannot trap the walk) and what git ignores (:mod:`remediate.run.gitignore`). ``--include`` globs
+replace the three suffixes, ``--exclude`` globs leave files and whole directories out; both use
+``.gitignore`` syntax relative to the directory walked (``*.json``, ``legacy/``, ``charts/**/crds``).
+Files named on the command line are read whatever their extension, and no glob filters them.
+
+A repository is untrusted input, so what a walk lists is held to what the user named:
+
+- a symbolic link met in a walk whose target lies outside the directory walked is skipped with a
+  note (a committed link must not make ``--write`` rewrite a file elsewhere on the machine); a
+  link named on the command line is followed, and writing through it replaces its target, never
+  the link;
+- FIFOs, sockets and devices are skipped without being opened (a FIFO would block the run);
+- two paths that are one file (``a.yaml ./a.yaml``, ``. sub/``, two links, hard links) are listed
+  once, under the first name met.
+
+Helm chart templates and kustomize patches are listed with a skip note (:mod:`remediate.kube.skips`),
+so the summary counts them.
+
+Writes replace only regular files. They are atomic: the new bytes go to a temporary file in the
+same directory, are flushed to disk, get the original file's mode and owner, and replace the
+original with one ``rename``, so a reader sees the old file or the new one, never a mix. Right
+before the rename the file is read again, and if it no longer holds what k8sfix read (an editor
+saved it meanwhile) it is not overwritten. A read-only file, or a file in a read-only directory, is
+refused even for root (a rename needs only the directory's permission, so both are checked). Two
+kinds of file are rewritten in place instead, so that what a rename would lose survives: a file
+with several hard links (every link must see the fix) and a file whose owner or group a new file
+could not be given (k8sfix not running as root). That write is not atomic.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from remediate.kube import kustomize, skips
+from remediate.yaml.source import NotRegularFile, file_kind, read_regular
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+    from remediate.run.gitignore import GitIgnore
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+MANIFEST_GLOBS = tuple(f"*{suffix}" for suffix in MANIFEST_SUFFIXES)
+
+OUTSIDE_LINK = "a symbolic link out of the directory walked"
+SPECIAL_FILE = "not a regular file"
+"""The heads of skip notes (:func:`remediate.kube.skips.reason` counts skips by them)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file to read: its display name, the error that kept it from being listed, or why it is
+    skipped; ``identity`` is its ``(device, inode)``, the same for every name of one file."""
+
+    path: str
+    error: str | None = None
+    skip: str | None = None
+    identity: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Globs:
+    """The ``--include`` and ``--exclude`` patterns of a walk."""
+
+    include: GitIgnoreSpec
+    exclude: GitIgnoreSpec
+
+
+def expand(
+    paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None
+) -> Iterator[Candidate]:
+    """The files named, and the manifest files found below the directories named, each file once."""
+    seen: set[tuple[int, int]] = set()
+    for path in paths:
+        if path == "-":
+            yield Candidate(path)
+            continue
+        if os.path.isdir(path):
+            found: Iterable[Candidate] = _walk(path, include or list(MANIFEST_GLOBS), exclude or [])
+        elif os.path.lexists(path):
+            found = (named(path),)
+        else:
+            found = (Candidate(path, "no such file or directory"),)
+        for candidate in found:
+            if candidate.identity is not None:
+                if candidate.identity in seen:
+                    continue
+                seen.add(candidate.identity)
+            yield candidate
+
+
+def named(path: str) -> Candidate:
+    """A file named on the command line (or a policy file): links are followed, special files
+    skipped, chart templates and the patches of the kustomization beside it skipped with a note."""
+    try:
+        status = os.stat(path)
+    except OSError as exc:
+        return Candidate(path, f"cannot read: {exc.strerror}")
+    kind = file_kind(status.st_mode)
+    if kind is not None:
+        return Candidate(path, skip=f"{SPECIAL_FILE} ({kind}): not read")
+    note = skips.chart_template(path) or skips.listed_patch(path)
+    return Candidate(path, skip=note, identity=(status.st_dev, status.st_ino))
+
+
+def identity(path: str) -> tuple[int, int] | None:
+    """The ``(device, inode)`` of the file at ``path`` (links followed); None when there is none."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def inside(path: str, directory: str) -> bool:
+    """True when ``path``, every link on the way resolved, lies in ``directory`` or below it."""
+    real, top = os.path.realpath(path), os.path.realpath(directory)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidate]:
+    """The files below ``top``; the patches of every kustomization found are marked once the walk is done,
+    as an overlay may list a patch of a directory walked before it."""
+    from pathspec import GitIgnoreSpec  # imported by walks only: a one-file run starts faster
+
+    from remediate.run.gitignore import GitIgnore
+
+    globs = Globs(GitIgnoreSpec.from_lines(include), GitIgnoreSpec.from_lines(exclude))
+    found: list[Candidate] = []
+    kustomizations: list[str] = []
+    ignore = GitIgnore(top)
+    errors: list[OSError] = []
+    for directory, subdirectories, names in os.walk(top, onerror=errors.append):
+        subdirectories[:] = sorted(
+            d for d in subdirectories
+            if not d.startswith(".") and not os.path.islink(os.path.join(directory, d))
+            and not _left_out(os.path.join(directory, d), top, globs, ignore, is_dir=True)
+        )
+        kustomization = kustomize.in_directory(directory)
+        if kustomization:
+            kustomizations.append(kustomization)
+        for name in sorted(names):
+            path = os.path.join(directory, name)
+            if name.startswith(".") or not globs.include.match_file(_relative(path, top)):
+                continue
+            if _left_out(path, top, globs, ignore, is_dir=False):
+                continue
+            found.append(_walked(path, top))
+        while errors:
+            error = errors.pop(0)
+            found.append(Candidate(error.filename or directory, f"cannot read directory: {error.strerror}"))
+    # os.walk reports a directory it cannot enter after the last one it yields (or instead of ``top``)
+    for error in errors:
+        found.append(Candidate(error.filename or top, f"cannot read directory: {error.strerror}"))
+    yield from mark_patches(found, kustomizations)
+
+
+def _walked(path: str, top: str) -> Candidate:
+    """A file met in the walk of ``top``: a link is followed only when its target is below ``top``."""
+    try:
+        status = os.stat(path)
+    except OSError as exc:
+        return Candidate(path, f"cannot read: {exc.strerror}")
+    if os.path.islink(path) and not inside(path, top):
+        return Candidate(path, skip=f"{OUTSIDE_LINK} (to {os.path.realpath(path)}): not followed")
+    kind = file_kind(status.st_mode)
+    if kind is not None:
+        return Candidate(path, skip=f"{SPECIAL_FILE} ({kind}): not read")
+    return Candidate(path, skip=skips.chart_template(path), identity=(status.st_dev, status.st_ino))
+
+
+def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:
+    """The candidates, those that one of ``kustomizations`` lists as a patch marked as skipped."""
+    patches = {patch: listing for listing in kustomizations for patch in kustomize.patch_files(listing)}
+    for candidate in candidates:
+        listed = patches.get(os.path.abspath(candidate.path))
+        if listed and candidate.skip is None and candidate.error is None:
+            candidate = Candidate(candidate.path, skip=skips.patch_note(listed), identity=candidate.identity)
+        yield candidate
+
+
+def _relative(path: str, top: str) -> str:
+    return os.path.relpath(path, top).replace(os.sep, "/")
+
+
+def _left_out(path: str, top: str, globs: Globs, ignore: GitIgnore, *, is_dir: bool) -> bool:
+    """True when an ``--exclude`` glob or git ignores ``path``."""
+    relative = _relative(path, top) + ("/" if is_dir else "")
+    return globs.exclude.match_file(relative) or ignore.ignored(path, is_dir=is_dir)
+
+
+class ChangedOnDisk(Exception):
+    """The file is no longer what k8sfix read; writing would lose someone else's change."""
+
+
+def write_atomic(path: str, data: bytes, original: bytes) -> None:
+    """Replace the file at ``path`` (its target, when ``path`` is a link) by ``data``, keeping its mode,
+    owner and links; refuse unless it is a writable regular file that still holds ``original``."""
+    target = os.path.realpath(path)
+    status = os.lstat(target)
+    kind = file_kind(status.st_mode)
+    if kind is not None:
+        raise NotRegularFile(kind)
+    _check_writable(target, status)
+    if status.st_nlink > 1 or not _can_give_owner(status):
+        _write_in_place(target, data, original)
+        return
+    temporary = _temporary_copy(target, data, stat.S_IMODE(status.st_mode), (status.st_uid, status.st_gid))
+    try:
+        _check_unchanged(target, original)  # as late as can be: an editor may have saved meanwhile
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def create_atomic(path: str, data: bytes) -> None:
+    """Create ``path`` holding ``data``, never a part of it; refuse if the name is taken by then.
+
+    The data goes to a temporary file that is then hard-linked to ``path``: a link fails when the
+    name exists (someone created the file meanwhile, or a symbolic link sits there), where a rename
+    would replace it. Missing directories on the way are created (``policies/network.yaml``).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    existing = directory
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    _check_directory_writable(existing)
+    os.makedirs(directory, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary = _temporary_copy(path, data, 0o666 & ~umask, None)  # an editor's new file, not mkstemp's 0600
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise ChangedOnDisk("the file appeared on disk while k8sfix ran; not overwritten") from None
+    finally:
+        os.unlink(temporary)
+
+
+def _check_writable(target: str, status: os.stat_result) -> None:
+    """Refuse a read-only file, by its bits too (root may write any file), or one in a read-only directory."""
+    if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
+        # a rename needs only the directory's permission: check the file's, or it would be overridden
+        raise PermissionError(errno.EACCES, "the file is read-only; not overwritten (make it writable first)")
+    _check_directory_writable(os.path.dirname(target))
+
+
+def _check_directory_writable(directory: str) -> None:
+    """Refuse to write in a read-only directory, even as root: whoever made it so wants it kept."""
+    mode = os.stat(directory).st_mode
+    if not mode & 0o222 or not os.access(directory, os.W_OK):
+        raise PermissionError(errno.EACCES, "the directory is read-only; not written (make it writable first)")
+
+
+def _can_give_owner(status: os.stat_result) -> bool:
+    """True when a new file can be given the owner and group of the file it replaces."""
+    if os.geteuid() == 0:
+        return True
+    return status.st_uid == os.geteuid() and (status.st_gid == os.getegid() or status.st_gid in os.getgroups())
+
+
+def _check_unchanged(target: str, original: bytes) -> None:
+    try:
+        current, _ = read_regular(target)
+    except FileNotFoundError:
+        raise ChangedOnDisk("the file was removed while k8sfix ran; not written") from None
+    if current != original:
+        raise ChangedOnDisk("the file changed on disk while k8sfix ran; not overwritten")
+
+
+def _write_in_place(target: str, data: bytes, original: bytes) -> None:
+    """Rewrite the file itself (same inode: its links and owner stay), if it still holds ``original``."""
+    descriptor = os.open(target, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "r+b") as handle:
+        kind = file_kind(os.fstat(handle.fileno()).st_mode)
+        if kind is not None:
+            raise NotRegularFile(kind)
+        if handle.read(len(original) + 1) != original:
+            raise ChangedOnDisk("the file changed on disk while k8sfix ran; not overwritten")
+        handle.seek(0)
+        handle.write(data)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _temporary_copy(path: str, data: bytes, mode: int, owner: tuple[int, int] | None) -> str:
+    """A temporary file beside ``path`` holding ``data`` (flushed to disk) with ``mode`` and ``owner``
+    (uid, gid), to be renamed or linked over ``path``; removed again if writing it fails."""
+    handle, temporary = tempfile.mkstemp(prefix=".k8sfix-", suffix=".tmp", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            os.chown(temporary, *owner)
+        os.chmod(temporary, mode)  # after chown, which clears the set-user-ID and set-group-ID bits
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary

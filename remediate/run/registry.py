@@ -1,0 +1,57 @@
+"""Finds the fixers: every module of the ``fixers`` package defines one :class:`Fixer` subclass.
+
+This is the only module that imports ``fixers``. The order is stable (by code), so reports and
+fixes come out the same on every run; fixers never depend on running before one another.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from remediate.kube.fixer import Fixer
+
+
+@cache
+def all_fixers() -> tuple[type[Fixer], ...]:
+    """Every fixer class, ordered by code."""
+    import fixers
+
+    found: list[type[Fixer]] = []
+    for module_info in pkgutil.iter_modules(fixers.__path__):
+        module = importlib.import_module(f"fixers.{module_info.name}")
+        classes = [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Fixer) and value.__module__ == module.__name__
+        ]
+        if len(classes) != 1:
+            raise RuntimeError(f"fixers/{module_info.name}.py must define exactly one Fixer subclass")
+        fixer = classes[0]
+        if fixer.id.replace("-", "_") != module_info.name:
+            raise RuntimeError(f"fixer id {fixer.id!r} does not match its module fixers/{module_info.name}.py")
+        found.append(fixer)
+    return tuple(sorted(found, key=lambda fixer: fixer.code))
+
+
+def by_id() -> dict[str, type[Fixer]]:
+    """Fixer classes by id."""
+    return {fixer.id: fixer for fixer in all_fixers()}
+
+
+def resolve(names: list[str]) -> list[str]:
+    """Fixer ids for ``names`` (ids or codes); raise ValueError naming the unknown ones."""
+    known = by_id()
+    codes = {fixer.code: fixer.id for fixer in known.values()}
+    result, unknown = [], []
+    for name in names:
+        if name in known:
+            result.append(name)
+        elif name.upper() in codes:
+            result.append(codes[name.upper()])
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ValueError(f"unknown fixer {', '.join(unknown)} (known: {', '.join(known)})")
+    return result

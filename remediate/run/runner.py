@@ -1,0 +1,293 @@
+"""The per-file pipeline: parse, find, fix until nothing changes, verify, and say what happened.
+
+Outcomes are values (:class:`FileResult`), never exceptions: a file that cannot be read, parsed or
+fixed safely is *failed* or *skipped* with a message, and the run goes on with the other files.
+
+Fixing runs in passes. Each pass collects the fixes of every finding, applies those that do not
+collide (:func:`remediate.yaml.apply.choose`), and verifies the result (:mod:`remediate.yaml.verify`); the
+next pass finds again on the new text, which also picks up fixes that had to wait. It stops when a
+pass applies nothing. Reaching :data:`MAX_PASSES` with fixes still to apply is a bug (a fix that
+keeps finding something to do, whose output would change again on the next run): the file is left
+as it was and the error says so. A batch that fails verification is split: each fix is tried alone,
+those that fail are reported (naming the fixer) and the rest are applied.
+
+A fixer that raises is a bug too: the file is left as it was, and the error names the fixer and
+the object it was looking at; with ``K8SFIX_DEBUG=1`` in the environment it carries the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field, replace
+
+from remediate.kube import ignore, skips, validation
+from remediate.kube.findings import Finding
+from remediate.kube.fixer import Context, Fixer
+from remediate.kube.index import RunIndex, summarize
+from remediate.kube.k8s import manifests
+from remediate.run import registry
+from remediate.run.config import Settings
+from remediate.run.results import FileResult, Problem, Status
+from remediate.yaml import apply as applying
+from remediate.yaml.document import Document, parse
+from remediate.yaml.model import Fix
+from remediate.yaml.source import InputError, Source
+from remediate.yaml.verify import VerificationError, verify
+
+MAX_PASSES = 4
+
+DEBUG_VARIABLE = "K8SFIX_DEBUG"
+
+
+class FixerCrash(Exception):
+    """A fixer raised while it looked at an object (a bug in it): which fixer, which object."""
+
+    def __init__(self, fixer: str, where: str, line: int, error: BaseException):
+        super().__init__(f"{fixer} on {where}: {type(error).__name__}: {error}")
+        self.fixer = fixer
+        self.line = line
+
+
+@dataclass
+class Engine:
+    """The fixers of a run, built once from :class:`Settings`."""
+
+    settings: Settings
+    schema: validation.SchemaCheck = field(default_factory=validation.SchemaCheck)
+    """``--validate``'s settings; the schema guard on fixes runs whatever they are."""
+    fixers: list[Fixer] = field(init=False)
+    codes: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        classes = registry.by_id()
+        self.fixers = [
+            classes[fixer_id](self.settings.options.get(fixer_id), config_path=self.settings.path)
+            for fixer_id in self.settings.enabled
+        ]
+        self.codes = {fixer.code: fixer.id for fixer in classes.values()}
+
+    def receiving_files(self, paths: list[str]) -> dict[str, str]:
+        """Files besides ``paths`` that fixes of ``paths`` may add documents to, each with the
+        directory it must stay inside (see :mod:`remediate.run.delivery`)."""
+        return {file: within for fixer in self.fixers for file, within in fixer.receiving_files(paths).items()}
+
+    @property
+    def needs_index(self) -> bool:
+        """True when an enabled fixer looks at other objects of the run."""
+        return any(fixer.needs_index for fixer in self.fixers)
+
+    def find(self, source: Source, documents: list[Document], scope: Scope) -> list[Finding]:
+        """Every finding of every enabled fixer, minus those the objects' annotations switch off."""
+        index = scope.index
+        if self.needs_index:  # the file as it is now: a policy added in the last pass covers its pods
+            current = summarize(source.name, documents, self.settings.pod_kinds, scope.namespace)
+            index = index.with_file(source.name, current)
+        ctx = Context(
+            source,
+            documents,
+            self.settings.pod_kinds,
+            index,
+            scope.namespace,
+            self.settings.kubernetes_version,
+            from_stdin=scope.from_stdin,
+        )
+        found: list[Finding] = []
+        for manifest in manifests(documents):
+            off = ignore.ignored(manifest, self.settings.pod_kinds, self.codes)
+            if ignore.ALL in off:
+                continue
+            for fixer in self.fixers:
+                if fixer.id not in off:
+                    try:
+                        found.extend(fixer.check(manifest, ctx))
+                    except Exception as exc:
+                        where = f"{manifest.kind or '?'}/{manifest.name or '?'}"
+                        raise FixerCrash(fixer.id, where, manifest.node.line + 1, exc) from exc
+        unique: dict[tuple, Finding] = {}
+        for finding in found:  # an object reached twice through an alias is reported once
+            unique.setdefault(finding.identity, finding)
+        return list(unique.values())
+
+
+def decode(name: str, data: bytes) -> Source | FileResult:
+    """Decode a file, or the failed result saying why it cannot be read."""
+    try:
+        return Source.from_bytes(name, data)
+    except InputError as exc:
+        return FileResult(name, Status.FAILED, errors=(Problem(exc.message, exc.line, exc.column),))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a file is processed against: the run's index, and its objects' default namespace."""
+
+    index: RunIndex = field(default_factory=RunIndex)
+    namespace: str = "default"
+    from_stdin: bool = False
+    """The file is read from stdin (``-``): fixes cannot add documents to files beside it."""
+
+
+def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = None) -> FileResult:
+    """Find (and with ``fix``, fix) the problems of one decoded file."""
+    name = source.name
+    try:
+        documents = parse(source.text)
+    except InputError as exc:
+        if "{{" in source.text:
+            return FileResult(name, Status.SKIPPED, source, skip_reason="a Helm/Go template ({{ }}), not YAML")
+        return FileResult(name, Status.FAILED, source, errors=(Problem(exc.message, exc.line, exc.column),))
+    if not any(True for _ in manifests(documents)):
+        note = None if not source.text.strip() else skips.not_an_object(documents)
+        status = Status.UNCHANGED if note is None else Status.SKIPPED
+        return FileResult(name, status, source, skip_reason=note, documents=len(documents))
+    scope = scope or Scope()
+    try:
+        findings = engine.find(source, documents, scope)
+        if not fix or not any(_here(f) for f in findings):
+            result = FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
+        else:
+            result = _fix(engine, source, documents, findings, scope)
+        if fix:
+            result = _elsewhere(result, findings)
+        if engine.schema.enabled:
+            found, fixed, notes = validation.check_fixed(
+                documents, result.output, engine.settings.kubernetes_version, engine.schema
+            )
+            notes = tuple(Problem(*note) for note in notes)
+            found_all = result.findings + tuple(found)
+            result = replace(result, findings=found_all, fixed=result.fixed | fixed, notes=notes)
+        return result
+    except Exception as exc:  # noqa: BLE001 - a bug in a fixer must not stop the run or touch the file
+        return FileResult(name, Status.FAILED, source, errors=(_internal_error(exc),))
+
+
+def _internal_error(exc: Exception) -> Problem:
+    """The error for a bug met while processing a file: what failed, and how to learn more."""
+    crash = exc if isinstance(exc, FixerCrash) else None
+    what = f" in {exc}" if crash else f": {type(exc).__name__}: {exc}"
+    message = f"internal error{what}; file left unchanged (a bug in k8sfix: please report it"
+    line = crash.line if crash else None
+    if os.environ.get(DEBUG_VARIABLE):
+        return Problem(f"{message})\n{traceback.format_exc().rstrip()}", line, 1 if line else None)
+    return Problem(f"{message}, with the traceback that {DEBUG_VARIABLE}=1 prints)", line, 1 if line else None)
+
+
+def write_result(result: FileResult, original: bytes | None) -> FileResult:
+    """Write the result's output, if any, atomically over the file, which must still hold
+    ``original`` (None: it must not exist yet, and is created); if it cannot be written, the
+    result is failed and nothing of it counts as fixed."""
+    from remediate.run import files  # a report run never writes
+
+    if result.source is None or result.output is None:
+        return result
+    data = result.source.to_bytes(result.output)
+    try:
+        if original is None:
+            files.create_atomic(result.name, data)
+        else:
+            files.write_atomic(result.name, data, original)
+    except (OSError, files.ChangedOnDisk) as exc:
+        message = getattr(exc, "strerror", None) or str(exc)
+        problem = Problem(f"not written: {message}")
+        return replace(result, status=Status.FAILED, output=None, fixed=frozenset(), errors=result.errors + (problem,))
+    return result
+
+
+def _fix(engine: Engine, source: Source, documents: list[Document], findings: list[Finding], scope: Scope) -> FileResult:
+    text = source.text
+    current_docs, current = documents, findings
+    errors: list[Problem] = []
+    rejected: set[tuple] = set()
+    applied: list[Finding] = []
+    for passes in range(MAX_PASSES + 1):
+        # findings that share one fix (every workload's policy goes in one appended block) offer it once
+        offering: dict[tuple, Finding] = {}
+        for finding in current:
+            if _here(finding) and finding.identity not in rejected:
+                offering.setdefault(finding.fix.edits, finding)  # type: ignore[union-attr]
+        chosen, _waiting = applying.choose(f.fix for f in offering.values())
+        if not chosen:
+            break
+        if passes == MAX_PASSES:  # still something to do after the last pass: the fixes do not settle
+            pending = ", ".join(sorted({f.fixer for f in current if _here(f) and f.identity not in rejected}))
+            errors.append(Problem(
+                f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the result "
+                "would change again on the next run; file left unchanged (a bug in k8sfix: please report it)"
+            ))
+            text, current_docs, current, applied = source.text, documents, findings, []
+            break
+        try:
+            new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+        except VerificationError:
+            chosen, failures = _split(current_docs, text, chosen, current)
+            for finding, reason in failures:
+                rejected.add(finding.identity)
+                errors.append(
+                    Problem(f"{finding.fixer}: fix '{finding.fix.title}' failed verification and was not "
+                            f"applied: {reason}", finding.line, finding.column)
+                )
+            if not chosen:
+                break
+            try:
+                new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+            except VerificationError:  # each verified alone, not together: one now, the rest next pass
+                chosen = chosen[:1]
+                new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
+        applied.extend(offering[fix.edits] for fix in chosen)
+        text = applying.apply(text, chosen)
+        current_docs = new_docs
+        current = engine.find(source.with_text(text), current_docs, scope)
+    version = engine.settings.kubernetes_version
+    refused = validation.refusals(documents, current_docs, applied, version, engine.schema)
+    if refused:  # a fix would break the schema of a valid object: write nothing
+        errors.extend(Problem(*note) for note in refused)
+        text, current = source.text, findings
+    remaining = {f.identity for f in current}
+    fixed = frozenset(f.identity for f in findings if f.identity not in remaining)
+    status = Status.CHANGED if text != source.text else Status.UNCHANGED
+    if errors:
+        status = Status.FAILED if text == source.text else status
+    return FileResult(
+        source.name,
+        status,
+        source,
+        tuple(findings),
+        fixed,
+        text if text != source.text else None,
+        tuple(errors),
+        documents=len(documents),
+    )
+
+
+def _here(finding: Finding) -> bool:
+    """True when the finding's fix edits its own file (not another one: see :func:`_elsewhere`)."""
+    return finding.fix is not None and not finding.fix.adds
+
+
+def _elsewhere(result: FileResult, findings: list[Finding]) -> FileResult:
+    """Count the findings whose fix adds documents to another file as fixed, and carry the
+    documents (each once) for :mod:`remediate.run.delivery`, which writes them after the run."""
+    moving = [f for f in findings if f.fix is not None and f.fix.adds]
+    if not moving:
+        return result
+    shared = {id(f.fix.adds): f.fix.adds for f in moving}  # the findings share one tuple: each counted once
+    adds = tuple({id(new): new for group in shared.values() for new in group}.values())
+    return replace(result, fixed=result.fixed | {f.identity for f in moving}, adds=adds)
+
+
+def _split(
+    documents: list[Document], text: str, chosen: list[Fix], findings: list[Finding]
+) -> tuple[list[Fix], list[tuple[Finding, str]]]:
+    """Try each fix alone; return those that verify and the findings whose fix does not."""
+    good: list[Fix] = []
+    bad: list[tuple[Finding, str]] = []
+    owner = {id(f.fix): f for f in findings if f.fix is not None}
+    for candidate in chosen:
+        try:
+            verify(documents, applying.apply(text, [candidate]), [candidate])
+        except VerificationError as exc:
+            bad.append((owner[id(candidate)], str(exc)))
+        else:
+            good.append(candidate)
+    return good, bad

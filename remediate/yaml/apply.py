@@ -1,0 +1,124 @@
+"""The only place where text changes: choose fixes that do not collide, then splice their edits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from remediate.yaml.model import Edit, Fix
+
+
+def collides(first: Fix, second: Fix) -> bool:
+    """True when two fixes cannot be applied in one pass.
+
+    They collide when their edits overlap (an insertion strictly inside a replaced span counts;
+    two insertions at one point do not, they are applied in order) or when one touches a path
+    that contains, or is contained in, a path the other touches: two fixes setting
+    ``securityContext`` would otherwise write the key twice.
+    """
+    for a in first.edits:
+        for b in second.edits:
+            if max(a.start, b.start) < min(a.end, b.end):
+                return True
+            if a.start == a.end and b.start < a.start < b.end:
+                return True
+            if b.start == b.end and a.start < b.start < a.end:
+                return True
+    for a in first.touches:
+        for b in second.touches:
+            if a.doc == b.doc and (a.path[: len(b.path)] == b.path or b.path[: len(a.path)] == a.path):
+                return True
+    return False
+
+
+def choose(fixes: Iterable[Fix]) -> tuple[list[Fix], list[Fix]]:
+    """Split fixes into those applied now (in the given order) and those that wait a pass."""
+    chosen: list[Fix] = []
+    waiting: list[Fix] = []
+    nearby = _Nearby()
+    for fix in fixes:
+        if any(collides(fix, other) for other in nearby.around(fix)):
+            waiting.append(fix)
+        else:
+            chosen.append(fix)
+            nearby.add(fix)
+    return chosen, waiting
+
+
+class _Nearby:
+    """The chosen fixes that could collide with a new one, found without comparing it to all of them
+    (a file of 1,000 Deployments has about 8,000 fixes: comparing every pair took 29 seconds).
+
+    Two edits that collide share a point of the text, so both are filed under the stretch of
+    :data:`_STRETCH` characters holding it (insertions apart: two insertions never collide, and all
+    the new documents of a file are inserted at its end); two touches that collide are in one
+    document, and one path is a prefix of the other, so each fix is filed under its touched paths and
+    all their prefixes.
+    """
+
+    def __init__(self) -> None:
+        self.replacing: dict[int, list[Fix]] = defaultdict(list)
+        self.inserting: dict[int, list[Fix]] = defaultdict(list)
+        self.paths: dict[tuple[int, tuple], list[Fix]] = defaultdict(list)
+        self.prefixes: dict[tuple[int, tuple], list[Fix]] = defaultdict(list)
+
+    def add(self, fix: Fix) -> None:
+        for edit in fix.edits:
+            filed = self.replacing if edit.start != edit.end else self.inserting
+            for stretch in range(edit.start // _STRETCH, edit.end // _STRETCH + 1):
+                filed[stretch].append(fix)
+        for touch in fix.touches:
+            self.paths[touch.doc, touch.path].append(fix)
+            for size in range(len(touch.path) + 1):
+                self.prefixes[touch.doc, touch.path[:size]].append(fix)
+
+    def around(self, fix: Fix) -> Iterable[Fix]:
+        found: dict[int, Fix] = {}
+        for edit in fix.edits:
+            for stretch in range(edit.start // _STRETCH, edit.end // _STRETCH + 1):
+                found.update((id(other), other) for other in self.replacing.get(stretch, ()))
+                if edit.start != edit.end:
+                    found.update((id(other), other) for other in self.inserting.get(stretch, ()))
+        for touch in fix.touches:
+            found.update((id(other), other) for other in self.prefixes.get((touch.doc, touch.path), ()))
+            for size in range(len(touch.path) + 1):
+                above = self.paths.get((touch.doc, touch.path[:size]), ())
+                found.update((id(other), other) for other in above)
+        return found.values()
+
+
+_STRETCH = 1024
+
+
+def apply(text: str, fixes: Iterable[Fix]) -> str:
+    """Splice the edits of non-colliding ``fixes`` into ``text``.
+
+    Insertions at one point go in fix order, except that more deeply indented lines go first: when
+    a nested mapping ends where its parent does, lines added to the child must precede the parent's
+    (``securityContext`` keys before a container's new ``imagePullPolicy``), whichever fix made them.
+    """
+    ordered: list[tuple[int, int, int, int, Edit]] = []
+    for order, fix in enumerate(fixes):
+        for edit in fix.edits:
+            ordered.append((edit.start, edit.end, -_indent(text, edit), order, edit))
+    ordered.sort(key=lambda item: item[:4])
+    pieces: list[str] = []
+    position = 0
+    for start, end, _, _, edit in ordered:
+        if start < position:
+            raise ValueError(f"overlapping edits at offset {start}")
+        pieces.append(text[position:start])
+        pieces.append(edit.new)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _indent(text: str, edit: Edit) -> int:
+    """The indentation of the lines an insertion adds (0 for replacements and text within a line)."""
+    new = edit.new
+    at_line_start = edit.start == 0 or text[edit.start - 1] == "\n"
+    if edit.start != edit.end or not (at_line_start or new.startswith(("\n", "\r\n"))):
+        return 0
+    first = new.lstrip("\r\n")
+    return len(first) - len(first.lstrip(" "))

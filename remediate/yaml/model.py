@@ -1,0 +1,66 @@
+"""The values that flow between fixers and the YAML engine: edits and fixes.
+
+All of them are frozen dataclasses. A fixer never changes text; it returns findings
+(:mod:`remediate.kube.findings`), each with an optional :class:`Fix` made of :class:`Edit` splices and
+the :class:`Touch` paths it promises to change. :mod:`remediate.yaml.apply` applies the edits and
+:mod:`remediate.yaml.verify` holds the fix to its promise. Nothing here knows Kubernetes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+YamlPath = tuple[str | int, ...]
+"""Keys and list indices from a document's root to a value, e.g. ``("spec", "replicas")``."""
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace ``text[start:end]`` of the file by ``new``; ``start == end`` inserts."""
+
+    start: int
+    end: int
+    new: str
+
+
+class Absent(enum.Enum):
+    """The value of a :class:`Touch` that removes a key: after the fix, ``path`` does not exist."""
+
+    DELETED = "deleted"
+
+
+DELETED = Absent.DELETED
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A promise of a fix: after it, the value at ``path`` of document ``doc`` is ``value``
+    (:data:`DELETED`: the path no longer exists)."""
+
+    doc: int
+    path: YamlPath
+    value: Any
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document a fix adds to another file, ``file`` (created when missing): network-policy's
+    ``policy-file`` gathers a directory's new NetworkPolicies so. :mod:`remediate.run.delivery` adds
+    them once every file is processed."""
+
+    file: str
+    value: dict[str, Any]
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to resolve a finding: the splices, and what they change (verified after applying);
+    or, for a fix made in another file, the documents it adds there (``adds``, no edits)."""
+
+    title: str
+    edits: tuple[Edit, ...]
+    touches: tuple[Touch, ...]
+    adds: tuple[NewDocument, ...] = ()
