@@ -54,7 +54,9 @@ def measure(count: int, directory: Path) -> tuple[float, float, int]:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "remediate", "--diff", "--quiet", "--jobs", "1", str(path)],
-        stdout=subprocess.DEVNULL, env=env, check=False,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        check=False,
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

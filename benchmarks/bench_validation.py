@@ -79,8 +79,10 @@ def main() -> None:
     print(f"{len(files)} files, {objects} objects")
     print(f"fix (all fixers, guard included): {fix_seconds:6.2f} s CPU")
     print(f"  of which the schema guard:      {guard[0]:6.2f} s CPU ({100 * guard[0] / fix_seconds:.0f}%)")
-    print(f"validate (--validate's check):    {validate_seconds:6.2f} s CPU "
-          f"({validate_seconds / fix_seconds:.2f} x the time to fix)")
+    print(
+        f"validate (--validate's check):    {validate_seconds:6.2f} s CPU "
+        f"({validate_seconds / fix_seconds:.2f} x the time to fix)"
+    )
     print(f"kubernetes_validate.validate:     {library_milliseconds(files):6.1f} ms CPU an object")
 
 

@@ -603,8 +603,16 @@ class ContainerProbes(Fixer):
     code = "K8S003"
     Options = Options
     writes = (
-        LIVENESS, READINESS, "httpGet", "tcpSocket", "grpc", "path", "port", "scheme",
-        "initialDelaySeconds", "periodSeconds",
+        LIVENESS,
+        READINESS,
+        "httpGet",
+        "tcpSocket",
+        "grpc",
+        "path",
+        "port",
+        "scheme",
+        "initialDelaySeconds",
+        "periodSeconds",
     )
     needs_index = True
 

@@ -261,8 +261,10 @@ class Options:
     def __post_init__(self) -> None:
         """Reject what would write invalid objects; the config reports the error with the key."""
         if not math.isfinite(self.limit_ratio) or self.limit_ratio < 1:
-            raise ValueError(f"limit-ratio: must be a number of at least 1 (a limit below its request is "
-                             f"invalid), got {self.limit_ratio:g}")
+            raise ValueError(
+                f"limit-ratio: must be a number of at least 1 (a limit below its request is "
+                f"invalid), got {self.limit_ratio:g}"
+            )
         unlimited = () if self.require_cpu_limit else ("cpu",)  # no CPU limit is ever written
         check_quantities(self.defaults, "", unlimited)
         for number, entry in enumerate(self.overrides, 1):
@@ -312,8 +314,9 @@ def check_override(
 ) -> None:
     """Raise ValueError, naming the entry, for an override without matchers or quantities."""
     if not any(key in entry for key in MATCHERS):
-        raise ValueError(f"{where}: needs at least one of {', '.join(MATCHERS)} to say which containers "
-                         f"it is for")
+        raise ValueError(
+            f"{where}: needs at least one of {', '.join(MATCHERS)} to say which containers it is for"
+        )
     if not override_values(entry):
         raise ValueError(f"{where}: sets no quantity (e.g. cpu-request, memory-limit)")
     check_quantities(merged, f"{where}.", unlimited)
@@ -327,13 +330,17 @@ def check_quantities(values: dict[Slot, str], where: str, unlimited: tuple[str, 
     for slot, text in values.items():
         quantity = Quantity.parse(text)
         if quantity is None or quantity.amount <= 0:
-            raise ValueError(f"{where}{option_name(slot)}: {text!r} is not a positive Kubernetes quantity "
-                             f"(e.g. 100m, 0.5, 64Mi, 1G)")
+            raise ValueError(
+                f"{where}{option_name(slot)}: {text!r} is not a positive Kubernetes quantity "
+                f"(e.g. 100m, 0.5, 64Mi, 1G)"
+            )
     for resource in (resource for resource in RESOURCES if resource not in unlimited):
         request, limit = ("requests", resource), ("limits", resource)
         if amount_of(values[request]) > amount_of(values[limit]):
-            raise ValueError(f"{where}{option_name(request)}: {values[request]} is above "
-                             f"{option_name(limit)} {values[limit]}; a request cannot exceed its limit")
+            raise ValueError(
+                f"{where}{option_name(request)}: {values[request]} is above "
+                f"{option_name(limit)} {values[limit]}; a request cannot exceed its limit"
+            )
 
 
 # -- what a container lacks ---------------------------------------------------------------------
@@ -396,8 +403,10 @@ def plan_for(
         if is_unset(partner) or section == "limits" and partner_is_zero:  # a limit above a 0 request is fine
             plan.add(slot, defaults[slot])
         elif partner_quantity is None:
-            plan.blocked.append(f'no {label(slot)} is derived from its {SINGULAR[partner_slot[0]]} '
-                                f'"{shown(partner)}", which is not a valid quantity')
+            plan.blocked.append(
+                f"no {label(slot)} is derived from its {SINGULAR[partner_slot[0]]} "
+                f'"{shown(partner)}", which is not a valid quantity'
+            )
         elif partner_is_zero:
             plan.blocked.append(f"no {label(slot)} fits below a {label(partner_slot)} of 0")
         elif section == "requests":

@@ -223,8 +223,16 @@ _METRIC_SOURCES = {
 }
 """HPA metric type -> the key of its source."""
 
-_V2BETA1_KEYS = ("target", "metricName", "metricSelector", "selector", "targetAverageUtilization",
-                 "targetAverageValue", "targetValue", "averageValue")
+_V2BETA1_KEYS = (
+    "target",
+    "metricName",
+    "metricSelector",
+    "selector",
+    "targetAverageUtilization",
+    "targetAverageValue",
+    "targetValue",
+    "averageValue",
+)
 """Keys of autoscaling/v2beta1 metric sources that autoscaling/v2 writes differently."""
 
 
@@ -341,7 +349,8 @@ def _rewrite_custom_resource_definition(editor: Editor, obj: Mapping, options: O
     moved = [key for key in _CRD_MOVED_TO_VERSIONS if spec.get(key) is not None]
     entries = list(_mappings(spec.get("versions")))
     schemaless = [
-        entry.str("name") or "?" for entry in entries
+        entry.str("name") or "?"
+        for entry in entries
         if not is_structural(to_data(entry).get("schema", {}).get("openAPIV3Schema"))
     ]
     if moved or not entries or schemaless:
@@ -400,9 +409,7 @@ def _rewrite_certificate_signing_request(editor: Editor, obj: Mapping, options: 
 def _rewrite_endpoint_slice(editor: Editor, obj: Mapping, options: Options) -> list[Change]:
     for endpoint in _mappings(obj.get("endpoints")):
         if endpoint.get("topology") is not None:
-            raise Uneditable(
-                "discovery.k8s.io/v1 has no endpoints[].topology: use nodeName and zone instead"
-            )
+            raise Uneditable("discovery.k8s.io/v1 has no endpoints[].topology: use nodeName and zone instead")
     return []
 
 
@@ -434,13 +441,46 @@ class DeprecatedApi(Fixer):
     code = "K8S006"
     Options = Options
     writes = (
-        "apiVersion", "selector", "matchLabels", "rollbackTo", "revision", "templateGeneration",
-        "backend", "defaultBackend", "serviceName", "servicePort", "service", "name", "port", "number",
-        "resource", "apiGroup", "kind", "pathType",
-        "metric", "target", "type", "averageUtilization", "averageValue", "value", "describedObject",
-        "targetAverageUtilization", "targetAverageValue", "targetValue", "metricName", "metricSelector",
-        "failurePolicy", "matchPolicy", "timeoutSeconds", "group", "assuredConcurrencyShares",
-        "nominalConcurrencyShares", "version", "scope", "JSONPath", "jsonPath",
+        "apiVersion",
+        "selector",
+        "matchLabels",
+        "rollbackTo",
+        "revision",
+        "templateGeneration",
+        "backend",
+        "defaultBackend",
+        "serviceName",
+        "servicePort",
+        "service",
+        "name",
+        "port",
+        "number",
+        "resource",
+        "apiGroup",
+        "kind",
+        "pathType",
+        "metric",
+        "target",
+        "type",
+        "averageUtilization",
+        "averageValue",
+        "value",
+        "describedObject",
+        "targetAverageUtilization",
+        "targetAverageValue",
+        "targetValue",
+        "metricName",
+        "metricSelector",
+        "failurePolicy",
+        "matchPolicy",
+        "timeoutSeconds",
+        "group",
+        "assuredConcurrencyShares",
+        "nominalConcurrencyShares",
+        "version",
+        "scope",
+        "JSONPath",
+        "jsonPath",
     )
 
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
@@ -482,4 +522,3 @@ class DeprecatedApi(Fixer):
         for name in rewrites:
             changes += REWRITES[name](editor, obj, self.options)
         return changes
-

@@ -167,7 +167,9 @@ class Options:
                 f"policy-file: {path!r} must be a path inside each workload's directory (relative, without '..')"
             )
         if not path.endswith((".yaml", ".yml")):
-            raise ValueError(f"policy-file: {path!r} must be a YAML file (.yaml or .yml): policies are added as documents")
+            raise ValueError(
+                f"policy-file: {path!r} must be a YAML file (.yaml or .yml): policies are added as documents"
+            )
 
 
 class TemplateProblem(Exception):
@@ -437,7 +439,11 @@ class NetworkPolicy(Fixer):
         """The ``policy-file`` of each input's directory, which it must stay inside."""
         if not self.options.policy_file:
             return {}
-        return {target_in(path, self.options.policy_file): os.path.dirname(path) or "." for path in paths if path != "-"}
+        return {
+            target_in(path, self.options.policy_file): os.path.dirname(path) or "."
+            for path in paths
+            if path != "-"
+        }
 
     def _plan(self, ctx: Context) -> Plan:
         """The file's plan, made once per context: every object's finding shares it.

@@ -158,8 +158,11 @@ ADDABLE_CAPABILITIES = ("NET_BIND_SERVICE",)
 SYS_ADMIN = ("SYS_ADMIN", "CAP_SYS_ADMIN")
 """How an added SYS_ADMIN capability is spelled (Kubernetes validation looks for the second)."""
 
-GROUP_NAMES = {"containers": "container", "initContainers": "init container",
-               "ephemeralContainers": "ephemeral container"}
+GROUP_NAMES = {
+    "containers": "container",
+    "initContainers": "init container",
+    "ephemeralContainers": "ephemeral container",
+}
 
 
 @dataclass(frozen=True)
@@ -174,9 +177,14 @@ class Options:
     def __post_init__(self) -> None:
         """Refuse ids the API server refuses (it takes 0 to 2147483647), and user 0, which the
         runAsNonRoot this fixer adds would stop at start-up; the config reports the key."""
-        for name, value, lowest in (("run-as-user", self.run_as_user, 1), ("run-as-group", self.run_as_group, 0)):
+        for name, value, lowest in (
+            ("run-as-user", self.run_as_user, 1),
+            ("run-as-group", self.run_as_group, 0),
+        ):
             if not lowest <= value <= MAX_ID:
-                why = " (0 is root, which runAsNonRoot forbids)" if name == "run-as-user" and value == 0 else ""
+                why = (
+                    " (0 is root, which runAsNonRoot forbids)" if name == "run-as-user" and value == 0 else ""
+                )
                 raise ValueError(f"{name}: must be between {lowest} and {MAX_ID}{why}, got {value}")
 
     def fields(self) -> frozenset[str]:
@@ -244,8 +252,11 @@ def seccomp_explicit(profile: Any) -> Explicit:
         problem = "sets a seccompProfile without a type"
     else:
         problem = f"sets seccompProfile type {show(profile['type'])}"
-    return Explicit(("seccompProfile", "type"), "RuntimeDefault",
-                    problem + " (the restricted standard needs RuntimeDefault or Localhost)")
+    return Explicit(
+        ("seccompProfile", "type"),
+        "RuntimeDefault",
+        problem + " (the restricted standard needs RuntimeDefault or Localhost)",
+    )
 
 
 def id_explicit(key: str, value: Any, configured: int) -> Explicit:
@@ -271,8 +282,9 @@ def pod_plan(pod: Any, own_contexts: list[Any], fields: frozenset[str], options:
     if "runAsNonRoot" in fields:
         if is_set(pod, "runAsNonRoot"):
             if pod["runAsNonRoot"] is not True:
-                explicit.append(Explicit(("runAsNonRoot",), True,
-                                         f"sets runAsNonRoot: {show(pod['runAsNonRoot'])}"))
+                explicit.append(
+                    Explicit(("runAsNonRoot",), True, f"sets runAsNonRoot: {show(pod['runAsNonRoot'])}")
+                )
         elif inherits["runAsNonRoot"]:
             missing["runAsNonRoot"] = True
     if "seccompProfile" in fields:
@@ -299,8 +311,9 @@ def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options)
     missing: dict[str, Any] = {}
     explicit: list[Explicit] = []
     if "runAsNonRoot" in fields and is_set(context, "runAsNonRoot") and context["runAsNonRoot"] is not True:
-        explicit.append(Explicit(("runAsNonRoot",), True,
-                                 f"sets runAsNonRoot: {show(context['runAsNonRoot'])}"))
+        explicit.append(
+            Explicit(("runAsNonRoot",), True, f"sets runAsNonRoot: {show(context['runAsNonRoot'])}")
+        )
     if (
         "seccompProfile" in fields
         and is_set(context, "seccompProfile")
@@ -371,9 +384,14 @@ def capability_needs(context: dict, added: list[str], missing: dict, explicit: l
         explicit.append(Explicit(("capabilities", "drop"), None, "has a capabilities.drop that is no list"))
     extra = [name for name in added if name not in ADDABLE_CAPABILITIES]
     if extra:
-        explicit.append(Explicit(("capabilities", "add"), None,
-                                 f"adds capabilities {', '.join(extra)} (the restricted standard allows "
-                                 "only NET_BIND_SERVICE)"))
+        explicit.append(
+            Explicit(
+                ("capabilities", "add"),
+                None,
+                f"adds capabilities {', '.join(extra)} (the restricted standard allows "
+                "only NET_BIND_SERVICE)",
+            )
+        )
 
 
 def show(value: Any) -> str:
@@ -529,8 +547,10 @@ class SecurityContext(Fixer):
         if plan.missing:
             yield self.missing_finding(manifest, ctx, node, who, plan, container)
         elif plan.blocked and all(explicit.path != plan.blocked.path for explicit in plan.explicit):
-            message = (f"{who} lacks allowPrivilegeEscalation: false, which Kubernetes refuses together "
-                       f"with {plan.blocked.text}")
+            message = (
+                f"{who} lacks allowPrivilegeEscalation: false, which Kubernetes refuses together "
+                f"with {plan.blocked.text}"
+            )
             yield self.finding(manifest, node, message, container=container)
         context = node.get("securityContext")
         for explicit in plan.explicit:
@@ -563,15 +583,21 @@ class SecurityContext(Fixer):
             message = f"{who} securityContext lacks {wanted}"
             title = f"add {wanted} to securityContext"
         if plan.blocked:
-            message += (f"; allowPrivilegeEscalation: false is left out while it has {plan.blocked.text} "
-                        "(Kubernetes refuses the pair)")
+            message += (
+                f"; allowPrivilegeEscalation: false is left out while it has {plan.blocked.text} "
+                "(Kubernetes refuses the pair)"
+            )
         return self.finding(
             manifest,
             owner,
             message,
             container=container,
-            fix=(title, lambda: merge(ctx, owner, "securityContext", plan.missing,
-                                      after=placement[0], first=placement[1])),
+            fix=(
+                title,
+                lambda: merge(
+                    ctx, owner, "securityContext", plan.missing, after=placement[0], first=placement[1]
+                ),
+            ),
         )
 
     def explicit_finding(
@@ -592,12 +618,16 @@ class SecurityContext(Fixer):
         target = f"{'.'.join(explicit.path)}: {show(explicit.wanted)}"
         if not self.options.override_explicit:
             return self.finding(
-                manifest, node,
+                manifest,
+                node,
                 f"{message}; left as set on purpose (override-explicit: true changes it to {target})",
                 container=container,
             )
         return self.finding(
-            manifest, node, message, container=container,
+            manifest,
+            node,
+            message,
+            container=container,
             fix=(f"set {target}", lambda: self.checked_override(ctx, context, explicit)),
         )
 

@@ -16,7 +16,9 @@ def engine_for(select: list[str] | None = None, config: Path | None = None) -> E
     return Engine(load(config, select=select))
 
 
-def fix_text(text: str, select: list[str] | None = None, name: str = "test.yaml", config: Path | None = None) -> FileResult:
+def fix_text(
+    text: str, select: list[str] | None = None, name: str = "test.yaml", config: Path | None = None
+) -> FileResult:
     return process(engine_for(select, config), Source.from_text(name, text), fix=True)
 
 

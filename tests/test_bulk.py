@@ -47,7 +47,12 @@ def k8sfix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "remediate", *args],
-        cwd=cwd, capture_output=True, text=True, env=env, timeout=300, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
 
 
@@ -76,8 +81,17 @@ def test_gitignore_rules_of_the_repository_apply_at_every_depth(tmp_path: Path) 
     write(tmp_path, ".gitignore", "generated/\n*.local.yaml\n/deploy/rendered.yaml\n")
     write(tmp_path, ".git/info/exclude", "scratch.yaml\n")
     write(tmp_path, "deploy/.gitignore", "!keep.local.yaml\nbuild\n")
-    for name in ("app.yaml", "rendered.yaml", "dev.local.yaml", "keep.local.yaml", "scratch.yaml",
-                 "generated/out.yaml", "build/out.yaml", "sub/rendered.yaml", "sub/generated/x.yaml"):
+    for name in (
+        "app.yaml",
+        "rendered.yaml",
+        "dev.local.yaml",
+        "keep.local.yaml",
+        "scratch.yaml",
+        "generated/out.yaml",
+        "build/out.yaml",
+        "sub/rendered.yaml",
+        "sub/generated/x.yaml",
+    ):
         write(tmp_path, f"deploy/{name}", CLEAN_POD)
     expected = ["deploy/app.yaml", "deploy/keep.local.yaml", "deploy/sub/rendered.yaml"]
     assert listed(["deploy"], tmp_path) == expected
@@ -96,13 +110,19 @@ def test_include_replaces_the_suffixes_and_exclude_leaves_out_files_and_director
     for name in ("a.yaml", "b.yml", "c.json", "d.k8s", "legacy/e.yaml", "x/legacy/f.yaml", "x/g.json"):
         write(tmp_path, f"repo/{name}", CLEAN_POD)
     assert listed(["repo"], tmp_path) == [
-        "repo/a.yaml", "repo/b.yml", "repo/c.json",
-        "repo/legacy/e.yaml", "repo/x/g.json", "repo/x/legacy/f.yaml",
+        "repo/a.yaml",
+        "repo/b.yml",
+        "repo/c.json",
+        "repo/legacy/e.yaml",
+        "repo/x/g.json",
+        "repo/x/legacy/f.yaml",
     ]
     narrowed = listed(["repo"], tmp_path, include=["*.k8s", "*.yaml"], exclude=["legacy/"])
     assert narrowed == ["repo/a.yaml", "repo/d.k8s"]
     assert listed(["repo"], tmp_path, exclude=["/legacy", "*.json"]) == [
-        "repo/a.yaml", "repo/b.yml", "repo/x/legacy/f.yaml",
+        "repo/a.yaml",
+        "repo/b.yml",
+        "repo/x/legacy/f.yaml",
     ]
     # A file named on the command line is read whatever the globs say.
     assert listed(["repo/c.json"], tmp_path, exclude=["*.json"]) == ["repo/c.json"]
@@ -273,6 +293,7 @@ def test_a_patch_an_overlay_elsewhere_lists_is_skipped_when_named_alone_with_con
     )
     assert run(RunOptions(["common/patch.yaml"], write=True, context=["."])) == 0
     assert (tmp_path / "common" / "patch.yaml").read_text() == patch
-    assert "skipped: a kustomize patch, not a whole object (listed in ./overlays/prod/kustomization.yaml)" in (
-        capsys.readouterr().err
+    assert (
+        "skipped: a kustomize patch, not a whole object (listed in ./overlays/prod/kustomization.yaml)"
+        in (capsys.readouterr().err)
     )

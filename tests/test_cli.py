@@ -20,7 +20,12 @@ BROKEN = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n"
 def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "remediate", *args], cwd=cwd, input=stdin, capture_output=True, env=env, timeout=120,
+        [sys.executable, "-m", "remediate", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
         check=False,
     )
 
@@ -50,7 +55,13 @@ def test_write_then_write_again_changes_nothing(repo: Path) -> None:
     first = k8sfix("--write", "deploy", cwd=repo)
     assert first.returncode == 1
     fixed = (repo / "deploy" / "app.yaml").read_bytes()
-    for fix in (b"imagePullPolicy: Always", b"resources:", b"readinessProbe:", b"runAsNonRoot: true", b"kind: NetworkPolicy"):
+    for fix in (
+        b"imagePullPolicy: Always",
+        b"resources:",
+        b"readinessProbe:",
+        b"runAsNonRoot: true",
+        b"kind: NetworkPolicy",
+    ):
         assert fix in fixed
     second = k8sfix("--write", "deploy", cwd=repo)
     assert second.returncode == 0, second.stdout + second.stderr
@@ -83,7 +94,9 @@ def test_stdin_to_stdout() -> None:
     assert clean.stdout == result.stdout
 
 
-@pytest.mark.parametrize("data", [b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n", b"a: [unclosed\n"])
+@pytest.mark.parametrize(
+    "data", [b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n", b"a: [unclosed\n"]
+)
 def test_a_stream_that_cannot_be_read_passes_through_unchanged(data: bytes) -> None:
     """``k8sfix --write - < f | sponge f`` must never empty ``f``."""
     result = k8sfix("--write", "-", cwd=ROOT, stdin=data)
@@ -104,7 +117,10 @@ def test_duplicate_keys_name_both_positions(repo: Path) -> None:
     (repo / "dup.yaml").write_bytes(b"apiVersion: v1\nkind: Pod\nkind: Service\n")
     result = k8sfix("dup.yaml", cwd=repo)
     assert result.returncode == 2
-    assert 'dup.yaml:3:1: error: duplicate key "kind" (first defined at line 2, column 1)' in result.stderr.decode()
+    assert (
+        'dup.yaml:3:1: error: duplicate key "kind" (first defined at line 2, column 1)'
+        in result.stderr.decode()
+    )
 
 
 def test_helm_templates_and_plain_yaml_are_skipped_untouched(repo: Path) -> None:

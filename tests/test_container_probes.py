@@ -78,8 +78,16 @@ def app_containers(text: str) -> list[Container]:
 
 def test_service_targets_default_to_the_port_and_skip_udp() -> None:
     targets = service_targets(
-        [service([{"port": 80}, {"port": 53, "protocol": "UDP"}, {"port": 81, "targetPort": "8081"},
-                  {"name": "http", "appProtocol": "http", "port": 82, "targetPort": "web"}])]
+        [
+            service(
+                [
+                    {"port": 80},
+                    {"port": 53, "protocol": "UDP"},
+                    {"port": 81, "targetPort": "8081"},
+                    {"name": "http", "appProtocol": "http", "port": 82, "targetPort": "web"},
+                ]
+            )
+        ]
     )
     assert targets == [
         Target(80, 80, ()),
@@ -89,14 +97,16 @@ def test_service_targets_default_to_the_port_and_skip_udp() -> None:
 
 
 def test_named_target_reaches_the_container_that_declares_the_name() -> None:
-    app = app_containers(deployment("""
+    app = app_containers(
+        deployment("""
 - name: sidecar
   image: s
   ports: [{name: metrics, containerPort: 9090}]
 - name: main
   image: m
   ports: [{name: web, containerPort: 8080}]
-"""))
+""")
+    )
     served = served_ports(app, [Target("web", 80, ("http",))], app[0])
     assert list(served) == [id(app[1].node)]
     assert served[id(app[1].node)] == [Port(8080, "web", ("http",), (80,))]
@@ -158,8 +168,10 @@ def test_default_probes_differ_by_handler() -> None:
 
 
 def test_identical_follows_kube_score() -> None:
-    assert identical({"httpGet": {"path": "/", "port": 80}, "periodSeconds": 1},
-                     {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 30})
+    assert identical(
+        {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 1},
+        {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 30},
+    )
     assert identical({"httpGet": {"path": "/", "port": "http"}}, {"httpGet": {"path": "/", "port": "admin"}})
     assert not identical({"httpGet": {"path": "/", "port": 80}}, {"httpGet": {"path": "/live", "port": 80}})
     assert identical({"tcpSocket": {"port": 80}}, {"tcpSocket": {"port": 80}})
@@ -286,7 +298,7 @@ def test_diff_of_the_example_adds_a_readiness_probe_on_the_services_target_port(
     assert run(["--diff", "--select", "container-probes", "examples/deployment.yml"]) == 1
     diff = capsys.readouterr().out
     added = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
-    readiness = added[added.index("        readinessProbe:"):]
+    readiness = added[added.index("        readinessProbe:") :]
     assert readiness[:4] == [
         "        readinessProbe:",
         "          httpGet:",

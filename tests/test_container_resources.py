@@ -239,7 +239,10 @@ def test_numbers_in_the_config_are_quantities(tmp_path: Path) -> None:
 # -- decisions ------------------------------------------------------------------------------------
 
 CPU_AND_MEMORY = (
-    ("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory"),
+    ("requests", "cpu"),
+    ("requests", "memory"),
+    ("limits", "cpu"),
+    ("limits", "memory"),
 )
 
 
@@ -368,8 +371,18 @@ def test_resources_from_a_merge_key_are_reported_without_a_fix() -> None:
 
 # -- the corpus, held to rules written here ---------------------------------------------------------
 
-_UNITS = {"m": "1e-3", "k": "1e3", "M": "1e6", "G": "1e9", "T": "1e12", "Ki": "1024", "Mi": "1048576",
-          "Gi": "1073741824", "Ti": "1099511627776", "": "1"}
+_UNITS = {
+    "m": "1e-3",
+    "k": "1e3",
+    "M": "1e6",
+    "G": "1e9",
+    "T": "1e12",
+    "Ki": "1024",
+    "Mi": "1048576",
+    "Gi": "1073741824",
+    "Ti": "1099511627776",
+    "": "1",
+}
 
 
 def _amount(value: Any) -> Decimal:

@@ -111,14 +111,22 @@ def test_hpa_metric_source_conversion() -> None:
     assert v2_metric_source("Resource", {"targetAverageUtilization": 70}) == {
         "target": {"type": "Utilization", "averageUtilization": 70}
     }
-    assert v2_metric_source("Object", {"target": {"kind": "Ingress", "name": "i"}, "metricName": "rps",
-                                       "targetValue": "10k", "averageValue": "1"}) == {
+    assert v2_metric_source(
+        "Object",
+        {
+            "target": {"kind": "Ingress", "name": "i"},
+            "metricName": "rps",
+            "targetValue": "10k",
+            "averageValue": "1",
+        },
+    ) == {
         "describedObject": {"kind": "Ingress", "name": "i"},
         "metric": {"name": "rps"},
         "target": {"type": "AverageValue", "averageValue": "1", "value": "10k"},  # nothing dropped
     }
-    assert v2_metric_source("External", {"metricName": "q", "metricSelector": {"matchLabels": {"a": "b"}},
-                                         "targetValue": 3}) == {
+    assert v2_metric_source(
+        "External", {"metricName": "q", "metricSelector": {"matchLabels": {"a": "b"}}, "targetValue": 3}
+    ) == {
         "metric": {"name": "q", "selector": {"matchLabels": {"a": "b"}}},
         "target": {"type": "Value", "value": 3},
     }
@@ -164,8 +172,6 @@ def test_a_crd_with_structural_schemas_per_version_is_migrated() -> None:
     text = CRD + "  versions: [{name: v1, served: true, storage: true, schema: " + SCHEMA + "}]\n"
     result = fix_text(text, ["deprecated-api"])
     assert fixed_or_same(result) == text.replace("apiextensions.k8s.io/v1beta1", "apiextensions.k8s.io/v1")
-
-
 
 
 def _findings(text: str, config: Path | None = None) -> list:
@@ -253,8 +259,12 @@ def test_replace_entries_of_a_block_value_keeps_the_key_lines_comment() -> None:
 
 
 def test_replace_entries_in_flow_and_json_mappings() -> None:
-    assert _replace("b: {serviceName: web, servicePort: 80, z: 1}\n", ("b",), ("serviceName", "servicePort"),
-                    SERVICE) == "b: {service: {name: web, port: {number: 80}}, z: 1}\n"
+    assert (
+        _replace(
+            "b: {serviceName: web, servicePort: 80, z: 1}\n", ("b",), ("serviceName", "servicePort"), SERVICE
+        )
+        == "b: {service: {name: web, port: {number: 80}}, z: 1}\n"
+    )
     text = '{\n  "b": {\n    "z": 1,\n    "serviceName": "web",\n    "servicePort": 80\n  }\n}\n'
     assert _replace(text, ("b",), ("serviceName", "servicePort"), SERVICE, json=True) == (
         '{\n  "b": {\n    "z": 1,\n    "service": {"name": "web", "port": {"number": 80}}\n  }\n}\n'
@@ -352,8 +362,12 @@ def test_a_deleted_touch_fails_verification_when_the_key_is_still_there() -> Non
 
 CASES = sorted((GOLDEN / "deprecated-api").glob("*.in.*"))
 REPORTED_ONLY = {  # objects left in a removed API on purpose: the fixer reports them without a fix
-    "PodSecurityPolicy", "CustomResourceDefinition", "PodDisruptionBudget", "MutatingWebhookConfiguration",
-    "CertificateSigningRequest", "Deployment",
+    "PodSecurityPolicy",
+    "CustomResourceDefinition",
+    "PodDisruptionBudget",
+    "MutatingWebhookConfiguration",
+    "CertificateSigningRequest",
+    "Deployment",
 }
 
 

@@ -60,7 +60,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
 def tree(top: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(top)): path.read_bytes()
-        for path in sorted(top.rglob("*")) if path.is_file() and ".git" not in path.parts
+        for path in sorted(top.rglob("*"))
+        if path.is_file() and ".git" not in path.parts
     }
 
 

@@ -119,8 +119,23 @@ def test_only_unambiguous_strings_are_plain() -> None:
     assert not is_plain_string("yes") and not is_plain_string("0400") and not is_plain_string("null")
 
 
-@pytest.mark.parametrize("text", ["1e3", "1E3", "1e-3", "6.02e23", "1.0e3", "0o17", "2001-12-14",
-                                  "2001-12-14T10:00:00Z", "1:20", ".5", "1_000", ".NaN"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e3",
+        "1E3",
+        "1e-3",
+        "6.02e23",
+        "1.0e3",
+        "0o17",
+        "2001-12-14",
+        "2001-12-14T10:00:00Z",
+        "1:20",
+        ".5",
+        "1_000",
+        ".NaN",
+    ],
+)
 def test_strings_another_yaml_reader_takes_for_numbers_or_dates_are_quoted(text: str) -> None:
     """Kubernetes reads YAML with go-yaml, which takes ``1e3`` for a float and a date for a
     timestamp: a label value copied into a new selector must keep its quotes."""
@@ -128,7 +143,9 @@ def test_strings_another_yaml_reader_takes_for_numbers_or_dates_are_quoted(text:
     assert scalar(text) == f'"{text}"'
 
 
-@pytest.mark.parametrize("text", ["v1.2.3", "1.2.3", "10.0.0.1", "nginx:1.25", "a-1e3", "2001-12", "web-2001-12-14"])
+@pytest.mark.parametrize(
+    "text", ["v1.2.3", "1.2.3", "10.0.0.1", "nginx:1.25", "a-1e3", "2001-12", "web-2001-12-14"]
+)
 def test_version_like_strings_stay_plain(text: str) -> None:
     assert is_plain_string(text) and scalar(text) == text
 
@@ -169,8 +186,8 @@ def test_insert_nested_value_uses_the_files_indentation() -> None:
     container = docs[0].root.get("spec").get("containers").items[0]
     change = editor.insert_key(container, "resources", {"limits": {"cpu": "1"}, "args": ["x", "yes"]})
     assert applied(text, change).endswith(
-        "        resources:\n            limits:\n                cpu: \"1\"\n            args:\n"
-        "            - x\n            - \"yes\"\n"
+        '        resources:\n            limits:\n                cpu: "1"\n            args:\n'
+        '            - x\n            - "yes"\n'
     )
 
 

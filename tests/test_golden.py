@@ -36,7 +36,9 @@ def _run(case: Path, data: bytes) -> tuple[Source, object]:
     source = Source.from_bytes(case.name, data)
     index = RunIndex()
     context = case.with_name(case.name.split(".in.")[0] + ".context.yaml")
-    for name, text in [(case.name, source.text)] + ([(context.name, context.read_text())] if context.exists() else []):
+    for name, text in [(case.name, source.text)] + (
+        [(context.name, context.read_text())] if context.exists() else []
+    ):
         index.add(summarize(name, parse(text), settings.pod_kinds, "default"))
     return source, process(engine, source, fix=True, scope=Scope(index, "default"))
 

@@ -40,7 +40,9 @@ def make(file: str, number: int, rng: random.Random) -> IndexedObject:
         name=f"{kind.lower()}-{number}",
         namespace=rng.choice(NAMESPACES),
         labels={},
-        pod_labels=({"app": app} | ({"tier": "back"} if rng.random() < 0.5 else {})) if kind == "Deployment" else None,
+        pod_labels=({"app": app} | ({"tier": "back"} if rng.random() < 0.5 else {}))
+        if kind == "Deployment"
+        else None,
         spec=spec,
     )
 
@@ -51,11 +53,19 @@ def scanned(index: RunIndex, namespace: str, labels: dict[str, str]) -> tuple[li
     policies = [o for o in objects if o.kind == "NetworkPolicy" and isinstance(policy_spec(o), dict)]
     workloads = [o for o in objects if o.pod_labels is not None]
     return (
-        [o.name for o in objects if o.kind == "Service" and o.service_pairs and o.service_pairs <= labels.items()],
+        [
+            o.name
+            for o in objects
+            if o.kind == "Service" and o.service_pairs and o.service_pairs <= labels.items()
+        ],
         [o.name for o in policies],
         [o.name for o in workloads],
-        [o.name for o in policies if selectors.matches(policy_spec(o).get("podSelector"), labels)
-         and "Ingress" in policy_types(policy_spec(o))],
+        [
+            o.name
+            for o in policies
+            if selectors.matches(policy_spec(o).get("podSelector"), labels)
+            and "Ingress" in policy_types(policy_spec(o))
+        ],
         [[o.name for o in workloads if selectors.matches(selector, o.pod_labels)] for selector in SELECTORS],
         [o.name for o in workloads if o.name == "deployment-5"],
         [any(o.name == name for o in policies) for name in ("networkpolicy-3", "networkpolicy-4")],

@@ -56,7 +56,9 @@ def test_no_layer_imports_a_higher_one() -> None:
         for line, imported in imports(path):
             other = layer_of(imported)
             if other is not None and other > rank:
-                back_edges.append(f"{path.relative_to(ROOT)}:{line}: {importer} ({LAYERS[rank]}) imports {imported}")
+                back_edges.append(
+                    f"{path.relative_to(ROOT)}:{line}: {importer} ({LAYERS[rank]}) imports {imported}"
+                )
     assert not back_edges, "\n".join(back_edges)
 
 
@@ -81,6 +83,8 @@ def test_the_check_sees_a_back_edge(tmp_path: Path) -> None:
     source = tmp_path / "sample.py"
     source.write_text("def late():\n    from remediate.output import report\n    import remediate.cli.main\n")
     assert [(line, name) for line, name in imports(source)] == [
-        (2, "remediate.output"), (2, "remediate.output.report"), (3, "remediate.cli.main")
+        (2, "remediate.output"),
+        (2, "remediate.output.report"),
+        (3, "remediate.cli.main"),
     ]
     assert layer_of("remediate.output.report") > layer_of("remediate.run.runner")  # type: ignore[operator]

@@ -108,8 +108,10 @@ def test_the_default_policy_is_the_explicit_allow_all_for_the_missing_directions
         ("{podSelector: {matchLabels: {app: web}}, egress: []}", ["Egress"]),
         ("{podSelector: {matchLabels: {app: web}}, egress: [{to: []}]}", None),
         ("{podSelector: {}, policyTypes: [Ingress, Egress]}", None),
-        ("{podSelector: {matchExpressions: [{key: app, operator: Exists}]}, policyTypes: [Egress, Ingress]}",
-         None),
+        (
+            "{podSelector: {matchExpressions: [{key: app, operator: Exists}]}, policyTypes: [Egress, Ingress]}",
+            None,
+        ),
         ("{podSelector: {matchLabels: {app: api}}, policyTypes: [Ingress, Egress]}", ["Ingress", "Egress"]),
     ],
 )
@@ -330,7 +332,10 @@ def test_a_run_with_an_unreadable_template_is_a_configuration_error(
     (tmp_path / "app.yaml").write_text(workload("web"))
     assert run(RunOptions(["app.yaml"], write=True, select=SELECT)) == 2
     err = capsys.readouterr().err
-    assert ".k8sfix.yaml:3:15: error: fixers.network-policy.template: the template" in err and "cannot be read" in err
+    assert (
+        ".k8sfix.yaml:3:15: error: fixers.network-policy.template: the template" in err
+        and "cannot be read" in err
+    )
     assert (tmp_path / "app.yaml").read_text() == workload("web")
 
 

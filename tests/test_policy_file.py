@@ -67,7 +67,11 @@ def test_a_directory_gets_one_policy_file_and_the_workload_files_stay_as_they_we
     before = target.read_bytes()
     assert run(RunOptions(["apps"], write=True, select=SELECT)) == 0
     assert target.read_bytes() == before
-    assert sorted(p.name for p in (repo / "apps").iterdir()) == ["api.json", "network-policies.yaml", "web.yaml"]
+    assert sorted(p.name for p in (repo / "apps").iterdir()) == [
+        "api.json",
+        "network-policies.yaml",
+        "web.yaml",
+    ]
 
 
 def test_the_diff_of_a_new_file_starts_from_dev_null_and_git_applies_it(
@@ -88,7 +92,9 @@ def test_the_diff_of_a_new_file_starts_from_dev_null_and_git_applies_it(
 
 def test_a_one_file_run_consults_the_policy_file_and_appends_to_it(repo: Path) -> None:
     target = repo / "apps" / "network-policies.yaml"
-    existing = "# reviewed by the network team\n" + netpol("{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}", "web")
+    existing = "# reviewed by the network team\n" + netpol(
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}", "web"
+    )
     target.write_text(existing)
 
     assert run(RunOptions(["apps/web.yaml"], write=True, select=SELECT)) == 0  # covered by the file's policy
@@ -143,8 +149,16 @@ def test_a_file_created_while_k8sfix_runs_is_not_overwritten(tmp_path: Path) -> 
 
 
 def test_stdin_keeps_its_policies_in_the_stream(repo: Path) -> None:
-    done = k8sfix("--select", "network-policy", "--write", "-", "--stdin-filename", "apps/web.yaml",
-                  cwd=repo, stdin=WEB.encode())
+    done = k8sfix(
+        "--select",
+        "network-policy",
+        "--write",
+        "-",
+        "--stdin-filename",
+        "apps/web.yaml",
+        cwd=repo,
+        stdin=WEB.encode(),
+    )
     assert done.returncode == 1, done.stderr
     assert done.stdout.decode().startswith(WEB + "---\n")
     assert not (repo / "apps" / "network-policies.yaml").exists()
@@ -156,13 +170,26 @@ def test_a_workload_in_the_policy_file_gets_its_policy_there(repo: Path) -> None
     assert run(RunOptions(["apps"], write=True, select=SELECT, quiet=True)) == 1
     after = (repo / "apps" / "network-policies.yaml").read_text()
     assert after.startswith(WEB + "---\n")
-    assert [d["kind"] for d in policies(repo / "apps" / "network-policies.yaml")] == ["Deployment", "NetworkPolicy"]
+    assert [d["kind"] for d in policies(repo / "apps" / "network-policies.yaml")] == [
+        "Deployment",
+        "NetworkPolicy",
+    ]
 
 
 def test_stdin_named_with_stdin_filename_consults_the_policy_file_of_that_directory(repo: Path) -> None:
     target = repo / "apps" / "network-policies.yaml"
-    target.write_text(netpol("{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}", "web"))
-    done = k8sfix("--select", "network-policy", "--write", "-", "--stdin-filename", "apps/web.yaml",
-                  cwd=repo, stdin=WEB.encode())
+    target.write_text(
+        netpol("{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}", "web")
+    )
+    done = k8sfix(
+        "--select",
+        "network-policy",
+        "--write",
+        "-",
+        "--stdin-filename",
+        "apps/web.yaml",
+        cwd=repo,
+        stdin=WEB.encode(),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode() == WEB  # covered by the policy file: no second policy in the stream

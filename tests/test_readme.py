@@ -17,7 +17,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     commands = [block.strip() for block in _shell_blocks(quick_start)]
     assert len(commands) == 2, "the Quick start has exactly two set-up commands"
     ci_lines = [
-        line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
     ]
     assert ci_lines == [commands[1]]
     assert "examples/deployment.yml" in commands[0]
@@ -43,7 +45,9 @@ def test_readme_config_example_is_a_valid_config(tmp_path) -> None:
     from remediate.run.config import load
 
     readme = (ROOT / "README.md").read_text()
-    (example,) = [block for block in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL) if "fixers:" in block]
+    (example,) = [
+        block for block in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL) if "fixers:" in block
+    ]
     (tmp_path / ".k8sfix.yaml").write_text(example)
     settings = load(tmp_path / ".k8sfix.yaml")
     assert settings.enabled == ("image-pull-policy",)

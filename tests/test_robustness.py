@@ -94,10 +94,15 @@ WORKLOAD = DEPLOYMENT.format(i=0)
     "template, reason",
     [
         ("{% include 'other.j2' %}", "it includes or imports 'other.j2'; a template must be one file"),
-        ("{% import 'other.j2' as other %}", "it includes or imports 'other.j2'; a template must be one file"),
+        (
+            "{% import 'other.j2' as other %}",
+            "it includes or imports 'other.j2'; a template must be one file",
+        ),
         ("{% for i in range(10**6) %}{% endfor %}", "its loops go through more than 100,000 items"),
-        ("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
-         "its loops go through more than 100,000 items"),
+        (
+            "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
+            "its loops go through more than 100,000 items",
+        ),
         ("{{ 'a' * 10**9 }}", "a value longer than 1,000,000 characters"),
         ("{{ 2 ** 100000 }}", "an exponent above 1000"),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "it recurses too deeply"),
@@ -114,9 +119,13 @@ def test_a_template_that_fails_is_a_template_problem(tmp_path: Path, template: s
     assert f"(not fixed automatically: the template fails: {reason})" in finding.message
 
 
-def test_a_template_that_loops_for_ever_is_stopped_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_template_that_loops_for_ever_is_stopped_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.2)
-    (tmp_path / "own.j2").write_text('{% for a in "x" * 999999 %}{% for b in "x" * 999999 %}{% endfor %}{% endfor %}')
+    (tmp_path / "own.j2").write_text(
+        '{% for a in "x" * 999999 %}{% for b in "x" * 999999 %}{% endfor %}{% endfor %}'
+    )
     config = tmp_path / ".k8sfix.yaml"
     config.write_text("fixers:\n  network-policy:\n    template: own.j2\n")
     text = "".join(DEPLOYMENT.format(i=i) for i in range(3))
@@ -134,11 +143,16 @@ def test_a_template_that_loops_for_ever_is_stopped_once(tmp_path: Path, monkeypa
         ("container-resources:\n    limit-ratio: .nan", "limit-ratio: must be a number of at least 1"),
         ("container-resources:\n    limit-ratio: .inf", "limit-ratio: must be a number of at least 1"),
         ("security-context:\n    run-as-user: 0", "run-as-user: must be between 1 and 2147483647 (0 is root"),
-        ("security-context:\n    run-as-user: 2147483648", "run-as-user: must be between 1 and 2147483647, got"),
+        (
+            "security-context:\n    run-as-user: 2147483648",
+            "run-as-user: must be between 1 and 2147483647, got",
+        ),
         ("security-context:\n    run-as-group: -1", "run-as-group: must be between 0 and 2147483647, got -1"),
     ],
 )
-def test_options_that_cannot_make_a_valid_object_are_config_errors(tmp_path: Path, option: str, message: str) -> None:
+def test_options_that_cannot_make_a_valid_object_are_config_errors(
+    tmp_path: Path, option: str, message: str
+) -> None:
     config = tmp_path / ".k8sfix.yaml"
     config.write_text(f"fixers:\n  {option}\n")
     with pytest.raises(ConfigError) as caught:
@@ -198,7 +212,10 @@ def test_a_fixer_that_raises_is_named_with_the_object(monkeypatch: pytest.Monkey
     assert (error.line, error.column) == (2, 1)
     monkeypatch.setenv(runner.DEBUG_VARIABLE, "1")
     (error,) = process(engine_with(Crashing()), Source.from_text("app.yaml", WORKLOAD), fix=True).errors
-    assert "Traceback (most recent call last):" in error.message and 'raise RuntimeError("boom")' in error.message
+    assert (
+        "Traceback (most recent call last):" in error.message
+        and 'raise RuntimeError("boom")' in error.message
+    )
 
 
 class Restless(Fixer):
@@ -215,8 +232,10 @@ class Restless(Fixer):
         if replicas is None:
             return
         value = 2 if replicas.data == 1 else 1
-        change = Change((Edit(replicas.start, replicas.end, str(value)),),
-                        (Touch(manifest.document.index, ("spec", "replicas"), value),))
+        change = Change(
+            (Edit(replicas.start, replicas.end, str(value)),),
+            (Touch(manifest.document.index, ("spec", "replicas"), value),),
+        )
         yield self.finding(manifest, replicas, "restless", fix=("flip", lambda: [change]))
 
 

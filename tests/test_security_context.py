@@ -36,21 +36,50 @@ DEFAULTS = Options()
 # pod-security-standards/ writes them (baseline controls included: restricted is everything from it)
 
 BASELINE_CAPABILITIES = {
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 }
 RESTRICTED_VOLUME_SOURCES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 }
 SAFE_SYSCTLS = {
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
 }
 SECURITY_CONTEXT_CONTROLS = {
-    "Privileged Containers", "Capabilities (baseline)", "Privilege Escalation", "Running as Non-root",
-    "Running as Non-root user", "Seccomp", "Capabilities",
+    "Privileged Containers",
+    "Capabilities (baseline)",
+    "Privilege Escalation",
+    "Running as Non-root",
+    "Running as Non-root user",
+    "Seccomp",
+    "Capabilities",
 }
 """The controls the fixer answers; the others (host namespaces, volumes, ...) are out of its scope."""
 
@@ -71,8 +100,10 @@ def _list(value: Any) -> list:
 def well_formed(spec: dict) -> bool:
     """Container lists are lists of mappings, and every securityContext is a mapping (or absent)."""
     groups = [spec.get(group) for group in ("containers", "initContainers", "ephemeralContainers")]
-    if not all(group is None or isinstance(group, list) and all(isinstance(c, dict) for c in group)
-               for group in groups):
+    if not all(
+        group is None or isinstance(group, list) and all(isinstance(c, dict) for c in group)
+        for group in groups
+    ):
         return False
     holders = [spec, *_containers(spec, ("containers", "initContainers", "ephemeralContainers"))]
     return all(isinstance(h.get("securityContext"), (dict, type(None))) for h in holders)
@@ -108,8 +139,12 @@ def pss_restricted_violations(spec: dict) -> set[str]:
             found.add("/proc Mount Type")
     for context in [pod, *contexts]:
         selinux = context.get("seLinuxOptions") or {}
-        if selinux.get("type") not in (None, "", "container_t", "container_init_t", "container_kvm_t",
-                                       "container_engine_t") or selinux.get("user") or selinux.get("role"):
+        if (
+            selinux.get("type")
+            not in (None, "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+            or selinux.get("user")
+            or selinux.get("role")
+        ):
             found.add("SELinux")
         if (context.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
             found.add("AppArmor")
@@ -133,7 +168,9 @@ def pss_restricted_violations(spec: dict) -> set[str]:
                 found.add("Seccomp")
         for context in contexts:
             capabilities = context.get("capabilities") or {}
-            if "ALL" not in (capabilities.get("drop") or []) or set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+            if "ALL" not in (capabilities.get("drop") or []) or set(capabilities.get("add") or []) - {
+                "NET_BIND_SERVICE"
+            }:
                 found.add("Capabilities")
     return found
 
@@ -147,9 +184,14 @@ def kube_score_failures(spec: dict) -> set[str]:
         if own is None and pod is None:
             found.add("container-security-context-user-group-id")
         else:
-            merged = {**{k: v for k, v in (pod or {}).items() if k in ("runAsUser", "runAsGroup")},
-                      **{k: v for k, v in (own or {}).items() if v is not None}}
-            if any(not isinstance(merged.get(key), int) or merged[key] < 10000 for key in ("runAsUser", "runAsGroup")):
+            merged = {
+                **{k: v for k, v in (pod or {}).items() if k in ("runAsUser", "runAsGroup")},
+                **{k: v for k, v in (own or {}).items() if v is not None},
+            }
+            if any(
+                not isinstance(merged.get(key), int) or merged[key] < 10000
+                for key in ("runAsUser", "runAsGroup")
+            ):
                 found.add("container-security-context-user-group-id")
         if own is not None and own.get("privileged") is True:
             found.add("container-security-context-privileged")
@@ -169,7 +211,9 @@ def pod_specs(text: str) -> list[dict]:
 
 def config_file(tmp_path: Path, options: str) -> Path:
     path = tmp_path / ".k8sfix.yaml"
-    path.write_text("fixers:\n  security-context:\n" + "".join(f"    {line}\n" for line in options.splitlines()))
+    path.write_text(
+        "fixers:\n  security-context:\n" + "".join(f"    {line}\n" for line in options.splitlines())
+    )
     return path
 
 
@@ -188,7 +232,12 @@ def test_a_container_false_overrides_a_pod_true_and_is_reported_not_changed() ->
 def test_pod_level_settings_cover_the_containers_that_do_not_set_their_own() -> None:
     pod = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": 10001}
     plan = container_plan(None, pod, RESTRICTED, DEFAULTS)
-    assert set(plan.missing) == {"runAsGroup", "readOnlyRootFilesystem", "allowPrivilegeEscalation", "capabilities"}
+    assert set(plan.missing) == {
+        "runAsGroup",
+        "readOnlyRootFilesystem",
+        "allowPrivilegeEscalation",
+        "capabilities",
+    }
     assert pod_plan(pod, [None, {}], RESTRICTED, DEFAULTS).missing == {}
 
 
@@ -201,44 +250,73 @@ def test_the_pod_needs_nothing_when_every_container_sets_its_own() -> None:
 
 
 def test_a_bad_seccomp_type_is_reported_at_its_level_even_when_the_other_level_is_good() -> None:
-    pod = pod_plan({"seccompProfile": {"type": "Unconfined"}}, [{"seccompProfile": {"type": "RuntimeDefault"}}],
-                   RESTRICTED, DEFAULTS)
+    pod = pod_plan(
+        {"seccompProfile": {"type": "Unconfined"}},
+        [{"seccompProfile": {"type": "RuntimeDefault"}}],
+        RESTRICTED,
+        DEFAULTS,
+    )
     assert [e.path for e in pod.explicit] == [("seccompProfile", "type")]
-    container = container_plan({"seccompProfile": {"type": "Unconfined"}}, {"seccompProfile": {"type": "RuntimeDefault"}},
-                               RESTRICTED, DEFAULTS)
+    container = container_plan(
+        {"seccompProfile": {"type": "Unconfined"}},
+        {"seccompProfile": {"type": "RuntimeDefault"}},
+        RESTRICTED,
+        DEFAULTS,
+    )
     assert [e.wanted for e in container.explicit] == ["RuntimeDefault"]
 
 
 def test_low_pod_ids_are_reported_only_where_a_container_inherits_them_but_root_always() -> None:
-    assert [e.path for e in pod_plan({"runAsUser": 1000}, [None], RESTRICTED, DEFAULTS).explicit] == [("runAsUser",)]
-    assert pod_plan({"runAsUser": 1000}, [{"runAsUser": 20000}], RESTRICTED, DEFAULTS).explicit == ()
-    assert [e.path for e in pod_plan({"runAsUser": 0}, [{"runAsUser": 20000}], RESTRICTED, DEFAULTS).explicit] == [
+    assert [e.path for e in pod_plan({"runAsUser": 1000}, [None], RESTRICTED, DEFAULTS).explicit] == [
         ("runAsUser",)
     ]
+    assert pod_plan({"runAsUser": 1000}, [{"runAsUser": 20000}], RESTRICTED, DEFAULTS).explicit == ()
+    assert [
+        e.path for e in pod_plan({"runAsUser": 0}, [{"runAsUser": 20000}], RESTRICTED, DEFAULTS).explicit
+    ] == [("runAsUser",)]
     # The container inheriting a low pod value is left to the pod's finding: nothing added to it.
     assert "runAsUser" not in container_plan(None, {"runAsUser": 1000}, RESTRICTED, DEFAULTS).missing
 
 
 @pytest.mark.parametrize(
     ("value", "configured", "accepted"),
-    [(10000, 10001, True), (9999, 10001, False), (65532, 10001, True), (1000, 1000, True), (999, 1000, False),
-     (True, 10001, False), ("10001", 10001, False), (0, 10001, False)],
+    [
+        (10000, 10001, True),
+        (9999, 10001, False),
+        (65532, 10001, True),
+        (1000, 1000, True),
+        (999, 1000, False),
+        (True, 10001, False),
+        ("10001", 10001, False),
+        (0, 10001, False),
+    ],
 )
 def test_which_ids_are_high_enough(value: Any, configured: int, accepted: bool) -> None:
     assert accepted_id(value, configured) is accepted
 
 
 def test_nulls_count_as_unset_and_drop_lists_gain_only_all() -> None:
-    plan = container_plan({"readOnlyRootFilesystem": None, "capabilities": {"drop": ["NET_RAW", "all"]}},
-                          None, RESTRICTED, DEFAULTS)
+    plan = container_plan(
+        {"readOnlyRootFilesystem": None, "capabilities": {"drop": ["NET_RAW", "all"]}},
+        None,
+        RESTRICTED,
+        DEFAULTS,
+    )
     assert plan.missing["readOnlyRootFilesystem"] is True
     assert plan.missing["capabilities"] == {"drop": ["ALL"]}  # the standard wants "ALL" exactly
-    assert "capabilities" not in container_plan({"capabilities": {"drop": ["ALL"]}}, None, RESTRICTED, DEFAULTS).missing
+    assert (
+        "capabilities"
+        not in container_plan({"capabilities": {"drop": ["ALL"]}}, None, RESTRICTED, DEFAULTS).missing
+    )
 
 
 def test_explicit_contrary_values_are_reported_with_what_override_would_write() -> None:
-    own = {"readOnlyRootFilesystem": False, "allowPrivilegeEscalation": True, "runAsUser": 0,
-           "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "NET_ADMIN"]}}
+    own = {
+        "readOnlyRootFilesystem": False,
+        "allowPrivilegeEscalation": True,
+        "runAsUser": 0,
+        "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "NET_ADMIN"]},
+    }
     plan = container_plan(own, None, RESTRICTED, DEFAULTS)
     assert {e.path: e.wanted for e in plan.explicit} == {
         ("runAsUser",): 10001,
@@ -255,16 +333,26 @@ def test_privilege_escalation_is_held_back_where_kubernetes_would_refuse_it() ->
     assert "allowPrivilegeEscalation" not in plan.missing
     plan = container_plan({"capabilities": {"add": ["CAP_SYS_ADMIN"]}}, None, RESTRICTED, DEFAULTS)
     assert plan.blocked is not None and plan.blocked.path == ("capabilities", "add")
-    assert container_plan({"privileged": False}, None, RESTRICTED, DEFAULTS).missing["allowPrivilegeEscalation"] is False
+    assert (
+        container_plan({"privileged": False}, None, RESTRICTED, DEFAULTS).missing["allowPrivilegeEscalation"]
+        is False
+    )
 
 
 def test_profiles_and_per_field_options() -> None:
     assert KUBE_SCORE == {"runAsUser", "runAsGroup", "readOnlyRootFilesystem", "privileged"}
     assert "seccompProfile" in RESTRICTED and "allowPrivilegeEscalation" in RESTRICTED
     options = Options(profile="kube-score", add=("allowPrivilegeEscalation",), skip=("runAsGroup",))
-    assert options.fields() == {"runAsUser", "readOnlyRootFilesystem", "privileged", "allowPrivilegeEscalation"}
+    assert options.fields() == {
+        "runAsUser",
+        "readOnlyRootFilesystem",
+        "privileged",
+        "allowPrivilegeEscalation",
+    }
     assert container_plan(None, None, KUBE_SCORE, DEFAULTS).missing == {
-        "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "readOnlyRootFilesystem": True,
     }
     assert pod_plan(None, [None], KUBE_SCORE, DEFAULTS).missing == {}
 
@@ -272,7 +360,9 @@ def test_profiles_and_per_field_options() -> None:
 def test_config_validates_field_names_and_values(tmp_path: Path) -> None:
     settings = load(config_file(tmp_path, "profile: kube-score\nskip: [privileged]\nrun-as-user: 20000"))
     options = settings.options["security-context"]
-    assert options.profile == "kube-score" and options.skip == ("privileged",) and options.run_as_user == 20000
+    assert (
+        options.profile == "kube-score" and options.skip == ("privileged",) and options.run_as_user == 20000
+    )
     with pytest.raises(ConfigError, match="skip"):
         load(config_file(tmp_path, "skip: [readOnlyRootFS]"))
     with pytest.raises(ConfigError, match="profile"):
@@ -311,8 +401,10 @@ def test_override_reaches_a_valid_object_pass_by_pass(tmp_path: Path) -> None:
 
 
 def test_kube_score_ignore_switches_off_single_fields() -> None:
-    text = POD.replace("  name: p\n", "  name: p\n  annotations:\n"
-                       "    kube-score/ignore: container-security-context-user-group-id\n")
+    text = POD.replace(
+        "  name: p\n",
+        "  name: p\n  annotations:\n    kube-score/ignore: container-security-context-user-group-id\n",
+    )
     (spec,) = pod_specs(fixed_or_same(fix_text(text, ["security-context"])))
     context = spec["containers"][0]["securityContext"]
     assert "runAsUser" not in context and "runAsGroup" not in context
@@ -320,18 +412,22 @@ def test_kube_score_ignore_switches_off_single_fields() -> None:
 
 
 def test_a_context_from_a_merge_key_is_reported_not_edited() -> None:
-    text = POD.replace("  - name: app\n", "  - <<: {securityContext: {readOnlyRootFilesystem: true}}\n    name: app\n")
+    text = POD.replace(
+        "  - name: app\n", "  - <<: {securityContext: {readOnlyRootFilesystem: true}}\n    name: app\n"
+    )
     result = fix_text(text, ["security-context"])
     (finding,) = [f for f in result.findings if f.path[-1] == 0]
     assert "merge key" in finding.message and finding.fix is None
-    assert fixed_or_same(result).endswith(text[text.index("  containers:"):])  # the container is as it was
+    assert fixed_or_same(result).endswith(text[text.index("  containers:") :])  # the container is as it was
 
 
 def test_lines_added_inside_a_last_context_precede_another_fixers_lines_for_the_container() -> None:
     # No image: image-pull-policy adds its key at the end of the container, the very point where
     # this fixer adds keys to the container's last entry, its securityContext. One pass does both.
-    text = POD.replace("    image: registry.example/app:1\n", "    securityContext:\n      capabilities:\n"
-                       "        drop:\n        - NET_RAW\n")
+    text = POD.replace(
+        "    image: registry.example/app:1\n",
+        "    securityContext:\n      capabilities:\n        drop:\n        - NET_RAW\n",
+    )
     result = fix_text(text, ["image-pull-policy", "security-context"])
     assert not result.errors
     (spec,) = pod_specs(fixed_or_same(result))

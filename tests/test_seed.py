@@ -78,7 +78,9 @@ def test_and_it_goes_further_to_the_restricted_pod_security_standard() -> None:
     assert context["capabilities"] == {"drop": ["ALL"]}
 
 
-@pytest.mark.parametrize("fixer", ["image-pull-policy", "container-resources", "container-probes", "network-policy"])
+@pytest.mark.parametrize(
+    "fixer", ["image-pull-policy", "container-resources", "container-probes", "network-policy"]
+)
 def test_the_hand_fixed_tutorial_result_has_nothing_left_to_fix(fixer: str) -> None:
     """Detection agrees with kube-score: the tutorial's own result passes it, and passes us."""
     engine = Engine(load(None, select=[fixer]))

@@ -90,7 +90,12 @@ def test_two_names_of_one_file_are_processed_once(repo: Path, names: tuple[str, 
     stderr = result.stderr.decode()
     assert result.returncode == 1, stderr
     assert "changed on disk" not in stderr and "error" not in stderr
-    expected = {("app.yaml", "./app.yaml"): 1, (".", "sub/"): 2, ("one.yaml", "two.yaml"): 1, ("app.yaml", "hard.yaml"): 1}
+    expected = {
+        ("app.yaml", "./app.yaml"): 1,
+        (".", "sub/"): 2,
+        ("one.yaml", "two.yaml"): 1,
+        ("app.yaml", "hard.yaml"): 1,
+    }
     assert f"{expected[names]} file{'s' if expected[names] > 1 else ''} scanned" in stderr
     assert fixed((repo / "app.yaml").read_bytes())
 
@@ -150,7 +155,11 @@ def test_a_huge_sparse_file_is_refused_by_its_size_before_it_is_read(repo: Path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", MEASURED, "--write", *SELECT, "."],
-        cwd=repo, capture_output=True, env=env, timeout=120, check=False,
+        cwd=repo,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     stderr = result.stderr.decode()
     assert result.returncode == 2, stderr

@@ -140,10 +140,12 @@ def test_whether_an_api_version_is_served_depends_on_the_target_version() -> Non
         """)
     assert check(hpa, version="1.25") == ([], [])  # autoscaling/v2beta2 was removed in 1.26
     findings, _ = check(hpa, version="1.26")
-    assert [f.message for f in findings] == [(
-        "apiVersion autoscaling/v2beta2 of HorizontalPodAutoscaler is not served by Kubernetes 1.26; "
-        "use autoscaling/v1 or autoscaling/v2"
-    )]
+    assert [f.message for f in findings] == [
+        (
+            "apiVersion autoscaling/v2beta2 of HorizontalPodAutoscaler is not served by Kubernetes 1.26; "
+            "use autoscaling/v1 or autoscaling/v2"
+        )
+    ]
 
 
 def test_a_custom_resource_without_a_schema_gets_a_note_not_a_finding() -> None:
@@ -153,8 +155,9 @@ def test_a_custom_resource_without_a_schema_gets_a_note_not_a_finding() -> None:
     assert "Rollout/canary (argoproj.io/v1alpha1) not validated: no schema" in notes[0].message
 
 
-@pytest.mark.parametrize("layout", ["rollout_v1alpha1.json", "argoproj.io/rollout_v1alpha1.json",
-                                    "rollout-argoproj-v1alpha1.json"])
+@pytest.mark.parametrize(
+    "layout", ["rollout_v1alpha1.json", "argoproj.io/rollout_v1alpha1.json", "rollout-argoproj-v1alpha1.json"]
+)
 def test_schema_dir_validates_custom_resources(tmp_path: Path, layout: str) -> None:
     (tmp_path / layout).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / layout).write_text(json.dumps(ROLLOUT_SCHEMA))
@@ -253,10 +256,15 @@ class DeliberatelyBroken(Fixer):
         for container in containers(template.spec) if template else ():
             if options.key not in container.node.own:
                 yield self.finding(
-                    manifest, container.node, f"no {options.key}",
-                    fix=(f"set {options.key}", lambda c=container: [
-                        ctx.editor.add_key(c.node, options.key, options.value, after=("image",))
-                    ]),
+                    manifest,
+                    container.node,
+                    f"no {options.key}",
+                    fix=(
+                        f"set {options.key}",
+                        lambda c=container: [
+                            ctx.editor.add_key(c.node, options.key, options.value, after=("image",))
+                        ],
+                    ),
                 )
 
 
@@ -314,9 +322,12 @@ class ReplicasAsNumber(Fixer):
         replicas = spec.get("replicas") if spec is not None else None
         if replicas is not None and isinstance(replicas.data, str):
             number = int(replicas.data)
-            yield self.finding(manifest, replicas, "replicas is a string", fix=(
-                "write replicas as a number", lambda: [ctx.editor.set_value(spec, "replicas", number)]
-            ))
+            yield self.finding(
+                manifest,
+                replicas,
+                "replicas is a string",
+                fix=("write replicas as a number", lambda: [ctx.editor.set_value(spec, "replicas", number)]),
+            )
 
 
 def test_a_schema_finding_a_fix_repairs_is_reported_as_fixed() -> None:
@@ -340,8 +351,9 @@ def test_cli_validate_reports_findings_and_notes_in_text_and_json(tmp_path: Path
     expected = "app.yaml:6:13: K8S100 Deployment/web: spec.replicas: expected integer, got string 'two'"
     assert expected in out
     assert "app.yaml:19:1: note: Rollout/canary (argoproj.io/v1alpha1) not validated" in text.stderr.decode()
-    as_json = k8sfix("--strict", "--format", "json", "--select", "image-pull-policy", "app.yaml",
-                     cwd=tmp_path)
+    as_json = k8sfix(
+        "--strict", "--format", "json", "--select", "image-pull-policy", "app.yaml", cwd=tmp_path
+    )
     document = json.loads(as_json.stdout)
     schema = [f for f in document["findings"] if f["code"] == "K8S100"]
     assert [(f["line"], f["column"], f["fixer"]) for f in schema] == [(6, 13, "schema")]
@@ -413,8 +425,10 @@ def test_corpus_objects_that_validate_before_and_after_all_fixers() -> None:
         figures["valid_before"] += sum(v is True for v in before.values())
         figures["valid_after"] += sum(after.get(key) is True for key, v in before.items() if v is True)
         figures["not_validated"] += sum(v is None for v in before.values())
-    print(f"\nschema on the corpus: {figures}; "
-          f"fix all {fix_seconds:.1f} s, validate all {validate_seconds:.1f} s")
+    print(
+        f"\nschema on the corpus: {figures}; "
+        f"fix all {fix_seconds:.1f} s, validate all {validate_seconds:.1f} s"
+    )
     assert figures["objects"] > 2000 and figures["valid_before"] > 1500
     assert figures["valid_after"] == figures["valid_before"] and figures["refused"] == 0
 
@@ -439,7 +453,8 @@ def _verdicts(text: str, settings: validation.SchemaCheck) -> dict[tuple, bool |
     catalog = schemas.catalog(versions.latest_known(), settings.strict, None)
     return {
         (m.document.index, m.node.path()): (
-            None if isinstance(catalog.lookup(m.kind, m.api_version), schemas.NoSchema)
+            None
+            if isinstance(catalog.lookup(m.kind, m.api_version), schemas.NoSchema)
             else (m.document.index, m.node.path()) not in invalid
         )
         for m in manifests(documents)

@@ -46,7 +46,11 @@ def test_a_plain_scalar_reads_as_go_yaml_reads_it(record: dict[str, str]) -> Non
     if "value" in record:
         assert same_json(ours, json.loads(record["value"])["v"]), (ours, record)
     else:  # JSON has no infinities or NaN: kubectl refuses them, k8sfix reads them as go-yaml does
-        assert isinstance(ours, float) and not math.isfinite(ours) and "unsupported value" in record["value_error"]
+        assert (
+            isinstance(ours, float)
+            and not math.isfinite(ours)
+            and "unsupported value" in record["value_error"]
+        )
     if "key" in record:
         (theirs,) = json.loads(record["key"])
         assert key_text(ours) == theirs
@@ -62,7 +66,11 @@ def test_the_recorded_table_is_what_go_yaml_says(tmp_path: Path) -> None:
     env = {**os.environ, "GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": str(tmp_path)}
     result = subprocess.run(
         ["go", "run", str(ORACLE / "oracle.go")],
-        input=(ORACLE / "scalars.txt").read_bytes(), capture_output=True, env=env, timeout=300, check=True,
+        input=(ORACLE / "scalars.txt").read_bytes(),
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=True,
     )
     assert [json.loads(line) for line in result.stdout.decode().splitlines()] == RECORDS
 

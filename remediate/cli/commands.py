@@ -87,8 +87,10 @@ def run(options: RunOptions) -> int:
         _error(f"{exc}")
         return EXIT_ERROR
     if not settings.enabled and not options.validate:
-        _error("k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
-               "would be checked; k8sfix --list-fixers shows them")
+        _error(
+            "k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
+            "would be checked; k8sfix --list-fixers shows them"
+        )
         return EXIT_ERROR
     schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
     problem = validation.setup_error(settings.kubernetes_version, schema)
@@ -103,7 +105,9 @@ def run(options: RunOptions) -> int:
             _error(f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}: error: {problem}")
             return EXIT_ERROR
     in_context = list(files.expand(options.context)) if options.context else []
-    candidates = _patches_listed_elsewhere(files.expand(options.paths, options.include, options.exclude), in_context)
+    candidates = _patches_listed_elsewhere(
+        files.expand(options.paths, options.include, options.exclude), in_context
+    )
     inputs = [_read(candidate, options) for candidate in candidates]
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
@@ -112,7 +116,8 @@ def run(options: RunOptions) -> int:
         seen = {item.identity for item in inputs if item.identity is not None}  # each file is indexed once
         context: list[Input] = []
         beside = [
-            files.named(path) for path, directory in sorted(receiving.items())
+            files.named(path)
+            for path, directory in sorted(receiving.items())
             if os.path.lexists(path) and files.inside(path, directory)
         ]
         for candidate in [*in_context, *beside]:
@@ -144,7 +149,9 @@ def run(options: RunOptions) -> int:
             results.append(result)
             exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
-        document = formats.render(options.output_format, results, fixing=options.fixing, written=options.write)
+        document = formats.render(
+            options.output_format, results, fixing=options.fixing, written=options.write
+        )
         print(document, end="" if document.endswith("\n") else "\n", file=_findings_stream(options))
     exit_code = max(exit_code, _write_reports(results, options))
     if not options.quiet:
@@ -194,7 +201,11 @@ def _summaries(item: Input, settings: configuration.Settings, options: RunOption
         documents = parse(source.text)
     except InputError:
         return []
-    namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
+    namespace = (
+        default_namespace(item.path, options.namespace)
+        if item.path != "-"
+        else options.namespace or "default"
+    )
     return summarize(item.name, documents, settings.pod_kinds, namespace)
 
 
@@ -216,7 +227,11 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
             sys.stdout.buffer.write(item.data)
             shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)  # the rest of one too large to read
         return source
-    namespace = default_namespace(item.path, options.namespace) if item.path != "-" else options.namespace or "default"
+    namespace = (
+        default_namespace(item.path, options.namespace)
+        if item.path != "-"
+        else options.namespace or "default"
+    )
     scope = Scope(index, namespace, from_stdin=item.path == "-")
     result = process(engine, source, fix=options.fixing, scope=scope)
     if item.path == "-" and options.write:
@@ -322,7 +337,9 @@ def explain(name: str) -> int:
     hints = typing.get_type_hints(fixer.Options)
     for field in dataclasses.fields(fixer.Options):
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-        print(f"        {field.name.replace('_', '-')}: {_yaml_value(default)}    # {_describe(hints[field.name])}")
+        print(
+            f"        {field.name.replace('_', '-')}: {_yaml_value(default)}    # {_describe(hints[field.name])}"
+        )
     return EXIT_CLEAN
 
 

@@ -42,7 +42,9 @@ class Format(str, Enum):
     github = "github"
 
 
-app = typer.Typer(add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
+)
 
 
 def _version(value: bool) -> None:
@@ -59,29 +61,122 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 @app.command(help=HELP)
 def main(
-    paths: Annotated[list[str] | None, typer.Argument(help="Files or directories; '-' reads stdin.", show_default=False)] = None,
-    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")] = False,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Files or directories; '-' reads stdin.", show_default=False)
+    ] = None,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")
+    ] = False,
     write: Annotated[bool, typer.Option("--write", "-w", help="Apply the fixes in place.")] = False,
-    select: Annotated[list[str] | None, typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False)] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Do not run these fixers.", show_default=False)] = None,
-    config: Annotated[str | None, typer.Option(help="Config file (default: nearest .k8sfix.yaml).", show_default=False)] = None,
-    output_format: Annotated[Format, typer.Option("--format", help="How findings are printed: text, json, sarif (GitHub code scanning) or github (workflow-command annotations).")] = Format.text,
-    report: Annotated[str | None, typer.Option("--report", help="Also write a JSON report of the run (files, findings, fixes, totals) to this file.", show_default=False)] = None,
-    report_html: Annotated[str | None, typer.Option("--report-html", help="Also write a migration report for reviewers: HTML for FILE.html, Markdown for FILE.md.", show_default=False)] = None,
-    context: Annotated[list[str] | None, typer.Option("--context", help="Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; never rewritten.", show_default=False)] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace of objects that name none (default: a kustomization.yaml's namespace beside the file, else 'default').", show_default=False)] = None,
-    kubernetes_version: Annotated[str | None, typer.Option("--kubernetes-version", help="Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix has schemas for).", show_default=False)] = None,
-    validate: Annotated[bool, typer.Option("--validate", help="Also validate every object against the Kubernetes schema of the target version (code K8S100).")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Validate (implies --validate) and fail unknown fields.")] = False,
-    schema_dir: Annotated[str | None, typer.Option("--schema-dir", help="Validate (implies --validate) custom resources with the JSON schemas in this directory ({kind}_{version}.json).", show_default=False)] = None,
-    stdin_filename: Annotated[str | None, typer.Option(help="Name to report for '-' (stdin).", show_default=False)] = None,
-    include: Annotated[list[str] | None, typer.Option("--include", help="Read only files matching these globs (.gitignore syntax) in directories; default: *.yaml, *.yml, *.json.", show_default=False)] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Leave out files and directories matching these globs (.gitignore syntax) in directories.", show_default=False)] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per CPU).", show_default=False)] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="Do not run these fixers.", show_default=False)
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option(help="Config file (default: nearest .k8sfix.yaml).", show_default=False)
+    ] = None,
+    output_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="How findings are printed: text, json, sarif (GitHub code scanning) or github (workflow-command annotations).",
+        ),
+    ] = Format.text,
+    report: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            help="Also write a JSON report of the run (files, findings, fixes, totals) to this file.",
+            show_default=False,
+        ),
+    ] = None,
+    report_html: Annotated[
+        str | None,
+        typer.Option(
+            "--report-html",
+            help="Also write a migration report for reviewers: HTML for FILE.html, Markdown for FILE.md.",
+            show_default=False,
+        ),
+    ] = None,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context",
+            help="Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; never rewritten.",
+            show_default=False,
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="Namespace of objects that name none (default: a kustomization.yaml's namespace beside the file, else 'default').",
+            show_default=False,
+        ),
+    ] = None,
+    kubernetes_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kubernetes-version",
+            help="Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix has schemas for).",
+            show_default=False,
+        ),
+    ] = None,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Also validate every object against the Kubernetes schema of the target version (code K8S100).",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Validate (implies --validate) and fail unknown fields.")
+    ] = False,
+    schema_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--schema-dir",
+            help="Validate (implies --validate) custom resources with the JSON schemas in this directory ({kind}_{version}.json).",
+            show_default=False,
+        ),
+    ] = None,
+    stdin_filename: Annotated[
+        str | None, typer.Option(help="Name to report for '-' (stdin).", show_default=False)
+    ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            help="Read only files matching these globs (.gitignore syntax) in directories; default: *.yaml, *.yml, *.json.",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Leave out files and directories matching these globs (.gitignore syntax) in directories.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Worker processes (default: one per CPU).", show_default=False
+        ),
+    ] = None,
     list_fixers: Annotated[bool, typer.Option("--list-fixers", help="List the fixers and exit.")] = False,
-    explain: Annotated[str | None, typer.Option(help="Print a fixer's documentation and exit.", show_default=False)] = None,
+    explain: Annotated[
+        str | None, typer.Option(help="Print a fixer's documentation and exit.", show_default=False)
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary and no notes.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     from remediate.cli import commands
 
@@ -150,4 +245,3 @@ def run(argv: list[str]) -> int:
 def entry() -> None:
     """Console-script entry point."""
     sys.exit(run(sys.argv[1:]))
-

@@ -36,16 +36,41 @@ CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
         # their ids in a kube-score/ignore annotation switch off single fields inside the fixer, so
         # only the umbrella check (which switches off the whole fixer) is listed here.
         "kube-score": ("container-security-context",),
-        "Checkov": ("CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_29",
-                    "CKV_K8S_30", "CKV_K8S_31", "CKV_K8S_37", "CKV_K8S_40"),
-        "Polaris": ("runAsRootAllowed", "runAsPrivileged", "notReadOnlyRootFilesystem",
-                    "privilegeEscalationAllowed", "insecureCapabilities"),
-        "kube-linter": ("run-as-non-root", "no-read-only-root-fs", "privilege-escalation-container",
-                        "privileged-container", "drop-net-raw-capability"),
+        "Checkov": (
+            "CKV_K8S_16",
+            "CKV_K8S_20",
+            "CKV_K8S_22",
+            "CKV_K8S_23",
+            "CKV_K8S_28",
+            "CKV_K8S_29",
+            "CKV_K8S_30",
+            "CKV_K8S_31",
+            "CKV_K8S_37",
+            "CKV_K8S_40",
+        ),
+        "Polaris": (
+            "runAsRootAllowed",
+            "runAsPrivileged",
+            "notReadOnlyRootFilesystem",
+            "privilegeEscalationAllowed",
+            "insecureCapabilities",
+        ),
+        "kube-linter": (
+            "run-as-non-root",
+            "no-read-only-root-fs",
+            "privilege-escalation-container",
+            "privileged-container",
+            "drop-net-raw-capability",
+        ),
         "Kubescape": ("C-0013", "C-0016", "C-0017", "C-0046", "C-0055", "C-0057"),
-        "Pod Security Standards": ("restricted: Privilege Escalation", "restricted: Running as Non-root",
-                                   "restricted: Running as Non-root user", "restricted: Seccomp",
-                                   "restricted: Capabilities", "baseline: Privileged Containers"),
+        "Pod Security Standards": (
+            "restricted: Privilege Escalation",
+            "restricted: Running as Non-root",
+            "restricted: Running as Non-root user",
+            "restricted: Seccomp",
+            "restricted: Capabilities",
+            "baseline: Privileged Containers",
+        ),
     },
     "network-policy": {
         "kube-score": ("pod-networkpolicy",),
@@ -66,7 +91,5 @@ def kube_score_ignores(check_ids: str) -> set[str]:
     """The k8sfix fixer ids that a ``kube-score/ignore`` annotation value switches off."""
     wanted = {part.strip() for part in check_ids.split(",") if part.strip()}
     return {
-        fixer
-        for fixer, scanners in CROSSWALK.items()
-        if wanted.intersection(scanners.get("kube-score", ()))
+        fixer for fixer, scanners in CROSSWALK.items() if wanted.intersection(scanners.get("kube-score", ()))
     }

@@ -42,6 +42,7 @@ DIRECTIONS = ("Ingress", "Egress")
 RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
 """Per direction: the spec key of its rules, and the rule key of its peers."""
 
+
 @dataclass(frozen=True)
 class IndexedObject:
     """What other objects need to know about one object."""
@@ -329,7 +330,9 @@ def summarize(
     return [summary(file, manifest, pod_kinds, default_namespace) for manifest in manifests(documents)]
 
 
-def summary(file: str, manifest: Manifest, pod_kinds: tuple[PodKind, ...], default_namespace: str) -> IndexedObject:
+def summary(
+    file: str, manifest: Manifest, pod_kinds: tuple[PodKind, ...], default_namespace: str
+) -> IndexedObject:
     """The index entry of one object."""
     metadata = manifest.metadata
     template = pod_template(manifest, pod_kinds)

@@ -74,7 +74,11 @@ def _environment() -> Any:
                 raise _Exceeded(f"an exponent above {MAX_EXPONENT}")
             if operator == "*":
                 for sized, count in ((left, right), (right, left)):
-                    if isinstance(sized, (str, list, tuple)) and isinstance(count, int) and len(sized) * count > MAX_OUTPUT:
+                    if (
+                        isinstance(sized, (str, list, tuple))
+                        and isinstance(count, int)
+                        and len(sized) * count > MAX_OUTPUT
+                    ):
                         raise _Exceeded(f"a value longer than {MAX_OUTPUT:,} characters")
             return super().call_binop(context, operator, left, right)
 

@@ -78,11 +78,13 @@ def check(
         if isinstance(schema, schemas.NoSchema):
             if (manifest.kind, manifest.api_version) not in unknown:
                 unknown.add((manifest.kind, manifest.api_version))
-                notes.append(Note(
-                    f"{manifest.label} ({manifest.api_version}) not validated: no schema ({schema.reason})",
-                    manifest.node.line + 1,
-                    manifest.node.column + 1,
-                ))
+                notes.append(
+                    Note(
+                        f"{manifest.label} ({manifest.api_version}) not validated: no schema ({schema.reason})",
+                        manifest.node.line + 1,
+                        manifest.node.column + 1,
+                    )
+                )
             continue
         if isinstance(schema, schemas.NotServed):
             finding = _not_served(manifest, schema, target)
@@ -129,11 +131,14 @@ def _not_served(manifest: Manifest, schema: schemas.NotServed, target: tuple[int
     node = manifest.node.get("apiVersion") or manifest.node
     version = versions.show(target)
     if schema.served:
-        message = (f"apiVersion {manifest.api_version} of {manifest.kind} is not served by Kubernetes "
-                   f"{version}; use {' or '.join(schema.served)}")
+        message = (
+            f"apiVersion {manifest.api_version} of {manifest.kind} is not served by Kubernetes "
+            f"{version}; use {' or '.join(schema.served)}"
+        )
     else:
-        message = (f"Kubernetes {version} serves no {manifest.kind} in {manifest.api_version} "
-                   "(removed, or a typo)")
+        message = (
+            f"Kubernetes {version} serves no {manifest.kind} in {manifest.api_version} (removed, or a typo)"
+        )
     return _finding(manifest, node, node.path(), message)
 
 
@@ -156,8 +161,12 @@ def _explain(
         for key in _unknown_keys(instance, error.schema):
             key_node = node.key_node(key) if isinstance(node, Mapping) else None
             strict = " (--strict)" if catalog.strict else ""
-            yield _finding(manifest, key_node or node, path + (key,),
-                           f"{show_path(path + (key,))}: unknown field {key!r}{strict}")
+            yield _finding(
+                manifest,
+                key_node or node,
+                path + (key,),
+                f"{show_path(path + (key,))}: unknown field {key!r}{strict}",
+            )
         return
     if error.validator == "required" and isinstance(instance, dict):
         for key in error.validator_value:
@@ -283,24 +292,29 @@ def refusals(
     notes: list[Note] = []
     for manifest in manifests([doc for doc in after if doc.index in touched]):
         prefix = manifest.node.path()
-        by = [(path, finding) for path, finding in touched[manifest.document.index]
-              if path[: len(prefix)] == prefix or prefix[: len(path)] == path]
+        by = [
+            (path, finding)
+            for path, finding in touched[manifest.document.index]
+            if path[: len(prefix)] == prefix or prefix[: len(path)] == path
+        ]
         if not by:
             continue
         old = old_objects.get((manifest.document.index, prefix))
-        parts = _parts([path[len(prefix):] if len(path) > len(prefix) else None for path, _ in by])
+        parts = _parts([path[len(prefix) :] if len(path) > len(prefix) else None for path, _ in by])
         problem = _broken(old, manifest, parts, target, settings.schema_dir)
         if problem:
             fixers = ", ".join(sorted({finding.fixer for _, finding in by}))
             first = by[0][1]
             line, column = (old.node.line + 1, old.node.column + 1) if old else (first.line, first.column)
-            notes.append(Note(
-                f"{fixers}: the fix would make {manifest.label} invalid against the Kubernetes "
-                f"{versions.show(target)} schema ({problem}); not written: a bug in the fixer (please "
-                "report it), or an option of it, such as a template, that gives invalid objects",
-                line,
-                column,
-            ))
+            notes.append(
+                Note(
+                    f"{fixers}: the fix would make {manifest.label} invalid against the Kubernetes "
+                    f"{versions.show(target)} schema ({problem}); not written: a bug in the fixer (please "
+                    "report it), or an option of it, such as a template, that gives invalid objects",
+                    line,
+                    column,
+                )
+            )
     return notes
 
 
@@ -314,8 +328,13 @@ def _parts(touches: list[YamlPath | None]) -> list[YamlPath]:
     return parts
 
 
-def _broken(old: Manifest | None, new: Manifest, parts: list[YamlPath], target: tuple[int, int],
-            schema_dir: str | None) -> str | None:
+def _broken(
+    old: Manifest | None,
+    new: Manifest,
+    parts: list[YamlPath],
+    target: tuple[int, int],
+    schema_dir: str | None,
+) -> str | None:
     """The first schema error a fix brought into ``new``, or None.
 
     Only the touched values are validated: the rest of the object is unchanged (the runner has
@@ -397,6 +416,8 @@ def setup_error(kubernetes_version: str | None, settings: SchemaCheck) -> str | 
     target = versions.target(kubernetes_version)
     if not schemas.supported(target):
         known = versions.known()
-        return (f"--validate: kubernetes-validate has schemas for Kubernetes {versions.show(known[0])} to "
-                f"{versions.show(known[-1])}, not {versions.show(target)}")
+        return (
+            f"--validate: kubernetes-validate has schemas for Kubernetes {versions.show(known[0])} to "
+            f"{versions.show(known[-1])}, not {versions.show(target)}"
+        )
     return None

@@ -55,15 +55,27 @@ def _line(prefix: str, line: str) -> str:
     return prefix + line if line.endswith("\n") else f"{prefix}{line}\n\\ No newline at end of file\n"
 
 
-_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r",
-            '"': '\\"', "\\": "\\\\"}
+_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
 
 
 def header_name(name: str) -> str:
     """A name for a ``---``/``+++`` line, quoted as git quotes it (see the module docstring)."""
     spaced = " " in name
     if any(ch in _ESCAPES or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        escaped = (_ESCAPES.get(ch) or (f"\\{ord(ch):03o}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch) for ch in name)
+        escaped = (
+            _ESCAPES.get(ch) or (f"\\{ord(ch):03o}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch)
+            for ch in name
+        )
         name = '"' + "".join(escaped) + '"'
     return name + ("\t" if spaced else "")
 
@@ -87,7 +99,9 @@ def _opcodes(before: list[str], after: list[str]) -> list[Opcode]:
             codes.append(("equal", i0, i9, j0, j9))
             continue
         matcher = difflib.SequenceMatcher(None, before[i0:i9], after[j0:j9], autojunk=False)
-        codes.extend((tag, i0 + a1, i0 + a2, j0 + b1, j0 + b2) for tag, a1, a2, b1, b2 in matcher.get_opcodes())
+        codes.extend(
+            (tag, i0 + a1, i0 + a2, j0 + b1, j0 + b2) for tag, a1, a2, b1, b2 in matcher.get_opcodes()
+        )
     return _joined(codes)
 
 

@@ -136,7 +136,9 @@ def json_document(results: list[FileResult], *, fixing: bool) -> str:
         for r in results
         for p in r.errors
     ]
-    skipped = [{"file": display_name(r.name), "reason": r.skip_reason} for r in results if r.status is Status.SKIPPED]
+    skipped = [
+        {"file": display_name(r.name), "reason": r.skip_reason} for r in results if r.status is Status.SKIPPED
+    ]
     notes = [
         {"file": display_name(r.name), "line": p.line, "column": p.column, "message": p.message}
         for r in results

@@ -102,11 +102,15 @@ def load(
     return settings
 
 
-def _settings(root: Mapping | None, name: str | None, select: list[str] | None, ignore: list[str] | None) -> Settings:
+def _settings(
+    root: Mapping | None, name: str | None, select: list[str] | None, ignore: list[str] | None
+) -> Settings:
     where = _Where(name or CONFIG_NAME)
     known = registry.by_id()
     if root is not None:
-        where.allowed_keys(root, {"select", "ignore", "pod-kinds", "fixers", "kubernetes-version"}, "top level")
+        where.allowed_keys(
+            root, {"select", "ignore", "pod-kinds", "fixers", "kubernetes-version"}, "top level"
+        )
     chosen = list(known)
     file_select = _names(root, "select", where) if root is not None else None
     file_ignore = (_names(root, "ignore", where) if root is not None else None) or []
@@ -131,7 +135,10 @@ def _settings(root: Mapping | None, name: str | None, select: list[str] | None, 
         enabled, options[fixer_id] = _fixer_options(fixer_id, fixer_class.Options, node, where)
         if isinstance(node, Mapping):
             for key_node, value_node in node.pairs:
-                positions[f"fixers.{fixer_id}.{key_node.key_value}"] = (value_node.line + 1, value_node.column + 1)
+                positions[f"fixers.{fixer_id}.{key_node.key_value}"] = (
+                    value_node.line + 1,
+                    value_node.column + 1,
+                )
         if not enabled:
             skipped.add(fixer_id)
     if fixer_nodes is not None:
@@ -140,7 +147,9 @@ def _settings(root: Mapping | None, name: str | None, select: list[str] | None, 
     kinds_node = root.get("pod-kinds") if root is not None else None
     if kinds_node is not None:
         pod_kinds = _pod_kinds(kinds_node, where) + BUILTIN_POD_KINDS
-    enabled_ids = tuple(fixer.id for fixer in registry.all_fixers() if fixer.id in chosen and fixer.id not in skipped)
+    enabled_ids = tuple(
+        fixer.id for fixer in registry.all_fixers() if fixer.id in chosen and fixer.id not in skipped
+    )
     return Settings(enabled_ids, options, pod_kinds, name, _kubernetes_version(root, where), positions)
 
 
@@ -201,7 +210,9 @@ def _fixer_options(fixer_id: str, options_class: type, node: Node | None, where:
         value = to_data(value_node)
         if key == "enabled":
             if not isinstance(value, bool):
-                raise where.error(value_node, f"fixers.{fixer_id}.enabled: expected true or false, got {value!r}")
+                raise where.error(
+                    value_node, f"fixers.{fixer_id}.enabled: expected true or false, got {value!r}"
+                )
             enabled = value
             continue
         attribute = fields[key]
@@ -276,7 +287,9 @@ def _pod_kinds(node: Node, where: _Where) -> tuple[PodKind, ...]:
         where.allowed_keys(item, {"kind", "apiVersion", "pod-spec-path"}, "pod-kinds")
         kind, path = item.str("kind"), item.str("pod-spec-path")
         if not kind or not path:
-            raise where.error(item, "pod-kinds: each entry needs kind and pod-spec-path (e.g. spec.template.spec)")
+            raise where.error(
+                item, "pod-kinds: each entry needs kind and pod-spec-path (e.g. spec.template.spec)"
+            )
         kinds.append(PodKind(kind, item.str("apiVersion"), tuple(path.split("."))))
     return tuple(kinds)
 

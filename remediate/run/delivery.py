@@ -104,7 +104,9 @@ def _finish(
 def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
     """A file beside the inputs, as a result to build on; a missing file is a new, empty one."""
     if os.path.islink(path) and not os.path.exists(path):  # a link to nowhere: creating would follow it
-        return FileResult(path, Status.FAILED, errors=(Problem("cannot read: a symbolic link to a missing file"),))
+        return FileResult(
+            path, Status.FAILED, errors=(Problem("cannot read: a symbolic link to a missing file"),)
+        )
     try:
         data, _ = read_regular(path)
     except FileNotFoundError:

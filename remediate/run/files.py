@@ -142,8 +142,10 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
     errors: list[OSError] = []
     for directory, subdirectories, names in os.walk(top, onerror=errors.append):
         subdirectories[:] = sorted(
-            d for d in subdirectories
-            if not d.startswith(".") and not os.path.islink(os.path.join(directory, d))
+            d
+            for d in subdirectories
+            if not d.startswith(".")
+            and not os.path.islink(os.path.join(directory, d))
             and not _left_out(os.path.join(directory, d), top, globs, ignore, is_dir=True)
         )
         kustomization = kustomize.in_directory(directory)
@@ -260,14 +262,18 @@ def _check_directory_writable(directory: str) -> None:
     """Refuse to write in a read-only directory, even as root: whoever made it so wants it kept."""
     mode = os.stat(directory).st_mode
     if not mode & 0o222 or not os.access(directory, os.W_OK):
-        raise PermissionError(errno.EACCES, "the directory is read-only; not written (make it writable first)")
+        raise PermissionError(
+            errno.EACCES, "the directory is read-only; not written (make it writable first)"
+        )
 
 
 def _can_give_owner(status: os.stat_result) -> bool:
     """True when a new file can be given the owner and group of the file it replaces."""
     if os.geteuid() == 0:
         return True
-    return status.st_uid == os.geteuid() and (status.st_gid == os.getegid() or status.st_gid in os.getgroups())
+    return status.st_uid == os.geteuid() and (
+        status.st_gid == os.getegid() or status.st_gid in os.getgroups()
+    )
 
 
 def _check_unchanged(target: str, original: bytes) -> None:

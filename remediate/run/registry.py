@@ -30,7 +30,9 @@ def all_fixers() -> tuple[type[Fixer], ...]:
             raise RuntimeError(f"fixers/{module_info.name}.py must define exactly one Fixer subclass")
         fixer = classes[0]
         if fixer.id.replace("-", "_") != module_info.name:
-            raise RuntimeError(f"fixer id {fixer.id!r} does not match its module fixers/{module_info.name}.py")
+            raise RuntimeError(
+                f"fixer id {fixer.id!r} does not match its module fixers/{module_info.name}.py"
+            )
         found.append(fixer)
     return tuple(sorted(found, key=lambda fixer: fixer.code))
 

@@ -70,7 +70,9 @@ class Engine:
     def receiving_files(self, paths: list[str]) -> dict[str, str]:
         """Files besides ``paths`` that fixes of ``paths`` may add documents to, each with the
         directory it must stay inside (see :mod:`remediate.run.delivery`)."""
-        return {file: within for fixer in self.fixers for file, within in fixer.receiving_files(paths).items()}
+        return {
+            file: within for fixer in self.fixers for file, within in fixer.receiving_files(paths).items()
+        }
 
     @property
     def needs_index(self) -> bool:
@@ -135,7 +137,9 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
         documents = parse(source.text)
     except InputError as exc:
         if "{{" in source.text:
-            return FileResult(name, Status.SKIPPED, source, skip_reason="a Helm/Go template ({{ }}), not YAML")
+            return FileResult(
+                name, Status.SKIPPED, source, skip_reason="a Helm/Go template ({{ }}), not YAML"
+            )
         return FileResult(name, Status.FAILED, source, errors=(Problem(exc.message, exc.line, exc.column),))
     if not any(True for _ in manifests(documents)):
         note = None if not source.text.strip() else skips.not_an_object(documents)
@@ -170,7 +174,9 @@ def _internal_error(exc: Exception) -> Problem:
     line = crash.line if crash else None
     if os.environ.get(DEBUG_VARIABLE):
         return Problem(f"{message})\n{traceback.format_exc().rstrip()}", line, 1 if line else None)
-    return Problem(f"{message}, with the traceback that {DEBUG_VARIABLE}=1 prints)", line, 1 if line else None)
+    return Problem(
+        f"{message}, with the traceback that {DEBUG_VARIABLE}=1 prints)", line, 1 if line else None
+    )
 
 
 def write_result(result: FileResult, original: bytes | None) -> FileResult:
@@ -190,11 +196,15 @@ def write_result(result: FileResult, original: bytes | None) -> FileResult:
     except (OSError, files.ChangedOnDisk) as exc:
         message = getattr(exc, "strerror", None) or str(exc)
         problem = Problem(f"not written: {message}")
-        return replace(result, status=Status.FAILED, output=None, fixed=frozenset(), errors=result.errors + (problem,))
+        return replace(
+            result, status=Status.FAILED, output=None, fixed=frozenset(), errors=result.errors + (problem,)
+        )
     return result
 
 
-def _fix(engine: Engine, source: Source, documents: list[Document], findings: list[Finding], scope: Scope) -> FileResult:
+def _fix(
+    engine: Engine, source: Source, documents: list[Document], findings: list[Finding], scope: Scope
+) -> FileResult:
     text = source.text
     current_docs, current = documents, findings
     errors: list[Problem] = []
@@ -211,10 +221,12 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
             break
         if passes == MAX_PASSES:  # still something to do after the last pass: the fixes do not settle
             pending = ", ".join(sorted({f.fixer for f in current if _here(f) and f.identity not in rejected}))
-            errors.append(Problem(
-                f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the result "
-                "would change again on the next run; file left unchanged (a bug in k8sfix: please report it)"
-            ))
+            errors.append(
+                Problem(
+                    f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the result "
+                    "would change again on the next run; file left unchanged (a bug in k8sfix: please report it)"
+                )
+            )
             text, current_docs, current, applied = source.text, documents, findings, []
             break
         try:
@@ -224,8 +236,12 @@ def _fix(engine: Engine, source: Source, documents: list[Document], findings: li
             for finding, reason in failures:
                 rejected.add(finding.identity)
                 errors.append(
-                    Problem(f"{finding.fixer}: fix '{finding.fix.title}' failed verification and was not "
-                            f"applied: {reason}", finding.line, finding.column)
+                    Problem(
+                        f"{finding.fixer}: fix '{finding.fix.title}' failed verification and was not "
+                        f"applied: {reason}",
+                        finding.line,
+                        finding.column,
+                    )
                 )
             if not chosen:
                 break

@@ -182,7 +182,9 @@ def _mark_error(exc: Exception, text: str) -> InputError:
         line = text.count("\n", 0, position) + 1
         column = position - (text.rfind("\n", 0, position) + 1) + 1
         shown = "a NUL byte" if character == "\0" else f"the control character U+{ord(character):04X}"
-        return InputError(f"invalid YAML: {shown} here; YAML allows no control characters (remove it)", line, column)
+        return InputError(
+            f"invalid YAML: {shown} here; YAML allows no control characters (remove it)", line, column
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)

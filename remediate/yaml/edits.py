@@ -252,7 +252,9 @@ class Editor:
             return False
         last = self._documents[-1]
         root = last.root
-        empty = isinstance(root, Scalar) and root.is_null and not root.value and not root.tag and not root.anchor
+        empty = (
+            isinstance(root, Scalar) and root.is_null and not root.value and not root.tag and not root.anchor
+        )
         return empty and last.explicit_start and self.text[last.start :].rstrip() == "---"
 
     # -- helpers -------------------------------------------------------------------------------
@@ -382,7 +384,9 @@ class Editor:
     def _settle_end(self, edits: list[Edit]) -> list[Edit]:
         """Removals that meet become one; one that ends a file without a final newline takes in the
         lines inserted where it starts or inside it, which then end the file, still without one."""
-        removals = sorted((edit for edit in edits if edit.new == "" and edit.start < edit.end), key=lambda e: e.start)
+        removals = sorted(
+            (edit for edit in edits if edit.new == "" and edit.start < edit.end), key=lambda e: e.start
+        )
         others = [edit for edit in edits if edit not in removals]
         merged: list[Edit] = []
         for edit in removals:
@@ -436,7 +440,9 @@ class Editor:
         return ", "
 
     def _flow_insert(self, mapping: Mapping, key: str, value: Any, anchor: Node | None, inline: bool) -> Edit:
-        json_style = self.layout.json or any(k.style == '"' for k, _ in mapping.pairs if isinstance(k, Scalar))
+        json_style = self.layout.json or any(
+            k.style == '"' for k, _ in mapping.pairs if isinstance(k, Scalar)
+        )
         key_text = render.scalar(key, json_style=json_style)
         opening = self.text.index("{", mapping.start)
         if not mapping.pairs:

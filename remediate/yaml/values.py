@@ -50,6 +50,7 @@ _INT64 = 2**63
 _UINT64 = 2**64
 _cache: dict[str, Any] = {}
 
+
 def _number(text: str) -> int | float | None:
     """An integer or float as go-yaml reads a plain scalar starting with a digit or a sign."""
     plain = text.replace("_", "")
@@ -70,6 +71,7 @@ def _number(text: str) -> int | float | None:
         if not math.isinf(number):  # ParseFloat fails with a range error: go-yaml keeps the string
             return number
     return None
+
 
 def plain_value(text: str) -> Any:
     """The value of an untagged plain scalar, as go-yaml v2 (so Kubernetes) reads it."""
@@ -97,6 +99,7 @@ def plain_value(text: str) -> Any:
         _cache[text] = value
     return value
 
+
 def key_text(value: Any) -> Any:
     """A mapping key as sigs.k8s.io/yaml writes it into JSON: strings as they are, numbers and
     booleans as their text (``1`` -> ``"1"``, ``true`` -> ``"true"``, ``1.5`` -> ``"1.5"``). A null
@@ -110,6 +113,7 @@ def key_text(value: Any) -> Any:
     if isinstance(value, float):
         return _go_float32_text(value)
     return value
+
 
 def _go_float32_text(value: float) -> str:
     """``strconv.FormatFloat(v, 'g', -1, 32)``, with go-yaml's names for the infinities and NaN."""
@@ -135,6 +139,7 @@ def _go_float32_text(value: float) -> str:
         return f"{sign}{digits}{'0' * (point - len(digits))}"
     return f"{sign}{digits[:point]}.{digits[point:]}"
 
+
 def scalar_value(value: str, style: str | None, tag: str | None) -> Any:
     """The value of a scalar given its text, its quoting style and its explicit tag, if any."""
     if tag is None or tag == "!":
@@ -153,6 +158,7 @@ def scalar_value(value: str, style: str | None, tag: str | None) -> Any:
         return None
     return value
 
+
 _NOT_STRING_ELSEWHERE = re.compile(
     r"""[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?   # 1e3, 6.02e23: floats
     |0[oO][0-7_]+|[-+]?0[xX][0-9a-fA-F_]+|[-+]?0[bB][01_]+              # 0o17 (YAML 1.2), hex, binary
@@ -165,11 +171,13 @@ _NOT_STRING_ELSEWHERE = re.compile(
 """Plain scalars that some YAML reader Kubernetes users meet (YAML 1.1 and 1.2 tools such as
 yq, PyYAML or ruamel.yaml, besides go-yaml behind kubectl) takes for a number or a timestamp."""
 
+
 def is_plain_string(text: str) -> bool:
     """True when ``text`` written as a plain scalar reads back as that same string in go-yaml, YAML
     1.1 and YAML 1.2 alike (so ``y``, ``on``, ``0400``, ``1:20``, ``1e3``, ``0o17`` and ``2023-10-01``
     are not: a label value copied into a new selector must keep its quotes)."""
     return isinstance(plain_value(text), str) and not _NOT_STRING_ELSEWHERE.fullmatch(text)
+
 
 def to_data(node: Node) -> Any:
     """Plain Python data (dict, list, str, int, ...) for a node, resolving aliases and merge keys.
@@ -178,6 +186,7 @@ def to_data(node: Node) -> Any:
     documents built to explode (the parser refuses those before anything walks them).
     """
     return _build(node, {})
+
 
 def _build(node: Node, memo: dict[int, Any]) -> Any:
     from remediate.yaml.document import Alias, Mapping, Scalar

@@ -38,7 +38,9 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
     for fix in fixes:
         for touch in fix.touches:
             touches[touch.doc].append(touch)
-    added = sorted(doc for doc, found in touches.items() if doc >= len(before) and any(t.path == () for t in found))
+    added = sorted(
+        doc for doc, found in touches.items() if doc >= len(before) and any(t.path == () for t in found)
+    )
     if len(after) != len(before) + len(added):
         raise VerificationError(
             f"the fixed text has {len(after)} documents, expected {len(before) + len(added)}"
@@ -79,7 +81,13 @@ def _check_declared(doc: int, data: Any, declared: list[Touch]) -> None:
 
 def _get(data: Any, path: YamlPath) -> Any:
     for key in path:
-        if isinstance(data, dict) and key in data or isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+        if (
+            isinstance(data, dict)
+            and key in data
+            or isinstance(data, list)
+            and isinstance(key, int)
+            and 0 <= key < len(data)
+        ):
             data = data[key]
         else:
             return _MISSING
@@ -109,9 +117,12 @@ def _copy_along(data: Any, paths: list[YamlPath]) -> Any:
     for path in paths:
         node: Any = root
         for key in ("",) + path[:-1]:
-            child = node[key] if (isinstance(node, dict) and key in node) or (
-                isinstance(node, list) and isinstance(key, int) and key < len(node)
-            ) else None
+            child = (
+                node[key]
+                if (isinstance(node, dict) and key in node)
+                or (isinstance(node, list) and isinstance(key, int) and key < len(node))
+                else None
+            )
             if isinstance(child, dict):
                 child = dict(child)
             elif isinstance(child, list):
