@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from remediate.kube import validation
-from remediate.kube.k8s import manifests
-from remediate.run.config import load
-from remediate.run.registry import all_fixers
-from remediate.run.runner import Engine, decode, process
-from remediate.yaml.document import parse
-from remediate.yaml.source import InputError, Source
+from remediate.kube import validation  # noqa: E402 - after the path is set: run as a script
+from remediate.kube.k8s import manifests  # noqa: E402
+from remediate.run.config import load  # noqa: E402
+from remediate.run.registry import all_fixers  # noqa: E402
+from remediate.run.runner import Engine, decode, process  # noqa: E402
+from remediate.yaml.document import parse  # noqa: E402
+from remediate.yaml.source import InputError, Source  # noqa: E402
 
 
 def sources(corpus: Path) -> list[Source]:

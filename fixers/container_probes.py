@@ -127,6 +127,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cache
@@ -159,7 +160,7 @@ LIVENESS_TIMING = {"initialDelaySeconds": 15, "periodSeconds": 20}
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 HTTP_NUMBERS, HTTPS_NUMBERS = (80, 8080), (443, 8443)
 TemplateKey = Literal["name", "image", "readiness", "liveness"]
-Template = dict[str, str | None]
+Template = MappingABC[Any, str | None]
 ProbeKind = Literal["http", "https", "grpc", "tcp"]
 OPTION = "fixers.container-probes"
 
@@ -241,6 +242,7 @@ def service_targets(services: Iterable[IndexedObject]) -> list[Target]:
                 target = int(target)
             if not (is_port_number(target) or (isinstance(target, str) and target)):
                 continue
+            assert isinstance(target, (int, str))
             names = (entry.get("name"), entry.get("appProtocol"))
             aliases = tuple(v for v in names if isinstance(v, str) and v)
             targets.append(Target(target, service_port, aliases))
@@ -642,8 +644,11 @@ class ContainerProbes(Fixer):
         who = f'container "{container.name}"'
         if not plan.lacking:
             readiness, liveness = has[READINESS], has[LIVENESS]
-            both = readiness is not None and liveness is not None
-            if both and identical(to_data(readiness), to_data(liveness)):
+            if (
+                readiness is not None
+                and liveness is not None
+                and identical(to_data(readiness), to_data(liveness))
+            ):
                 yield self.finding(
                     manifest,
                     liveness,

@@ -104,6 +104,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from fnmatch import fnmatchcase
@@ -290,12 +291,12 @@ def option_name(slot: Slot) -> str:
     return f"{resource}-{SINGULAR[section]}"
 
 
-def override_values(entry: dict[str, str]) -> dict[Slot, str]:
+def override_values(entry: MappingABC[Any, str]) -> dict[Slot, str]:
     """The quantities an override entry sets."""
     return {slot: entry[option_name(slot)] for slot in SLOTS if option_name(slot) in entry}
 
 
-def matches(entry: dict[str, str], kind: str, container: Container) -> bool:
+def matches(entry: MappingABC[Any, str], kind: str, container: Container) -> bool:
     """True when every matcher of an override entry matches (glob patterns, case-sensitive).
 
     A container without an ``image`` matches no ``image`` pattern.
@@ -310,7 +311,7 @@ def matches(entry: dict[str, str], kind: str, container: Container) -> bool:
 
 
 def check_override(
-    entry: dict[str, str], merged: dict[Slot, str], where: str, unlimited: tuple[str, ...]
+    entry: MappingABC[Any, str], merged: dict[Slot, str], where: str, unlimited: tuple[str, ...]
 ) -> None:
     """Raise ValueError, naming the entry, for an override without matchers or quantities."""
     if not any(key in entry for key in MATCHERS):
@@ -375,7 +376,7 @@ def existing(container: Mapping, slot: Slot) -> Node | None:
 
 def is_unset(node: Node | None) -> bool:
     """Absent or null: Kubernetes reads both as no quantity."""
-    return node is None or isinstance(node, Scalar) and node.is_null
+    return node is None or (isinstance(node, Scalar) and node.is_null)
 
 
 def plan_for(
@@ -400,7 +401,7 @@ def plan_for(
             continue
         plan.missing.append(slot)
         partner_is_zero = partner_quantity is not None and partner_quantity.amount == 0
-        if is_unset(partner) or section == "limits" and partner_is_zero:  # a limit above a 0 request is fine
+        if is_unset(partner) or (section == "limits" and partner_is_zero):  # any limit is above a 0 request
             plan.add(slot, defaults[slot])
         elif partner_quantity is None:
             plan.blocked.append(
@@ -473,7 +474,7 @@ def changes_for(ctx: Context, container: Mapping, additions: dict[str, dict[str,
 
 def _insert_section(ctx: Context, resources: Mapping, section: str, values: dict[str, Any]) -> Change:
     """``requests`` goes just before an existing ``limits``; ``limits`` after ``requests`` or last."""
-    keys = [getattr(key, "key_value", None) for key, _ in resources.pairs]
+    keys = [str(getattr(key, "key_value", "")) for key, _ in resources.pairs]
     if section == "requests" and "limits" in keys:
         previous = tuple(keys[: keys.index("limits")][-1:])  # the key just before limits, if any
         return ctx.editor.add_key(resources, section, values, after=previous, first=not previous)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from remediate.kube.findings import Finding
@@ -73,11 +74,12 @@ def policy_for_image(image: str) -> str:
     return "Always" if last.rsplit(":", 1)[1] == "latest" else "IfNotPresent"
 
 
-def set_policy(ctx: Context, container: Mapping, policy: str) -> Change:
-    """Replace the container's own value, or override one it merges in (``<<: *base``)."""
+def set_policy(ctx: Context, container: Mapping, policy: str) -> list[Change]:
+    """Set the container's policy: a new key after ``image``, or its own value replaced, or one it
+    merges in (``<<: *base``) overridden."""
     if "imagePullPolicy" in container.own:
-        return ctx.editor.set_value(container, "imagePullPolicy", policy)
-    return ctx.editor.add_key(container, "imagePullPolicy", policy, after=("image",))
+        return [ctx.editor.set_value(container, "imagePullPolicy", policy)]
+    return [ctx.editor.add_key(container, "imagePullPolicy", policy, after=("image",))]
 
 
 class ImagePullPolicy(Fixer):
@@ -93,7 +95,7 @@ class ImagePullPolicy(Fixer):
         options: Options = self.options
         for container in containers(template.spec, ("initContainers", "containers")):
             image = container.image
-            wanted = options.policy
+            wanted: str = options.policy
             if options.mode == "tag-aware":
                 if image is None:
                     continue
@@ -106,12 +108,7 @@ class ImagePullPolicy(Fixer):
                     container.node,
                     f"{who} has no imagePullPolicy (should be {wanted})",
                     container=container,
-                    fix=(
-                        f"set imagePullPolicy: {wanted}",
-                        lambda c=container, w=wanted: [
-                            ctx.editor.add_key(c.node, "imagePullPolicy", w, after=("image",))
-                        ],
-                    ),
+                    fix=(f"set imagePullPolicy: {wanted}", partial(set_policy, ctx, container.node, wanted)),
                 )
             elif getattr(current, "data", None) != wanted and not options.keep_existing:
                 shown = getattr(current, "value", "a non-string value")
@@ -120,8 +117,5 @@ class ImagePullPolicy(Fixer):
                     current,
                     f'{who} has imagePullPolicy "{shown}" (should be {wanted})',
                     container=container,
-                    fix=(
-                        f"set imagePullPolicy: {wanted}",
-                        lambda c=container, w=wanted: [set_policy(ctx, c.node, w)],
-                    ),
+                    fix=(f"set imagePullPolicy: {wanted}", partial(set_policy, ctx, container.node, wanted)),
                 )

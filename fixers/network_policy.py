@@ -15,9 +15,10 @@ What it does:
     (``ingress: [{}]``, ``egress: [{}]``) for those directions, which changes no traffic. It is named
     ``<object>-<template>`` (``<object>-<kind>-<template>`` when objects of two kinds share the name,
     and ``-2``, ``-3``... when a policy of that namespace has the name), selects the pod template's
-    labels with ``matchLabels``, and gets ``metadata.namespace`` only when the object states one. A leading comment says what it allows. Objects that share labels
-    share a policy: the first one's policy covers the others, so it is added once. A policy added
-    by an earlier run is found like any other, so a second run adds nothing.
+    labels with ``matchLabels``, and gets ``metadata.namespace`` only when the object states one. A
+    leading comment says what it allows. Objects that share labels share a policy: the first one's
+    policy covers the others, so it is added once. A policy added by an earlier run is found like
+    any other, so a second run adds nothing.
 
 Why it matters:
     A pod that no policy selects accepts connections from, and opens connections to, anything the
@@ -164,7 +165,8 @@ class Options:
         parts = path.replace("\\", "/").split("/")
         if os.path.isabs(path) or path.startswith("~") or ".." in parts:
             raise ValueError(
-                f"policy-file: {path!r} must be a path inside each workload's directory (relative, without '..')"
+                f"policy-file: {path!r} must be a path inside each workload's directory "
+                "(relative, without '..')"
             )
         if not path.endswith((".yaml", ".yml")):
             raise ValueError(
@@ -498,7 +500,8 @@ class NetworkPolicy(Fixer):
         base = base_name(workload.manifest, template, workload.namespace, index)
         name = unique_name(base, workload.namespace, index)
         value, comment = render(text, workload.variables(name, template, needed))
-        metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+        metadata = value.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
         indexed = IndexedObject(
             file=PLANNED,
             kind=str(value.get("kind") or ""),
@@ -549,6 +552,7 @@ def append_policies(plan: Plan, ctx: Context, reason: str | None) -> Change:
         raise Uneditable(reason)
     if ctx.editor.layout.json:
         raise Uneditable(
-            "a JSON file holds one object; set the policy-file option to add policies to a YAML file beside it"
+            "a JSON file holds one object; set the policy-file option to add policies to a YAML file "
+            "beside it"
         )
     return plan.change(ctx.editor)

@@ -378,7 +378,7 @@ def capability_needs(context: dict, added: list[str], missing: dict, explicit: l
         explicit.append(Explicit(("capabilities",), None, "has capabilities that are not a mapping"))
         return
     drop = capabilities.get("drop")
-    if drop is None or isinstance(drop, list) and "ALL" not in drop:
+    if drop is None or (isinstance(drop, list) and "ALL" not in drop):
         missing["capabilities"] = {"drop": ["ALL"]}
     elif not isinstance(drop, list):
         explicit.append(Explicit(("capabilities", "drop"), None, "has a capabilities.drop that is no list"))
@@ -533,7 +533,7 @@ class SecurityContext(Fixer):
         pod = context_data(spec.get("securityContext"))
         listed = list(containers(spec, CONTAINER_LISTS))
         own_contexts = [context_data(c.node.get("securityContext")) for c in listed]
-        for container, own in zip(listed, own_contexts):
+        for container, own in zip(listed, own_contexts, strict=True):
             plan = container_plan(own, pod, fields, options)
             yield from self.container_findings(manifest, ctx, container, plan)
         plan = pod_plan(pod, own_contexts, fields, options)

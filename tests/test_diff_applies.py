@@ -15,7 +15,10 @@ import pytest
 from remediate.output import patch
 from tests.test_cli import k8sfix
 
-POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {{app: {name}}}\nspec:\n  containers:\n  - name: app\n    image: nginx\n"
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {{app: {name}}}\n"
+    "spec:\n  containers:\n  - name: app\n    image: nginx\n"
+)
 FILES = {
     "with space.yaml": POD.format(name="space"),
     "tab\there.yaml": POD.format(name="tab"),
@@ -28,7 +31,8 @@ FILES = {
     "cr-only.yaml": POD.format(name="cr").replace("\n", "\r"),
     "ends-with-marker.yaml": POD.format(name="marker") + "---",
     "apps/web.yaml": POD.format(name="web"),
-    "apps/api.json": '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api", "labels": {"app": "api"}},\n'
+    "apps/api.json": '{"apiVersion": "v1", "kind": "Pod",\n'
+    ' "metadata": {"name": "api", "labels": {"app": "api"}},\n'
     ' "spec": {"containers": [{"name": "app", "image": "nginx"}]}}\n',
 }
 CONFIG = "fixers:\n  network-policy:\n    policy-file: policies/network.yaml\n"
@@ -128,7 +132,7 @@ def test_a_diff_of_a_thousand_documents_is_no_larger_than_a_whole_file_compariso
         return [sum(1 for line in body if line.startswith(sign)) for sign in "+-"]
 
     assert changed(patch.lines_of(ours)) == [1001, 1]
-    assert all(a <= b for a, b in zip(changed(patch.lines_of(ours)), changed(whole)))
+    assert all(a <= b for a, b in zip(changed(patch.lines_of(ours)), changed(whole), strict=True))
     (tmp_path / "x.yaml").write_text(old)
     if shutil.which("patch"):
         subprocess.run(["patch", "-p1", "--quiet"], cwd=tmp_path, input=ours.encode(), check=True)

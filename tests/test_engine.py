@@ -167,7 +167,8 @@ def test_comments_indented_under_the_last_value_stay_with_it() -> None:
     editor, docs = editor_for(text)
     change = editor.insert_key(docs[0].root.get("c"), "imagePullPolicy", "Always")
     assert applied(text, change) == (
-        "c:\n  env:\n  - name: A\n  # - name: B  (disabled)\n  #   value: 2\n  imagePullPolicy: Always\n# the end\n"
+        "c:\n  env:\n  - name: A\n  # - name: B  (disabled)\n  #   value: 2\n"
+        "  imagePullPolicy: Always\n# the end\n"
     )
 
 
@@ -176,7 +177,8 @@ def test_a_new_entry_of_a_spread_flow_mapping_leaves_the_comment_on_the_line_abo
     editor, docs = editor_for(text)
     change = editor.add_key(docs[0].root.get("c"), "imagePullPolicy", "Always", after=("image",))
     assert applied(text, change) == (
-        'c: {\n    name: a,\n    image: "x:1",  # pinned by CI\n    imagePullPolicy: Always,\n    ports: []\n  }\n'
+        'c: {\n    name: a,\n    image: "x:1",  # pinned by CI\n'
+        "    imagePullPolicy: Always,\n    ports: []\n  }\n"
     )
 
 

@@ -2,7 +2,8 @@
 ``<case>.out.<ext>``, or stay byte-identical where no ``.out`` file exists. Every case also runs on
 its own output, which must not change again (idempotence). ``<case>.config.yaml`` configures the
 run, and ``<case>.context.yaml`` holds other objects of the run (like ``--context``: consulted by
-cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` files from the current behaviour; review them.
+cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` files
+from the current behaviour; review them.
 """
 
 from __future__ import annotations

@@ -100,6 +100,11 @@ def test_the_default_policy_is_the_explicit_allow_all_for_the_missing_directions
     }
 
 
+EXISTS_APP = (
+    "{podSelector: {matchExpressions: [{key: app, operator: Exists}]}, policyTypes: [Egress, Ingress]}"
+)
+
+
 @pytest.mark.parametrize(
     ("existing", "types"),
     [
@@ -108,10 +113,7 @@ def test_the_default_policy_is_the_explicit_allow_all_for_the_missing_directions
         ("{podSelector: {matchLabels: {app: web}}, egress: []}", ["Egress"]),
         ("{podSelector: {matchLabels: {app: web}}, egress: [{to: []}]}", None),
         ("{podSelector: {}, policyTypes: [Ingress, Egress]}", None),
-        (
-            "{podSelector: {matchExpressions: [{key: app, operator: Exists}]}, policyTypes: [Egress, Ingress]}",
-            None,
-        ),
+        (EXISTS_APP, None),
         ("{podSelector: {matchLabels: {app: api}}, policyTypes: [Ingress, Egress]}", ["Ingress", "Egress"]),
     ],
 )

@@ -112,7 +112,8 @@ def test_a_policy_file_among_the_inputs_gets_its_own_fixes_and_the_new_policies_
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = repo / "apps" / "network-policies.yaml"
-    legacy = "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: db}\nspec:\n  podSelector: {}\n"
+    legacy = "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: db}\n"
+    legacy += "spec:\n  podSelector: {}\n"
     target.write_text(legacy)  # selects every pod for Ingress only: Egress is still missing
     options = RunOptions(["apps"], diff=True, select=["network-policy", "deprecated-api"])
     assert run(options) == 1

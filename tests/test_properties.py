@@ -325,7 +325,8 @@ def fix_sets(draw: st.DrawFn) -> list[Fix]:
 @settings(max_examples=300, derandomize=True, database=None)
 @given(fix_sets())
 def test_choosing_fixes_agrees_with_comparing_every_pair(fixes: list[Fix]) -> None:
-    """:func:`remediate.yaml.apply.choose` files chosen fixes by place; it decides as the pairwise rule does."""
+    """:func:`remediate.yaml.apply.choose` files chosen fixes by place; it decides as the pairwise
+    rule does."""
     chosen: list[Fix] = []
     waiting: list[Fix] = []
     for fix in fixes:

@@ -245,8 +245,8 @@ def test_fixes_that_never_settle_are_reported_and_the_file_left_alone() -> None:
     assert result.output is None and result.status is Status.FAILED
     (error,) = result.errors
     assert error.message.startswith(
-        f"internal error: fixes of restless still apply after {runner.MAX_PASSES} passes, so the result would "
-        "change again on the next run; file left unchanged"
+        f"internal error: fixes of restless still apply after {runner.MAX_PASSES} passes, so the "
+        "result would change again on the next run; file left unchanged"
     )
 
 

@@ -101,7 +101,7 @@ def well_formed(spec: dict) -> bool:
     """Container lists are lists of mappings, and every securityContext is a mapping (or absent)."""
     groups = [spec.get(group) for group in ("containers", "initContainers", "ephemeralContainers")]
     if not all(
-        group is None or isinstance(group, list) and all(isinstance(c, dict) for c in group)
+        group is None or (isinstance(group, list) and all(isinstance(c, dict) for c in group))
         for group in groups
     ):
         return False
@@ -110,11 +110,20 @@ def well_formed(spec: dict) -> bool:
 
 
 def pss_restricted_violations(spec: dict) -> set[str]:
-    """The restricted-level controls a pod spec (plain data) violates."""
-    linux = (spec.get("os") or {}).get("name") != "windows"
+    """The restricted-level controls a pod spec (plain data) violates, the baseline's included."""
     pod = _context(spec)
     every = _containers(spec, ("containers", "initContainers", "ephemeralContainers"))
     contexts = [_context(c) for c in every]
+    linux = (spec.get("os") or {}).get("name") != "windows"
+    return (
+        _host_violations(spec, pod, every, contexts)
+        | _context_violations(pod, contexts)
+        | _restricted_only_violations(pod, contexts, linux=linux)
+    )
+
+
+def _host_violations(spec: dict, pod: dict, every: list[dict], contexts: list[dict]) -> set[str]:
+    """Baseline controls about the host: processes, namespaces, paths, ports, sysctls, volumes."""
     found: set[str] = set()
     if any(c.get("windowsOptions", {}).get("hostProcess") for c in [pod, *contexts]):
         found.add("HostProcess")
@@ -129,25 +138,34 @@ def pss_restricted_violations(spec: dict) -> set[str]:
         found.add("Host Ports")
     if any(s.get("name") not in SAFE_SYSCTLS for s in pod.get("sysctls") or []):
         found.add("Sysctls")
+    return found
+
+
+SELINUX_TYPES = (None, "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+
+
+def _context_violations(pod: dict, contexts: list[dict]) -> set[str]:
+    """Baseline controls of security contexts: privileged, capabilities, /proc, SELinux, AppArmor."""
+    found: set[str] = set()
     for context in contexts:
         if context.get("privileged") is True:
             found.add("Privileged Containers")
-        added = set((context.get("capabilities") or {}).get("add") or [])
-        if added - BASELINE_CAPABILITIES:
+        if set((context.get("capabilities") or {}).get("add") or []) - BASELINE_CAPABILITIES:
             found.add("Capabilities (baseline)")
         if context.get("procMount") not in (None, "Default"):
             found.add("/proc Mount Type")
     for context in [pod, *contexts]:
         selinux = context.get("seLinuxOptions") or {}
-        if (
-            selinux.get("type")
-            not in (None, "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
-            or selinux.get("user")
-            or selinux.get("role")
-        ):
+        if selinux.get("type") not in SELINUX_TYPES or selinux.get("user") or selinux.get("role"):
             found.add("SELinux")
         if (context.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
             found.add("AppArmor")
+    return found
+
+
+def _restricted_only_violations(pod: dict, contexts: list[dict], *, linux: bool) -> set[str]:
+    """The controls the restricted level adds: non-root, no escalation, seccomp, dropped capabilities."""
+    found: set[str] = set()
     # Running as Non-root: true; containers may leave it unset when the pod sets true.
     if pod.get("runAsNonRoot") is False or any(c.get("runAsNonRoot") is False for c in contexts):
         found.add("Running as Non-root")
@@ -155,23 +173,22 @@ def pss_restricted_violations(spec: dict) -> set[str]:
         found.add("Running as Non-root")
     if any(c.get("runAsUser") == 0 for c in [pod, *contexts]):
         found.add("Running as Non-root user")
-    if linux:
-        if any(c.get("allowPrivilegeEscalation") is not False for c in contexts):
-            found.add("Privilege Escalation")
-        allowed = ("RuntimeDefault", "Localhost")
-        pod_seccomp = pod.get("seccompProfile")
-        if pod_seccomp is not None and pod_seccomp.get("type") not in allowed:
+    if not linux:
+        return found
+    if any(c.get("allowPrivilegeEscalation") is not False for c in contexts):
+        found.add("Privilege Escalation")
+    allowed = ("RuntimeDefault", "Localhost")
+    pod_seccomp = pod.get("seccompProfile")
+    if pod_seccomp is not None and pod_seccomp.get("type") not in allowed:
+        found.add("Seccomp")
+    for context in contexts:
+        own = context.get("seccompProfile")
+        if (own is not None and own.get("type") not in allowed) or (own is None and pod_seccomp is None):
             found.add("Seccomp")
-        for context in contexts:
-            own = context.get("seccompProfile")
-            if own is not None and own.get("type") not in allowed or own is None and pod_seccomp is None:
-                found.add("Seccomp")
-        for context in contexts:
-            capabilities = context.get("capabilities") or {}
-            if "ALL" not in (capabilities.get("drop") or []) or set(capabilities.get("add") or []) - {
-                "NET_BIND_SERVICE"
-            }:
-                found.add("Capabilities")
+        capabilities = context.get("capabilities") or {}
+        dropped_all = "ALL" in (capabilities.get("drop") or [])
+        if not dropped_all or set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+            found.add("Capabilities")
     return found
 
 
@@ -472,7 +489,7 @@ def _corpus_outcomes(profile: str) -> list[tuple[dict, dict, bool, bool]]:
             continue
         after = result.output if result.output is not None else source.text
         remaining = process(engine, Source.from_text(source.name, after), fix=False).findings
-        for old, new in zip(manifests(parse(source.text)), manifests(parse(after))):
+        for old, new in zip(manifests(parse(source.text)), manifests(parse(after)), strict=True):
             old_template = pod_template(old, BUILTIN_POD_KINDS)
             new_template = pod_template(new, BUILTIN_POD_KINDS)
             if old_template is None or new_template is None:

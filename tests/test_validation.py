@@ -418,7 +418,7 @@ def test_corpus_objects_that_validate_before_and_after_all_fixers() -> None:
     started = time.perf_counter()
     verdicts_before = [_verdicts(source.text, check_settings) for source in sources]
     validate_seconds = time.perf_counter() - started
-    for source, result, before in zip(sources, results, verdicts_before):
+    for result, before in zip(results, verdicts_before, strict=True):
         figures["refused"] += sum("invalid against the Kubernetes" in e.message for e in result.errors)
         after = _verdicts(result.output, check_settings) if result.output is not None else before
         figures["objects"] += len(before)

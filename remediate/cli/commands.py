@@ -74,36 +74,17 @@ def _error(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+class Stop(Exception):
+    """A reason the run cannot start; the message is the whole error line."""
+
+
 def run(options: RunOptions) -> int:
     """Process every path; print findings, diffs and errors; return the exit code."""
     try:
-        settings = configuration.load(
-            configuration.discover(options.config),
-            select=options.select,
-            ignore=options.ignore,
-            kubernetes_version=options.kubernetes_version,
-        )
-    except configuration.ConfigError as exc:
-        _error(f"{exc}")
+        engine = _engine(options)
+    except Stop as stop:
+        _error(str(stop))
         return EXIT_ERROR
-    if not settings.enabled and not options.validate:
-        _error(
-            "k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
-            "would be checked; k8sfix --list-fixers shows them"
-        )
-        return EXIT_ERROR
-    schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
-    problem = validation.setup_error(settings.kubernetes_version, schema)
-    if problem:
-        _error(f"k8sfix: error: {problem}")
-        return EXIT_ERROR
-    engine = Engine(settings, schema)
-    for fixer in engine.fixers:
-        problem = fixer.setup_problem()
-        if problem:
-            line, column = settings.positions.get(problem.split(":", 1)[0], (1, 1))
-            _error(f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}: error: {problem}")
-            return EXIT_ERROR
     in_context = list(files.expand(options.context)) if options.context else []
     candidates = _patches_listed_elsewhere(
         files.expand(options.paths, options.include, options.exclude), in_context
@@ -111,43 +92,16 @@ def run(options: RunOptions) -> int:
     inputs = [_read(candidate, options) for candidate in candidates]
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
-    index = RunIndex()
-    if engine.needs_index:
-        seen = {item.identity for item in inputs if item.identity is not None}  # each file is indexed once
-        context: list[Input] = []
-        beside = [
-            files.named(path)
-            for path, directory in sorted(receiving.items())
-            if os.path.lexists(path) and files.inside(path, directory)
-        ]
-        for candidate in [*in_context, *beside]:
-            if candidate.identity is not None and candidate.identity not in seen:
-                seen.add(candidate.identity)
-                context.append(_read(candidate, options))
-        for found in bulk.ordered_map(_index_work, (settings, options), inputs + context, jobs=jobs):
-            index.add(found)
-    results: list[FileResult] = []
+    index = _index(engine, options, inputs, in_context, receiving, jobs) if engine.needs_index else RunIndex()
     exit_code = EXIT_CLEAN
     for path in options.context:  # a typo would hide the policies and Services it should show
         if not os.path.exists(path):
             _error(f"{path}:1:1: error: --context: no such file or directory")
             exit_code = EXIT_ERROR
-    deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
-    held: dict[str, delivery.Held] = {}
-    originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
-    state = (engine, options, index, deferred)
-    for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
-        key = delivery.key(result.name)
-        if key in deferred and key in originals:  # shown and written once it has what other files add
-            held[key] = delivery.Held(result, originals[key])
-            continue
+    results: list[FileResult] = []
+    for result in _results(engine, options, index, inputs, receiving, jobs):
         results.append(result)
         exit_code = max(exit_code, _show(result, options))
-    if options.fixing:
-        senders = results + [entry.result for entry in held.values()]
-        for result in delivery.deliver(senders, held, receiving, write=options.write):
-            results.append(result)
-            exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
         document = formats.render(
             options.output_format, results, fixing=options.fixing, written=options.write
@@ -157,6 +111,88 @@ def run(options: RunOptions) -> int:
     if not options.quiet:
         _error(report.summary(results, fixing=options.fixing, dry_run=options.diff))
     return exit_code
+
+
+def _engine(options: RunOptions) -> Engine:
+    """The fixers of the run, from the config and the command line; :class:`Stop` when they cannot run."""
+    try:
+        settings = configuration.load(
+            configuration.discover(options.config),
+            select=options.select,
+            ignore=options.ignore,
+            kubernetes_version=options.kubernetes_version,
+        )
+    except configuration.ConfigError as exc:
+        raise Stop(str(exc)) from None
+    if not settings.enabled and not options.validate:
+        raise Stop(
+            "k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
+            "would be checked; k8sfix --list-fixers shows them"
+        )
+    schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
+    problem = validation.setup_error(settings.kubernetes_version, schema)
+    if problem:
+        raise Stop(f"k8sfix: error: {problem}")
+    engine = Engine(settings, schema)
+    for fixer in engine.fixers:
+        problem = fixer.setup_problem()
+        if problem:
+            line, column = settings.positions.get(problem.split(":", 1)[0], (1, 1))
+            raise Stop(f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}: error: {problem}")
+    return engine
+
+
+def _index(
+    engine: Engine,
+    options: RunOptions,
+    inputs: list[Input],
+    in_context: list[files.Candidate],
+    receiving: dict[str, str],
+    jobs: int,
+) -> RunIndex:
+    """The index of every input, ``--context`` file and policy file of the run, each file once."""
+    seen = {item.identity for item in inputs if item.identity is not None}
+    context: list[Input] = []
+    beside = [
+        files.named(path)
+        for path, directory in sorted(receiving.items())
+        if os.path.lexists(path) and files.inside(path, directory)
+    ]
+    for candidate in [*in_context, *beside]:
+        if candidate.identity is not None and candidate.identity not in seen:
+            seen.add(candidate.identity)
+            context.append(_read(candidate, options))
+    index = RunIndex()
+    for found in bulk.ordered_map(_index_work, (engine.settings, options), inputs + context, jobs=jobs):
+        index.add(found)
+    return index
+
+
+def _results(
+    engine: Engine,
+    options: RunOptions,
+    index: RunIndex,
+    inputs: list[Input],
+    receiving: dict[str, str],
+    jobs: int,
+) -> typing.Iterator[FileResult]:
+    """Each file's result, in the order of the inputs; the files other files add documents to come
+    last, once they have them (:mod:`remediate.run.delivery`)."""
+    deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
+    held: dict[str, delivery.Held] = {}
+    shown: list[FileResult] = []
+    originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
+    state = (engine, options, index, deferred)
+    for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
+        key = delivery.key(result.name)
+        if key in deferred and key in originals:  # shown and written once it has what other files add
+            held[key] = delivery.Held(result, originals[key])
+            continue
+        shown.append(result)
+        yield result
+    if options.fixing:
+        senders = shown + [entry.result for entry in held.values()]
+        yield from delivery.deliver(senders, held, receiving, write=options.write)
 
 
 def _patches_listed_elsewhere(
@@ -336,10 +372,9 @@ def explain(name: str) -> int:
     print(f"    fixers:\n      {fixer.id}:\n        enabled: true")
     hints = typing.get_type_hints(fixer.Options)
     for field in dataclasses.fields(fixer.Options):
-        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-        print(
-            f"        {field.name.replace('_', '-')}: {_yaml_value(default)}    # {_describe(hints[field.name])}"
-        )
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[operator]
+        name = field.name.replace("_", "-")
+        print(f"        {name}: {_yaml_value(default)}    # {_describe(hints[field.name])}")
     return EXIT_CLEAN
 
 
@@ -347,7 +382,7 @@ def _yaml_value(value: object) -> str:
     """Show an option default as it would be written in ``.k8sfix.yaml`` (JSON is YAML's flow style)."""
     if isinstance(value, tuple):
         value = list(value)
-    if isinstance(value, str) and value and value == value.strip() and not value[0] in "[]{}&*!|>'\"%@`#":
+    if isinstance(value, str) and value and value == value.strip() and value[0] not in "[]{}&*!|>'\"%@`#":
         return value
     return json.dumps(value)
 

@@ -82,7 +82,10 @@ def main(
         Format,
         typer.Option(
             "--format",
-            help="How findings are printed: text, json, sarif (GitHub code scanning) or github (workflow-command annotations).",
+            help=(
+                "How findings are printed: text, json, sarif (GitHub code scanning) "
+                "or github (workflow-command annotations)."
+            ),
         ),
     ] = Format.text,
     report: Annotated[
@@ -105,7 +108,10 @@ def main(
         list[str] | None,
         typer.Option(
             "--context",
-            help="Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; never rewritten.",
+            help=(
+                "Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; "
+                "never rewritten."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -114,7 +120,10 @@ def main(
         typer.Option(
             "--namespace",
             "-n",
-            help="Namespace of objects that name none (default: a kustomization.yaml's namespace beside the file, else 'default').",
+            help=(
+                "Namespace of objects that name none (default: a kustomization.yaml's namespace "
+                "beside the file, else 'default')."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -122,7 +131,10 @@ def main(
         str | None,
         typer.Option(
             "--kubernetes-version",
-            help="Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix has schemas for).",
+            help=(
+                "Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix "
+                "has schemas for)."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -130,7 +142,10 @@ def main(
         bool,
         typer.Option(
             "--validate",
-            help="Also validate every object against the Kubernetes schema of the target version (code K8S100).",
+            help=(
+                "Also validate every object against the Kubernetes schema of the target version "
+                "(code K8S100)."
+            ),
         ),
     ] = False,
     strict: Annotated[
@@ -140,7 +155,10 @@ def main(
         str | None,
         typer.Option(
             "--schema-dir",
-            help="Validate (implies --validate) custom resources with the JSON schemas in this directory ({kind}_{version}.json).",
+            help=(
+                "Validate (implies --validate) custom resources with the JSON schemas in this "
+                "directory ({kind}_{version}.json)."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -151,7 +169,10 @@ def main(
         list[str] | None,
         typer.Option(
             "--include",
-            help="Read only files matching these globs (.gitignore syntax) in directories; default: *.yaml, *.yml, *.json.",
+            help=(
+                "Read only files matching these globs (.gitignore syntax) in directories; "
+                "default: *.yaml, *.yml, *.json."
+            ),
             show_default=False,
         ),
     ] = None,

@@ -90,7 +90,8 @@ class PodTemplate:
 
 @dataclass(frozen=True)
 class Container:
-    """A container of a pod spec; ``group`` is ``containers``, ``initContainers`` or ``ephemeralContainers``."""
+    """A container of a pod spec; ``group`` is ``containers``, ``initContainers`` or
+    ``ephemeralContainers``."""
 
     node: Mapping
     group: str

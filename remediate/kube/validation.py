@@ -80,7 +80,8 @@ def check(
                 unknown.add((manifest.kind, manifest.api_version))
                 notes.append(
                     Note(
-                        f"{manifest.label} ({manifest.api_version}) not validated: no schema ({schema.reason})",
+                        f"{manifest.label} ({manifest.api_version}) not validated: "
+                        f"no schema ({schema.reason})",
                         manifest.node.line + 1,
                         manifest.node.column + 1,
                     )

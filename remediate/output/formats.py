@@ -1,9 +1,10 @@
 """``--format``: which findings a machine-readable format reports, where they are, and the dispatch.
 
-``text`` lines are printed per file as the run goes (:mod:`remediate.cli.commands`); the other formats
-are one document printed at the end of the run: ``json`` (:func:`remediate.output.report.json_document`),
-``sarif`` (:mod:`remediate.output.sarif`, for GitHub code scanning) and ``github`` (:mod:`remediate.output.github`,
-workflow commands that annotate a pull request).
+``text`` lines are printed per file as the run goes (:mod:`remediate.cli.commands`); the other
+formats are one document printed at the end of the run: ``json``
+(:func:`remediate.output.report.json_document`), ``sarif`` (:mod:`remediate.output.sarif`, for
+GitHub code scanning) and ``github`` (:mod:`remediate.output.github`, workflow commands that
+annotate a pull request).
 
 SARIF and GitHub annotations describe the files as they are when k8sfix exits: after ``--write``
 only the findings that are still there (positions are those of the file before the fix); otherwise

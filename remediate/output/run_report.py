@@ -27,7 +27,8 @@ def mode(*, diff: bool, write: bool) -> str:
 
 
 def document(results: list[FileResult], options: Any) -> dict[str, Any]:
-    """The run report of ``results``; ``options`` are the run's :class:`~remediate.cli.commands.RunOptions`."""
+    """The run report of ``results``; ``options`` are the run's
+    :class:`~remediate.cli.commands.RunOptions`."""
     fixing = options.diff or options.write
     files = [file_entry(result, fixing=fixing) for result in results]
     return {

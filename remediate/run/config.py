@@ -135,7 +135,7 @@ def _settings(
         enabled, options[fixer_id] = _fixer_options(fixer_id, fixer_class.Options, node, where)
         if isinstance(node, Mapping):
             for key_node, value_node in node.pairs:
-                positions[f"fixers.{fixer_id}.{key_node.key_value}"] = (
+                positions[f"fixers.{fixer_id}.{getattr(key_node, 'key_value', '')}"] = (
                     value_node.line + 1,
                     value_node.column + 1,
                 )
@@ -206,7 +206,7 @@ def _fixer_options(fixer_id: str, options_class: type, node: Node | None, where:
     enabled = True
     values: dict[str, Any] = {}
     for key_node, value_node in node.pairs:
-        key = getattr(key_node, "key_value", None)
+        key = str(getattr(key_node, "key_value", ""))  # allowed_keys made sure it is one of them
         value = to_data(value_node)
         if key == "enabled":
             if not isinstance(value, bool):
@@ -236,38 +236,54 @@ def convert(value: Any, hint: Any) -> Any:
             raise TypeError(f"expected one of {', '.join(map(str, args))}, got {value!r}")
         return value
     if origin in (typing.Union, types.UnionType):
-        for arg in args:
-            try:
-                return convert(value, arg)
-            except TypeError:
-                continue
-        raise TypeError(f"expected {_describe(hint)}, got {value!r}")
-    if hint is type(None):
-        if value is not None:
-            raise TypeError("expected null")
-        return None
-    if origin in (list, tuple):
-        if not isinstance(value, list):
-            raise TypeError(f"expected a list, got {value!r}")
-        item_hint = args[0] if args else Any
-        items = [convert(item, item_hint) for item in value]
-        return tuple(items) if origin is tuple else items
+        return _one_of(value, hint, args)
+    if origin in (list, tuple, dict):
+        return _collection(value, origin, args)
+    return _scalar(value, hint)
+
+
+def _one_of(value: Any, hint: Any, args: tuple[Any, ...]) -> Any:
+    """``value`` as the first member of a union that takes it."""
+    for arg in args:
+        try:
+            return convert(value, arg)
+        except TypeError:
+            continue
+    raise TypeError(f"expected {_describe(hint)}, got {value!r}")
+
+
+def _collection(value: Any, origin: Any, args: tuple[Any, ...]) -> Any:
+    """A list, tuple or dict, each item checked against its hint."""
     if origin is dict:
         if not isinstance(value, dict):
             raise TypeError(f"expected a mapping, got {value!r}")
         key_hint, value_hint = args or (Any, Any)
         return {convert(k, key_hint): convert(v, value_hint) for k, v in value.items()}
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {value!r}")
+    item_hint = args[0] if args else Any
+    items = [convert(item, item_hint) for item in value]
+    return tuple(items) if origin is tuple else items
+
+
+def _scalar(value: Any, hint: Any) -> Any:
+    """``value`` as a ``None``, ``bool``, ``int``, ``float`` or ``str`` (numbers are fine as strings)."""
     if hint is Any:
         return value
+    if hint is type(None):
+        if value is not None:
+            raise TypeError("expected null")
+        return None
     if hint is bool:
         if not isinstance(value, bool):
             raise TypeError(f"expected true or false, got {value!r}")
         return value
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is float and number:
         return float(value)
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+    if hint is int and number and isinstance(value, int):
         return value
-    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+    if hint is str and (number or isinstance(value, str)):
         return str(value)
     raise TypeError(f"expected {_describe(hint)}, got {value!r}")
 

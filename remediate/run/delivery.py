@@ -96,7 +96,7 @@ def _finish(
         why = getattr(exc, "message", None) or str(exc)
         base = replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),))
     else:
-        output = text if text != base.source.text else None
+        output = text if text != base.source.text else None  # type: ignore[union-attr] # checked above
         base = replace(base, status=Status.CHANGED if output is not None else base.status, output=output)
     return write_result(base, original) if write else base
 

@@ -155,10 +155,10 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
         if fix:
             result = _elsewhere(result, findings)
         if engine.schema.enabled:
-            found, fixed, notes = validation.check_fixed(
+            found, fixed, remarks = validation.check_fixed(
                 documents, result.output, engine.settings.kubernetes_version, engine.schema
             )
-            notes = tuple(Problem(*note) for note in notes)
+            notes = tuple(Problem(*note) for note in remarks)
             found_all = result.findings + tuple(found)
             result = replace(result, findings=found_all, fixed=result.fixed | fixed, notes=notes)
         return result
@@ -212,19 +212,21 @@ def _fix(
     applied: list[Finding] = []
     for passes in range(MAX_PASSES + 1):
         # findings that share one fix (every workload's policy goes in one appended block) offer it once
-        offering: dict[tuple, Finding] = {}
+        offering: dict[tuple, tuple[Finding, Fix]] = {}
         for finding in current:
-            if _here(finding) and finding.identity not in rejected:
-                offering.setdefault(finding.fix.edits, finding)  # type: ignore[union-attr]
-        chosen, _waiting = applying.choose(f.fix for f in offering.values())
+            own = _here(finding)
+            if own is not None and finding.identity not in rejected:
+                offering.setdefault(own.edits, (finding, own))
+        chosen, _ = applying.choose(fix for _, fix in offering.values())
         if not chosen:
             break
         if passes == MAX_PASSES:  # still something to do after the last pass: the fixes do not settle
             pending = ", ".join(sorted({f.fixer for f in current if _here(f) and f.identity not in rejected}))
             errors.append(
                 Problem(
-                    f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the result "
-                    "would change again on the next run; file left unchanged (a bug in k8sfix: please report it)"
+                    f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the "
+                    "result would change again on the next run; file left unchanged (a bug in k8sfix: "
+                    "please report it)"
                 )
             )
             text, current_docs, current, applied = source.text, documents, findings, []
@@ -232,13 +234,13 @@ def _fix(
         try:
             new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
         except VerificationError:
-            chosen, failures = _split(current_docs, text, chosen, current)
-            for finding, reason in failures:
+            chosen, failures = _split(current_docs, text, chosen, offering)
+            for finding, fix, reason in failures:
                 rejected.add(finding.identity)
                 errors.append(
                     Problem(
-                        f"{finding.fixer}: fix '{finding.fix.title}' failed verification and was not "
-                        f"applied: {reason}",
+                        f"{finding.fixer}: fix '{fix.title}' failed verification and was not applied: "
+                        f"{reason}",
                         finding.line,
                         finding.column,
                     )
@@ -250,7 +252,7 @@ def _fix(
             except VerificationError:  # each verified alone, not together: one now, the rest next pass
                 chosen = chosen[:1]
                 new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
-        applied.extend(offering[fix.edits] for fix in chosen)
+        applied.extend(offering[fix.edits][0] for fix in chosen)
         text = applying.apply(text, chosen)
         current_docs = new_docs
         current = engine.find(source.with_text(text), current_docs, scope)
@@ -276,34 +278,33 @@ def _fix(
     )
 
 
-def _here(finding: Finding) -> bool:
-    """True when the finding's fix edits its own file (not another one: see :func:`_elsewhere`)."""
-    return finding.fix is not None and not finding.fix.adds
+def _here(finding: Finding) -> Fix | None:
+    """The finding's fix when it edits the finding's own file (not another one: see :func:`_elsewhere`)."""
+    return finding.fix if finding.fix is not None and not finding.fix.adds else None
 
 
 def _elsewhere(result: FileResult, findings: list[Finding]) -> FileResult:
     """Count the findings whose fix adds documents to another file as fixed, and carry the
     documents (each once) for :mod:`remediate.run.delivery`, which writes them after the run."""
-    moving = [f for f in findings if f.fix is not None and f.fix.adds]
+    moving = [(f, f.fix.adds) for f in findings if f.fix is not None and f.fix.adds]
     if not moving:
         return result
-    shared = {id(f.fix.adds): f.fix.adds for f in moving}  # the findings share one tuple: each counted once
+    shared = {id(adds): adds for _, adds in moving}  # the findings share one tuple: each counted once
     adds = tuple({id(new): new for group in shared.values() for new in group}.values())
-    return replace(result, fixed=result.fixed | {f.identity for f in moving}, adds=adds)
+    return replace(result, fixed=result.fixed | {f.identity for f, _ in moving}, adds=adds)
 
 
 def _split(
-    documents: list[Document], text: str, chosen: list[Fix], findings: list[Finding]
-) -> tuple[list[Fix], list[tuple[Finding, str]]]:
-    """Try each fix alone; return those that verify and the findings whose fix does not."""
+    documents: list[Document], text: str, chosen: list[Fix], offering: dict[tuple, tuple[Finding, Fix]]
+) -> tuple[list[Fix], list[tuple[Finding, Fix, str]]]:
+    """Try each fix alone; return those that verify, and the finding, fix and reason of those that do not."""
     good: list[Fix] = []
-    bad: list[tuple[Finding, str]] = []
-    owner = {id(f.fix): f for f in findings if f.fix is not None}
+    bad: list[tuple[Finding, Fix, str]] = []
     for candidate in chosen:
         try:
             verify(documents, applying.apply(text, [candidate]), [candidate])
         except VerificationError as exc:
-            bad.append((owner[id(candidate)], str(exc)))
+            bad.append((offering[candidate.edits][0], candidate, str(exc)))
         else:
             good.append(candidate)
     return good, bad

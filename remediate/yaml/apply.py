@@ -24,9 +24,10 @@ def collides(first: Fix, second: Fix) -> bool:
                 return True
             if b.start == b.end and a.start < b.start < a.end:
                 return True
-    for a in first.touches:
-        for b in second.touches:
-            if a.doc == b.doc and (a.path[: len(b.path)] == b.path or b.path[: len(a.path)] == a.path):
+    for mine in first.touches:
+        for theirs in second.touches:
+            shorter = min(len(mine.path), len(theirs.path))
+            if mine.doc == theirs.doc and mine.path[:shorter] == theirs.path[:shorter]:
                 return True
     return False
 

@@ -81,6 +81,8 @@ class Scalar(Node):
     style: str
     data: Any
     is_merge_key: bool
+    key_value: Any
+    """The key this scalar is when it is a mapping key: the text Kubernetes makes of it."""
 
     @property
     def is_null(self) -> bool:
@@ -108,7 +110,7 @@ class Mapping(Node):
 
     def key_node(self, key: Any) -> Node | None:
         """The key node of this mapping's own entry ``key``."""
-        for key_node, value in self.pairs:
+        for key_node, _ in self.pairs:
             if getattr(key_node, "key_value", None) == key:
                 return key_node
         return None
@@ -119,8 +121,10 @@ class Mapping(Node):
         for key_node, value in self.pairs:
             if isinstance(key_node, Scalar) and key_node.is_merge_key:
                 value = value.resolve()
-                sources = value.items if isinstance(value, Sequence) else [value]
-                result.extend(s.resolve() for s in sources if isinstance(s.resolve(), Mapping))
+                for source in value.items if isinstance(value, Sequence) else [value]:
+                    merged = source.resolve()
+                    if isinstance(merged, Mapping):
+                        result.append(merged)
         return result
 
     def str(self, key: Any) -> str | None:
@@ -276,30 +280,14 @@ def _compose(text: str) -> Iterator[Document]:
 
     for event in _parser().parse(parsed):
         kind = type(event)
+        node: Node
         if kind is scalar_event:
-            node = Scalar()
-            node._place(event)
-            node.end = event.end_mark.index
-            node.value = event.value
-            if masked and bisect.bisect_left(masked, node.start) < bisect.bisect_left(masked, node.end):
-                node.value = _json_string(text[node.start : node.end], node.line, node.column)
-            node.style = event.style or ""
-            node.data = scalar_value(node.value, node.style, node.tag)
-            node.is_merge_key = node.value == "<<" and not node.style and node.tag is None
-            node.key_value = key_text(node.data)
+            node = _scalar(event, text, masked)
             if node.anchor:
                 anchors[node.anchor] = node
             add(node)
         elif kind is mapping_start or kind is sequence_start:
-            node = Mapping() if kind is mapping_start else Sequence()
-            node._place(event)
-            node.flow = bool(event.flow_style)
-            if len(stack) >= MAX_DEPTH:
-                raise InputError(
-                    f"nesting deeper than {MAX_DEPTH} levels; refused before parsing further",
-                    node.line + 1,
-                    node.column + 1,
-                )
+            node = _collection(event, kind is mapping_start, len(stack))
             if node.anchor:
                 anchors[node.anchor] = node
                 node.end = -1  # marks it incomplete: an alias to it now would be recursive
@@ -307,30 +295,10 @@ def _compose(text: str) -> Iterator[Document]:
             stack.append(node)
             children.append([])
         elif kind in collection_end:
-            node = stack.pop()
-            items = children.pop()
-            node.end = event.end_mark.index
-            if isinstance(node, Mapping):
-                _finish_mapping(node, items)
-            else:
-                node.items = items
-                for position, item in enumerate(items):
-                    item.parent = node
-                    item.key = position
-                    node.size += item.size
+            _finish(stack.pop(), children.pop(), event.end_mark.index)
         elif kind is alias_event:
-            target = anchors.get(event.anchor)
-            mark = event.start_mark
-            if target is None:
-                raise InputError(f"alias *{event.anchor} refers to no anchor", mark.line + 1, mark.column + 1)
-            if target.end == -1:
-                raise InputError(f"recursive alias *{event.anchor}", mark.line + 1, mark.column + 1)
-            node = Alias()
-            node._place(event)
-            node.end = event.end_mark.index
-            node.target = target
-            node.size = target.size
-            aliased.append(target)
+            node = _alias(event, anchors)
+            aliased.append(node.target)
             add(node)
         elif kind is document_start:
             doc_start = event.start_mark.index
@@ -354,8 +322,67 @@ def _compose(text: str) -> Iterator[Document]:
             index += 1
 
 
+def _scalar(event: Any, text: str, masked: list[int]) -> Scalar:
+    """The node of a scalar event (its value decoded from the JSON text where surrogates were masked)."""
+    node = Scalar()
+    node._place(event)
+    node.end = event.end_mark.index
+    node.value = event.value
+    if masked and bisect.bisect_left(masked, node.start) < bisect.bisect_left(masked, node.end):
+        node.value = _json_string(text[node.start : node.end], node.line, node.column)
+    node.style = event.style or ""
+    node.data = scalar_value(node.value, node.style, node.tag)
+    node.is_merge_key = node.value == "<<" and not node.style and node.tag is None
+    node.key_value = key_text(node.data)
+    return node
+
+
+def _collection(event: Any, mapping: bool, depth: int) -> Mapping | Sequence:
+    """The (still empty) node of a mapping or sequence start; refused beyond :data:`MAX_DEPTH`."""
+    node: Mapping | Sequence = Mapping() if mapping else Sequence()
+    node._place(event)
+    node.flow = bool(event.flow_style)
+    if depth >= MAX_DEPTH:
+        raise InputError(
+            f"nesting deeper than {MAX_DEPTH} levels; refused before parsing further",
+            node.line + 1,
+            node.column + 1,
+        )
+    return node
+
+
+def _finish(node: Node, items: list[Node], end: int) -> None:
+    """Close a collection: its end, and its children with their places in it."""
+    node.end = end
+    if isinstance(node, Mapping):
+        _finish_mapping(node, items)
+        return
+    assert isinstance(node, Sequence)
+    node.items = items
+    for position, item in enumerate(items):
+        item.parent = node
+        item.key = position
+        node.size += item.size
+
+
+def _alias(event: Any, anchors: dict[str, Node]) -> Alias:
+    """The node of an alias event; refused when it names no anchor or one still being composed."""
+    target = anchors.get(event.anchor)
+    mark = event.start_mark
+    if target is None:
+        raise InputError(f"alias *{event.anchor} refers to no anchor", mark.line + 1, mark.column + 1)
+    if target.end == -1:
+        raise InputError(f"recursive alias *{event.anchor}", mark.line + 1, mark.column + 1)
+    node = Alias()
+    node._place(event)
+    node.end = event.end_mark.index
+    node.target = target
+    node.size = target.size
+    return node
+
+
 def _finish_mapping(node: Mapping, items: list[Node]) -> None:
-    pairs = list(zip(items[0::2], items[1::2]))
+    pairs = list(zip(items[0::2], items[1::2], strict=True))  # a mapping's events come in key-value pairs
     own: dict[Any, Node] = {}
     first_keys: dict[Any, Node] = {}
     size = 1
@@ -408,8 +435,7 @@ def _mark_shared(target: Node) -> None:
             continue
         node.shared = True
         if isinstance(node, Mapping):
-            for key_node, value in node.pairs:
-                pending.append(value)
+            pending.extend(value for _, value in node.pairs)
         elif isinstance(node, Sequence):
             pending.extend(node.items)
         elif isinstance(node, Alias):

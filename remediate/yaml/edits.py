@@ -82,8 +82,8 @@ class Editor:
         if anchor is None:
             return Change((self._lines_after(self._parent_key_end(mapping), lines),), (touch,))
         indentless = isinstance(anchor, Sequence) and not anchor.flow and anchor.column == column
-        after = self._past_comments_of(content_end(anchor), column, items=indentless)
-        return Change((self._lines_after(after, lines),), (touch,))
+        below = self._past_comments_of(content_end(anchor), column, items=indentless)
+        return Change((self._lines_after(below, lines),), (touch,))
 
     def add_key(
         self, mapping: Mapping, key: str, value: Any, *, after: tuple[str, ...] = (), first: bool = False
@@ -98,7 +98,7 @@ class Editor:
         last = getattr(mapping.pairs[-1][0], "key_value", None) if mapping.pairs else None
         if is_spread(mapping) and not first and anchor in (None, last):
             if len(mapping.pairs) > 1:
-                after, first = (getattr(mapping.pairs[-2][0], "key_value", None),), False
+                after, first = (str(getattr(mapping.pairs[-2][0], "key_value", "")),), False
             else:
                 after, first = (), True
         return self.insert_key(mapping, key, value, after=after, first=first, inline=True)
@@ -119,7 +119,7 @@ class Editor:
         style = old.style if isinstance(old, Scalar) else ""
         if style in ("|", ">"):
             raise Uneditable(f'"{key}" holds a block scalar')
-        json_style = self.layout.json or style == '"' and mapping.flow
+        json_style = self.layout.json or (style == '"' and mapping.flow)
         if isinstance(value, (dict, list)) and value:
             if mapping.flow:
                 new = render.flow(value, json_style=json_style)

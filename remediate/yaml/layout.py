@@ -40,7 +40,7 @@ def detect(documents: list[Document], *, json: bool, newline: str) -> Layout:
                 if first is not None and first.line > key.line:
                     if isinstance(value, Mapping) or json:
                         steps[first.column - key.column] += 1
-                    elif not value.flow:
+                    elif isinstance(value, Sequence) and not value.flow:
                         dashes[value.column - key.column] += 1
                 pending.append(value)
         elif isinstance(node, Sequence):

@@ -19,7 +19,7 @@ from remediate.yaml.values import is_plain_string
 _PLAIN = re.compile(r"[A-Za-z0-9_/$][A-Za-z0-9_./$@=+-]*(?:[: ][A-Za-z0-9_./$@=+-]+)*")
 
 
-class OneLine(dict):  # type: ignore[type-arg]
+class OneLine(dict):
     """A mapping written on one line in flow style even inside a block (``matchLabels: {app: web}``).
 
     It compares, and reads back, like the plain dict it holds; only its rendering differs.

@@ -42,6 +42,7 @@ class TooLarge(OSError):
             "reads in one file: refused (split it into smaller files)"
         )
         super().__init__(message)
+        self.message = message
         self.strerror = message
 
 
@@ -115,7 +116,7 @@ class Source:
         """Decode ``data``; raise :class:`InputError` naming the first byte that is not UTF-8, or for a
         file larger than :data:`MAX_BYTES`."""
         if len(data) > MAX_BYTES:
-            raise InputError(TooLarge(len(data)).strerror)
+            raise InputError(TooLarge(len(data)).message)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

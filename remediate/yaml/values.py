@@ -189,7 +189,7 @@ def to_data(node: Node) -> Any:
 
 
 def _build(node: Node, memo: dict[int, Any]) -> Any:
-    from remediate.yaml.document import Alias, Mapping, Scalar
+    from remediate.yaml.document import Alias, Mapping, Scalar, Sequence
 
     while isinstance(node, Alias):
         node = node.target
@@ -204,9 +204,11 @@ def _build(node: Node, memo: dict[int, Any]) -> Any:
         for merged in reversed(node.merged()):
             result.update(_build(merged, memo))
         for key_node, value_node in node.pairs:
-            if not key_node.is_merge_key:  # keys are scalars: the parser refuses the others
+            assert isinstance(key_node, Scalar)  # the parser refuses other keys
+            if not key_node.is_merge_key:
                 result[key_node.key_value] = _build(value_node, memo)
         return result
+    assert isinstance(node, Sequence)
     items: list[Any] = []
     memo[key] = items
     items.extend(_build(item, memo) for item in node.items)

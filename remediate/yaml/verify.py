@@ -81,17 +81,19 @@ def _check_declared(doc: int, data: Any, declared: list[Touch]) -> None:
 
 def _get(data: Any, path: YamlPath) -> Any:
     for key in path:
-        if (
-            isinstance(data, dict)
-            and key in data
-            or isinstance(data, list)
-            and isinstance(key, int)
-            and 0 <= key < len(data)
-        ):
-            data = data[key]
-        else:
-            return _MISSING
+        data = _child(data, key)
+        if data is _MISSING:
+            break
     return data
+
+
+def _child(data: Any, key: str | int) -> Any:
+    """``data[key]`` for a mapping's key or a list's index, else :data:`_MISSING`."""
+    if isinstance(data, dict):
+        return data.get(key, _MISSING)
+    if isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+        return data[key]
+    return _MISSING
 
 
 def _sort_key(path: YamlPath) -> tuple[Any, ...]:
@@ -116,13 +118,8 @@ def _copy_along(data: Any, paths: list[YamlPath]) -> Any:
     root = {"": data}
     for path in paths:
         node: Any = root
-        for key in ("",) + path[:-1]:
-            child = (
-                node[key]
-                if (isinstance(node, dict) and key in node)
-                or (isinstance(node, list) and isinstance(key, int) and key < len(node))
-                else None
-            )
+        for key in ("", *path[:-1]):
+            child = _child(node, key)
             if isinstance(child, dict):
                 child = dict(child)
             elif isinstance(child, list):
