@@ -133,19 +133,23 @@ from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any, Literal, cast
 
+from fixers._common import TemplateProblem
 from remediate.kube.findings import Finding, Severity
 from remediate.kube.fixer import Context, Fixer
 from remediate.kube.index import IndexedObject, labels_of
 from remediate.kube.k8s import (
     LONG_RUNNING_KINDS,
     POD_SPEC_PATHS,
+    SERVING_CONTAINERS,
     Container,
     Manifest,
     annotations_of,
     containers,
+    declared_ports,
+    is_port_number,
     pod_template,
 )
-from remediate.yaml.document import Mapping, Node, Scalar, Sequence, parse
+from remediate.yaml.document import Mapping, Node, Scalar, parse
 from remediate.yaml.edits import Change
 from remediate.yaml.source import InputError
 from remediate.yaml.values import to_data
@@ -209,24 +213,13 @@ class Target:
     aliases: tuple[str, ...]
 
 
-def is_port_number(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
-
-
-def declared_ports(container: Mapping) -> list[Port]:
-    """The TCP ports a container declares, in order."""
-    listed = container.get("ports")
-    if not isinstance(listed, Sequence):
-        return []
-    found = []
-    for item in listed.items:
-        item = item.resolve()
-        if not isinstance(item, Mapping):
-            continue
-        number = getattr(item.get("containerPort"), "data", None)
-        if is_port_number(number) and (item.str("protocol") or "TCP").upper() == "TCP":
-            found.append(Port(number, item.str("name")))
-    return found
+def tcp_ports(container: Mapping) -> list[Port]:
+    """The TCP ports a container declares, in order: those a probe can check."""
+    return [
+        Port(port.valid_number, port.name)
+        for port in declared_ports(container)
+        if port.valid_number is not None and port.protocol.upper() == "TCP"
+    ]
 
 
 def service_targets(services: Iterable[IndexedObject]) -> list[Target]:
@@ -255,7 +248,7 @@ def served_ports(app: list[Container], targets: list[Target], default: Container
     A target no container declares goes to ``default``: a number is still probed there; a name no
     container declares gives a port without a number (nothing to probe).
     """
-    declared = {id(c.node): declared_ports(c.node) for c in app}
+    declared = {id(c.node): tcp_ports(c.node) for c in app}
     served: dict[int, list[Port]] = {}
     for target in targets:
         reached = False
@@ -389,10 +382,6 @@ def _int_value(port: Any) -> int:
 # -- templates ----------------------------------------------------------------------------------
 
 
-class TemplateProblem(Exception):
-    """A template that does not render to a probe; the message says why."""
-
-
 def matching_template(templates: Iterable[Template], container: Container) -> Template:
     """The first entry whose ``name`` and ``image`` globs match the container, or an empty one."""
     for entry in templates:
@@ -480,7 +469,7 @@ def plan_probes(
     """
     needed = {LIVENESS: options.liveness, READINESS: serves is not None}
     entry = matching_template(options.templates, container)
-    declared = declared_ports(container.node)
+    declared = tcp_ports(container.node)
     port = choose_port(serves or []) or choose_port(declared)
     ports = {
         READINESS: port,
@@ -622,7 +611,7 @@ class ContainerProbes(Fixer):
         template = pod_template(manifest, ctx.pod_kinds)
         if template is None or not runs_long(manifest, template.spec):
             return
-        app = list(containers(template.spec, ("containers",)))
+        app = list(containers(template.spec, SERVING_CONTAINERS))
         if not app:
             return
         services = ctx.index.services_selecting(labels_of(template.metadata), ctx.namespace_of(manifest))
@@ -641,7 +630,7 @@ class ContainerProbes(Fixer):
     ) -> Iterator[Finding]:
         has = {key: probe_node(container.node, key) for key in PROBE_ORDER}
         plan = plan_probes(container, serves, self.options, has)
-        who = f'container "{container.name}"'
+        who = container.subject
         if not plan.lacking:
             readiness, liveness = has[READINESS], has[LIVENESS]
             if (

@@ -111,13 +111,13 @@ from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any, Literal
 
+from remediate.kube import ignore
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
-from remediate.kube.ignore import KUBE_SCORE_ANNOTATION
-from remediate.kube.k8s import Container, Manifest, annotations_of, containers, pod_template
+from remediate.kube.k8s import DECLARED_CONTAINERS, Container, Manifest, containers, pod_template
 from remediate.yaml import render
 from remediate.yaml.document import Mapping, Node, Scalar
-from remediate.yaml.edits import Change, Uneditable
+from remediate.yaml.edits import Change, Uneditable, is_empty, own_value
 
 SECTIONS = ("requests", "limits")
 """The two sets of quantities in a container's ``resources``, in the order they are written."""
@@ -374,11 +374,6 @@ def existing(container: Mapping, slot: Slot) -> Node | None:
     return values.get(resource) if isinstance(values, Mapping) else None
 
 
-def is_unset(node: Node | None) -> bool:
-    """Absent or null: Kubernetes reads both as no quantity."""
-    return node is None or (isinstance(node, Scalar) and node.is_null)
-
-
 def plan_for(
     container: Mapping, required: tuple[Slot, ...], defaults: dict[Slot, str], ratio: Decimal
 ) -> Plan:
@@ -397,11 +392,11 @@ def plan_for(
         quantity, partner_quantity = quantity_of(node), quantity_of(partner)
         if quantity is not None and quantity.amount == 0:
             plan.zero.append(slot)
-        if not is_unset(node):
+        if not is_empty(node):
             continue
         plan.missing.append(slot)
         partner_is_zero = partner_quantity is not None and partner_quantity.amount == 0
-        if is_unset(partner) or (section == "limits" and partner_is_zero):  # any limit is above a 0 request
+        if is_empty(partner) or (section == "limits" and partner_is_zero):  # any limit is above a 0 request
             plan.add(slot, defaults[slot])
         elif partner_quantity is None:
             plan.blocked.append(
@@ -451,8 +446,8 @@ def changes_for(ctx: Context, container: Mapping, additions: dict[str, dict[str,
     resources = container.get("resources")
     if resources is None:
         return [ctx.editor.add_key(container, "resources", additions)]
-    _check_own(container, "resources")
-    if _is_empty(resources):
+    own_value(container, "resources")
+    if is_empty(resources):
         return [ctx.editor.set_value(container, "resources", additions)]
     if not isinstance(resources, Mapping):
         raise Uneditable("its resources is not a mapping")
@@ -462,8 +457,8 @@ def changes_for(ctx: Context, container: Mapping, additions: dict[str, dict[str,
         if current is None:
             changes.append(_insert_section(ctx, resources, section, values))
             continue
-        _check_own(resources, section)
-        if _is_empty(current):
+        own_value(resources, section)
+        if is_empty(current):
             changes.append(ctx.editor.set_value(resources, section, values))
         elif isinstance(current, Mapping):
             changes.extend(_insert_quantity(ctx, current, name, value) for name, value in values.items())
@@ -490,19 +485,6 @@ def _insert_quantity(ctx: Context, values: Mapping, resource: str, value: Any) -
     return ctx.editor.add_key(values, resource, value, after=earlier, first=first)
 
 
-def _check_own(mapping: Mapping, key: str) -> None:
-    """Refuse to shadow a value that comes from a merge key (``<<: *base``)."""
-    if key not in mapping.own:
-        raise Uneditable(f'"{key}" comes from a merge key (<<); set it in the container itself')
-
-
-def _is_empty(node: Node) -> bool:
-    """A null or ``{}``: a value that set_value may fill."""
-    if isinstance(node, Mapping):
-        return node.flow and not node.pairs
-    return isinstance(node, Scalar) and node.is_null
-
-
 def title_for(additions: dict[str, dict[str, Any]]) -> str:
     """``add requests {cpu: 100m, memory: 64Mi} and limits {cpu: 200m, memory: 128Mi}``"""
     return "add " + " and ".join(f"{section} {render.flow(values)}" for section, values in additions.items())
@@ -524,7 +506,7 @@ class ContainerResources(Fixer):
         options: Options = self.options
         required = self.required_slots(manifest, template.metadata)
         ratio = Decimal(repr(options.limit_ratio))
-        for container in containers(template.spec, ("initContainers", "containers")):
+        for container in containers(template.spec, DECLARED_CONTAINERS):
             defaults = options.defaults_for(manifest.kind, container)
             plan = plan_for(container.node, required, defaults, ratio)
             if not plan.missing and not plan.zero:
@@ -538,7 +520,7 @@ class ContainerResources(Fixer):
             yield self.finding(
                 manifest,
                 container.node,
-                f'container "{container.name}" {describe(plan)}',
+                f"{container.subject} {describe(plan)}",
                 container=container,
                 fix=fix,
             )
@@ -554,8 +536,4 @@ class ContainerResources(Fixer):
 
 def ignores_ephemeral_storage(manifest: Manifest, pod_metadata: Mapping | None) -> bool:
     """True when a ``kube-score/ignore`` annotation names kube-score's ephemeral-storage check."""
-    for metadata in (manifest.metadata, pod_metadata):
-        checks = annotations_of(metadata).get(KUBE_SCORE_ANNOTATION, "").split(",")
-        if EPHEMERAL_STORAGE_CHECK in (check.strip() for check in checks):
-            return True
-    return False
+    return EPHEMERAL_STORAGE_CHECK in ignore.kube_score_checks(manifest, pod_metadata)

@@ -109,7 +109,7 @@ from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
 from remediate.kube.k8s import Manifest, follow
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence
-from remediate.yaml.edits import Change, Editor, Uneditable
+from remediate.yaml.edits import Change, Editor, Uneditable, own_value
 from remediate.yaml.render import OneLine
 from remediate.yaml.values import to_data
 
@@ -122,14 +122,6 @@ class Options:
 
 
 Rewrite = Callable[[Editor, Mapping, Options], list[Change]]
-
-
-def _own(mapping: Mapping, key: str) -> Node | None:
-    """The mapping's own value for ``key``; a value merged in with ``<<`` cannot be rewritten here."""
-    if key not in mapping.own and mapping.get(key) is not None:
-        raise Uneditable(f'"{key}" comes from a merge key (<<); rewrite it where it is defined')
-    node = mapping.own.get(key)
-    return node.resolve() if node is not None else None
 
 
 def _mappings(node: Node | None) -> Iterator[Mapping]:
@@ -146,7 +138,7 @@ def _rewrite_workload(editor: Editor, obj: Mapping, options: Options) -> list[Ch
     spec = obj.get("spec")
     if not isinstance(spec, Mapping):
         return []
-    gone = tuple(key for key in ("rollbackTo", "templateGeneration") if _own(spec, key) is not None)
+    gone = tuple(key for key in ("rollbackTo", "templateGeneration") if own_value(spec, key) is not None)
     changes = [editor.replace_entries(spec, gone, {})] if gone else []
     if spec.get("selector") is None:
         labels = follow(spec, ("template", "metadata", "labels"))
@@ -185,7 +177,7 @@ def _service(backend: dict[str, Any]) -> dict[str, Any]:
 
 
 def _backend_change(editor: Editor, backend: Mapping) -> list[Change]:
-    keys = tuple(key for key in ("serviceName", "servicePort") if _own(backend, key) is not None)
+    keys = tuple(key for key in ("serviceName", "servicePort") if own_value(backend, key) is not None)
     if not keys:
         return []
     new = v1_backend(to_data(backend))
@@ -198,7 +190,7 @@ def _rewrite_ingress(editor: Editor, obj: Mapping, options: Options) -> list[Cha
     if not isinstance(spec, Mapping):
         return []
     changes = []
-    default = _own(spec, "backend")
+    default = own_value(spec, "backend")
     if default is not None:
         data = to_data(default)
         value = v1_backend(data) if isinstance(data, dict) else data
@@ -276,7 +268,9 @@ def _rewrite_hpa_metrics(editor: Editor, obj: Mapping, options: Options) -> list
             continue
         old_target = kind == "Object" and source.get("describedObject") is None  # v2beta1's object reference
         old = tuple(
-            key for key in _V2BETA1_KEYS if (key != "target" or old_target) and _own(source, key) is not None
+            key
+            for key in _V2BETA1_KEYS
+            if (key != "target" or old_target) and own_value(source, key) is not None
         )
         if old:
             new = v2_metric_source(kind, {key: to_data(source.own[key]) for key in old})
@@ -383,7 +377,7 @@ def _rewrite_custom_resource_definition(editor: Editor, obj: Mapping, options: O
         changes.append(editor.add_key(spec, "scope", "Namespaced", after=("names", "group")))
     for entry in entries:
         for column in _mappings(entry.get("additionalPrinterColumns")):
-            if _own(column, "JSONPath") is not None:
+            if own_value(column, "JSONPath") is not None:
                 changes.append(editor.rename_key(column, "JSONPath", "jsonPath"))
     return changes
 
@@ -391,7 +385,7 @@ def _rewrite_custom_resource_definition(editor: Editor, obj: Mapping, options: O
 def _rewrite_access_review(editor: Editor, obj: Mapping, options: Options) -> list[Change]:
     """authorization.k8s.io/v1 renamed spec.group to spec.groups."""
     spec = obj.get("spec")
-    if not isinstance(spec, Mapping) or _own(spec, "group") is None:
+    if not isinstance(spec, Mapping) or own_value(spec, "group") is None:
         return []
     return [editor.rename_key(spec, "group", "groups")]
 
@@ -416,7 +410,7 @@ def _rewrite_endpoint_slice(editor: Editor, obj: Mapping, options: Options) -> l
 def _rewrite_concurrency_shares(editor: Editor, obj: Mapping, options: Options) -> list[Change]:
     """flowcontrol v1beta3 and v1 renamed spec.limited.assuredConcurrencyShares."""
     limited = follow(obj, ("spec", "limited"))
-    if not isinstance(limited, Mapping) or _own(limited, "assuredConcurrencyShares") is None:
+    if not isinstance(limited, Mapping) or own_value(limited, "assuredConcurrencyShares") is None:
         return []
     return [editor.rename_key(limited, "assuredConcurrencyShares", "nominalConcurrencyShares")]
 
@@ -516,8 +510,7 @@ class DeprecatedApi(Fixer):
     def _migrate(
         self, editor: Editor, obj: Mapping, api_version: str, rewrites: tuple[str, ...]
     ) -> list[Change]:
-        if "apiVersion" not in obj.own:
-            raise Uneditable("apiVersion comes from a merge key (<<)")
+        own_value(obj, "apiVersion")  # refuses an apiVersion that a merge key brings in
         changes = [editor.set_value(obj, "apiVersion", api_version)]
         for name in rewrites:
             changes += REWRITES[name](editor, obj, self.options)

@@ -52,7 +52,7 @@ from typing import Literal
 
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
-from remediate.kube.k8s import Manifest, containers, pod_template
+from remediate.kube.k8s import DECLARED_CONTAINERS, Manifest, containers, pod_template
 from remediate.yaml.document import Mapping
 from remediate.yaml.edits import Change
 
@@ -93,7 +93,7 @@ class ImagePullPolicy(Fixer):
         if template is None:
             return
         options: Options = self.options
-        for container in containers(template.spec, ("initContainers", "containers")):
+        for container in containers(template.spec, DECLARED_CONTAINERS):
             image = container.image
             wanted: str = options.policy
             if options.mode == "tag-aware":
@@ -101,7 +101,7 @@ class ImagePullPolicy(Fixer):
                     continue
                 wanted = policy_for_image(image)
             current = container.node.get("imagePullPolicy")
-            who = f'container "{container.name}"'
+            who = container.subject
             if current is None:
                 yield self.finding(
                     manifest,

@@ -122,6 +122,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fixers._common import TemplateProblem
 from remediate.kube import ignore, sandbox
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
@@ -135,9 +136,17 @@ from remediate.kube.index import (
     policy_types,
     selects,
 )
-from remediate.kube.k8s import Manifest, PodTemplate, containers, manifests, pod_template
+from remediate.kube.k8s import (
+    DECLARED_CONTAINERS,
+    Manifest,
+    PodTemplate,
+    containers,
+    declared_ports,
+    manifests,
+    pod_template,
+)
 from remediate.yaml.document import Mapping as MappingNode
-from remediate.yaml.document import Node, Scalar, Sequence, parse
+from remediate.yaml.document import Node, Scalar, parse
 from remediate.yaml.edits import Change, Editor, Uneditable
 from remediate.yaml.model import NewDocument
 from remediate.yaml.source import InputError, read_regular
@@ -172,10 +181,6 @@ class Options:
             raise ValueError(
                 f"policy-file: {path!r} must be a YAML file (.yaml or .yml): policies are added as documents"
             )
-
-
-class TemplateProblem(Exception):
-    """Why no policy can be made for an object; the message completes the finding's."""
 
 
 # -- the template -------------------------------------------------------------------------------
@@ -284,20 +289,16 @@ class Workload:
 def container_ports(spec: MappingNode) -> list[dict[str, Any]]:
     """The ports the pod's containers declare, protocol defaulted to TCP as the API server does."""
     ports = []
-    for container in containers(spec, ("initContainers", "containers")):
-        listed = container.node.get("ports")
-        if not isinstance(listed, Sequence):
-            continue
-        for port in to_data(listed):
-            if isinstance(port, dict) and "containerPort" in port:
-                ports.append(
-                    {
-                        "container": container.name,
-                        "name": port.get("name"),
-                        "port": port["containerPort"],
-                        "protocol": port.get("protocol") or "TCP",
-                    }
-                )
+    for container in containers(spec, DECLARED_CONTAINERS):
+        for port in declared_ports(container.node):
+            ports.append(
+                {
+                    "container": container.name,
+                    "name": port.name,
+                    "port": port.number,
+                    "protocol": port.protocol,
+                }
+            )
     return ports
 
 

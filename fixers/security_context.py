@@ -100,19 +100,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from remediate.kube import ignore
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
 from remediate.kube.k8s import (
     CONTAINER_LISTS,
     Container,
     Manifest,
-    annotations_of,
     containers,
     follow,
     pod_template,
 )
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence
-from remediate.yaml.edits import Change, Uneditable
+from remediate.yaml.edits import Change, Uneditable, is_empty, own_value
 from remediate.yaml.values import to_data
 
 FieldName = Literal[
@@ -157,12 +157,6 @@ ADDABLE_CAPABILITIES = ("NET_BIND_SERVICE",)
 
 SYS_ADMIN = ("SYS_ADMIN", "CAP_SYS_ADMIN")
 """How an added SYS_ADMIN capability is spelled (Kubernetes validation looks for the second)."""
-
-GROUP_NAMES = {
-    "containers": "container",
-    "initContainers": "init container",
-    "ephemeralContainers": "ephemeral container",
-}
 
 
 @dataclass(frozen=True)
@@ -430,12 +424,9 @@ def merge(
     after the first of ``after`` present, else first (``first``) or at the end; a mapping gets its
     missing keys, recursively; a list gets the missing items appended.
     """
-    node = parent.own.get(key)
-    if node is None:
-        if parent.get(key) is not None:
-            raise Uneditable(f'"{key}" comes from a merge key (<<); change it where it is defined')
+    target = own_value(parent, key)
+    if target is None:
         return [ctx.editor.add_key(parent, key, wanted, after=after, first=first)]
-    target = node.resolve()
     if is_empty(target):
         return [ctx.editor.set_value(parent, key, wanted)]
     if isinstance(wanted, dict) and isinstance(target, Mapping):
@@ -444,15 +435,6 @@ def merge(
         present = {getattr(item.resolve(), "data", None) for item in target.items}
         return [ctx.editor.append_item(target, item) for item in wanted if item not in present]
     raise Uneditable(f'"{key}" is not a {"mapping" if isinstance(wanted, dict) else "list"}')
-
-
-def is_empty(node: Node) -> bool:
-    """Null, ``{}`` or ``[]``: a value Kubernetes reads as unset."""
-    if isinstance(node, Scalar):
-        return node.is_null
-    if isinstance(node, Mapping):
-        return not node.pairs
-    return isinstance(node, Sequence) and not node.items
 
 
 def override(ctx: Context, context: Mapping, explicit: Explicit) -> list[Change]:
@@ -487,11 +469,8 @@ def pod_placement(spec: Mapping) -> tuple[tuple[str, ...], bool]:
 
 def kube_score_ignored(manifest: Manifest, template_metadata: Mapping | None) -> frozenset[str]:
     """Fields that a ``kube-score/ignore`` annotation switches off for this object."""
-    off: set[str] = set()
-    for metadata in (manifest.metadata, template_metadata):
-        for check in annotations_of(metadata).get("kube-score/ignore", "").split(","):
-            off |= KUBE_SCORE_CHECKS.get(check.strip(), frozenset())
-    return frozenset(off)
+    checks = ignore.kube_score_checks(manifest, template_metadata)
+    return frozenset().union(*(KUBE_SCORE_CHECKS.get(check, frozenset()) for check in checks))
 
 
 def context_data(node: Node | None) -> Any:
@@ -542,7 +521,7 @@ class SecurityContext(Fixer):
     def container_findings(
         self, manifest: Manifest, ctx: Context, container: Container, plan: Plan
     ) -> Iterator[Finding]:
-        who = f'{GROUP_NAMES.get(container.group, "container")} "{container.name}"'
+        who = container.subject
         node = container.node
         if plan.missing:
             yield self.missing_finding(manifest, ctx, node, who, plan, container)

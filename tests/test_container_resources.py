@@ -365,7 +365,7 @@ def test_resources_from_a_merge_key_are_reported_without_a_fix() -> None:
     assert finding.fix is None
     assert finding.message == (
         'container "web" has no memory request and no CPU or memory limit (not fixed automatically: '
-        '"resources" comes from a merge key (<<); set it in the container itself)'
+        '"resources" comes from a merge key (<<); change it where it is defined, or set it here)'
     )
 
 

@@ -11,6 +11,7 @@ import sys
 import typing
 from dataclasses import dataclass
 
+from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, validation
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, summarize
 from remediate.output import formats, report
@@ -20,8 +21,6 @@ from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
 from remediate.yaml.document import parse
 from remediate.yaml.source import MAX_BYTES, InputError, TooLarge, read_regular
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from typing import Annotated
 import typer
 
 from remediate import __version__
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR
 
 HELP = """Find and fix unsafe Kubernetes manifests, keeping every comment and line you did not ask to change.
 

@@ -8,8 +8,11 @@ kube-score's ``kube-score/ignore: container-image-pull-policy`` is honoured thro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from remediate.kube.crosswalk import kube_score_ignores
 from remediate.kube.k8s import Manifest, PodKind, annotations_of, pod_template
+from remediate.yaml.document import Mapping
 
 ANNOTATION = "k8sfix.io/ignore"
 KUBE_SCORE_ANNOTATION = "kube-score/ignore"
@@ -18,14 +21,23 @@ ALL = "all"
 
 def ignored(manifest: Manifest, pod_kinds: tuple[PodKind, ...], codes: dict[str, str]) -> set[str]:
     """Fixer ids switched off for ``manifest`` (``{"all"}`` for all); ``codes`` maps code to id."""
-    found: set[str] = set()
     template = pod_template(manifest, pod_kinds)
-    for metadata in (manifest.metadata, template.metadata if template else None):
-        notes = annotations_of(metadata)
-        for part in notes.get(ANNOTATION, "").split(","):
-            part = part.strip()
-            if part:
-                found.add(codes.get(part.upper(), part))
-        if KUBE_SCORE_ANNOTATION in notes:
-            found |= kube_score_ignores(notes[KUBE_SCORE_ANNOTATION])
-    return found
+    places = (manifest.metadata, template.metadata if template else None)
+    found = {codes.get(name.upper(), name) for name in listed(places, ANNOTATION)}
+    return found | kube_score_ignores(",".join(listed(places, KUBE_SCORE_ANNOTATION)))
+
+
+def listed(metadata: Iterable[Mapping | None], annotation: str) -> set[str]:
+    """The comma-separated names an annotation lists on any of these metadata mappings."""
+    return {
+        part.strip()
+        for node in metadata
+        for part in annotations_of(node).get(annotation, "").split(",")
+        if part.strip()
+    }
+
+
+def kube_score_checks(manifest: Manifest, pod_metadata: Mapping | None) -> set[str]:
+    """The kube-score check ids that ``kube-score/ignore`` switches off for an object (on its
+    metadata or its pod template's); fixers that honour single checks read them here."""
+    return listed((manifest.metadata, pod_metadata), KUBE_SCORE_ANNOTATION)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
+from typing import Any
 
 from remediate.kube.findings import ObjectRef
 from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence
@@ -26,7 +27,25 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 """Built-in pod-bearing kinds and the path from the object to its pod spec."""
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-"""The pod spec keys that hold containers, in the order kubelet starts them."""
+"""The pod spec keys that hold containers, in the order kubelet starts them. Security settings
+apply to all three (the Pod Security Standards check ephemeral containers too)."""
+
+DECLARED_CONTAINERS = ("initContainers", "containers")
+"""The containers a manifest really declares and a fix may give resources, ports or a pull policy:
+ephemeral containers are added to a running pod by ``kubectl debug`` through their own API, and
+Kubernetes refuses resources, ports and probes on them; one written in a manifest is a copy of a
+debugging session, not something to tune."""
+
+SERVING_CONTAINERS = ("containers",)
+"""The containers that run as long as the pod and serve it: probes belong to them only (init
+containers run to completion before them, and Kubernetes refuses readiness and liveness probes on
+init containers)."""
+
+CONTAINER_NOUNS = {
+    "containers": "container",
+    "initContainers": "init container",
+    "ephemeralContainers": "ephemeral container",
+}
 
 LONG_RUNNING_KINDS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
@@ -102,8 +121,44 @@ class Container:
         return self.node.str("image")
 
     @property
-    def is_init(self) -> bool:
-        return self.group == "initContainers"
+    def subject(self) -> str:
+        """How a message names it: ``container "web"``, ``init container "migrate"``."""
+        return f'{CONTAINER_NOUNS.get(self.group, "container")} "{self.name}"'
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    """A port a container declares: ``containerPort`` as written (a number when valid), its ``name``
+    when it is a string, and its protocol, ``TCP`` when none is given (as the API server defaults it)."""
+
+    number: Any
+    name: str | None
+    protocol: str
+
+    @property
+    def valid_number(self) -> int | None:
+        """The port number, when it is one Kubernetes accepts (1 to 65535)."""
+        return self.number if is_port_number(self.number) else None
+
+
+def is_port_number(value: Any) -> bool:
+    """True for a port number Kubernetes accepts: an integer from 1 to 65535."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def declared_ports(container: Mapping) -> list[ContainerPort]:
+    """The ports a container declares, in order (entries without ``containerPort`` are no ports)."""
+    listed = container.get("ports")
+    if not isinstance(listed, Sequence):
+        return []
+    found = []
+    for item in listed.items:
+        item = item.resolve()
+        number = item.get("containerPort") if isinstance(item, Mapping) else None
+        if isinstance(item, Mapping) and isinstance(number, Scalar):
+            protocol = item.str("protocol") or "TCP"
+            found.append(ContainerPort(number.data, item.str("name"), protocol))
+    return found
 
 
 def manifests(documents: list[Document]) -> Iterator[Manifest]:

@@ -29,16 +29,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from remediate.kube import schemas, versions
+from remediate.kube import ignore, schemas, versions
 from remediate.kube.findings import Finding, Severity
-from remediate.kube.k8s import Manifest, annotations_of, manifests
+from remediate.kube.k8s import Manifest, manifests
 from remediate.yaml.document import Document, Mapping, Node, Sequence, parse
 from remediate.yaml.model import Fix, YamlPath
 from remediate.yaml.values import to_data
 
 CODE = "K8S100"
 ID = "schema"
-IGNORE_ANNOTATION = "k8sfix.io/ignore"
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,7 @@ def check_fixed(
 
 
 def _opted_out(manifest: Manifest) -> bool:
-    switched_off = annotations_of(manifest.metadata).get(IGNORE_ANNOTATION, "")
-    return any(part.strip() in (ID, CODE, CODE.lower()) for part in switched_off.split(","))
+    return bool(ignore.listed([manifest.metadata], ignore.ANNOTATION) & {ID, CODE, CODE.lower()})
 
 
 def json_data(node: Node) -> Any:

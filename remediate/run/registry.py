@@ -1,4 +1,6 @@
-"""Finds the fixers: every module of the ``fixers`` package defines one :class:`Fixer` subclass.
+"""Finds the fixers: every module of the ``fixers`` package defines one :class:`Fixer` subclass
+(modules whose names start with ``_`` hold what fixers share). Its id is its module's name with
+dashes, and no two fixers share a code; anything else fails at start-up, naming the module.
 
 This is the only module that imports ``fixers``. The order is stable (by code), so reports and
 fixes come out the same on every run; fixers never depend on running before one another.
@@ -20,6 +22,8 @@ def all_fixers() -> tuple[type[Fixer], ...]:
 
     found: list[type[Fixer]] = []
     for module_info in pkgutil.iter_modules(fixers.__path__):
+        if module_info.name.startswith("_"):  # what fixers share, not a fixer
+            continue
         module = importlib.import_module(f"fixers.{module_info.name}")
         classes = [
             value
@@ -33,6 +37,9 @@ def all_fixers() -> tuple[type[Fixer], ...]:
             raise RuntimeError(
                 f"fixer id {fixer.id!r} does not match its module fixers/{module_info.name}.py"
             )
+        for other in found:
+            if other.code == fixer.code:
+                raise RuntimeError(f"fixers {other.id} and {fixer.id} both have the code {fixer.code}")
         found.append(fixer)
     return tuple(sorted(found, key=lambda fixer: fixer.code))
 

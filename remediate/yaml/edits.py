@@ -114,7 +114,8 @@ class Editor:
             raise Uneditable(f'"{key}" is not set here')
         self._check_editable(old)
         touch = self._touch(mapping, key, value)
-        if not (isinstance(old, Scalar) or _is_empty_flow(old)) or old.anchor or old.tag:
+        empty_flow = isinstance(old, (Mapping, Sequence)) and old.flow and is_empty(old)
+        if not (isinstance(old, Scalar) or empty_flow) or old.anchor or old.tag:
             raise Uneditable(f'"{key}" holds an anchor, a tag or a collection')
         style = old.style if isinstance(old, Scalar) else ""
         if style in ("|", ">"):
@@ -473,6 +474,31 @@ _COMMA_THEN_COMMENT = re.compile(r"[ \t]*,[ \t]*(#.*)?\r?")
 """What follows a flow entry's value on its line when another entry comes after it on a later line."""
 
 
+def own_value(mapping: Mapping, key: str) -> Node | None:
+    """The value ``mapping`` itself holds for ``key`` (aliases resolved), None when it has none.
+
+    A value that only a merge key (``<<: *base``) brings in is refused: changing it would mean
+    changing every object that merges the same base, and shadowing it would hide the base's value.
+    """
+    node = mapping.own.get(key)
+    if node is None and mapping.get(key) is not None:
+        raise Uneditable(
+            f'"{key}" comes from a merge key (<<); change it where it is defined, or set it here'
+        )
+    return node.resolve() if node is not None else None
+
+
+def is_empty(node: Node | None) -> bool:
+    """Absent, null, ``{}`` or ``[]``: a value Kubernetes reads as not set, which a fix may fill."""
+    if node is None:
+        return True
+    if isinstance(node, Scalar):
+        return node.is_null
+    if isinstance(node, Mapping):
+        return not node.pairs
+    return isinstance(node, Sequence) and not node.items
+
+
 def is_spread(mapping: Mapping) -> bool:
     """True for a flow (or JSON) mapping whose entries are on lines of their own."""
     lines = {key.line for key, _ in mapping.pairs}
@@ -524,10 +550,3 @@ def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-
-
-def _is_empty_flow(node: Node) -> bool:
-    """True for ``{}`` and ``[]``: empty values that :meth:`Editor.set_value` may replace like a null."""
-    if isinstance(node, Mapping):
-        return node.flow and not node.pairs
-    return isinstance(node, Sequence) and node.flow and not node.items
