@@ -21,7 +21,7 @@ from remediate.kube.index import RunIndex
 from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
 from remediate.yaml import layout
 from remediate.yaml.edits import Change, Editor, Uneditable
-from remediate.yaml.model import Fix
+from remediate.yaml.model import Applicability, Fix
 
 if TYPE_CHECKING:
     from remediate.yaml.document import Document, Node
@@ -64,17 +64,18 @@ class Context:
         return Editor(self.source.text, detected, self.documents)
 
 
-def _fix_of(title: str, changes: list[Change]) -> Fix:
+def _fix_of(title: str, changes: list[Change], applicability: Applicability) -> Fix:
     """The fix made of ``changes``; one change's tuples are shared, not copied (a change that appends a
     thousand policies is the fix of a thousand findings)."""
     if len(changes) == 1:
         (change,) = changes
-        return Fix(title, change.edits, change.touches, change.adds)
+        return Fix(title, change.edits, change.touches, change.adds, applicability)
     return Fix(
         title,
         tuple(edit for change in changes for edit in change.edits),
         tuple(touch for change in changes for touch in change.touches),
         tuple(new for change in changes for new in change.adds),
+        applicability,
     )
 
 
@@ -120,11 +121,13 @@ class Fixer(abc.ABC):
         *,
         container: Container | None = None,
         fix: tuple[str, Callable[[], list[Change]]] | None = None,
+        applicability: Applicability = Applicability.SAFE,
     ) -> Finding:
         """A finding at ``node``; ``fix`` is (title, builder) and the builder may raise Uneditable.
 
         When it does, the finding has no fix and its message says why, so the user knows what to
-        do by hand.
+        do by hand. ``applicability`` says how safe the fix is (the fixer's "Fix safety" section
+        says why, case by case).
         """
         built: Fix | None = None
         if fix is not None:
@@ -134,7 +137,7 @@ class Fixer(abc.ABC):
             except Uneditable as reason:
                 message = f"{message} (not fixed automatically: {reason})"
             else:
-                built = _fix_of(title, changes)
+                built = _fix_of(title, changes, applicability)
         return Finding(
             code=self.code,
             fixer=self.id,

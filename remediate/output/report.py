@@ -12,6 +12,7 @@ from remediate.kube import skips
 from remediate.kube.findings import Finding
 from remediate.output import patch
 from remediate.run.results import FileResult, Status
+from remediate.yaml.model import Applicability
 
 
 def display_name(name: str) -> str:
@@ -27,12 +28,20 @@ def diff_path(name: str) -> str:
     return display_name(os.path.normpath(name))
 
 
+FIXABLE = {
+    Applicability.SAFE: " (fixable)",
+    Applicability.UNSAFE: " (fixable, unsafe)",
+    Applicability.DISPLAY_ONLY: " (fix shown only)",
+}
+"""The text marker of a finding whose fix was not applied, by how safe the fix is."""
+
+
 def finding_line(result: FileResult, finding: Finding, *, fixing: bool) -> str:
     """``path:line:col: CODE message [fixer] (fixed|fixable)``."""
     if finding.identity in result.fixed and fixing:
         state = " (fixed)"
     elif finding.fix is not None:
-        state = " (fixable)"
+        state = FIXABLE[finding.fix.applicability]
     else:
         state = ""
     return (
@@ -57,6 +66,7 @@ def finding_record(result: FileResult, finding: Finding, *, fixing: bool) -> dic
         "fix_available": finding.fix is not None,
         "fix_applied": fixing and finding.identity in result.fixed,
         "fix": finding.fix.title if finding.fix is not None else None,
+        "applicability": finding.fix.applicability.value if finding.fix is not None else None,
     }
 
 

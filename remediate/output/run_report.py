@@ -55,6 +55,7 @@ def file_entry(result: FileResult, *, fixing: bool) -> dict[str, Any]:
             "container": finding.container,
             "line": finding.line,
             "fix": finding.fix.title if finding.fix is not None else None,  # None: another fix solved it
+            "applicability": finding.fix.applicability.value if finding.fix is not None else None,
         }
         for finding in result.findings
         if finding.identity in result.fixed

@@ -127,6 +127,7 @@ def result_record(result: FileResult, finding: Finding, rule_index: int, *, writ
             "yamlPath": list(finding.path),
             "container": finding.container,
             "fixAvailable": finding.fix is not None,
+            "applicability": finding.fix.applicability.value if finding.fix is not None else None,
         },
     }
 

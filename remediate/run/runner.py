@@ -31,7 +31,7 @@ from remediate.run.config import Settings
 from remediate.run.results import FileResult, Problem, Status
 from remediate.yaml import apply as applying
 from remediate.yaml.document import Document, parse
-from remediate.yaml.model import Fix
+from remediate.yaml.model import Applicability, Fix
 from remediate.yaml.source import InputError, Source
 from remediate.yaml.verify import VerificationError, verify
 
@@ -279,14 +279,22 @@ def _fix(
 
 
 def _here(finding: Finding) -> Fix | None:
-    """The finding's fix when it edits the finding's own file (not another one: see :func:`_elsewhere`)."""
-    return finding.fix if finding.fix is not None and not finding.fix.adds else None
+    """The finding's fix when it edits the finding's own file (not another one: see :func:`_elsewhere`)
+    and may be applied (a display-only fix never is)."""
+    fix = finding.fix
+    if fix is None or fix.adds or fix.applicability is Applicability.DISPLAY_ONLY:
+        return None
+    return fix
 
 
 def _elsewhere(result: FileResult, findings: list[Finding]) -> FileResult:
     """Count the findings whose fix adds documents to another file as fixed, and carry the
     documents (each once) for :mod:`remediate.run.delivery`, which writes them after the run."""
-    moving = [(f, f.fix.adds) for f in findings if f.fix is not None and f.fix.adds]
+    moving = [
+        (f, f.fix.adds)
+        for f in findings
+        if f.fix is not None and f.fix.adds and f.fix.applicability is not Applicability.DISPLAY_ONLY
+    ]
     if not moving:
         return result
     shared = {id(adds): adds for _, adds in moving}  # the findings share one tuple: each counted once

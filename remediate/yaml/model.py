@@ -55,6 +55,19 @@ class NewDocument:
     comment: str | None = None
 
 
+class Applicability(enum.Enum):
+    """How safe a fix is to apply without a human looking at it (ruff's ``Applicability``).
+
+    ``safe``: it cannot stop a working object from working, given what k8sfix can see; applied by
+    ``--write`` and shown by ``--diff``. ``unsafe``: usually right, but it can break some workloads;
+    applied only when asked for. ``display-only``: shown as a suggestion, never applied.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
 @dataclass(frozen=True)
 class Fix:
     """How to resolve a finding: the splices, and what they change (verified after applying);
@@ -64,3 +77,4 @@ class Fix:
     edits: tuple[Edit, ...]
     touches: tuple[Touch, ...]
     adds: tuple[NewDocument, ...] = ()
+    applicability: Applicability = Applicability.SAFE
