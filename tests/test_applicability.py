@@ -68,8 +68,8 @@ def test_every_output_carries_the_applicability(applicability: Applicability, ma
         json.loads(report.json_document([result], fixing=False))["findings"][0]["applicability"]
         == applicability.value
     )
-    record = sarif.result_record(result, finding, 0, written=False)
-    assert record["properties"]["applicability"] == applicability.value
+    sarif_result = sarif.result_record(result, finding, 0, written=False)
+    assert sarif_result["properties"]["applicability"] == applicability.value
     fixed = run_with(applicability, fix=True)
     entry = run_report.file_entry(fixed, fixing=True)
     if applicability is Applicability.DISPLAY_ONLY:
