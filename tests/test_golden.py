@@ -1,9 +1,11 @@
 """Golden cases: ``golden/<fixer>/<case>.in.<ext>`` fixed with only that fixer must equal
-``<case>.out.<ext>``, or stay byte-identical where no ``.out`` file exists. Every case also runs on
+``<case>.out.<ext>``, or stay byte-identical where no ``.out`` file exists, and its findings must be
+those of ``<case>.findings`` (one ``line:column: CODE Kind/name: message (state)`` line each, in
+the order found), so messages and positions are reviewed like output. Every case also runs on
 its own output, which must not change again (idempotence). ``<case>.config.yaml`` configures the
 run, and ``<case>.context.yaml`` holds other objects of the run (like ``--context``: consulted by
-cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` files
-from the current behaviour; review them.
+cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` and ``.findings``
+files from the current behaviour; review them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,23 @@ from remediate.yaml.source import Source
 from tests.conftest import GOLDEN
 
 CASES = sorted(GOLDEN.glob("*/*.in.*"))
+
+
+def findings_text(result: object) -> str:
+    """The findings of a golden case's input as its ``.findings`` file holds them."""
+    lines = []
+    for finding in result.findings:  # type: ignore[attr-defined]
+        if finding.identity in result.fixed:  # type: ignore[attr-defined]
+            state = "fixed"
+        elif finding.fix is not None:
+            state = f"fixable, {finding.fix.applicability.value}"
+        else:
+            state = "not fixable"
+        where = f"{finding.obj.kind}/{finding.obj.name}"
+        lines.append(
+            f"{finding.line}:{finding.column}: {finding.code} {where}: {finding.message} ({state})\n"
+        )
+    return "".join(lines)
 
 
 def _paths(case: Path) -> tuple[Path, Path | None]:
@@ -60,6 +79,11 @@ def test_golden(case: Path, update_goldens: bool) -> None:
     expected = expected_path.read_bytes() if expected_path.exists() else original
     assert produced.decode() == expected.decode()
     assert produced == expected  # byte for byte: line endings and BOM too
+    findings_path = case.with_name(case.name.split(".in.")[0] + ".findings")
+    found = findings_text(result)
+    if update_goldens:
+        findings_path.write_text(found)
+    assert found == findings_path.read_text(), f"{findings_path.name} differs"
     _, again = _run(case, produced)
     assert again.output is None, "not idempotent: a second run changed the output again"
     assert not again.errors
