@@ -118,14 +118,13 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from typing import Any
 
 from fixers._common import TemplateProblem
 from remediate.kube import ignore, sandbox
 from remediate.kube.findings import Finding
-from remediate.kube.fixer import Context, Fixer
+from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import (
     NETWORK_POLICY_API_VERSIONS,
     RULES,
@@ -186,10 +185,9 @@ class Options:
 # -- the template -------------------------------------------------------------------------------
 
 
-@cache
 def load_template(option: str, config_path: str | None) -> str:
     """The text of a built-in template, or of the user's template file (relative to the config's
-    directory); files are read once per process."""
+    directory)."""
     if option in BUILTIN_TEMPLATES:
         return (resources.files("fixers") / "templates" / "network_policy" / f"{option}.yaml.j2").read_text()
     path = template_path(option, config_path)
@@ -408,12 +406,13 @@ class NetworkPolicy(Fixer):
     writes = ("NetworkPolicy",)
     needs_index = True
 
-    _memo: tuple[Context, Plan] | None = None
+    template_text = ""
+    """The template's text, read once by :meth:`setup`."""
 
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         if pod_template(manifest, ctx.pod_kinds) is None:
             return
-        plan = self._plan(ctx)
+        plan: Plan = ctx.plan(self)
         found = plan.workloads.get(id(manifest.node))
         if found is None:
             return
@@ -425,18 +424,18 @@ class NetworkPolicy(Fixer):
             title, build = f"{plan.title} to {target}", lambda: [send_policies(plan, target, reason)]
         yield self.finding(manifest, workload.node, message(workload), fix=(title, build))
 
-    def setup_problem(self) -> str | None:
-        """A user's template that cannot be read or compiled (the built-in ones are tested, and
-        jinja2 stays unimported until a policy is rendered)."""
-        if self.options.template in BUILTIN_TEMPLATES:
-            return None
+    def setup(self) -> None:
+        """Read the template, and compile a user's one: one that cannot be read or compiled is a
+        configuration error (the built-in ones are tested, and jinja2 stays unimported until a
+        policy is rendered)."""
         try:
-            sandbox.compiled(load_template(self.options.template, self.config_path))
+            self.template_text = load_template(self.options.template, self.config_path)
+            if self.options.template not in BUILTIN_TEMPLATES:
+                sandbox.compiled(self.template_text)
         except TemplateProblem as problem:
-            return f"fixers.network-policy.template: {problem}"
+            raise SetupProblem("template", str(problem)) from None
         except sandbox.TemplateFailure as failure:
-            return f"fixers.network-policy.template: the template fails: {failure}"
-        return None
+            raise SetupProblem("template", f"the template fails: {failure}") from None
 
     def receiving_files(self, paths: list[str]) -> dict[str, str]:
         """The ``policy-file`` of each input's directory, which it must stay inside."""
@@ -448,18 +447,10 @@ class NetworkPolicy(Fixer):
             if path != "-"
         }
 
-    def _plan(self, ctx: Context) -> Plan:
-        """The file's plan, made once per context: every object's finding shares it.
-
-        (A memo of a pure function of ``ctx``: the fixer keeps no state between files.)
-        """
-        if self._memo is None or self._memo[0] is not ctx:
-            self._memo = (ctx, self.plan(ctx))
-        return self._memo[1]
-
-    def plan(self, ctx: Context) -> Plan:
-        """Go through the file's pod-bearing objects in order; each one that the run's policies,
-        and those already planned, leave uncovered gets a policy for what is still missing."""
+    def plan_file(self, ctx: Context) -> Plan:
+        """The file's plan, which every object's finding shares: go through the file's pod-bearing
+        objects in order; each one that the run's policies, and those already planned, leave
+        uncovered gets a policy for what is still missing."""
         plan = Plan()
         planned = ctx.index.with_file(PLANNED, [])
         for workload in self._uncovered(ctx):
@@ -495,12 +486,10 @@ class NetworkPolicy(Fixer):
                 "its pod template has no labels, and a policy without labels to select would select "
                 "every pod of the namespace; add labels"
             )
-        option = self.options.template
-        text = load_template(option, self.config_path)
-        template = template_name(option)
+        template = template_name(self.options.template)
         base = base_name(workload.manifest, template, workload.namespace, index)
         name = unique_name(base, workload.namespace, index)
-        value, comment = render(text, workload.variables(name, template, needed))
+        value, comment = render(self.template_text, workload.variables(name, template, needed))
         metadata = value.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
         indexed = IndexedObject(

@@ -152,6 +152,7 @@ def test_json_format_records(repo: Path) -> None:
         "fix_available": True,
         "fix_applied": False,
         "fix": "set imagePullPolicy: Always",
+        "applicability": "safe",
     }
 
 

@@ -18,6 +18,7 @@ from fixers.network_policy import (
     template_name,
 )
 from remediate.cli.commands import RunOptions, run
+from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import RunIndex, summarize
 from remediate.run.config import load
 from remediate.run.results import FileResult
@@ -291,7 +292,6 @@ HEAD = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
     ("template", "reason"),
     [
         ("{{ nothing }}", "the template fails: 'nothing' is undefined"),
-        ("{% if %}", "the template fails:"),
         ("a: [", "the template does not render YAML"),
         ("- a\n", "must render one YAML mapping"),
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "renders v1 ConfigMap, not a networking"),
@@ -320,10 +320,19 @@ def test_a_template_that_would_not_cover_the_pods_gives_a_finding_without_a_fix(
     assert reason in finding.message, finding.message
 
 
-def test_an_unreadable_template_is_named_in_the_finding(tmp_path: Path) -> None:
-    (finding,) = fixed(workload("web"), config=configured(tmp_path, "missing.j2")).findings
-    assert finding.fix is None
-    assert f"the template {tmp_path / 'missing.j2'} cannot be read" in finding.message
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [("missing.j2", "cannot be read: No such file or directory"), ("{% if %}", "the template fails: ")],
+)
+def test_a_template_that_cannot_be_read_or_compiled_stops_the_engine(
+    tmp_path: Path, template: str, reason: str
+) -> None:
+    if template != "missing.j2":
+        (tmp_path / "broken.j2").write_text(template)
+        template = "broken.j2"
+    with pytest.raises(SetupProblem, match=reason) as caught:
+        fixed(workload("web"), config=configured(tmp_path, template))
+    assert (caught.value.fixer, caught.value.option) == ("network-policy", "template")
 
 
 def test_a_run_with_an_unreadable_template_is_a_configuration_error(

@@ -507,3 +507,17 @@ def test_the_readme_commands_run_and_print_what_it_shows(tmp_path: Path) -> None
     assert shown and all(line in outputs[1].stdout.decode().splitlines() for line in shown)
     assert b"Rollout" not in outputs[2].stderr  # validated with schemas/, so no "no schema" note
     assert b"+++ b/deploy/app.yaml" in outputs[2].stdout
+
+
+def test_schema_is_a_check_select_ignore_and_list_fixers_know(tmp_path: Path) -> None:
+    """``--select schema`` (or K8S100) validates without --validate; ``--ignore schema`` wins over it."""
+    (tmp_path / "bad.yaml").write_text(DEPLOYMENT.replace("replicas: 2", 'replicas: "2"'))
+    selected = k8sfix("--select", "schema", "bad.yaml", cwd=tmp_path)
+    assert selected.returncode == 1 and b"K8S100" in selected.stdout and b"K8S001" not in selected.stdout
+    assert b"K8S100" in k8sfix("--select", "K8S100", "bad.yaml", cwd=tmp_path).stdout
+    ignored = k8sfix(
+        "--validate", "--ignore", "schema", "--select", "image-pull-policy,schema", "bad.yaml", cwd=tmp_path
+    )
+    assert b"K8S100" not in ignored.stdout and b"K8S001" in ignored.stdout
+    listed = k8sfix("--list-fixers", cwd=tmp_path).stdout.decode().splitlines()
+    assert listed[-1].startswith("K8S100  schema ")

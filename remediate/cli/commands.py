@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, validation
+from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, summarize
 from remediate.output import formats, report
 from remediate.run import bulk, delivery, files, registry
@@ -123,22 +124,23 @@ def _engine(options: RunOptions) -> Engine:
         )
     except configuration.ConfigError as exc:
         raise Stop(str(exc)) from None
-    if not settings.enabled and not options.validate:
+    validate = settings.schema if settings.schema is not None else options.validate
+    if not settings.enabled and not validate:
         raise Stop(
             "k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
             "would be checked; k8sfix --list-fixers shows them"
         )
-    schema = validation.SchemaCheck(options.validate, options.strict, options.schema_dir)
+    schema = validation.SchemaCheck(validate, options.strict, options.schema_dir)
     problem = validation.setup_error(settings.kubernetes_version, schema)
     if problem:
         raise Stop(f"k8sfix: error: {problem}")
-    engine = Engine(settings, schema)
-    for fixer in engine.fixers:
-        problem = fixer.setup_problem()
-        if problem:
-            line, column = settings.positions.get(problem.split(":", 1)[0], (1, 1))
-            raise Stop(f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}: error: {problem}")
-    return engine
+    try:
+        return Engine(settings, schema)
+    except SetupProblem as unusable:
+        key = f"fixers.{unusable.fixer}.{unusable.option}"
+        line, column = settings.positions.get(key, (1, 1))
+        where = f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}"
+        raise Stop(f"{where}: error: {key}: {unusable}") from None
 
 
 def _index(
@@ -341,9 +343,12 @@ def plain_doc(text: str) -> str:
 
 
 def list_fixers() -> int:
+    """One line per check: the fixers, then the schema check (``--validate``, or ``--select schema``)."""
     for fixer in registry.all_fixers():
         summary = plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip().splitlines()[0])
         print(f"{fixer.code}  {fixer.id:<22} {summary}")
+    summary = plain_doc((validation.__doc__ or "").strip().splitlines()[0])
+    print(f"{validation.CODE}  {validation.ID:<22} {summary} On with --validate or --select schema.")
     return EXIT_CLEAN
 
 

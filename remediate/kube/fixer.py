@@ -46,6 +46,8 @@ class Context:
     kubernetes_version: str | None = None
     from_stdin: bool = False
     """The file is read from stdin: there is no directory to add files to."""
+    plans: dict[str, Any] = field(default_factory=dict)
+    """Each fixer's plan for this file (see :meth:`plan`)."""
 
     @property
     def target_version(self) -> tuple[int, int]:
@@ -55,6 +57,12 @@ class Context:
     def namespace_of(self, manifest: Manifest) -> str:
         """The namespace an object is applied to."""
         return manifest.namespace or self.namespace
+
+    def plan(self, fixer: Fixer) -> Any:
+        """``fixer``'s :meth:`~Fixer.plan_file` for this file, made on first use."""
+        if fixer.id not in self.plans:
+            self.plans[fixer.id] = fixer.plan_file(self)
+        return self.plans[fixer.id]
 
     @cached_property
     def editor(self) -> Editor:
@@ -79,6 +87,17 @@ def _fix_of(title: str, changes: list[Change], applicability: Applicability) -> 
     )
 
 
+class SetupProblem(Exception):
+    """Options that cannot work (see :meth:`Fixer.setup`): ``option`` is the key, as written in the
+    config under the fixer (``template``), and the message says what is wrong."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(message)
+        self.option = option
+        self.fixer = ""
+        """The fixer's id, filled in by whoever calls :meth:`Fixer.setup`."""
+
+
 class Fixer(abc.ABC):
     """Base class of fixers; subclasses set the class variables and implement :meth:`check`."""
 
@@ -101,9 +120,18 @@ class Fixer(abc.ABC):
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         """Yield the findings for one object."""
 
-    def setup_problem(self) -> str | None:
-        """Why the options cannot work (say, a template file that cannot be read), checked once
-        before any file is read: a configuration error, not a finding on every object."""
+    def setup(self) -> None:
+        """Read and check what the options name (a template file), once, before any file is read.
+
+        Raise :class:`SetupProblem` when the options cannot work: that is a configuration error,
+        not a finding on every object. Nothing to do by default.
+        """
+        return
+
+    def plan_file(self, ctx: Context) -> Any:
+        """Work a fixer does once per file, before :meth:`check` sees its objects, for fixers that
+        decide for the whole file at once (network-policy plans every new policy of a file
+        together). :meth:`check` reads the result as ``ctx.plan(self)``. None by default."""
         return None
 
     def receiving_files(self, paths: list[str]) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""Schema validation: kubeval's and kubeconform's job, and the guard that no fix breaks a schema.
+"""Objects the Kubernetes schema of the target version rejects (kubeval's and kubeconform's job).
+
+It is also the guard that no fix breaks a schema.
 
 ``k8sfix --validate`` checks every object (each item of a ``kind: List`` too) against the JSON
 schema of the target Kubernetes version (:mod:`remediate.kube.schemas`). Each problem is an ordinary

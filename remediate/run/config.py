@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remediate.kube import versions
+from remediate.kube import validation, versions
 from remediate.kube.k8s import BUILTIN_POD_KINDS, PodKind
 from remediate.run import registry
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence, parse
@@ -56,6 +56,9 @@ class Settings:
     path: str | None = None
     kubernetes_version: str | None = None
     """The Kubernetes version to target (see :mod:`remediate.kube.versions`); None: the newest known."""
+    schema: bool | None = None
+    """The schema check (``K8S100``): True when ``select`` names it, False when ``ignore`` does,
+    None when neither (then ``--validate`` decides)."""
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
     for errors found once the options are in use (a template that does not compile)."""
@@ -107,11 +110,12 @@ def _settings(
 ) -> Settings:
     where = _Where(name or CONFIG_NAME)
     known = registry.by_id()
+    every = list(registry.checks())
     if root is not None:
         where.allowed_keys(
             root, {"select", "ignore", "pod-kinds", "fixers", "kubernetes-version"}, "top level"
         )
-    chosen = list(known)
+    chosen = every
     file_select = _names(root, "select", where) if root is not None else None
     file_ignore = (_names(root, "ignore", where) if root is not None else None) or []
     try:  # the command line's lists first, so that an error names the right culprit
@@ -150,7 +154,10 @@ def _settings(
     enabled_ids = tuple(
         fixer.id for fixer in registry.all_fixers() if fixer.id in chosen and fixer.id not in skipped
     )
-    return Settings(enabled_ids, options, pod_kinds, name, _kubernetes_version(root, where), positions)
+    named = select is not None or file_select is not None
+    schema = False if validation.ID in skipped else (True if named and validation.ID in chosen else None)
+    version = _kubernetes_version(root, where)
+    return Settings(enabled_ids, options, pod_kinds, name, version, schema=schema, positions=positions)
 
 
 def _kubernetes_version(root: Mapping | None, where: _Where) -> str | None:

@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 from functools import cache
 
+from remediate.kube import validation
 from remediate.kube.fixer import Fixer
 
 
@@ -49,10 +50,17 @@ def by_id() -> dict[str, type[Fixer]]:
     return {fixer.id: fixer for fixer in all_fixers()}
 
 
+def checks() -> dict[str, str]:
+    """Every check's id and code: the fixers', then the schema check of ``--validate``, which finds
+    without fixing (:mod:`remediate.kube.validation`)."""
+    return {**{fixer.id: fixer.code for fixer in all_fixers()}, validation.ID: validation.CODE}
+
+
 def resolve(names: list[str]) -> list[str]:
-    """Fixer ids for ``names`` (ids or codes); raise ValueError naming the unknown ones."""
-    known = by_id()
-    codes = {fixer.code: fixer.id for fixer in known.values()}
+    """Check ids for ``names`` (ids or codes, the schema check's too); raise ValueError naming the
+    unknown ones."""
+    known = checks()
+    codes = {code: check for check, code in known.items()}
     result, unknown = [], []
     for name in names:
         if name in known:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from remediate.kube import ignore, skips, validation
 from remediate.kube.findings import Finding
-from remediate.kube.fixer import Context, Fixer
+from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import manifests
 from remediate.run import registry
@@ -65,6 +65,12 @@ class Engine:
             classes[fixer_id](self.settings.options.get(fixer_id), config_path=self.settings.path)
             for fixer_id in self.settings.enabled
         ]
+        for fixer in self.fixers:
+            try:
+                fixer.setup()
+            except SetupProblem as problem:  # options that cannot work: the caller reports them
+                problem.fixer = fixer.id
+                raise
         self.codes = {fixer.code: fixer.id for fixer in classes.values()}
 
     def receiving_files(self, paths: list[str]) -> dict[str, str]:
