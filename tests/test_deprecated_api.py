@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from fixers.deprecated_api import REWRITES, is_structural, v1_backend, v2_metric_source
 from remediate.kube import removed_apis, versions
-from remediate.kube.removed_apis import REMOVED_APIS, destination, is_removed
+from remediate.kube.removed_apis import REMOVED_APIS, destination
 from remediate.run.config import load
 from remediate.yaml.apply import apply
 from remediate.yaml.document import parse
@@ -71,10 +71,10 @@ def test_the_migration_guide_removals_the_issue_names() -> None:
 
 
 def test_an_api_is_removed_from_its_release_on() -> None:
-    assert not is_removed("batch/v1beta1", "CronJob", (1, 24))
-    assert is_removed("batch/v1beta1", "CronJob", (1, 25))
-    assert not is_removed("batch/v1", "CronJob", (1, 37))
-    assert not is_removed("extensions/v1beta1", "Widget", (1, 37))
+    assert destination("batch/v1beta1", "CronJob", (1, 24)) is None
+    assert destination("batch/v1beta1", "CronJob", (1, 25)) is not None
+    assert destination("batch/v1", "CronJob", (1, 37)) is None
+    assert destination("extensions/v1beta1", "Widget", (1, 37)) is None
 
 
 def test_destination_follows_the_chain_to_the_newest_api_the_target_serves() -> None:
@@ -392,7 +392,7 @@ def test_golden_outputs_are_valid_for_the_target_version(case: Path) -> None:
     validated = 0
     for document in YAML(typ="safe").load_all(text):
         for obj in _objects(document or {}):
-            if is_removed(obj["apiVersion"], obj["kind"], target):
+            if destination(obj["apiVersion"], obj["kind"], target) is not None:
                 assert obj["kind"] in REPORTED_ONLY, f"{obj['kind']} left in {obj['apiVersion']}"
             elif _built_in(obj["apiVersion"]):
                 kubernetes_validate.validate(obj, versions.show(target), strict=True)

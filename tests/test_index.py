@@ -25,9 +25,13 @@ from remediate.yaml.values import to_data
 WEB = {"app": "web", "tier": "frontend"}
 
 
+def summaries(text: str, namespace: str = "default", file: str = "run.yaml") -> list[IndexedObject]:
+    return summarize(file, parse(text), BUILTIN_POD_KINDS, namespace)
+
+
 def index_of(text: str, namespace: str = "default", file: str = "run.yaml") -> RunIndex:
     index = RunIndex()
-    index.add(summarize(file, parse(text), BUILTIN_POD_KINDS, namespace))
+    index.add(summaries(text, namespace, file))
     return index
 
 
@@ -98,17 +102,20 @@ def test_unknown_selector_keys_are_dropped_like_the_api_server_does() -> None:
 
 def test_label_values_compare_as_text() -> None:
     labels = "{ok: true, v: 1, x: null, on: y}"
-    (pod,) = index_of(f"apiVersion: v1\nkind: Pod\nmetadata: {{labels: {labels}}}\nspec: {{}}\n").objects
+    (pod,) = summaries(f"apiVersion: v1\nkind: Pod\nmetadata: {{labels: {labels}}}\nspec: {{}}\n")
     assert pod.pod_labels == {"ok": "true", "v": "1", "x": "", "true": "true"}  # go-yaml: on and y are true
     assert selectors.matches({"matchLabels": {"ok": "true", "v": 1, "x": None}}, pod.pod_labels)
     assert selectors.matches({"matchExpressions": [{"key": True, "operator": "Exists"}]}, pod.pod_labels)
 
 
 def test_service_selectors_are_plain_maps() -> None:
-    assert selectors.service_selects({"app": "web"}, WEB)
-    assert not selectors.service_selects({"app": "web", "track": "stable"}, WEB)
-    assert not selectors.service_selects({}, WEB)  # no selector: endpoints managed by hand
-    assert not selectors.service_selects(None, WEB)
+    def selecting(selector: str) -> list[str]:
+        service = f"apiVersion: v1\nkind: Service\nmetadata: {{name: s}}\nspec: {{selector: {selector}}}\n"
+        return [o.name for o in index_of(service).services_selecting(WEB, "default")]
+
+    assert selecting("{app: web}") == ["s"]
+    assert selecting("{app: web, track: stable}") == []
+    assert selecting("{}") == [] and selecting("null") == []  # no selector: endpoints managed by hand
 
 
 # -- NetworkPolicy semantics -------------------------------------------------------------------
@@ -208,7 +215,7 @@ def test_workloads_and_policies_by_namespace() -> None:
     )
     index = index_of(text)
     assert [(o.kind, o.pod_labels) for o in index.workloads("x")] == [("Deployment", {"app": "a"})]
-    assert [o.kind for o in index.network_policies("x")] == ["NetworkPolicy"]
+    assert index.has_policy_named("x", "p") and not index.has_policy_named("default", "p")
     assert index.workloads("default") == []
 
 
@@ -253,8 +260,8 @@ spec: {selector: {app: api}}
 def test_objects_without_a_namespace_are_in_the_default_one() -> None:
     pod = "apiVersion: v1\nkind: Pod\nmetadata: "
     text = pod + "{name: a}\n---\n" + pod + "{name: b, namespace: x}\n"
-    assert [o.namespace for o in index_of(text).objects] == ["default", "x"]
-    assert [o.namespace for o in index_of(text, namespace="prod").objects] == ["prod", "x"]
+    assert [o.namespace for o in summaries(text)] == ["default", "x"]
+    assert [o.namespace for o in summaries(text, namespace="prod")] == ["prod", "x"]
 
 
 def test_default_namespace_comes_from_the_command_line_then_kustomization(tmp_path: Path) -> None:
@@ -323,6 +330,6 @@ def test_a_run_places_objects_by_kustomization_and_namespace_option(
 
 
 def test_indexed_objects_are_small_summaries() -> None:
-    (obj,) = index_of(policy("{podSelector: {}}")).objects
+    (obj,) = summaries(policy("{podSelector: {}}"))
     expected = IndexedObject("run.yaml", "NetworkPolicy", "networking.k8s.io/v1", "p", "default", {})
     assert obj == dataclasses.replace(expected, spec={"podSelector": {}})

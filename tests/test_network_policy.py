@@ -391,10 +391,10 @@ def test_several_documents_are_appended_in_one_change() -> None:
 def test_a_block_scalar_that_ends_the_file_is_not_extended(text: str, appendable: bool) -> None:
     editor = editor_for(text)
     if appendable:
-        editor.append_document({"kind": "X"})
+        editor.append_documents([({"kind": "X"}, None)])
     else:
         with pytest.raises(Uneditable, match="block scalar"):
-            editor.append_document({"kind": "X"})
+            editor.append_documents([({"kind": "X"}, None)])
 
 
 def test_appended_policies_are_fix_content_but_other_changes_are_noise() -> None:

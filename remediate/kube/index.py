@@ -103,7 +103,6 @@ class _Lookups:
     def __init__(self) -> None:
         self.services: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
         self.policies: dict[tuple[str, Any], list[IndexedObject]] = defaultdict(list)
-        self.policy_list: dict[str, list[IndexedObject]] = defaultdict(list)
         self.workloads: dict[tuple[str, Any], list[IndexedObject]] = defaultdict(list)
         self.workload_list: dict[str, list[IndexedObject]] = defaultdict(list)
         self.names: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
@@ -118,7 +117,6 @@ class _Lookups:
         if obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS:
             spec = policy_spec(obj)
             if isinstance(spec, Mapping):
-                self.policy_list[namespace].append(obj)
                 self.names[(namespace, "NetworkPolicy", obj.name)].append(obj)
                 for hint in selectors.requirement_hints(spec.get("podSelector")):
                     self.policies[(namespace, hint)].append(obj)
@@ -141,14 +139,12 @@ class RunIndex:
     the file's old entries, so making one costs the size of the file, not of the run.
     """
 
-    def __init__(self, by_file: dict[str, list[IndexedObject]] | None = None) -> None:
+    def __init__(self) -> None:
         self._parent: RunIndex | None = None
         self._replaced: str | None = None
         self._files: dict[str, list[IndexedObject]] = {}
         self._file_ranks: dict[str, int] = {}
         self._lookups = _Lookups()
-        for entries in (by_file or {}).values():
-            self.add(entries)
 
     def add(self, found: Iterable[IndexedObject]) -> None:
         """Add objects (of any files; a file's objects in their order)."""
@@ -184,20 +180,6 @@ class RunIndex:
         overlay._files.setdefault(file, [])
         return overlay
 
-    @property
-    def by_file(self) -> dict[str, list[IndexedObject]]:
-        """Every file's objects, in the order of the run."""
-        files = dict(self._parent.by_file) if self._parent is not None else {}
-        if self._replaced is not None:
-            files.pop(self._replaced, None)
-        merged = {**files, **self._files}
-        return dict(sorted(merged.items(), key=lambda item: self._rank_of(item[0]) or 0))
-
-    @property
-    def objects(self) -> Iterator[IndexedObject]:
-        for entries in self.by_file.values():
-            yield from entries
-
     def _gather(self, pick: Callable[[_Lookups], Iterable[IndexedObject]]) -> list[IndexedObject]:
         """The objects ``pick`` finds in this index and its parents (without the replaced files'
         old entries), each once, in the order of the run."""
@@ -227,10 +209,6 @@ class RunIndex:
                         yield obj
 
         return self._gather(pick)
-
-    def network_policies(self, namespace: str) -> list[IndexedObject]:
-        """The built-in NetworkPolicies of ``namespace`` (a policy without ``spec`` has an empty one)."""
-        return self._gather(lambda lookups: lookups.policy_list.get(namespace, ()))
 
     def has_policy_named(self, namespace: str, name: str) -> bool:
         """True when a NetworkPolicy of ``namespace`` is called ``name``."""

@@ -164,12 +164,6 @@ def removal(api_version: str, kind: str) -> RemovedApi | None:
     return _BY_API_AND_KIND.get((api_version, kind))
 
 
-def is_removed(api_version: str, kind: str, target: Version) -> bool:
-    """True when a cluster of version ``target`` no longer serves ``kind`` in ``api_version``."""
-    row = removal(api_version, kind)
-    return row is not None and target >= row.removed_in
-
-
 @dataclass(frozen=True)
 class Move:
     """Where an object of a removed API goes for a target version.

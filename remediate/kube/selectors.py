@@ -91,12 +91,6 @@ def _requirement(expression: Any, labels: Mapping[str, str]) -> bool:
     return False
 
 
-def service_selects(selector: Any, labels: Mapping[str, str]) -> bool:
-    """True when a Service's ``spec.selector`` map selects ``labels`` (an empty or absent one: no)."""
-    pairs = selector_pairs(selector)
-    return bool(pairs) and pairs <= labels.items()
-
-
 def selector_pairs(selector: Any) -> frozenset[tuple[str, str]]:
     """A Service's ``spec.selector`` as the (key, value) label pairs a pod must have, as text."""
     if not isinstance(selector, Mapping):

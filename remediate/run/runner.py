@@ -223,7 +223,7 @@ def _fix(
             own = _here(finding)
             if own is not None and finding.identity not in rejected:
                 offering.setdefault(own.edits, (finding, own))
-        chosen, _ = applying.choose(fix for _, fix in offering.values())
+        chosen = applying.choose(fix for _, fix in offering.values())
         if not chosen:
             break
         if passes == MAX_PASSES:  # still something to do after the last pass: the fixes do not settle

@@ -32,18 +32,16 @@ def collides(first: Fix, second: Fix) -> bool:
     return False
 
 
-def choose(fixes: Iterable[Fix]) -> tuple[list[Fix], list[Fix]]:
-    """Split fixes into those applied now (in the given order) and those that wait a pass."""
+def choose(fixes: Iterable[Fix]) -> list[Fix]:
+    """The fixes applied now, in the given order: each one that collides with none chosen before it.
+    The others wait for the next pass, which finds them again on the new text."""
     chosen: list[Fix] = []
-    waiting: list[Fix] = []
     nearby = _Nearby()
     for fix in fixes:
-        if any(collides(fix, other) for other in nearby.around(fix)):
-            waiting.append(fix)
-        else:
+        if not any(collides(fix, other) for other in nearby.around(fix)):
             chosen.append(fix)
             nearby.add(fix)
-    return chosen, waiting
+    return chosen
 
 
 class _Nearby:

@@ -164,7 +164,7 @@ class Document:
     start: int
     end: int
     explicit_start: bool
-    explicit_end: bool
+    """The document starts with a ``---`` marker."""
 
 
 _yaml: Any = None
@@ -311,14 +311,7 @@ def _compose(text: str) -> Iterator[Document]:
             _check_expansion(root, aliased)
             for target in aliased:
                 _mark_shared(target)
-            yield Document(
-                index,
-                root,
-                doc_start,
-                event.end_mark.index,
-                explicit_start,
-                bool(getattr(event, "explicit", False)),
-            )
+            yield Document(index, root, doc_start, event.end_mark.index, explicit_start)
             index += 1
 
 

@@ -217,10 +217,6 @@ class Editor:
 
     # -- documents -----------------------------------------------------------------------------
 
-    def append_document(self, value: dict[str, Any], comment: str | None = None) -> Change:
-        """Add a new document at the end of the stream, after a ``---`` line."""
-        return self.append_documents([(value, comment)])
-
     def append_documents(self, documents: list[tuple[dict[str, Any], str | None]]) -> Change:
         """Add new documents (value, comment) at the end of the stream, each after a ``---`` line.
 
