@@ -226,7 +226,9 @@ def service_targets(services: Iterable[IndexedObject]) -> list[Target]:
     """The TCP targets of the ports of ``services`` (``targetPort`` defaults to ``port``)."""
     targets = []
     for service in services:
-        for entry in service.spec.get("ports") or []:
+        spec = service.spec if isinstance(service.spec, dict) else {}
+        ports = spec.get("ports")
+        for entry in ports if isinstance(ports, list) else []:  # the API server refuses other ports
             if not isinstance(entry, dict) or str(entry.get("protocol") or "TCP").upper() != "TCP":
                 continue
             service_port = entry.get("port") if is_port_number(entry.get("port")) else None

@@ -201,9 +201,22 @@ def load_template(option: str, config_path: str | None) -> str:
 
 
 def template_path(option: str, config_path: str | None) -> str:
-    """Where a user's template is: relative paths start at the config file's directory."""
+    """Where a user's template is: relative to the config file's directory, and inside it (a
+    repository's config names a template of the repository, not a file elsewhere on the machine)."""
     base = os.path.dirname(os.path.abspath(config_path)) if config_path else os.getcwd()
-    return os.path.join(base, os.path.expanduser(option))
+    parts = option.replace("\\", "/").split("/")
+    path = os.path.join(base, option)
+    if os.path.isabs(option) or option.startswith("~") or ".." in parts or not _inside(path, base):
+        raise TemplateProblem(
+            f"the template {option!r} must be a path inside {base} (relative, without '..'; links "
+            "may not lead out of it)"
+        )
+    return path
+
+
+def _inside(path: str, directory: str) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(directory)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def template_name(option: str) -> str:
@@ -317,6 +330,7 @@ class Plan:
     policies: list[NewPolicy] = field(default_factory=list)
     workloads: dict[int, tuple[Workload, str | None]] = field(default_factory=dict)
     built: Change | str | None = None
+    sending: Change | None = None
 
     @property
     def title(self) -> str:
@@ -334,6 +348,14 @@ class Plan:
         if isinstance(self.built, str):
             raise Uneditable(self.built)
         return self.built
+
+    def sent(self, target: str) -> Change:
+        """One change that sends every planned policy to ``target`` (made once: each finding shares it)."""
+        if self.sending is None:
+            self.sending = Change(
+                (), (), tuple(NewDocument(target, p.value, p.comment) for p in self.policies)
+            )
+        return self.sending
 
 
 def unique_name(base: str, namespace: str, index: RunIndex) -> str:
@@ -533,7 +555,7 @@ def send_policies(plan: Plan, target: str, reason: str | None) -> Change:
     """The change that adds the file's planned policies to ``target``, another file."""
     if reason is not None:
         raise Uneditable(reason)
-    return Change((), (), tuple(NewDocument(target, p.value, p.comment) for p in plan.policies))
+    return plan.sent(target)
 
 
 def append_policies(plan: Plan, ctx: Context, reason: str | None) -> Change:

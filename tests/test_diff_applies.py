@@ -30,6 +30,10 @@ FILES = {
     ),
     "cr-only.yaml": POD.format(name="cr").replace("\n", "\r"),
     "ends-with-marker.yaml": POD.format(name="marker") + "---",
+    "bom.yaml": "\ufeffapiVersion: v1\nkind: Pod\nmetadata: {name: bom, labels: {app: bom}}\nspec:\n"
+    "  containers: [{name: app, image: nginx}]\n",  # its first line changes, and its BOM is on it
+    "bom.json": '\ufeff{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bj"}, '
+    '"spec": {"containers": [{"name": "app", "image": "nginx"}]}}\n',
     "apps/web.yaml": POD.format(name="web"),
     "apps/api.json": '{"apiVersion": "v1", "kind": "Pod",\n'
     ' "metadata": {"name": "api", "labels": {"app": "api"}},\n'
@@ -137,3 +141,30 @@ def test_a_diff_of_a_thousand_documents_is_no_larger_than_a_whole_file_compariso
     if shutil.which("patch"):
         subprocess.run(["patch", "-p1", "--quiet"], cwd=tmp_path, input=ours.encode(), check=True)
         assert (tmp_path / "x.yaml").read_text() == new
+
+
+def test_a_file_outside_the_working_directory_is_named_from_the_root(tmp_path: Path) -> None:
+    """``cd sub; k8sfix --diff ../app.yaml`` wrote ``a/../app.yaml``, which neither tool takes."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "app.yaml").write_text(POD.format(name="up"))
+    result = k8sfix("--diff", "--select", "image-pull-policy", "../app.yaml", cwd=tmp_path / "sub")
+    header = str(tmp_path / "app.yaml").lstrip("/")
+    assert result.stdout.decode().startswith(f"--- a/{header}\n+++ b/{header}\n")
+
+
+def test_one_large_document_is_walked_line_by_line_and_the_diff_applies(tmp_path: Path) -> None:
+    """A ``kind: List`` of 500 items is one document: difflib took minutes on it."""
+    items = "".join(
+        f'  {{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p{i}"}},\n'
+        f'   "spec": {{"containers": [{{"name": "app", "image": "nginx"}}]}}}}{"," if i < 499 else ""}\n'
+        for i in range(500)
+    )
+    text = '{"apiVersion": "v1", "kind": "List", "items": [\n' + items + "]}\n"
+    (tmp_path / "list.json").write_text(text)
+    result = k8sfix("--diff", "--select", "image-pull-policy", "list.json", cwd=tmp_path)
+    body = result.stdout.decode().splitlines()[2:]  # after the --- and +++ headers
+    assert result.returncode == 1
+    assert sum(line.startswith("+") for line in body) == sum(line.startswith("-") for line in body) == 500
+    if shutil.which("patch"):
+        subprocess.run(["patch", "-p1", "--quiet"], cwd=tmp_path, input=result.stdout, check=True)
+        assert k8sfix("--select", "image-pull-policy", "list.json", cwd=tmp_path).returncode == 0

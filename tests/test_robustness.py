@@ -55,9 +55,9 @@ spec:
 """
 
 
-def calls_to_fix(documents: int) -> int:
+def calls_to_fix(documents: int, config: Path | None = None) -> int:
     """Python function calls made to fix a file of ``documents`` Deployments with every fixer."""
-    engine = Engine(load(None))
+    engine = Engine(load(config))
     text = "".join(DEPLOYMENT.format(i=i) for i in range(documents))
     index = RunIndex()
     index.add(summarize("many.yaml", parse(text), engine.settings.pod_kinds, "default"))
@@ -77,10 +77,16 @@ def calls_to_fix(documents: int) -> int:
     return count
 
 
-def test_a_file_of_many_documents_costs_in_proportion_to_its_size() -> None:
+@pytest.mark.parametrize("policy_file", [False, True], ids=["in-the-file", "policy-file"])
+def test_a_file_of_many_documents_costs_in_proportion_to_its_size(tmp_path: Path, policy_file: bool) -> None:
     """It was quadratic: twice the Deployments took 2.65 times the calls (4 times at 1,000 and more:
-    network-policy coverage, new-policy checks and the diff compared every object with every other)."""
-    small, large = calls_to_fix(50), calls_to_fix(100)
+    network-policy coverage, new-policy checks and the diff compared every object with every other;
+    with ``policy-file``, each finding carried its own copy of every new policy)."""
+    config = None
+    if policy_file:
+        config = tmp_path / ".k8sfix.yaml"
+        config.write_text("fixers:\n  network-policy:\n    policy-file: policies.yaml\n")
+    small, large = calls_to_fix(50, config), calls_to_fix(100, config)
     print(f"\ncalls to fix 50 Deployments: {small:,}; 100: {large:,} ({large / small:.2f} times)")
     assert large / small < 2.2
 
@@ -105,7 +111,23 @@ WORKLOAD = DEPLOYMENT.format(i=0)
         ),
         ("{{ 'a' * 10**9 }}", "a value longer than 1,000,000 characters"),
         ("{{ 2 ** 100000 }}", "an exponent above 1000"),
-        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "it recurses too deeply"),
+        (
+            "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+            "it nests or recurses too deeply, or is too large",
+        ),
+        ("{{ name|center(3000000000) }}", "a number above 1,000,000 given to a filter, function or method"),
+        (
+            '{{ "ab"|center(300000000)|unique|list|length }}',
+            "a number above 1,000,000 given to a filter, function or method",
+        ),
+        (
+            '{{ "%03000000000d" % (name|length) }}',
+            "a format string with a width or precision of 1,000,000 or more",
+        ),
+        (
+            '{{ "{:>3000000000}".format(1) }}',
+            "a format string with a width or precision of 1,000,000 or more",
+        ),
         ("{{ name.nope() }}", "'str object' has no attribute 'nope'"),
     ],
 )
@@ -117,6 +139,28 @@ def test_a_template_that_fails_is_a_template_problem(tmp_path: Path, template: s
     assert not result.errors, result.errors
     (finding,) = result.findings
     assert f"(not fixed automatically: the template fails: {reason})" in finding.message
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% for a in x %}" * 30 + "{% endfor %}" * 30,  # Python refuses that many nested blocks
+        "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+        "{{ " + "+".join(["1"] * 30000) + " }}",
+    ],
+    ids=["nested-loops", "nested-parentheses", "long-sum"],
+)
+def test_a_template_that_cannot_compile_is_a_config_error(tmp_path: Path, template: str) -> None:
+    """Each of these raised a Python error out of jinja2's compiler (a traceback, exit 1)."""
+    (tmp_path / "own.j2").write_text(template)
+    (tmp_path / ".k8sfix.yaml").write_text("fixers:\n  network-policy:\n    template: own.j2\n")
+    (tmp_path / "app.yaml").write_text(WORKLOAD)
+    result = k8sfix("--select", "network-policy", "app.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(
+        ".k8sfix.yaml:3:15: error: fixers.network-policy.template: the template fails: "
+    )
+    assert b"Traceback" not in result.stderr
 
 
 def test_a_template_that_loops_for_ever_is_stopped_once(
@@ -267,3 +311,40 @@ def test_config_errors_and_a_nul_byte_are_path_line_col_error(tmp_path: Path) ->
     (tmp_path / ".k8sfix.yaml").write_text("select: [image-pull-policy\n")
     result = k8sfix("nul.yaml", cwd=tmp_path)
     assert result.stderr.decode().startswith(".k8sfix.yaml:2:1: error: invalid YAML: ")
+
+
+def test_a_service_with_ports_that_are_not_a_list_does_not_crash_the_workloads_it_selects() -> None:
+    for ports in ("5", "y", ".nan", "{port: 80}"):
+        service = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+        service += f"spec: {{selector: {{app: web0}}, ports: {ports}}}\n"
+        text = WORKLOAD + "---\n" + service
+        index = RunIndex()
+        engine = Engine(load(None, select=["container-probes"]))
+        index.add(summarize("app.yaml", parse(text), engine.settings.pod_kinds, "default"))
+        result = process(engine, Source.from_text("app.yaml", text), fix=True, scope=Scope(index))
+        assert not result.errors, (ports, result.errors)
+
+
+def test_a_context_file_that_does_not_parse_is_read_up_to_its_error_and_noted(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(WORKLOAD)
+    (tmp_path / "policies.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
+        "spec: {podSelector: {matchLabels: {app: web0}}, policyTypes: [Ingress, Egress]}\n"
+        "---\nkind: [broken\n"
+    )
+    result = k8sfix("--select", "network-policy", "--context", "policies.yaml", "app.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout  # the policy before the typo covers the pods
+    assert "policies.yaml:7:1: note: --context file read in part: invalid YAML" in result.stderr.decode()
+
+
+def test_an_unknown_name_in_the_config_s_select_is_reported_where_it_is(tmp_path: Path) -> None:
+    (tmp_path / ".k8sfix.yaml").write_text("select:\n- image-pull-policy\n- nope\n")
+    with pytest.raises(ConfigError, match=r":3:3: error: select: unknown fixer nope"):
+        load(tmp_path / ".k8sfix.yaml")
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line_of_the_report(tmp_path: Path) -> None:
+    (tmp_path / "a\nb.yaml").write_text(WORKLOAD)
+    result = k8sfix("--select", "image-pull-policy", "a\nb.yaml", cwd=tmp_path)
+    (line,) = result.stdout.decode().splitlines()
+    assert line.startswith("a\\nb.yaml:14:9: K8S001 Deployment/web0:")

@@ -131,12 +131,57 @@ def test_a_socket_and_a_link_to_a_device_are_skipped(repo: Path) -> None:
     assert os.readlink(repo / "zero.yaml") == "/dev/zero"
 
 
-def test_a_repository_fifo_as_config_kustomization_or_gitignore_does_not_hang(repo: Path) -> None:
-    for name in (".k8sfix.yaml", "kustomization.yaml", ".gitignore"):
+def test_a_repository_fifo_as_kustomization_or_gitignore_does_not_hang(repo: Path) -> None:
+    for name in ("kustomization.yaml", ".gitignore"):
         os.mkfifo(repo / name)
     result = k8sfix("--write", *SELECT, ".", cwd=repo)
     assert result.returncode == 1, result.stderr
     assert fixed((repo / "app.yaml").read_bytes())
+
+
+def test_a_fifo_as_the_config_is_a_config_error_not_a_hang_nor_a_parent_s_config(repo: Path) -> None:
+    (repo.parent / ".k8sfix.yaml").write_text("select: [container-probes]\n")
+    os.mkfifo(repo / ".k8sfix.yaml")
+    result = k8sfix("--write", ".", cwd=repo)
+    assert result.returncode == 2
+    assert (
+        result.stderr.decode() == ".k8sfix.yaml:1:1: error: cannot read config: not a regular file (a FIFO)\n"
+    )
+
+
+def test_a_dangling_link_out_of_the_tree_is_skipped_not_an_error(repo: Path) -> None:
+    (repo / "gone.yaml").symlink_to("/nonexistent/app.yaml")
+    result = k8sfix("--write", *SELECT, ".", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert "gone.yaml: note: skipped: a symbolic link out of the directory walked" in result.stderr.decode()
+
+
+def test_an_invalid_gitignore_line_is_passed_over_as_git_does(repo: Path) -> None:
+    subprocess.run(["git", "init", "-q", "."], cwd=repo, check=True)
+    (repo / ".gitignore").write_text("\\\n!\nignored.yaml\n")
+    (repo / "ignored.yaml").write_bytes(POD)
+    result = k8sfix("--write", *SELECT, ".", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert (repo / "ignored.yaml").read_bytes() == POD and fixed((repo / "app.yaml").read_bytes())
+    bad = k8sfix("--exclude", "!", ".", cwd=repo)
+    assert (
+        bad.returncode == 2
+        and bad.stderr.decode() == "k8sfix: error: --exclude '!': not a .gitignore pattern\n"
+    )
+
+
+def test_a_template_outside_the_config_s_directory_is_a_config_error(repo: Path) -> None:
+    outside = repo.parent / "own.j2"
+    outside.write_text("kind: NetworkPolicy\n")
+    (repo / "link.j2").symlink_to(outside)
+    (repo / "app.yaml").write_bytes(WEB)
+    for template in ("../own.j2", str(outside), "~/own.j2", "link.j2"):
+        (repo / ".k8sfix.yaml").write_text(f"fixers:\n  network-policy:\n    template: {template!r}\n")
+        result = k8sfix("--select", "network-policy", "app.yaml", cwd=repo)
+        assert result.returncode == 2, template
+        assert f"error: fixers.network-policy.template: the template {template!r} must be a path inside" in (
+            result.stderr.decode()
+        )
 
 
 MEASURED = """
@@ -294,6 +339,27 @@ def test_a_policy_file_that_links_out_of_the_directory_is_not_written(repo: Path
     assert f"web-allow-all not added: it resolves to {outside}, outside ." in stderr
     assert outside.read_bytes() == b"# not k8sfix's to change\n"
     assert (repo / "network-policies.yaml").is_symlink()
+    assert "(fixed)" not in result.stdout.decode()  # the policy did not get there: nothing was fixed
+    assert "\nfixed: 0\nleft unfixed: 1 (network-policy 1)\n" in stderr
+
+
+def test_a_policy_file_of_comments_only_receives_the_policies(repo: Path) -> None:
+    policy_repo(repo, "network-policies.yaml")
+    (repo / "network-policies.yaml").write_text("# NetworkPolicies of this directory\n")
+    result = k8sfix("--write", "--select", "network-policy", ".", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    text = (repo / "network-policies.yaml").read_text()
+    assert text.startswith("# NetworkPolicies of this directory\n") and "name: web-allow-all" in text
+
+
+@ROOT_ONLY
+def test_a_new_policy_file_belongs_to_the_owner_of_its_directory(repo: Path) -> None:
+    policy_repo(repo, "policies/network.yaml")
+    os.chown(repo, 65534, 65534)
+    result = k8sfix("--write", "--select", "network-policy", "app.yaml", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    for made in (repo / "policies", repo / "policies" / "network.yaml"):
+        assert (made.stat().st_uid, made.stat().st_gid) == (65534, 65534), made
 
 
 def test_a_policy_file_that_is_a_fifo_is_neither_read_nor_replaced(repo: Path) -> None:

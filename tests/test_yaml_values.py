@@ -35,9 +35,16 @@ def same_json(ours: object, theirs: object) -> bool:
     """Equal as JSON values: true is not 1, and 8.0 is 8 (JSON has one kind of number)."""
     if isinstance(ours, bool) or isinstance(theirs, bool):
         return ours is theirs
-    if isinstance(ours, float) and isinstance(theirs, (int, float)):
+    if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)):
         return math.isclose(ours, theirs, rel_tol=1e-15)
     return ours == theirs and type(ours) is type(theirs)
+
+
+def test_a_whole_float_is_the_integer_the_api_server_gets() -> None:
+    """``08080`` and ``8.08e3`` are go-yaml floats, written to JSON as ``8080``: a port, to Kubernetes."""
+    (document,) = parse("a: 08080\nb: 8.08e3\nc: 1.5\nd: 1.0001e4\n")
+    assert to_data(document.root) == {"a": 8080, "b": 8080, "c": 1.5, "d": 10001}
+    assert all(type(v) is int for k, v in to_data(document.root).items() if k != "c")
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=[r["text"] for r in RECORDS])
@@ -164,3 +171,64 @@ def test_json_surrogate_escapes_are_valid_and_kept() -> None:
 def test_surrogate_escapes_in_yaml_are_an_error_as_they_are_for_kubectl() -> None:
     with pytest.raises(InputError, match="invalid Unicode character escape"):
         parse('mood: "\\ud83d\\ude00"\n')
+
+
+def test_a_float_beyond_float32_is_read_as_go_yaml_reads_it_without_a_crash() -> None:
+    """``3.5e38`` as a key is ``.inf`` to sigs.k8s.io/yaml (the float32 overflows); as a value a float.
+    Its conversion to text crashed every run that met one, in any file."""
+    (document,) = parse("x: 3.5e38\n3.5e38: a\n-1e39: b\n")
+    assert to_data(document.root) == {"x": 3.5e38, ".inf": "a", "-.inf": "b"}
+
+
+INGRESS = """apiVersion: extensions/v1beta1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - path: /
+        backend: {serviceName: web, servicePort: 08080}
+"""
+
+PORTED = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 1.0001e4, runAsGroup: 10001}
+      containers:
+      - name: web
+        image: nginx
+        ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 08080}]
+"""
+
+
+def test_whole_floats_are_the_integers_kubectl_sends() -> None:
+    """``08080`` and ``1.0001e4`` are floats to go-yaml and integers in the JSON kubectl sends."""
+    ingress = fixed_or_same(fix_text(INGRESS, ["deprecated-api"]))
+    assert "service: {name: web, port: {number: 8080}}" in ingress
+    probes = fix_text(PORTED, ["container-probes"])
+    assert "readinessProbe" in fixed_or_same(probes)
+    security = fix_text(PORTED, ["security-context"])
+    assert not [f for f in security.findings if "runAsUser" in f.message]
+
+
+def test_line_separators_in_a_new_value_are_escaped() -> None:
+    """NEL and U+2028 are line breaks to YAML, even inside quotes: written raw, the value changed."""
+    from remediate.yaml import render
+
+    rendered = render.scalar("one\u2028two\x85three")
+    assert rendered == '"one\\u2028two\\u0085three"'
+    (document,) = parse(f"v: {rendered}\n")
+    assert to_data(document.root) == {"v": "one\u2028two\x85three"}

@@ -20,8 +20,8 @@ from remediate.run import bulk, delivery, files, registry
 from remediate.run import config as configuration
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
-from remediate.yaml.document import parse
-from remediate.yaml.source import MAX_BYTES, InputError, TooLarge, read_regular
+from remediate.yaml.document import parse_leading
+from remediate.yaml.source import MAX_BYTES, TooLarge, read_regular
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,10 @@ def run(options: RunOptions) -> int:
         engine = _engine(options)
     except Stop as stop:
         _error(str(stop))
+        return EXIT_ERROR
+    problem = files.bad_glob(options.include, options.exclude)
+    if problem:
+        _error(f"k8sfix: error: {problem}")
         return EXIT_ERROR
     in_context = list(files.expand(options.context)) if options.context else []
     candidates = _patches_listed_elsewhere(
@@ -164,8 +168,14 @@ def _index(
             seen.add(candidate.identity)
             context.append(_read(candidate, options))
     index = RunIndex()
-    for found in bulk.ordered_map(_index_work, (engine.settings, options), inputs + context, jobs=jobs):
+    consulted = inputs + context
+    found_in = bulk.ordered_map(_index_work, (engine.settings, options), consulted, jobs=jobs)
+    for number, (found, problem) in enumerate(found_in):
         index.add(found)
+        if problem is not None and number >= len(inputs) and not options.quiet:  # inputs: reported later
+            item = consulted[number]
+            where = f"{report.shown_name(item.name)}:{problem.line or 1}:{problem.column or 1}"
+            _error(f"{where}: note: --context file read {'in part' if found else 'not'}: {problem.message}")
     return index
 
 
@@ -181,19 +191,22 @@ def _results(
     last, once they have them (:mod:`remediate.run.delivery`)."""
     deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
     held: dict[str, delivery.Held] = {}
-    shown: list[FileResult] = []
+    senders: list[FileResult] = []
     originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
     state = (engine, options, index, deferred)
     for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
         key = delivery.key(result.name)
         if key in deferred and key in originals:  # shown and written once it has what other files add
             held[key] = delivery.Held(result, originals[key])
-            continue
-        shown.append(result)
-        yield result
+        elif result.adds and options.fixing:  # shown once it is known whether its documents got there
+            senders.append(result)
+        else:
+            yield result
     if options.fixing:
-        senders = shown + [entry.result for entry in held.values()]
-        yield from delivery.deliver(senders, held, receiving, write=options.write)
+        everyone = senders + [entry.result for entry in held.values()]
+        delivered, refused = delivery.deliver(everyone, held, receiving, write=options.write)
+        yield from (delivery.unfixed(result, refused) for result in senders)
+        yield from (delivery.unfixed(result, refused) for result in delivered)
 
 
 def _patches_listed_elsewhere(
@@ -221,29 +234,32 @@ def _read(candidate: files.Candidate, options: RunOptions) -> Input:
     return Input(candidate.path, candidate.path, data, identity=candidate.identity)
 
 
-def _index_work(state: tuple[configuration.Settings, RunOptions], item: Input) -> list[IndexedObject]:
+def _index_work(
+    state: tuple[configuration.Settings, RunOptions], item: Input
+) -> tuple[list[IndexedObject], Problem | None]:
     """The index entries of one file, in this process or a worker (see :mod:`remediate.run.bulk`)."""
     settings, options = state
     return _summaries(item, settings, options)
 
 
-def _summaries(item: Input, settings: configuration.Settings, options: RunOptions) -> list[IndexedObject]:
-    """Index entries of a file; a file that cannot be read or parsed adds nothing (it is reported later)."""
+def _summaries(
+    item: Input, settings: configuration.Settings, options: RunOptions
+) -> tuple[list[IndexedObject], Problem | None]:
+    """Index entries of a file, and why some or all of it could not be read: the documents before the
+    first one that does not parse still count (a policy before a typo still covers its pods)."""
     if item.data is None:
-        return []
+        return [], Problem(item.error or "cannot read") if item.skip is None else None
     source = decode(item.name, item.data)
     if isinstance(source, FileResult):
-        return []
-    try:
-        documents = parse(source.text)
-    except InputError:
-        return []
+        return [], source.errors[0]
+    documents, error = parse_leading(source.text)
     namespace = (
         default_namespace(item.path, options.namespace)
         if item.path != "-"
         else options.namespace or "default"
     )
-    return summarize(item.name, documents, settings.pod_kinds, namespace)
+    problem = Problem(error.message, error.line, error.column) if error else None
+    return summarize(item.name, documents, settings.pod_kinds, namespace), problem
 
 
 def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:
@@ -286,8 +302,8 @@ def _show(result: FileResult, options: RunOptions) -> int:
     for line in report.problem_lines(result):
         _error(line)
     if result.skip_reason and not options.quiet:
-        _error(f"{report.display_name(result.name)}: note: skipped: {result.skip_reason}")
-    name = report.display_name(result.name)
+        _error(f"{report.shown_name(result.name)}: note: skipped: {result.skip_reason}")
+    name = report.shown_name(result.name)
     for note in result.notes if not options.quiet else ():
         _error(f"{name}:{note.line or 1}:{note.column or 1}: note: {note.message}")
     if options.diff and result.output is not None:

@@ -8,8 +8,12 @@ from reaching Python's internals and refuses a single ``range`` over 100,000 ite
 - every ``range`` of one rendering counts against :data:`MAX_ITEMS` items in all (nested loops
   multiply), and ``*`` and ``**`` refuse results larger than :data:`MAX_OUTPUT` characters or
   exponents beyond :data:`MAX_EXPONENT`;
-- a rendering longer than :data:`MAX_SECONDS` is stopped (a timer signal, where the caller runs on
-  a process's main thread, as k8sfix's workers do);
+- no filter, function or method gets a number above :data:`MAX_OUTPUT` (``center(3000000000)``),
+  nor a format string with such a width (``"%03000000000d"``): they would allocate it first;
+- compiling does not evaluate the template's constant parts (jinja2's optimizer would, and could
+  run for ever doing it), and a rendering, or compiling, longer than :data:`MAX_SECONDS` is stopped
+  (a timer signal, where the caller runs on a process's main thread, as k8sfix's workers do), as
+  is a template once its renderings took :data:`MAX_TOTAL_SECONDS` in all;
 - its output is cut off past :data:`MAX_OUTPUT` characters;
 - ``{% include %}``, ``{% import %}`` and ``{% extends %}`` find nothing: a template is one file.
 
@@ -21,8 +25,11 @@ says what went wrong, never a Python exception from inside the engine.
 
 from __future__ import annotations
 
+import functools
+import re
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -33,6 +40,11 @@ MAX_OUTPUT = 1_000_000
 """Characters a rendering (or one ``*`` of a string or list) may produce."""
 MAX_EXPONENT = 1_000
 MAX_SECONDS = 5.0
+MAX_TOTAL_SECONDS = 20.0
+"""What one template's renderings may take in one process, all objects together."""
+
+_WIDTH = re.compile(r"\d{7,}")
+"""A number of seven digits or more in a format string: a width or precision of a million."""
 
 
 class TemplateFailure(Exception):
@@ -45,6 +57,31 @@ class _Exceeded(TemplateFailure):
 
 _exceeded: dict[str, str] = {}
 """Templates that went past a bound, and how (see the module docstring)."""
+_spent: dict[str, float] = {}
+"""Seconds each template's renderings took so far in this process."""
+
+
+def _check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_OUTPUT:
+            raise _Exceeded(f"a number above {MAX_OUTPUT:,} given to a filter, function or method")
+
+
+def _check_format(text: Any) -> None:
+    if isinstance(text, str) and _WIDTH.search(text):
+        raise _Exceeded(f"a format string with a width or precision of {MAX_OUTPUT:,} or more")
+
+
+def _guarded(function: Any) -> Any:
+    """A filter that refuses the arguments :func:`_check_arguments` refuses (jinja2's own marks,
+    such as ``pass_context``, are kept by ``functools.wraps``)."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_arguments(args, kwargs)
+        return function(*args, **kwargs)
+
+    return guarded
 
 
 class _Budget:
@@ -67,11 +104,20 @@ def _environment() -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
     class Bounded(SandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
+        intercepted_binops = frozenset({"*", "**", "%"})
+
+        def call(self, context: Any, function: Any, /, *args: Any, **kwargs: Any) -> Any:
+            _check_arguments(args, kwargs)
+            method = getattr(function, "__wrapped__", function)  # the sandbox wraps str.format
+            if getattr(method, "__name__", "") in ("format", "format_map"):
+                _check_format(getattr(method, "__self__", None))
+            return super().call(context, function, *args, **kwargs)
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise _Exceeded(f"an exponent above {MAX_EXPONENT}")
+            if operator == "%":
+                _check_format(left)
             if operator == "*":
                 for sized, count in ((left, right), (right, left)):
                     if (
@@ -82,23 +128,27 @@ def _environment() -> Any:
                         raise _Exceeded(f"a value longer than {MAX_OUTPUT:,} characters")
             return super().call_binop(context, operator, left, right)
 
-    return Bounded(
+    environment = Bounded(
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        optimized=False,  # no constant folding at compile time: it runs the template's code unbounded
         loader=FunctionLoader(lambda name: None),  # include, import and extends find nothing
     )
+    environment.filters = {name: _guarded(function) for name, function in environment.filters.items()}
+    return environment
 
 
 @cache
 def compiled(text: str) -> Any:
     """A template compiled once per process; jinja2 is imported only when one is used."""
-    from jinja2 import TemplateError
-
     try:
-        return _environment().from_string(text)
-    except TemplateError as exc:
+        with _time_limit():
+            return _environment().from_string(text)
+    except TemplateFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a template that cannot compile, however it fails, is the template's failure
         raise TemplateFailure(_describe(exc)) from None
 
 
@@ -108,7 +158,10 @@ def render(text: str, variables: Mapping[str, Any]) -> str:
         raise TemplateFailure(_exceeded[text])
     template = compiled(text)
     budget = _Budget()
+    started = time.monotonic()
     try:
+        if _spent.get(text, 0.0) > MAX_TOTAL_SECONDS:
+            raise _Exceeded(f"its renderings took more than {MAX_TOTAL_SECONDS:g} seconds in all")
         with _time_limit():
             pieces: list[str] = []
             size = 0
@@ -124,6 +177,8 @@ def render(text: str, variables: Mapping[str, Any]) -> str:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a template does wrong is the template's failure
         raise TemplateFailure(_describe(exc)) from None
+    finally:
+        _spent[text] = _spent.get(text, 0.0) + time.monotonic() - started
     return "".join(pieces)
 
 
@@ -134,8 +189,10 @@ def _describe(exc: Exception) -> str:
         return f"it includes or imports {exc.name!r}; a template must be one file"
     if isinstance(exc, TemplateSyntaxError):
         return f"{exc.message} (line {exc.lineno})"
-    if isinstance(exc, RecursionError):
-        return "it recurses too deeply"
+    if isinstance(
+        exc, (RecursionError, SyntaxError, MemoryError)
+    ):  # Python's own limits, compiling or running
+        return "it nests or recurses too deeply, or is too large"
     return f"{type(exc).__name__}: {exc}" if type(exc).__module__ != "jinja2.exceptions" else str(exc)
 
 

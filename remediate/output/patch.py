@@ -11,17 +11,31 @@
   a document (YAML allows it nowhere else), fixes never move one, and new documents come at the
   end, so the i-th document of the old text is compared with the i-th of the new, and the last one
   with everything that follows. Comparing whole files took difflib seconds for a file of a thousand
-  documents, growing with the square of its size; each document is small.
+  documents, growing with the square of its size.
+- A document too large for difflib (a ``kind: List`` of hundreds of items, a big JSON file) is
+  compared line by line instead, resynchronising after each difference at the nearest place where
+  a few lines agree again (:func:`_walk`): fixes insert or rewrite a few lines here and there, which
+  this finds exactly, in time proportional to the document.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 CONTEXT = 3
 """Lines of context around each change, as ``diff -u``."""
+
+DIFFLIB_LINES = 2_000
+"""Documents of more lines than this (old and new together) are compared by :func:`_walk`."""
+
+SYNC = 3
+"""Lines that must agree again for :func:`_walk` to resume after a difference."""
+
+REACH = 2_000
+"""How far :func:`_walk` looks ahead for the lines to agree again; beyond, lines are replaced."""
 
 Opcode = tuple[str, int, int, int, int]
 
@@ -95,14 +109,76 @@ def _opcodes(before: list[str], after: list[str]) -> list[Opcode]:
     for number in range(pairs):
         i0, i9 = old_bounds[number], old_bounds[number + 1]
         j0, j9 = new_bounds[number], new_bounds[number + 1]
-        if before[i0:i9] == after[j0:j9]:
+        old, new = before[i0:i9], after[j0:j9]
+        if old == new:
             codes.append(("equal", i0, i9, j0, j9))
             continue
-        matcher = difflib.SequenceMatcher(None, before[i0:i9], after[j0:j9], autojunk=False)
-        codes.extend(
-            (tag, i0 + a1, i0 + a2, j0 + b1, j0 + b2) for tag, a1, a2, b1, b2 in matcher.get_opcodes()
+        found: Sequence[Opcode] = (
+            _walk(old, new)
+            if len(old) + len(new) > DIFFLIB_LINES
+            else difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
         )
+        codes.extend((tag, i0 + a1, i0 + a2, j0 + b1, j0 + b2) for tag, a1, a2, b1, b2 in found)
     return _joined(codes)
+
+
+def _walk(old: list[str], new: list[str]) -> list[Opcode]:
+    """Opcodes for two long line lists, in one pass: equal lines are kept; at a difference, the
+    nearest point where :data:`SYNC` lines agree again decides whether lines were inserted (the old
+    line comes later in the new text) or removed (the new line comes later in the old); with neither
+    within :data:`REACH`, the two lines are one replaced line."""
+    in_new, in_old = _positions(new), _positions(old)
+    codes: list[Opcode] = []
+    i = j = 0
+    while i < len(old) and j < len(new):
+        if old[i] == new[j]:
+            start_i, start_j = i, j
+            while i < len(old) and j < len(new) and old[i] == new[j]:
+                i, j = i + 1, j + 1
+            codes.append(("equal", start_i, i, start_j, j))
+            continue
+        inserted = _resync(old, i, new, j, in_new)
+        removed = _resync(new, j, old, i, in_old)
+        if inserted is not None and (removed is None or inserted <= removed):
+            codes.append(("insert", i, i, j, j + inserted))
+            j += inserted
+        elif removed is not None:
+            codes.append(("delete", i, i + removed, j, j))
+            i += removed
+        else:
+            codes.append(("replace", i, i + 1, j, j + 1))
+            i, j = i + 1, j + 1
+    if i < len(old) and j < len(new):
+        codes.append(("replace", i, len(old), j, len(new)))
+    elif i < len(old):
+        codes.append(("delete", i, len(old), j, j))
+    elif j < len(new):
+        codes.append(("insert", i, i, j, len(new)))
+    return codes
+
+
+def _positions(lines: list[str]) -> dict[str, list[int]]:
+    """Where each distinct line is, in order."""
+    found: dict[str, list[int]] = {}
+    for number, line in enumerate(lines):
+        found.setdefault(line, []).append(number)
+    return found
+
+
+def _resync(
+    first: list[str], i: int, second: list[str], j: int, in_second: dict[str, list[int]]
+) -> int | None:
+    """The smallest ``skip`` within :data:`REACH` such that ``second[j + skip:]`` agrees with
+    ``first[i:]`` for :data:`SYNC` lines (or to the end of either): lines ``second[j:j + skip]``
+    are then the ones inserted there."""
+    width = min(SYNC, len(first) - i)
+    places = in_second.get(first[i], [])
+    for place in places[bisect.bisect_right(places, j) :]:
+        if place - j > REACH:
+            break
+        if second[place : place + width] == first[i : i + width]:
+            return place - j
+    return None
 
 
 def _joined(codes: list[Opcode]) -> list[Opcode]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -13,19 +14,30 @@ from remediate.kube.findings import Finding
 from remediate.output import patch
 from remediate.run.results import FileResult, Status
 from remediate.yaml.model import Applicability
+from remediate.yaml.source import BOM
 
 
 def display_name(name: str) -> str:
+    """A file's name as reports give it (``./`` dropped)."""
     return name.removeprefix("./")
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def shown_name(name: str) -> str:
+    """A file's name in a line of text: control characters (a newline, a tab) as escapes such as
+    ``\\n``, so that each finding or error stays one line that tools can split."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], display_name(name))
 
 
 def diff_path(name: str) -> str:
     """The path in a diff's ``a/`` and ``b/`` headers: relative to the working directory when the
-    file is under it (``patch -p1`` and ``git apply`` refuse absolute paths), else from the root."""
-    if os.path.isabs(name):
-        relative = os.path.relpath(name)
-        return relative if not relative.startswith("..") else name.lstrip("/")
-    return display_name(os.path.normpath(name))
+    file is under it (``patch -p1`` and ``git apply`` refuse absolute paths and ``..``), else from
+    the root (such a diff applies with ``patch -p1`` from ``/``)."""
+    absolute = os.path.abspath(name)
+    relative = os.path.relpath(absolute)
+    return absolute.lstrip("/") if relative.startswith("..") else relative
 
 
 FIXABLE = {
@@ -45,7 +57,7 @@ def finding_line(result: FileResult, finding: Finding, *, fixing: bool) -> str:
     else:
         state = ""
     return (
-        f"{display_name(result.name)}:{finding.line}:{finding.column}: {finding.code} "
+        f"{shown_name(result.name)}:{finding.line}:{finding.column}: {finding.code} "
         f"{finding.obj.kind}/{finding.obj.name}: {finding.message} [{finding.fixer}]{state}"
     )
 
@@ -72,7 +84,7 @@ def finding_record(result: FileResult, finding: Finding, *, fixing: bool) -> dic
 
 def problem_lines(result: FileResult) -> list[str]:
     """Errors as ``path:line:col: message`` (line and column 1 when unknown)."""
-    name = display_name(result.name)
+    name = shown_name(result.name)
     return [f"{name}:{p.line or 1}:{p.column or 1}: error: {p.message}" for p in result.errors]
 
 
@@ -81,8 +93,9 @@ def unified_diff(result: FileResult) -> str:
     (:mod:`remediate.output.patch`)."""
     assert result.source is not None and result.output is not None
     name = diff_path(result.name)
-    old = result.source.real_text(result.source.text)
-    new = result.source.real_text(result.output)
+    bom = BOM if result.source.bom else ""  # patch reads it as a part of the first line
+    old = bom + result.source.real_text(result.source.text)
+    new = bom + result.source.real_text(result.output)
     return patch.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}")
 
 

@@ -68,8 +68,8 @@ def find_config(start: Path) -> Path | None:
     """The nearest ``.k8sfix.yaml`` in ``start`` or a directory above it."""
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
+        if candidate.exists() or candidate.is_symlink():
+            return candidate  # a FIFO or a directory is read and refused, not passed over for a parent's
     return None
 
 
@@ -123,12 +123,15 @@ def _settings(
         skipped = set(registry.resolve(ignore or []))
     except ValueError as exc:
         raise ConfigError(f"k8sfix: error: --select/--ignore: {exc}") from None
-    try:
-        if select is None and file_select is not None:
-            chosen = registry.resolve(file_select)
-        skipped |= set(registry.resolve(file_ignore))
-    except ValueError as exc:
-        raise ConfigError(f"{where.name}:1:1: error: {exc}") from None
+    for key, names in (("select", file_select if select is None else None), ("ignore", file_ignore)):
+        try:
+            resolved = registry.resolve(names or [])
+        except ValueError as exc:
+            raise where.error(_unknown_entry(root, key), f"{key}: {exc}") from None
+        if key == "select" and names is not None:
+            chosen = resolved
+        elif key == "ignore":
+            skipped |= set(resolved)
     options: dict[str, Any] = {}
     positions: dict[str, tuple[int, int]] = {}
     fixer_nodes = root.get("fixers") if root is not None else None
@@ -188,6 +191,19 @@ class _Where:
                 raise self.error(
                     key_node, f"{context}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"
                 )
+
+
+def _unknown_entry(root: Mapping | None, key: str) -> Node:
+    """The node of the first name under ``key`` that names no check (the list itself if none does)."""
+    node = root.get(key) if root is not None else None
+    assert node is not None
+    known = registry.checks()
+    codes = set(known.values())
+    for item in node.items if isinstance(node, Sequence) else []:
+        name = getattr(item.resolve(), "value", "")
+        if name not in known and name.upper() not in codes:
+            return item
+    return node
 
 
 def _names(root: Mapping, key: str, where: _Where) -> list[str] | None:

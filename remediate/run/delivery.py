@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cache
 
 from remediate.kube.index import summarize
 from remediate.run import files
@@ -29,7 +30,7 @@ from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import decode, write_result
 from remediate.yaml import apply as applying
 from remediate.yaml import layout
-from remediate.yaml.document import parse
+from remediate.yaml.document import Scalar, parse
 from remediate.yaml.edits import Editor, Uneditable
 from remediate.yaml.model import Fix, NewDocument
 from remediate.yaml.source import InputError, Source, read_regular
@@ -45,6 +46,7 @@ class Held:
     """The bytes read at the start of the run (the changed-on-disk check compares them)."""
 
 
+@cache
 def key(path: str) -> str:
     """How files are matched up across the run: by their real path, whatever name reached them."""
     return os.path.realpath(path)
@@ -52,53 +54,84 @@ def key(path: str) -> str:
 
 def deliver(
     results: Iterable[FileResult], held: dict[str, Held], within: dict[str, str], *, write: bool
-) -> list[FileResult]:
+) -> tuple[list[FileResult], set[str]]:
     """Add the documents the ``results`` carry to their files, and write them (with ``write``).
 
     ``held`` maps :func:`key` of input files that may receive documents to their results; each
     comes back, with what it received. Files that are not inputs are read here, or created.
-    ``within`` maps each receiving file to the directory it must stay inside.
+    ``within`` maps each receiving file to the directory it must stay inside. Also returned: the
+    :func:`key` of each file that did not get its documents (the findings they fix stay unfixed).
     """
     wanted: dict[str, tuple[str, list[NewDocument]]] = {}
     for result in results:
         for new in result.adds:
             wanted.setdefault(key(new.file), (os.path.normpath(new.file), []))[1].append(new)
-    delivered = [
-        _finish(path, documents, held.pop(file, None), within.get(path), write)
-        for file, (path, documents) in wanted.items()
-    ]
+    delivered: list[FileResult] = []
+    refused: set[str] = set()
+    for file, (path, documents) in wanted.items():
+        result, added = _finish(path, documents, held.pop(file, None), within.get(path), write)
+        delivered.append(result)
+        if not added:
+            refused.add(file)
     for entry in held.values():  # inputs that received nothing, written as the worker would have
         delivered.append(write_result(entry.result, entry.original) if write else entry.result)
-    return delivered
+    return delivered, refused
+
+
+def unfixed(result: FileResult, refused: set[str]) -> FileResult:
+    """``result`` without counting as fixed the findings whose documents a refused file did not get."""
+    if not refused:
+        return result
+    failed = {
+        f.identity
+        for f in result.findings
+        if f.fix is not None and any(key(new.file) in refused for new in f.fix.adds)
+    }
+    return replace(result, fixed=result.fixed - failed) if failed else result
 
 
 def _finish(
     path: str, documents: list[NewDocument], held: Held | None, directory: str | None, write: bool
-) -> FileResult:
-    """One file: its result with the documents appended, written when asked."""
+) -> tuple[FileResult, bool]:
+    """One file: its result with the documents appended, written when asked; and whether it got them."""
     if directory is not None and not files.inside(path, directory):
         problem = _not_added(documents, f"it resolves to {os.path.realpath(path)}, outside {directory}")
-        return FileResult(path, Status.FAILED, errors=(problem,))
+        return FileResult(path, Status.FAILED, errors=(problem,)), False
     if held is None:
         opened = _open(path)
         if isinstance(opened, FileResult):
-            return replace(opened, errors=tuple(_not_added(documents, p.message) for p in opened.errors))
+            return replace(
+                opened, errors=tuple(_not_added(documents, p.message) for p in opened.errors)
+            ), False
         base, original = opened
     else:
         base, original = held.result, held.original
+    if base.status is Status.SKIPPED and base.source is not None and _holds_nothing(base.source):
+        base = replace(base, status=Status.UNCHANGED, skip_reason=None)  # comments only: room for policies
     if base.source is None or base.status in (Status.FAILED, Status.SKIPPED):
         why = f"the file was {base.status.value}" + (f" ({base.skip_reason})" if base.skip_reason else "")
-        return replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),))
+        return replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),)), False
     text = base.output if base.output is not None else base.source.text
     try:
         text = _append(base.source.with_text(text), documents)
     except (InputError, Uneditable, VerificationError) as exc:  # its own fixes still stand
         why = getattr(exc, "message", None) or str(exc)
-        base = replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),))
-    else:
-        output = text if text != base.source.text else None  # type: ignore[union-attr] # checked above
-        base = replace(base, status=Status.CHANGED if output is not None else base.status, output=output)
-    return write_result(base, original) if write else base
+        return replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),)), False
+    output = text if text != base.source.text else None
+    base = replace(base, status=Status.CHANGED if output is not None else base.status, output=output)
+    if not write:
+        return base, True
+    done = write_result(base, original)
+    return done, done.status is not Status.FAILED or base.status is Status.FAILED
+
+
+def _holds_nothing(source: Source) -> bool:
+    """True for a file of comments, blank lines and empty documents only."""
+    try:
+        documents = parse(source.text)
+    except InputError:
+        return False
+    return all(isinstance(d.root, Scalar) and d.root.is_null for d in documents)
 
 
 def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:

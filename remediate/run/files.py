@@ -99,6 +99,17 @@ def expand(
             yield candidate
 
 
+def bad_glob(include: list[str] | None, exclude: list[str] | None) -> str | None:
+    """The first ``--include`` or ``--exclude`` glob that is not a ``.gitignore`` pattern, as an error."""
+    from remediate.run.gitignore import valid_pattern
+
+    for option, globs in (("--include", include or []), ("--exclude", exclude or [])):
+        for glob in globs:
+            if not valid_pattern(glob):
+                return f"{option} {glob!r}: not a .gitignore pattern"
+    return None
+
+
 def named(path: str) -> Candidate:
     """A file named on the command line (or a policy file): links are followed, special files
     skipped, chart templates and the patches of the kustomization beside it skipped with a note."""
@@ -169,12 +180,12 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
 
 def _walked(path: str, top: str) -> Candidate:
     """A file met in the walk of ``top``: a link is followed only when its target is below ``top``."""
+    if os.path.islink(path) and not inside(path, top):  # dangling or not: not k8sfix's to follow
+        return Candidate(path, skip=f"{OUTSIDE_LINK} (to {os.path.realpath(path)}): not followed")
     try:
         status = os.stat(path)
     except OSError as exc:
         return Candidate(path, f"cannot read: {exc.strerror}")
-    if os.path.islink(path) and not inside(path, top):
-        return Candidate(path, skip=f"{OUTSIDE_LINK} (to {os.path.realpath(path)}): not followed")
     kind = file_kind(status.st_mode)
     if kind is not None:
         return Candidate(path, skip=f"{SPECIAL_FILE} ({kind}): not read")
@@ -231,23 +242,39 @@ def create_atomic(path: str, data: bytes) -> None:
 
     The data goes to a temporary file that is then hard-linked to ``path``: a link fails when the
     name exists (someone created the file meanwhile, or a symbolic link sits there), where a rename
-    would replace it. Missing directories on the way are created (``policies/network.yaml``).
+    would replace it. Missing directories on the way are created (``policies/network.yaml``). Run as
+    root, the new file and directories get the owner and group of the directory they are made in,
+    so that a repository's files stay its owner's.
     """
     directory = os.path.dirname(os.path.abspath(path))
     existing = directory
     while not os.path.isdir(existing):
         existing = os.path.dirname(existing)
     _check_directory_writable(existing)
-    os.makedirs(directory, exist_ok=True)
+    parent = os.stat(existing)
+    owner = (parent.st_uid, parent.st_gid) if os.geteuid() == 0 else None
+    _make_directories(directory, existing, owner)
     umask = os.umask(0)
     os.umask(umask)
-    temporary = _temporary_copy(path, data, 0o666 & ~umask, None)  # an editor's new file, not mkstemp's 0600
+    temporary = _temporary_copy(path, data, 0o666 & ~umask, owner)  # an editor's new file, not mkstemp's 0600
     try:
         os.link(temporary, path)
     except FileExistsError:
         raise ChangedOnDisk("the file appeared on disk while k8sfix ran; not overwritten") from None
     finally:
         os.unlink(temporary)
+
+
+def _make_directories(directory: str, existing: str, owner: tuple[int, int] | None) -> None:
+    """Create ``directory`` and those above it down from ``existing``, giving each ``owner``."""
+    missing = []
+    while directory != existing:
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for made in reversed(missing):
+        os.mkdir(made)
+        if owner is not None:
+            os.chown(made, *owner)
 
 
 def _check_writable(target: str, status: os.stat_result) -> None:

@@ -71,4 +71,22 @@ def _rules(base: str, path: str) -> Chain:
         data, _ = read_regular(path)
     except OSError:  # none, or a FIFO or device that a repository put there: no rules
         return ()
-    return ((base, GitIgnoreSpec.from_lines(data.decode("utf-8", errors="replace").splitlines())),)
+    return ((base, patterns(data.decode("utf-8", errors="replace").splitlines())),)
+
+
+def patterns(lines: list[str]) -> GitIgnoreSpec:
+    """The rules of ``lines``, without the lines git itself would ignore as invalid (a lone ``!`` or
+    ``\\``): a committed ``.gitignore`` must not stop the walk."""
+    try:
+        return GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec's GitIgnorePatternError: keep the lines that are patterns
+        return GitIgnoreSpec.from_lines([line for line in lines if valid_pattern(line)])
+
+
+def valid_pattern(line: str) -> bool:
+    """True when ``line`` is a pattern git accepts (pathspec's reading of it)."""
+    try:
+        GitIgnoreSpec.from_lines([line])
+    except ValueError:
+        return False
+    return True

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from remediate.yaml.source import InputError
-from remediate.yaml.values import key_text, scalar_value
+from remediate.yaml.values import as_json_reads, key_text, scalar_value
 
 MAX_DEPTH = 256
 """Deepest nesting accepted. Real manifests stay far below it (CRD schemas reach about 60)."""
@@ -82,7 +82,8 @@ class Scalar(Node):
     data: Any
     is_merge_key: bool
     key_value: Any
-    """The key this scalar is when it is a mapping key: the text Kubernetes makes of it."""
+    """The key this scalar is, when it is a mapping key: the text Kubernetes makes of it (set only
+    on keys, by the mapping that holds them)."""
 
     @property
     def is_null(self) -> bool:
@@ -235,6 +236,22 @@ def _json_string(text: str, line: int, column: int) -> str:
     return re.sub("[\ud800-\udfff]", "\ufffd", value)
 
 
+def parse_leading(text: str) -> tuple[list[Document], InputError | None]:
+    """The documents of ``text`` up to the first one that cannot be parsed, and that error (None when
+    there is none): for consulting what a broken file does say (a NetworkPolicy before a typo)."""
+    documents: list[Document] = []
+    try:
+        for document in _compose(text):
+            documents.append(document)  # noqa: PERF402 - one by one: those before an error are kept
+    except Exception:
+        try:
+            parse(text)
+        except InputError as exc:
+            return documents, exc
+        raise
+    return documents, None
+
+
 def parse(text: str) -> list[Document]:
     """Compose every document of ``text``; raise :class:`InputError` with a position on bad input."""
     try:
@@ -324,9 +341,8 @@ def _scalar(event: Any, text: str, masked: list[int]) -> Scalar:
     if masked and bisect.bisect_left(masked, node.start) < bisect.bisect_left(masked, node.end):
         node.value = _json_string(text[node.start : node.end], node.line, node.column)
     node.style = event.style or ""
-    node.data = scalar_value(node.value, node.style, node.tag)
+    node.data = as_json_reads(scalar_value(node.value, node.style, node.tag))
     node.is_merge_key = node.value == "<<" and not node.style and node.tag is None
-    node.key_value = key_text(node.data)
     return node
 
 
@@ -382,7 +398,7 @@ def _finish_mapping(node: Mapping, items: list[Node]) -> None:
     for key_node, value in pairs:
         size += key_node.size + value.size
         if isinstance(key_node, Scalar):
-            key = key_node.key_value
+            key = key_node.key_value = key_text(scalar_value(key_node.value, key_node.style, key_node.tag))
             if key in first_keys:
                 first = first_keys[key]
                 raise InputError(

@@ -19,6 +19,21 @@ from remediate.yaml.values import is_plain_string
 _PLAIN = re.compile(r"[A-Za-z0-9_/$][A-Za-z0-9_./$@=+-]*(?:[: ][A-Za-z0-9_./$@=+-]+)*")
 
 
+_NOT_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+"""Characters JSON leaves as they are in a string but YAML does not: NEL (U+0085) and the line and
+paragraph separators are line breaks to YAML (go-yaml folds them into a space inside quotes), the
+others are not printable; each is written as a ``\\u`` escape, which YAML and JSON both read."""
+
+
+def quoted(text: str) -> str:
+    """``text`` double-quoted with JSON escapes, which YAML reads the same way."""
+    return _escape_breaks(json.dumps(text, ensure_ascii=False))
+
+
+def _escape_breaks(rendered: str) -> str:
+    return _NOT_PRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", rendered)
+
+
 class OneLine(dict):
     """A mapping written on one line in flow style even inside a block (``matchLabels: {app: web}``).
 
@@ -38,7 +53,7 @@ def scalar(value: Any, *, json_style: bool = False, quote: str = "") -> str:
     if quote == "'" and not json_style and "\n" not in text:
         return "'" + text.replace("'", "''") + "'"
     if json_style or quote == '"' or not (_PLAIN.fullmatch(text) and is_plain_string(text)):
-        return json.dumps(text, ensure_ascii=False)
+        return quoted(text)
     return text
 
 
@@ -56,7 +71,7 @@ def flow(value: Any, *, json_style: bool = False) -> str:
 
 def json_lines(value: Any, column: int, layout: Layout) -> str:
     """Multi-line JSON for a value whose first line follows text at ``column``."""
-    text = json.dumps(value, indent=layout.step, ensure_ascii=False)
+    text = _escape_breaks(json.dumps(value, indent=layout.step, ensure_ascii=False))
     return text.replace("\n", layout.newline + " " * column)
 
 

@@ -8,7 +8,9 @@ resolves plain scalars exactly as go-yaml v2's ``resolve`` does, not by YAML 1.1
 - integers as Go's ``strconv.ParseInt(s, 0, 64)`` reads them once underscores are removed: decimal,
   ``0x1F``, ``0o17``, ``0b101``, and ``0400`` as octal (256); ``1:20`` is a string (go-yaml has no
   sexagesimal numbers), while ``08`` and ``1e3`` are floats (8.0, 1000.0);
-- floats of the form ``[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?`` and ``.inf``/``.nan``;
+- floats of the form ``[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?`` and ``.inf``/``.nan``
+  (a node's data has a whole one as an integer: the API server gets it as JSON, where ``8080.0`` is
+  ``8080``; see :func:`as_json_reads`);
 - timestamps (``2023-10-01``) stay strings, as go-yaml gives them to code that decodes into
   ``interface{}``, which is what sigs.k8s.io/yaml does.
 
@@ -73,6 +75,17 @@ def _number(text: str) -> int | float | None:
     return None
 
 
+def as_json_reads(value: Any) -> Any:
+    """A value as the API server gets it: sigs.k8s.io/yaml writes go-yaml's float64 as JSON, where
+    ``8080.0`` is ``8080``, an integer to every field (``08080`` is a port, ``1.0001e4`` a user id).
+    (Mapping keys keep the float: sigs.k8s.io/yaml turns them into text from the float32.)"""
+    if (
+        isinstance(value, float) and value.is_integer() and abs(value) < 1e21
+    ):  # Go writes larger with an exponent
+        return int(value)
+    return value
+
+
 def plain_value(text: str) -> Any:
     """The value of an untagged plain scalar, as go-yaml v2 (so Kubernetes) reads it."""
     if text and text[0] not in _MAYBE_NOT_STRING:
@@ -119,9 +132,12 @@ def _go_float32_text(value: float) -> str:
     """``strconv.FormatFloat(v, 'g', -1, 32)``, with go-yaml's names for the infinities and NaN."""
     if math.isnan(value):
         return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    single = struct.unpack("f", struct.pack("f", value))[0]
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:  # beyond float32: Go's conversion gives an infinity
+        single = math.copysign(math.inf, value)
+    if math.isinf(single):
+        return ".inf" if single > 0 else "-.inf"
     for precision in range(9):  # the shortest text that reads back as the same float32
         text = f"{abs(single):.{precision}e}"
         if struct.unpack("f", struct.pack("f", float(text)))[0] == abs(single):
