@@ -486,14 +486,13 @@ class SecurityContext(Fixer):
         "securityContext",
         "runAsNonRoot",
         "seccompProfile",
-        "type: RuntimeDefault",
+        "type",
         "runAsUser",
         "runAsGroup",
         "readOnlyRootFilesystem",
         "allowPrivilegeEscalation",
         "capabilities",
         "drop",
-        "ALL",
         "privileged",
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 from remediate.run.config import load
@@ -27,11 +28,23 @@ def fixed_or_same(result: FileResult) -> str:
     return result.output if result.output is not None else result.source.text
 
 
-def noise_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
-    """Lines removed or added by the change that mention none of ``keys``.
+_KEY = re.compile(r"""(?:^|[\s{,\[])(?:-\s+)?["']?([A-Za-z0-9_./-]+)["']?\s*:(?=\s|$)""")
+"""A mapping key on a line of YAML or JSON: at the start, after ``- ``, ``{``, ``[`` or ``,``."""
 
-    A line altered in place (a flow mapping that gained ``, imagePullPolicy: Always``) counts as a
-    fix line when its new text mentions a key; a line that lost or gained anything else is noise.
+
+def keys_in(line: str) -> set[str]:
+    """The mapping keys a line of YAML or JSON writes (``name`` in ``- name: web``, not in
+    ``namespace: prod``); comments are not looked at."""
+    return set(_KEY.findall(line.split(" #", 1)[0]))
+
+
+def noise_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
+    """Lines removed or added by the change that write none of ``keys``.
+
+    A line counts as a fix line when it writes one of the keys (as a key: ``name`` does not make
+    ``namespace: prod`` a fix line), or when it writes no key at all and sits under one of them
+    (``- ALL`` under ``drop:``); a line altered in place (a flow mapping that gained ``,
+    imagePullPolicy: Always``) counts when what it gained writes a key. Anything else is noise.
     Whole documents appended after the last original one (a fixer that adds objects) are fix
     content when their ``kind`` is one of ``keys``; everything before them is held to the line rule.
     """
@@ -78,15 +91,35 @@ def _changed_lines(old: str, new: str, keys: tuple[str, ...]) -> list[str]:
             continue
         added = new_lines[j1:j2]
         removed = old_lines[i1:i2]
-        for line in added:
-            if not any(key in line for key in keys):
-                noise.append("+" + line)
+        for number, line in enumerate(added, j1):
+            written = keys_in(line)
+            if written & set(keys) or (not written and _owner_keys(new_lines, number) & set(keys)):
+                continue
+            noise.append("+" + line)
         for line in removed:
-            if not any(key in line for key in keys) and not any(
+            if not keys_in(line) & set(keys) and not any(
                 _grew_by_fix(line, candidate, keys) for candidate in added
             ):
                 noise.append("-" + line)
     return noise
+
+
+def _owner_keys(lines: list[str], number: int) -> set[str]:
+    """The keys of the line a line without one of its own belongs to: the nearest line above that
+    is indented less (or as much, for the items of a list written flush with its key)."""
+    line = lines[number]
+    indent = len(line) - len(line.lstrip(" "))
+    item = line.lstrip(" ").startswith("-")
+    for above in reversed(lines[:number]):
+        depth = len(above) - len(above.lstrip(" "))
+        written = keys_in(above)
+        if written and (
+            depth < indent or (item and depth == indent and not above.lstrip(" ").startswith("-"))
+        ):
+            return written
+        if depth < indent and above.strip():
+            return set()
+    return set()
 
 
 def _grew_by_fix(old: str, new: str, keys: tuple[str, ...]) -> bool:
@@ -98,4 +131,4 @@ def _grew_by_fix(old: str, new: str, keys: tuple[str, ...]) -> bool:
     while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
         suffix += 1
     inserted = new[prefix : len(new) - suffix]
-    return any(key in inserted for key in keys) or any(key in new for key in keys)
+    return bool(keys_in(" " + inserted.lstrip(", ")) & set(keys))

@@ -32,6 +32,7 @@ from remediate.run.runner import Engine, process
 from remediate.yaml.document import parse
 from remediate.yaml.values import to_data
 from tests.fidelity import altered_lines, comments, lost_comments
+from tests.helpers import noise_lines
 from tests.test_corpus import KNOWN_INVALID, corpus_sources
 
 
@@ -119,3 +120,12 @@ def test_the_measures_see_what_they_count() -> None:
     spoiled = old.replace("  # three", "").replace("d: IfNotPresent", "d:  IfNotPresent")
     assert lost_comments(old, spoiled) == ["# three"]
     assert altered_lines(old, spoiled) == ["line 3: 'b: {c: 1}  # three'", "line 4: 'd: IfNotPresent'"]
+
+
+def test_the_noise_check_reads_keys_not_substrings() -> None:
+    """A fixer that writes ``name`` does not excuse ``namespace: prod``; a list item under a key it
+    writes, or a key it gained in a flow mapping, is its own."""
+    old = "metadata:\n  labels: {app: a}\ndrop:\n- NET_RAW\n"
+    new = "metadata:\n  namespace: prod\n  labels: {app: a, name: b}\ndrop:\n- NET_RAW\n- ALL\n"
+    assert noise_lines(old, new, ("name", "drop")) == ["+  namespace: prod"]
+    assert noise_lines(old, new, ("namespace", "name", "drop")) == []
