@@ -130,12 +130,12 @@ from collections.abc import Iterable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cache
 from typing import Any, Literal, cast
 
 from fixers._common import TemplateProblem
+from remediate.kube import sandbox
 from remediate.kube.findings import Finding, Severity
-from remediate.kube.fixer import Context, Fixer
+from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import IndexedObject, labels_of
 from remediate.kube.k8s import (
     LONG_RUNNING_KINDS,
@@ -407,13 +407,12 @@ def template_variables(container: Container, port: Port | None) -> dict[str, Any
 
 
 def render_probe(text: str, variables: dict[str, Any]) -> Any:
-    """Render a probe template with jinja2, then read it as YAML: a mapping, or None for no probe."""
-    from jinja2 import TemplateError
-
+    """Render a probe template in the sandbox (:mod:`remediate.kube.sandbox`, as for NetworkPolicy
+    templates), then read it as YAML: a mapping, or None for no probe."""
     try:
-        rendered = _compiled(text).render(**variables)
-    except TemplateError as exc:
-        raise TemplateProblem(f"its template fails: {exc}") from None
+        rendered = sandbox.render(text, variables)
+    except sandbox.TemplateFailure as failure:
+        raise TemplateProblem(f"its template fails: {failure}") from None
     try:
         documents = parse(rendered)
     except InputError as exc:
@@ -422,18 +421,6 @@ def render_probe(text: str, variables: dict[str, Any]) -> Any:
     if value is not None and not isinstance(value, dict):
         raise TemplateProblem(f"its template renders {value!r}, not a probe mapping")
     return value
-
-
-@cache
-def _compiled(text: str) -> Any:
-    """Compile a template once per process; jinja2 is imported only when a template is used."""
-    from jinja2 import StrictUndefined, TemplateError
-    from jinja2.sandbox import SandboxedEnvironment
-
-    try:
-        return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(text)
-    except TemplateError as exc:
-        raise TemplateProblem(f"its template fails: {exc}") from None
 
 
 # -- the decision for one container -------------------------------------------------------------
@@ -608,6 +595,18 @@ class ContainerProbes(Fixer):
         "periodSeconds",
     )
     needs_index = True
+
+    def setup(self) -> None:
+        """Compile the probe templates of the options: one that cannot compile is a configuration
+        error, not a finding on every container."""
+        for number, entry in enumerate(self.options.templates, 1):
+            for key in ("readiness", "liveness"):
+                text = entry.get(key)
+                if text:
+                    try:
+                        sandbox.compiled(text)
+                    except sandbox.TemplateFailure as failure:
+                        raise SetupProblem("templates", f"entry {number}, {key}: {failure}") from None
 
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         template = pod_template(manifest, ctx.pod_kinds)

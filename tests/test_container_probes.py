@@ -22,6 +22,7 @@ from fixers.container_probes import (
 )
 from remediate.cli.main import run
 from remediate.kube.findings import Severity
+from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
 from remediate.run.config import ConfigError, load
@@ -247,7 +248,6 @@ fixers:
     ("template", "problem"),
     [
         ("'tcpSocket: {port: {{ nope }}}'", "'nope' is undefined"),
-        ("'{{ port'", "its template fails"),
         ("'[1, 2]'", "not a probe mapping"),
         ("'a: [b'", "does not render to YAML"),
     ],
@@ -258,6 +258,13 @@ def test_a_broken_template_is_reported_not_applied(tmp_path: Path, template: str
     (finding,) = result.findings
     assert problem in finding.message
     assert finding.fix.title == "add livenessProbe"  # the other probe is still added
+
+
+def test_a_template_that_does_not_compile_is_a_configuration_error(tmp_path: Path) -> None:
+    text = deployment("- {name: web, image: w, ports: [{containerPort: 80}]}") + SERVICE
+    with pytest.raises(SetupProblem, match="entry 1, readiness: ") as caught:
+        fix(text, tmp_path, TEMPLATE_CONFIG.format(readiness="'{{ port'"))
+    assert (caught.value.fixer, caught.value.option) == ("container-probes", "templates")
 
 
 def test_a_template_uses_the_inferred_port_and_null_means_no_probe(tmp_path: Path) -> None:
