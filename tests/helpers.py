@@ -1,9 +1,15 @@
-"""Helpers shared by the tests: run the pipeline on text, and count lines a change did not intend."""
+"""Helpers shared by the tests: run k8sfix as users do, run the pipeline on text, and count lines a
+change did not intend."""
 
 from __future__ import annotations
 
 import difflib
+import io
+import os
 import re
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from remediate.run.config import load
@@ -11,6 +17,58 @@ from remediate.run.results import FileResult
 from remediate.run.runner import Engine, process
 from remediate.yaml.document import Mapping, parse
 from remediate.yaml.source import Source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a run of the command line gave: its exit code and the bytes it wrote."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None, process: bool = False) -> Ran:
+    """Run the command line as a user would, with ``args``, in ``cwd``.
+
+    In this process (the command's own ``run``, with the working directory and the standard streams
+    swapped), which is as real as a process for what the command does and a fraction of the cost;
+    with ``process``, in a new Python process, for what only a process shows: its start-up, a run
+    that could hang (a FIFO), memory, signals.
+    """
+    if process:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-m", "remediate", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        return Ran(done.returncode, done.stdout, done.stderr)
+    from remediate.cli.main import run
+
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (
+        io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8", errors="surrogateescape"),
+        io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape", newline="", write_through=True),
+        io.TextIOWrapper(err, encoding="utf-8", errors="surrogateescape", newline="", write_through=True),
+    )
+    saved, directory = (sys.stdin, sys.stdout, sys.stderr), os.getcwd()
+    try:
+        os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = streams
+        code = run(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        os.chdir(directory)
+    return Ran(code, out.getvalue(), err.getvalue())
 
 
 def engine_for(select: list[str] | None = None, config: Path | None = None) -> Engine:

@@ -18,7 +18,8 @@ import pytest
 from remediate.run import files
 from remediate.yaml.source import MAX_BYTES
 from tests.conftest import ROOT
-from tests.test_cli import SEED, k8sfix
+from tests.helpers import k8sfix
+from tests.test_cli import SEED
 
 POD = b"apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: app, image: nginx}]\n"
 

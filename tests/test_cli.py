@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import k8sfix
 
 SEED = (ROOT / "examples" / "deployment.yml").read_bytes()
 BROKEN = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n"
-
-
-def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "remediate", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -52,7 +38,8 @@ def test_diff_prints_a_patch_that_applies_and_writes_nothing(repo: Path) -> None
 
 
 def test_write_then_write_again_changes_nothing(repo: Path) -> None:
-    first = k8sfix("--write", "deploy", cwd=repo)
+    """In real processes: ``python -m remediate`` and its exit codes, as a user runs it."""
+    first = k8sfix("--write", "deploy", cwd=repo, process=True)
     assert first.returncode == 1
     fixed = (repo / "deploy" / "app.yaml").read_bytes()
     for fix in (
@@ -63,7 +50,7 @@ def test_write_then_write_again_changes_nothing(repo: Path) -> None:
         b"kind: NetworkPolicy",
     ):
         assert fix in fixed
-    second = k8sfix("--write", "deploy", cwd=repo)
+    second = k8sfix("--write", "deploy", cwd=repo, process=True)
     assert second.returncode == 0, second.stdout + second.stderr
     assert (repo / "deploy" / "app.yaml").read_bytes() == fixed
 

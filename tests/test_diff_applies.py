@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from remediate.output import patch
-from tests.test_cli import k8sfix
+from tests.helpers import k8sfix
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {{app: {name}}}\n"

@@ -24,8 +24,8 @@ from remediate.run import registry
 from remediate.run.results import FileResult
 from remediate.run.runner import decode, process
 from tests.conftest import CORPUS, ROOT
-from tests.helpers import engine_for
-from tests.test_cli import BROKEN, SEED, k8sfix
+from tests.helpers import engine_for, k8sfix
+from tests.test_cli import BROKEN, SEED
 
 
 @cache

@@ -14,7 +14,7 @@ from remediate.cli.commands import RunOptions, run
 from remediate.run import files
 from remediate.yaml.document import parse
 from remediate.yaml.values import to_data
-from tests.test_cli import k8sfix
+from tests.helpers import k8sfix
 from tests.test_network_policy import netpol, workload
 
 SELECT = ["network-policy"]

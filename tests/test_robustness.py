@@ -32,8 +32,7 @@ from remediate.yaml.document import parse
 from remediate.yaml.edits import Change
 from remediate.yaml.model import Edit, Touch
 from remediate.yaml.source import Source
-from tests.helpers import fix_text
-from tests.test_cli import k8sfix
+from tests.helpers import fix_text, k8sfix
 
 DEPLOYMENT = """---
 apiVersion: apps/v1

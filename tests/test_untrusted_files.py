@@ -19,7 +19,7 @@ import pytest
 
 from remediate.run import files
 from tests.conftest import ROOT
-from tests.test_cli import k8sfix
+from tests.helpers import k8sfix
 
 POD = b"apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: app, image: nginx}]\n"
 SELECT = ("--select", "image-pull-policy")
@@ -107,7 +107,9 @@ def test_a_fifo_in_the_tree_or_in_the_context_is_skipped_without_being_opened(re
     os.mkfifo(repo / "pipe.yaml")
     (repo / "ctx").mkdir()
     os.mkfifo(repo / "ctx" / "pipe.yaml")
-    result = k8sfix("--write", *SELECT, "--context", "ctx", ".", cwd=repo)  # a hang fails by the timeout
+    result = k8sfix(
+        "--write", *SELECT, "--context", "ctx", ".", cwd=repo, process=True
+    )  # a hang fails by the timeout
     stderr = result.stderr.decode()
     assert result.returncode == 1, stderr
     assert "pipe.yaml: note: skipped: not a regular file (a FIFO): not read" in stderr
@@ -120,7 +122,7 @@ def test_a_socket_and_a_link_to_a_device_are_skipped(repo: Path) -> None:
     server.bind(str(repo / "sock.yaml"))
     (repo / "zero.yaml").symlink_to("/dev/zero")
     try:
-        result = k8sfix("--write", *SELECT, ".", "zero.yaml", cwd=repo)
+        result = k8sfix("--write", *SELECT, ".", "zero.yaml", cwd=repo, process=True)
     finally:
         server.close()
     stderr = result.stderr.decode()
@@ -134,7 +136,7 @@ def test_a_socket_and_a_link_to_a_device_are_skipped(repo: Path) -> None:
 def test_a_repository_fifo_as_kustomization_or_gitignore_does_not_hang(repo: Path) -> None:
     for name in ("kustomization.yaml", ".gitignore"):
         os.mkfifo(repo / name)
-    result = k8sfix("--write", *SELECT, ".", cwd=repo)
+    result = k8sfix("--write", *SELECT, ".", cwd=repo, process=True)
     assert result.returncode == 1, result.stderr
     assert fixed((repo / "app.yaml").read_bytes())
 
@@ -142,7 +144,7 @@ def test_a_repository_fifo_as_kustomization_or_gitignore_does_not_hang(repo: Pat
 def test_a_fifo_as_the_config_is_a_config_error_not_a_hang_nor_a_parent_s_config(repo: Path) -> None:
     (repo.parent / ".k8sfix.yaml").write_text("select: [container-probes]\n")
     os.mkfifo(repo / ".k8sfix.yaml")
-    result = k8sfix("--write", ".", cwd=repo)
+    result = k8sfix("--write", ".", cwd=repo, process=True)
     assert result.returncode == 2
     assert (
         result.stderr.decode() == ".k8sfix.yaml:1:1: error: cannot read config: not a regular file (a FIFO)\n"
@@ -365,7 +367,7 @@ def test_a_new_policy_file_belongs_to_the_owner_of_its_directory(repo: Path) -> 
 def test_a_policy_file_that_is_a_fifo_is_neither_read_nor_replaced(repo: Path) -> None:
     policy_repo(repo, "network-policies.yaml")
     os.mkfifo(repo / "network-policies.yaml")
-    result = k8sfix("--write", "--select", "network-policy", "app.yaml", cwd=repo)
+    result = k8sfix("--write", "--select", "network-policy", "app.yaml", cwd=repo, process=True)
     stderr = result.stderr.decode()
     assert result.returncode == 2, stderr
     assert "not a regular file (a FIFO)" in stderr

@@ -34,7 +34,7 @@ from remediate.run.runner import Engine, process
 from remediate.yaml.document import Document, parse
 from remediate.yaml.source import Source
 from tests.conftest import ROOT
-from tests.test_cli import k8sfix
+from tests.helpers import k8sfix
 from tests.test_corpus import corpus_sources
 
 DEPLOYMENT = """\

@@ -12,7 +12,7 @@ import typing
 from dataclasses import dataclass
 
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
-from remediate.kube import kustomize, validation
+from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, summarize
 from remediate.output import formats, report
@@ -74,12 +74,22 @@ def _error(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _forget_earlier_runs() -> None:
+    """A run reads the files as they are when it starts: what an earlier run in this process read
+    (kustomizations, charts, links) or spent (template time budgets) does not carry over."""
+    kustomize.forget()
+    skips.forget()
+    sandbox.forget()
+    delivery.forget()
+
+
 class Stop(Exception):
     """A reason the run cannot start; the message is the whole error line."""
 
 
 def run(options: RunOptions) -> int:
     """Process every path; print findings, diffs and errors; return the exit code."""
+    _forget_earlier_runs()
     try:
         engine = _engine(options)
     except Stop as stop:

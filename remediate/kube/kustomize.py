@@ -20,6 +20,12 @@ NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 PATCH_LISTS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
+def forget() -> None:
+    """Drop what was read: the next run reads the kustomization files as they are then."""
+    _root.cache_clear()
+    patch_files.cache_clear()
+
+
 def in_directory(directory: str) -> str | None:
     """The kustomization file of ``directory``, if it has one."""
     for name in NAMES:

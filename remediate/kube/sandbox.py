@@ -61,6 +61,12 @@ _spent: dict[str, float] = {}
 """Seconds each template's renderings took so far in this process."""
 
 
+def forget() -> None:
+    """Start the bounds afresh: the next run gives every template its whole time budget again."""
+    _exceeded.clear()
+    _spent.clear()
+
+
 def _check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     for value in (*args, *kwargs.values()):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_OUTPUT:

@@ -41,6 +41,11 @@ def reason(note: str) -> str:
     return LABELS.get(head, head)
 
 
+def forget() -> None:
+    """Drop what was seen of charts: the next run looks at the directories as they are then."""
+    _in_chart_templates.cache_clear()
+
+
 def chart_template(path: str) -> str | None:
     """The skip note of a file below the ``templates/`` directory of a Helm chart."""
     if _in_chart_templates(os.path.dirname(os.path.abspath(path))):

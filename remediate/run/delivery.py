@@ -46,6 +46,11 @@ class Held:
     """The bytes read at the start of the run (the changed-on-disk check compares them)."""
 
 
+def forget() -> None:
+    """Drop the real paths found: the next run resolves links as they are then."""
+    key.cache_clear()
+
+
 @cache
 def key(path: str) -> str:
     """How files are matched up across the run: by their real path, whatever name reached them."""
