@@ -17,11 +17,11 @@ import bisect
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from remediate.yaml.source import InputError
-from remediate.yaml.values import as_json_reads, key_text, scalar_value
+from remediate.yaml.values import as_json_reads, key_text, scalar_value, to_data
 
 MAX_DEPTH = 256
 """Deepest nesting accepted. Real manifests stay far below it (CRD schemas reach about 60)."""
@@ -156,6 +156,9 @@ class Alias(Node):
         return self.target
 
 
+_UNBUILT = object()
+
+
 @dataclass(eq=False)
 class Document:
     """One document of a stream: its index, root node, and where its text starts and ends."""
@@ -166,18 +169,29 @@ class Document:
     end: int
     explicit_start: bool
     """The document starts with a ``---`` marker."""
+    _data: Any = field(default=_UNBUILT, repr=False)
+
+    @property
+    def data(self) -> Any:
+        """The document as plain data (:func:`remediate.yaml.values.to_data`), built once: the
+        verification of each pass compares a document with the one it came from."""
+        if self._data is _UNBUILT:
+            self._data = to_data(self.root)
+        return self._data
 
 
-_yaml: Any = None
+def _events(text: str) -> Iterator[Any]:
+    """The parse events of ``text`` from libyaml, through ruamel.yaml's C parser itself: ruamel's
+    ``YAML().parse`` wraps the same calls in a generator of its own (a tenth of the parsing time),
+    and its shared ``YAML`` instance keeps a record of every stream it parsed."""
+    from ruamel.yaml.cyaml import CParser
 
-
-def _parser() -> Any:
-    global _yaml
-    if _yaml is None:
-        from ruamel.yaml import YAML
-
-        _yaml = YAML(typ="safe", pure=False)
-    return _yaml
+    parser = CParser(text)
+    try:
+        while parser.check_event():
+            yield parser.get_event()
+    finally:
+        parser.dispose()
 
 
 def _mark_error(exc: Exception, text: str) -> InputError:
@@ -295,7 +309,7 @@ def _compose(text: str) -> Iterator[Document]:
         else:
             root = node
 
-    for event in _parser().parse(parsed):
+    for event in _events(parsed):
         kind = type(event)
         node: Node
         if kind is scalar_event:

@@ -18,7 +18,6 @@ from typing import Any
 from remediate.yaml.document import Document, parse
 from remediate.yaml.model import DELETED, Fix, Touch, YamlPath
 from remediate.yaml.source import InputError
-from remediate.yaml.values import to_data
 
 _MISSING = object()
 
@@ -47,11 +46,11 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
         )
     for document in after:
         declared = touches.get(document.index, [])
-        new = to_data(document.root)
+        new = document.data
         if document.index >= len(before) or any(t.path == () for t in declared):  # a new or refilled document
             _check_declared(document.index, new, declared)
             continue
-        old = to_data(before[document.index].root)
+        old = before[document.index].data
         if not declared:
             if repr(old) != repr(new):
                 raise VerificationError(_explain(document.index, old, new, []))
