@@ -7,14 +7,15 @@ import concurrent.futures
 import io
 import os
 import shutil
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from remediate.cli.commands import RunOptions, run
 from remediate.run import bulk, files
+from tests import helpers
 from tests.conftest import CORPUS, ROOT
 
 SEED = (ROOT / "examples" / "deployment.yml").read_bytes()
@@ -43,17 +44,17 @@ data:
 """
 
 
-def k8sfix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "remediate", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+@dataclass(frozen=True)
+class TextRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def k8sfix(*args: str, cwd: Path) -> TextRun:
+    """:func:`tests.helpers.k8sfix`, with its output as text."""
+    ran = helpers.k8sfix(*args, cwd=cwd)
+    return TextRun(ran.returncode, ran.stdout.decode(), ran.stderr.decode())
 
 
 def write(root: Path, relative: str, data: bytes | str) -> Path:
@@ -226,12 +227,24 @@ def test_summary_counts_fixes_and_findings_left_by_fixer(tmp_path: Path) -> None
     ]
 
 
-def test_two_jobs_print_exactly_what_one_job_prints_on_the_corpus() -> None:
-    corpus = CORPUS / "dev"
-    one = k8sfix("--diff", "--jobs", "1", str(corpus), cwd=ROOT)
-    two = k8sfix("--diff", "--jobs", "2", str(corpus), cwd=ROOT)
-    assert one.stdout.count("\n+++ b/") > 500  # the corpus has plenty to fix
+def test_two_jobs_print_exactly_what_one_job_prints() -> None:
+    """Three projects of the corpus (about 300 files, Services and policies across files among them)."""
+    paths = [
+        str(CORPUS / "dev" / name) for name in ("istio__istio", "stackrox__kube-linter", "Shopify__kubeaudit")
+    ]
+    one = k8sfix("--diff", "--jobs", "1", *paths, cwd=ROOT)
+    two = k8sfix("--diff", "--jobs", "2", *paths, cwd=ROOT)
+    assert one.stdout.count("\n+++ b/") > 100  # plenty to fix
     assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
+def test_the_readme_shows_the_summary_of_the_corpus_as_it_is() -> None:
+    """The README's example summary is the real one, for the command it names."""
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("for `k8sfix --diff tests/corpus/dev`:\n\n```text\n", 1)[1].split("```", 1)[0]
+    ran = k8sfix("--diff", "tests/corpus/dev", cwd=ROOT)
+    summary = ran.stderr.splitlines()[-3:]
+    assert "\n".join(summary) + "\n" == shown
 
 
 def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:

@@ -22,11 +22,10 @@ from fixers.container_resources import (
 )
 from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, containers, manifests, pod_template
 from remediate.run.config import ConfigError, load
-from remediate.run.runner import Engine, process
 from remediate.yaml.document import Mapping, parse
 from remediate.yaml.values import to_data
 from tests.helpers import fix_text, fixed_or_same
-from tests.test_corpus import corpus_sources
+from tests.test_corpus import fixed_corpus
 
 SELECT = ["container-resources"]
 CPU = Decimal("0.001")
@@ -406,11 +405,10 @@ def _resources_by_container(text: str) -> dict[tuple, dict]:
     return found
 
 
+@pytest.mark.xdist_group("corpus-container-resources")
 def test_on_the_corpus_every_fixed_container_is_complete_valid_and_keeps_its_values() -> None:
-    engine = Engine(load(None, select=SELECT))
     checked = 0
-    for source in corpus_sources():
-        result = process(engine, source, fix=True)
+    for source, result in fixed_corpus(tuple(SELECT)):
         if result.output is None:
             continue
         fixed = {(f.doc, f.path) for f in result.findings if f.fix is not None}

@@ -1,6 +1,11 @@
 """Every real manifest of ``tests/corpus`` (see its SOURCES.tsv for origin and licence), fixed by
 each fixer alone and by all of them: no crash, every output parses, no line changes that is not a
-fix line, and a second run changes nothing. The figures are printed (``pytest -s`` shows them)."""
+fix line, and a second run changes nothing. The figures are printed (``pytest -s`` shows them).
+
+The corpus is fixed once per selection of fixers and test run (:func:`fixed_corpus`): the trust,
+schema, security-context and resources tests read the same results. Tests that share one are in
+one ``xdist_group``, so that parallel runs fix it once too.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import pytest
 
 from remediate.run.config import load
 from remediate.run.registry import all_fixers
-from remediate.run.results import Status
+from remediate.run.results import FileResult, Status
 from remediate.run.runner import Engine, decode, process
 from remediate.yaml.document import parse
 from remediate.yaml.source import Source
@@ -35,14 +40,30 @@ def corpus_sources() -> tuple[Source, ...]:
     return tuple(sources)
 
 
+ALL = tuple(fixer.id for fixer in all_fixers())
+
+
+@cache
+def fixed_corpus(select: tuple[str, ...]) -> tuple[tuple[Source, FileResult], ...]:
+    """Every corpus file with its result, fixed by the fixers ``select``, once per test run."""
+    engine = Engine(load(None, select=list(select)))
+    started = time.perf_counter()
+    results = tuple((source, process(engine, source, fix=True)) for source in corpus_sources())
+    FIX_SECONDS[select] = time.perf_counter() - started
+    return results
+
+
+FIX_SECONDS: dict[tuple[str, ...], float] = {}
+"""How long :func:`fixed_corpus` took for each selection (the figures print it)."""
+
+
 def run_corpus(select: list[str]) -> dict[str, int]:
     engine = Engine(load(None, select=select))
     writes = tuple(key for fixer in all_fixers() if fixer.id in select for key in fixer.writes)
     figures = {"files": 0, "documents": 0, "changed": 0, "failed": 0, "noise": 0, "findings": 0, "fixed": 0}
     problems: list[str] = []
     started = time.perf_counter()
-    for source in corpus_sources():
-        result = process(engine, source, fix=True)
+    for source, result in fixed_corpus(tuple(select)):
         figures["files"] += 1
         figures["documents"] += result.documents
         figures["findings"] += len(result.findings)
@@ -69,15 +90,18 @@ def run_corpus(select: list[str]) -> dict[str, int]:
     return figures
 
 
-@pytest.mark.parametrize("fixer", [f.id for f in all_fixers()])
+@pytest.mark.parametrize(
+    "fixer", [pytest.param(f.id, marks=pytest.mark.xdist_group(f"corpus-{f.id}")) for f in all_fixers()]
+)
 def test_corpus_each_fixer(fixer: str) -> None:
     figures = run_corpus([fixer])
     assert figures["files"] == len(corpus_sources()) > 1000
     assert figures["noise"] == 0
 
 
+@pytest.mark.xdist_group("corpus-all")
 def test_corpus_all_fixers() -> None:
-    figures = run_corpus([f.id for f in all_fixers()])
+    figures = run_corpus(list(ALL))
     assert figures["noise"] == 0
     assert figures["failed"] == len(KNOWN_INVALID)
 

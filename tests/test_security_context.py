@@ -26,7 +26,7 @@ from remediate.yaml.source import Source
 from remediate.yaml.values import to_data
 from tests.conftest import ROOT
 from tests.helpers import fix_text, fixed_or_same
-from tests.test_corpus import corpus_sources
+from tests.test_corpus import corpus_sources, fixed_corpus
 
 RESTRICTED = Options().fields()
 KUBE_SCORE = Options(profile="kube-score").fields()
@@ -482,9 +482,12 @@ def _corpus_outcomes(profile: str) -> list[tuple[dict, dict, bool, bool]]:
     if profile != "restricted":
         config = ROOT / "golden" / "security-context" / "kube-score.config.yaml"
     engine = Engine(load(config, select=["security-context"]))
+    if profile == "restricted":  # the default options: the run of test_corpus_each_fixer
+        fixed = fixed_corpus(("security-context",))
+    else:
+        fixed = tuple((source, process(engine, source, fix=True)) for source in corpus_sources())
     outcomes = []
-    for source in corpus_sources():
-        result = process(engine, source, fix=True)
+    for source, result in fixed:
         if result.errors or result.source is None:
             continue
         after = result.output if result.output is not None else source.text
@@ -507,6 +510,7 @@ def _belongs(findings: Any, manifest: Any) -> bool:
     return any(f.doc == manifest.document.index and f.path[: len(prefix)] == prefix for f in findings)
 
 
+@pytest.mark.xdist_group("corpus-security-context")
 def test_corpus_objects_fixed_completely_pass_the_restricted_standard_and_violations_are_all_found() -> None:
     outcomes = _corpus_outcomes("restricted")
     assert len(outcomes) > 500

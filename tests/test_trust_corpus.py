@@ -25,15 +25,12 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
-from remediate.run.config import load
-from remediate.run.registry import all_fixers
 from remediate.run.results import Status
-from remediate.run.runner import Engine, process
 from remediate.yaml.document import parse
 from remediate.yaml.values import to_data
 from tests.fidelity import altered_lines, comments, lost_comments
 from tests.helpers import noise_lines
-from tests.test_corpus import KNOWN_INVALID, corpus_sources
+from tests.test_corpus import ALL, KNOWN_INVALID, fixed_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -61,17 +58,16 @@ def schema_verdict(obj: Any, version: str) -> str:
     return "valid"
 
 
+@pytest.mark.xdist_group("corpus-all")
 def test_all_fixers_keep_files_valid_comments_and_untouched_lines() -> None:
-    engine = Engine(load(None, select=[fixer.id for fixer in all_fixers()]))
     version = kubernetes_validate.latest_version()
     counts = ("files", "changed", "comments", "objects_checked", "objects_added")
     problem_counts = ("failed", "unparsable", "invalidated", "altered_lines", "lost_comments")
     figures = dict.fromkeys(counts + problem_counts, 0)
     problems: list[str] = []
     started = time.perf_counter()
-    for source in corpus_sources():
+    for source, result in fixed_corpus(ALL):
         figures["files"] += 1
-        result = process(engine, source, fix=True)
         if result.status is Status.FAILED:
             if source.name not in KNOWN_INVALID:
                 figures["failed"] += 1
