@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence, content_end, parse
+from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence, content_end
+from remediate.yaml.document import parse as _parse
 from remediate.yaml.values import to_data
+
+
+@functools.lru_cache(maxsize=8192)
+def parse(text: str) -> list[Document]:
+    """The documents of ``text``, parsed once however many measures read them (none changes them)."""
+    return _parse(text)
+
 
 _MISSING = object()
 _HASH = re.compile(r"(?:^|(?<=[ \t\r\n]))#", re.MULTILINE)

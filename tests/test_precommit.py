@@ -5,7 +5,8 @@ pre-commit installs a hook from a git repository at a revision, so this checkout
 author are fixed, so the same tree gives the same revision, and pre-commit reuses the hook
 environment it installed before (kept in pytest's cache directory, one at a time) until the code
 changes. Installing
-it runs pip as a user's machine would, with this machine's pip configuration.
+it runs uv (pre-commit-uv, in the test extra, as many users have it) rather than pip: the same
+install from the same package metadata, in a fifth of the time.
 """
 
 from __future__ import annotations
