@@ -104,11 +104,18 @@ Options:
               liveness: null
 
 Fix safety:
-    Review it. A readinessProbe can keep pods out of their Service when the check does not fit the
-    app: ``httpGet /`` must answer with a status from 200 to 399 (a redirect to a login page
-    counts, a 404 does not), and a grpc probe needs the gRPC health service. The guess is made from
-    port names and numbers; set ``templates`` where it guesses wrong. The liveness check is
-    deliberately weak: it only restarts a container whose port does not accept connections.
+    A missing readinessProbe and a missing livenessProbe are two findings, each with its own fix:
+
+    - ``readiness``: safe for a ``tcpSocket`` check of a port the container declares and a Service
+      sends traffic to: the app listens there, or the Service could not serve it either. Safe too
+      for a probe of your own ``templates``, which you wrote for that image. Unsafe otherwise: an
+      ``httpGet`` on a guessed path must answer with a status from 200 to 399 (a redirect to a
+      login page counts, a 404 does not: a Prometheus metrics port is never Ready), a ``grpc``
+      probe needs the gRPC health service, and a port the container does not declare is a guess.
+      A pod that never becomes Ready takes its Service's traffic away.
+    - ``liveness``: unsafe, even though the check added is deliberately weak (is the port
+      accepting connections?): a container that listens late, or only on localhost, is restarted
+      over and over. Safe for a probe of your own ``templates``.
 
 Limitations:
     When no port can be inferred (no ``ports`` and no Service), the finding has no fix and says to
@@ -151,6 +158,7 @@ from remediate.kube.k8s import (
 )
 from remediate.yaml.document import Mapping, Node, Scalar, parse
 from remediate.yaml.edits import Change
+from remediate.yaml.model import Applicability
 from remediate.yaml.source import InputError
 from remediate.yaml.values import to_data
 
@@ -158,6 +166,7 @@ READINESS = "readinessProbe"
 LIVENESS = "livenessProbe"
 PROBE_ORDER = (LIVENESS, READINESS)
 """The order probes go in a container: liveness, then readiness (as ``helm create`` writes them)."""
+RULES = {LIVENESS: "liveness", READINESS: "readiness"}
 
 READINESS_TIMING = {"initialDelaySeconds": 5, "periodSeconds": 10}
 LIVENESS_TIMING = {"initialDelaySeconds": 15, "periodSeconds": 20}
@@ -433,6 +442,8 @@ class Plan:
     lacking: list[str]
     values: dict[str, Any] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    safe: set[str] = field(default_factory=set)
+    """The probes in ``values`` that are safe fixes (see the docstring's Fix safety)."""
 
 
 def runs_long(manifest: Manifest, spec: Mapping) -> bool:
@@ -459,10 +470,15 @@ def plan_probes(
     needed = {LIVENESS: options.liveness, READINESS: serves is not None}
     entry = matching_template(options.templates, container)
     declared = tcp_ports(container.node)
-    port = choose_port(serves or []) or choose_port(declared)
+    numbers = {p.number for p in declared}
+    usable = [p for p in serves or [] if not declared or p.number in numbers or p.name]
+    undeclared = [p.number for p in serves or [] if p not in usable and p.number is not None]
+    port = choose_port(usable) or (None if undeclared else choose_port(declared))
     ports = {
         READINESS: port,
-        LIVENESS: probed_port(has[READINESS], (serves or []) + declared) or port,
+        LIVENESS: probed_port(has[READINESS], usable + declared)
+        or choose_port(usable)
+        or choose_port(declared),
     }
     plan = Plan([])
     for key in PROBE_ORDER:
@@ -478,12 +494,28 @@ def plan_probes(
         if value is None and source is not ...:
             continue  # the template says this container needs no such probe
         plan.lacking.append(key)
-        if value is None:
+        if value is None and key == READINESS and undeclared:
+            plan.reasons[key] = (
+                f"the Service sends its traffic to port {undeclared[0]}, which the container does not "
+                "declare among its ports: declare it (or correct the Service's targetPort)"
+            )
+        elif value is None:
             plan.reasons[key] = _no_port_reason(key)
         else:
             plan.values[key] = value
+            if source is not ... or (key == READINESS and _checks_a_served_port(value, ports[key], declared)):
+                plan.safe.add(key)
     _refuse_identical(plan, has, {p.name: p.number for p in declared if p.name and p.number})
     return plan
+
+
+def _checks_a_served_port(probe: dict[str, Any], port: Port | None, declared: list[Port]) -> bool:
+    """True for a ``tcpSocket`` probe of a port that the container declares and a Service targets
+    (a Service port reaches it: :attr:`Port.service_ports` or aliases come from a Service)."""
+    if port is None or "tcpSocket" not in probe:
+        return False
+    served = bool(port.service_ports or port.aliases)
+    return served and any((p.name, p.number) == (port.name, port.number) for p in declared)
 
 
 def probed_port(probe: Node | None, known: list[Port]) -> Port | None:
@@ -595,6 +627,7 @@ class ContainerProbes(Fixer):
         "periodSeconds",
     )
     needs_index = True
+    rules = ("readiness", "liveness")
 
     def setup(self) -> None:
         """Compile the probe templates of the options: one that cannot compile is a configuration
@@ -609,6 +642,7 @@ class ContainerProbes(Fixer):
                         raise SetupProblem("templates", f"entry {number}, {key}: {failure}") from None
 
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        yield from self.guard_findings(manifest, ctx)
         template = pod_template(manifest, ctx.pod_kinds)
         if template is None or not runs_long(manifest, template.spec):
             return
@@ -642,25 +676,35 @@ class ContainerProbes(Fixer):
                 yield self.finding(
                     manifest,
                     liveness,
-                    f"{who} has a livenessProbe identical to its readinessProbe: a slow dependency "
+                    rule="liveness",
+                    message=f"{who} has a livenessProbe identical to its readinessProbe: a slow dependency "
                     "would get it restarted, not just taken out of its Service (kube-score: "
                     "pod-probes-identical); make liveness a simpler check, or remove it",
                     container=container,
                 )
             return
-        message = f"{who} has " + " and ".join(_lack(key, services) for key in plan.lacking)
-        message += "".join(f"; {key} not added: {reason}" for key, reason in plan.reasons.items())
-        fix = None
-        if plan.values:
-            values = plan.values
-            fix = (
-                "add " + " and ".join(values),
-                lambda: [place_probe(ctx, container.node, key, values[key]) for key in values],
+        for key in plan.lacking:
+            message = f"{who} has {_lack(key, services)}"
+            if key in plan.reasons:
+                message += f"; not added: {plan.reasons[key]}"
+            fix = None
+            if key in plan.values:
+                value = plan.values[key]
+                fix = (
+                    f"add {key}",
+                    lambda key=key, value=value: [place_probe(ctx, container.node, key, value)],
+                )
+            safe = key in plan.safe
+            found = self.finding(
+                manifest,
+                container.node,
+                message,
+                container=container,
+                fix=fix,
+                applicability=Applicability.SAFE if safe else Applicability.UNSAFE,
+                rule=RULES[key],
             )
-        found = self.finding(manifest, container.node, message, container=container, fix=fix)
-        if READINESS not in plan.lacking:
-            found = dataclasses.replace(found, severity=Severity.WARNING)
-        yield found
+            yield found if key == READINESS else dataclasses.replace(found, severity=Severity.WARNING)
 
 
 def _lack(key: str, services: list[IndexedObject]) -> str:

@@ -79,11 +79,17 @@ Options:
               cpu-limit: "1"
 
 Fix safety:
-    Review it. Adding a request can leave a pod unschedulable where nodes or a namespace quota have
-    less room than the requests ask for; adding a limit can get a container OOM-killed (memory) or
-    throttled (CPU) where it needs more than the limit. The defaults fit small services; set
-    ``overrides`` for the containers that need more. Requests copied from limits change nothing:
-    Kubernetes already uses a container's limit as its request where the request is unset.
+    Requests and limits are two findings of one container, each with its own fix:
+
+    - ``requests``: safe when every request added is copied from its limit (Kubernetes already uses
+      the limit as the request: nothing changes) or is small (at most ``500m`` CPU, ``512Mi``
+      memory, ``1Gi`` ephemeral-storage, as the defaults are): a request only reserves room, it
+      never stops a running container. Unsafe above that: a pod can become unschedulable where
+      nodes or a namespace quota have less room than it asks for.
+    - ``limits``: unsafe. A memory limit below what the app needs gets it OOM-killed (a database
+      given 128Mi never starts), a CPU limit throttles it, and a throttled start can miss its
+      probes. The defaults fit small services; set ``overrides`` for the containers that need more
+      (or ``extend-safe-fixes: [container-resources/limits]`` where they fit every container).
 
 Limitations:
     A quantity of 0 is reported but left alone (no value is overwritten); so is a missing request
@@ -102,11 +108,10 @@ Limitations:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any, Literal
@@ -115,9 +120,11 @@ from remediate.kube import ignore
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
 from remediate.kube.k8s import DECLARED_CONTAINERS, Container, Manifest, containers, pod_template
+from remediate.kube.quantities import Quantity, amount_of, quantity_of
 from remediate.yaml import render
 from remediate.yaml.document import Mapping, Node, Scalar
 from remediate.yaml.edits import Change, Uneditable, is_empty, own_value
+from remediate.yaml.model import Applicability
 
 SECTIONS = ("requests", "limits")
 """The two sets of quantities in a container's ``resources``, in the order they are written."""
@@ -134,6 +141,8 @@ FINEST = {"cpu": Decimal("0.001")}
 """The smallest amount Kubernetes counts: "Kubernetes doesn't allow you to specify CPU resources
 with a precision finer than 1m" (its documentation); memory and storage take any byte count."""
 SINGULAR = {"requests": "request", "limits": "limit"}
+SMALL_REQUESTS = {"cpu": Decimal("0.5"), "memory": Decimal(512 * 2**20), "ephemeral-storage": Decimal(2**30)}
+"""The largest request added as a safe fix, in base units (cores, bytes): no node is that full."""
 EPHEMERAL_STORAGE_CHECK = "container-ephemeral-storage-request-and-limit"
 """The kube-score check id that switches off the ephemeral-storage part in ``kube-score/ignore``."""
 
@@ -149,98 +158,6 @@ OverrideKey = Literal[
     "ephemeral-storage-request",
     "ephemeral-storage-limit",
 ]
-
-
-# -- quantities ---------------------------------------------------------------------------------
-
-_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-_QUANTITY = re.compile(rf"({_NUMBER})([KMGTPE]i|[eE][+-]?[0-9]{{1,3}}|[numkMGTPE]?)")
-"""Kubernetes' quantity syntax (apimachinery's ``resource.ParseQuantity``): a decimal number and a
-binary suffix (``Ki``..``Ei``), a decimal exponent (``e3``, ``E-2``) or a decimal SI suffix
-(``n``, ``u``, ``m``, none, ``k``, ``M``..``E``). ``1E`` is an exabyte, ``1E3`` a thousand.
-Exponents longer than three digits are refused: no resource is that large or that small."""
-
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A Kubernetes quantity as written: ``number`` in the unit ``suffix`` (``64Mi`` is 64, "Mi").
-
-    ``numeric`` is true when YAML reads the value as a number (``cpu: 1``) rather than a string.
-    """
-
-    number: Decimal
-    suffix: str
-    numeric: bool = False
-
-    @classmethod
-    def parse(cls, value: Any, *, numeric: bool = False) -> Quantity | None:
-        """The quantity ``value`` (a YAML string or number; with ``numeric``, the text of a number)
-        stands for, or None if it is none."""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            return None
-        match = _QUANTITY.fullmatch(str(value))
-        if match is None:
-            return None
-        return cls(Decimal(match.group(1)), match.group(2), numeric=numeric or not isinstance(value, str))
-
-    @property
-    def unit(self) -> Decimal:
-        """What the suffix multiplies the number by: 1048576 for ``Mi``, 0.001 for ``m``."""
-        if self.suffix in _BINARY:
-            return Decimal(1024 ** _BINARY[self.suffix])
-        exponent = _DECIMAL.get(self.suffix)
-        if exponent is None:  # a decimal exponent: "e3", "E-2" (a lone "E" is exa, in _DECIMAL)
-            exponent = int(self.suffix[1:])
-        return Decimal(1).scaleb(exponent)
-
-    @property
-    def amount(self) -> Decimal:
-        """The value in base units (cores, bytes): ``64Mi`` is 67108864, ``100m`` is 0.1."""
-        return self.number * self.unit
-
-    def times(self, ratio: Decimal, finest: Decimal | None = None) -> Quantity:
-        """``ratio`` times this quantity, in the same unit (``64Mi`` times 2 is ``128Mi``).
-
-        ``finest`` is the smallest amount Kubernetes counts, in base units (0.001 for CPU): the
-        result is rounded up to a whole number of it (``33m`` times 1.5 is ``50m``).
-        """
-        number = self.number * ratio
-        if finest is not None and self.suffix not in _BINARY:
-            step = finest / self.unit  # exact: both are powers of ten
-            number = (number / step).to_integral_value(rounding=ROUND_CEILING) * step
-        return Quantity(number, self.suffix, self.numeric)
-
-    def value(self) -> str | int | float:
-        """What to write in YAML: the text (``128Mi``), or a number where the original was one."""
-        number = self.number.normalize()
-        if number == number.to_integral_value():
-            number = number.quantize(Decimal(1))
-        if self.numeric and not self.suffix:
-            return int(number) if number == number.to_integral_value() else float(number)
-        return f"{number:f}{self.suffix}"
-
-
-def amount_of(text: str) -> Decimal:
-    """The amount of a quantity known to be valid (an option's)."""
-    quantity = Quantity.parse(text)
-    assert quantity is not None
-    return quantity.amount
-
-
-def quantity_of(node: Node | None) -> Quantity | None:
-    """The resource quantity a YAML value holds (numbers too: ``cpu: 1``), or None for anything else.
-
-    Negative quantities are None too: Kubernetes refuses them for resources.
-    """
-    if not isinstance(node, Scalar) or node.is_null:
-        return None
-    quantity = Quantity.parse(node.data)
-    if quantity is not None and quantity.numeric and not node.style:  # a number, as written: 1e9
-        quantity = Quantity.parse(node.value, numeric=True) or quantity
-    return quantity if quantity is not None and quantity.amount >= 0 else None
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -360,10 +277,24 @@ class Plan:
     zero: list[Slot] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     additions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    copied: set[Slot] = field(default_factory=set)
+    """The added requests that copy their limit (which Kubernetes uses as the request already)."""
 
     def add(self, slot: Slot, value: Any) -> None:
         section, resource = slot
         self.additions.setdefault(section, {})[resource] = value
+
+    def applicability(self) -> Applicability:
+        """Safe for requests that are copied or small; limits are always unsafe (Fix safety)."""
+        for section, values in self.additions.items():
+            if section == "limits":
+                return Applicability.UNSAFE
+            for resource, value in values.items():
+                quantity = Quantity.parse(value)
+                small = quantity is not None and quantity.amount <= SMALL_REQUESTS[resource]
+                if (section, resource) not in self.copied and not small:
+                    return Applicability.UNSAFE
+        return Applicability.SAFE
 
 
 def existing(container: Mapping, slot: Slot) -> Node | None:
@@ -381,7 +312,9 @@ def plan_for(
 
     ``required`` lists the slots that must be set, requests before limits. A missing request copies
     its limit, a missing limit is ``ratio`` times its request, and where neither is set both get
-    the defaults. Nothing is derived from a partner that is 0 or not a quantity.
+    the defaults. A request that equals the default request gets the default limit: it is the
+    pair of defaults, the request added by an earlier fix (requests and limits are fixed apart).
+    Nothing is derived from a partner that is 0 or not a quantity.
     """
     plan = Plan()
     for slot in required:
@@ -407,6 +340,9 @@ def plan_for(
             plan.blocked.append(f"no {label(slot)} fits below a {label(partner_slot)} of 0")
         elif section == "requests":
             plan.add(slot, partner_quantity.value())
+            plan.copied.add(slot)
+        elif partner_quantity.amount == amount_of(defaults[partner_slot]):
+            plan.add(slot, defaults[slot])
         else:
             plan.add(slot, partner_quantity.times(ratio, FINEST.get(resource)).value())
     return plan
@@ -498,8 +434,10 @@ class ContainerResources(Fixer):
     code = "K8S002"
     Options = Options
     writes = ("resources", "requests", "limits", "cpu", "memory", "ephemeral-storage")
+    rules = SECTIONS
 
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        yield from self.guard_findings(manifest, ctx)
         template = pod_template(manifest, ctx.pod_kinds)
         if template is None:
             return
@@ -508,22 +446,26 @@ class ContainerResources(Fixer):
         ratio = Decimal(repr(options.limit_ratio))
         for container in containers(template.spec, DECLARED_CONTAINERS):
             defaults = options.defaults_for(manifest.kind, container)
-            plan = plan_for(container.node, required, defaults, ratio)
-            if not plan.missing and not plan.zero:
-                continue
-            fix = None
-            if plan.additions:
-                fix = (
-                    title_for(plan.additions),
-                    lambda c=container.node, a=plan.additions: changes_for(ctx, c, a),
+            for section in SECTIONS:
+                slots = tuple(slot for slot in required if slot[0] == section)
+                plan = plan_for(container.node, slots, defaults, ratio)
+                if not plan.missing and not plan.zero:
+                    continue
+                fix = None
+                if plan.additions:
+                    fix = (
+                        title_for(plan.additions),
+                        lambda c=container.node, a=plan.additions: changes_for(ctx, c, a),
+                    )
+                yield self.finding(
+                    manifest,
+                    container.node,
+                    f"{container.subject} {describe(plan)}",
+                    container=container,
+                    fix=fix,
+                    applicability=plan.applicability(),
+                    rule=section,
                 )
-            yield self.finding(
-                manifest,
-                container.node,
-                f"{container.subject} {describe(plan)}",
-                container=container,
-                fix=fix,
-            )
 
     def required_slots(self, manifest: Manifest, pod_metadata: Mapping | None) -> tuple[Slot, ...]:
         """The slots every container of this object must set, requests before limits."""

@@ -72,13 +72,15 @@ Options:
         ``Exact``. A path without ``path`` always gets ``ImplementationSpecific``.
 
 Fix safety:
-    The new object means what the old one meant, with these exceptions that the new APIs brought
-    and the migration guide lists: apps/v1 Deployments default to ``progressDeadlineSeconds: 600``,
-    ``revisionHistoryLimit: 10`` and 25% ``maxSurge``/``maxUnavailable``; DaemonSets (from
-    extensions/v1beta1) and StatefulSets (from apps/v1beta1) default to a ``RollingUpdate`` strategy
-    instead of ``OnDelete``. Set those fields by hand where the old behaviour matters. The selector
-    built from the template labels is the one the old API defaulted to, so a running workload keeps
-    its pods (apps/v1 selectors are immutable).
+    - safe: the new object means what the old one meant, except for defaults the new APIs brought
+      that change how a workload is rolled out, not whether its pods start: apps/v1 Deployments
+      default to ``progressDeadlineSeconds: 600``, ``revisionHistoryLimit: 10`` and 25%
+      ``maxSurge``/``maxUnavailable``. The selector built from the template labels is the one the
+      old API defaulted to, so a running workload keeps its pods (apps/v1 selectors are immutable).
+    - unsafe: a DaemonSet from extensions/v1beta1 or a StatefulSet from apps/v1beta1 without an
+      ``updateStrategy``. They defaulted to ``OnDelete``; the new APIs default to
+      ``RollingUpdate``, so the next change of the template restarts every pod on its own, which
+      the old object never did. Set ``updateStrategy: {type: OnDelete}`` by hand to keep it.
 
 Limitations:
     No fix, only a finding that says what to do, for: PodSecurityPolicy (removed in 1.25 without a
@@ -110,6 +112,7 @@ from remediate.kube.fixer import Context, Fixer
 from remediate.kube.k8s import Manifest, follow
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence
 from remediate.yaml.edits import Change, Editor, Uneditable, own_value
+from remediate.yaml.model import Applicability
 from remediate.yaml.render import OneLine
 from remediate.yaml.values import to_data
 
@@ -430,6 +433,19 @@ REWRITES: dict[str, Rewrite] = {
 """The structural rewrites named in :data:`remediate.kube.removed_apis.REMOVED_APIS`."""
 
 
+ON_DELETE_BY_DEFAULT = {("DaemonSet", "extensions/v1beta1"), ("StatefulSet", "apps/v1beta1")}
+"""Old APIs whose default ``updateStrategy`` was ``OnDelete``; their replacements roll pods."""
+
+
+def applicability(manifest: Manifest) -> Applicability:
+    """Unsafe where the move changes the default update strategy (see the docstring's Fix safety)."""
+    if (manifest.kind, manifest.api_version) not in ON_DELETE_BY_DEFAULT:
+        return Applicability.SAFE
+    spec = manifest.node.get("spec")
+    strategy = spec.get("updateStrategy") if isinstance(spec, Mapping) else None
+    return Applicability.SAFE if strategy is not None else Applicability.UNSAFE
+
+
 class DeprecatedApi(Fixer):
     id = "deprecated-api"
     code = "K8S006"
@@ -505,6 +521,7 @@ class DeprecatedApi(Fixer):
                 f"move to {move.api_version}",
                 lambda: self._migrate(ctx.editor, manifest.node, move.api_version or "", move.rewrites),
             ),
+            applicability=applicability(manifest),
         )
 
     def _migrate(

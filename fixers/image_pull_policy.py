@@ -34,9 +34,13 @@ Options:
         are added (default false).
 
 Fix safety:
-    Safe. Kubernetes already defaults an unset policy to ``Always`` for ``:latest`` and untagged
-    images; elsewhere the fix adds a registry round-trip at container start. ``Never`` and
-    ``IfNotPresent`` set on purpose can be kept with ``keep-existing``.
+    - safe: adding a missing policy, and replacing ``IfNotPresent``. Kubernetes already defaults an
+      unset policy to ``Always`` for ``:latest`` and untagged images; elsewhere the fix adds a
+      registry round-trip at container start, which the pod's pull secrets already allow.
+    - unsafe: replacing ``Never``, and writing ``Never`` (``policy: Never``). ``Never`` is for images
+      loaded onto the nodes by hand (kind, minikube, air-gapped nodes): pulling such an image fails,
+      and a ``Never`` container whose image is not on the node does not start. ``IfNotPresent`` set
+      on purpose can be kept with ``keep-existing``.
 
 Limitations:
     A container whose ``image`` is missing or not a string is reported, not guessed at. Containers
@@ -55,6 +59,7 @@ from remediate.kube.fixer import Context, Fixer
 from remediate.kube.k8s import DECLARED_CONTAINERS, Manifest, containers, pod_template
 from remediate.yaml.document import Mapping
 from remediate.yaml.edits import Change
+from remediate.yaml.model import Applicability
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,12 @@ def policy_for_image(image: str) -> str:
     if ":" not in last:
         return "Always"
     return "Always" if last.rsplit(":", 1)[1] == "latest" else "IfNotPresent"
+
+
+def applicability(current: object, wanted: str) -> Applicability:
+    """Unsafe where ``Never`` is involved: the image may exist only on the nodes, or only in a
+    registry (see the docstring's Fix safety)."""
+    return Applicability.UNSAFE if "Never" in (current, wanted) else Applicability.SAFE
 
 
 def set_policy(ctx: Context, container: Mapping, policy: str) -> list[Change]:
@@ -109,6 +120,7 @@ class ImagePullPolicy(Fixer):
                     f"{who} has no imagePullPolicy (should be {wanted})",
                     container=container,
                     fix=(f"set imagePullPolicy: {wanted}", partial(set_policy, ctx, container.node, wanted)),
+                    applicability=applicability(None, wanted),
                 )
             elif getattr(current, "data", None) != wanted and not options.keep_existing:
                 shown = getattr(current, "value", "a non-string value")
@@ -118,4 +130,5 @@ class ImagePullPolicy(Fixer):
                     f'{who} has imagePullPolicy "{shown}" (should be {wanted})',
                     container=container,
                     fix=(f"set imagePullPolicy: {wanted}", partial(set_policy, ctx, container.node, wanted)),
+                    applicability=applicability(getattr(current, "data", None), wanted),
                 )

@@ -90,12 +90,17 @@ Options:
         Default: empty (each workload's own file).
 
 Fix safety:
-    ``allow-all`` changes no traffic: it is added only for directions in which no policy selects the
-    pods, where all traffic is allowed already. Policies add up, so a policy with rules would also
-    widen the traffic of other pods it selects (pods with more labels) whose traffic policies limit;
-    when the run knows such pods, no policy is added and the finding names the object in the way
-    (give the pods a label of their own). ``deny-all`` and ``same-namespace`` change traffic on
-    purpose, and ``deny-all`` of Egress blocks DNS lookups too: review them before applying.
+    - unsafe, whatever the template. Policies add up, and k8sfix sees only the policies of the
+      run: a namespace locked down by a default-deny applied from elsewhere (another repository,
+      an operator, a platform team's baseline) is opened by an ``allow-all``, which changes no
+      traffic only where no policy selects the pods. Within the run it is added only for
+      directions in which no policy selects the pods; a policy with rules would also widen the
+      traffic of other pods it selects (pods with more labels) whose traffic policies limit, so
+      when the run knows such pods, no policy is added and the finding names the object in the
+      way (give the pods a label of their own). ``deny-all`` and ``same-namespace`` change traffic
+      on purpose, and ``deny-all`` of Egress blocks DNS lookups too. A team that knows every
+      policy of its namespaces is in the repository can make them safe with
+      ``extend-safe-fixes: [network-policy]``.
 
 Limitations:
     Without ``policy-file``, a JSON file, which holds one object, gets no policy (the finding says
@@ -147,7 +152,7 @@ from remediate.kube.k8s import (
 from remediate.yaml.document import Mapping as MappingNode
 from remediate.yaml.document import Node, Scalar, parse
 from remediate.yaml.edits import Change, Editor, Uneditable
-from remediate.yaml.model import NewDocument
+from remediate.yaml.model import Applicability, NewDocument
 from remediate.yaml.source import InputError, read_regular
 from remediate.yaml.values import to_data
 
@@ -378,9 +383,32 @@ def base_name(manifest: Manifest, template: str, namespace: str, index: RunIndex
     return f"{owner[:room].rstrip('-.')}-{template}"
 
 
-def check_policy(policy: IndexedObject, workload: Workload, needed: tuple[str, ...], index: RunIndex) -> None:
+NAMESPACE_DEFAULT = re.compile(r"podSelector:\s*\{\s*\}")
+"""How a template says, in its own text, that its policy is for every pod of the namespace."""
+
+
+def selects_every_pod(spec: dict[str, Any]) -> bool:
+    """True for a policy whose ``podSelector`` is empty: it selects every pod of its namespace."""
+    selector = spec.get("podSelector")
+    if not isinstance(selector, dict):
+        return selector is None
+    return not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
+def check_policy(
+    policy: IndexedObject,
+    workload: Workload,
+    needed: tuple[str, ...],
+    index: RunIndex,
+    namespace_default: bool = False,
+) -> None:
     """Raise TemplateProblem unless ``policy`` covers exactly the ``needed`` directions of these
-    pods, and would not widen the traffic of other known pods that policies already limit."""
+    pods, and would not widen the traffic of other known pods that policies already limit.
+
+    A policy that selects every pod of the namespace is refused unless the template is a
+    namespace default on purpose (``namespace_default``: its text says ``podSelector: {}``), as an
+    empty selector from a template variable would change the traffic of every other pod there.
+    """
     spec = policy_spec(policy)
     if policy.kind != "NetworkPolicy" or policy.api_version not in NETWORK_POLICY_API_VERSIONS:
         shown = f"{policy.api_version} {policy.kind}".strip() or "an object without kind"
@@ -401,6 +429,11 @@ def check_policy(policy: IndexedObject, workload: Workload, needed: tuple[str, .
         raise TemplateProblem(
             f"the template's policy is for {', '.join(policy_types(spec))}; it must be for exactly "
             f"{', '.join(needed)} (the variable policy_types)"
+        )
+    if selects_every_pod(spec) and not namespace_default:
+        raise TemplateProblem(
+            "the template's policy selects every pod of the namespace (an empty podSelector), not only "
+            "these; write podSelector: {} in the template itself if it is a namespace default on purpose"
         )
     for direction in needed:
         if spec.get(RULES[direction][0]):
@@ -444,7 +477,9 @@ class NetworkPolicy(Fixer):
             title, build = plan.title, lambda: [append_policies(plan, ctx, reason)]
         else:
             title, build = f"{plan.title} to {target}", lambda: [send_policies(plan, target, reason)]
-        yield self.finding(manifest, workload.node, message(workload), fix=(title, build))
+        yield self.finding(
+            manifest, workload.node, message(workload), fix=(title, build), applicability=Applicability.UNSAFE
+        )
 
     def setup(self) -> None:
         """Read the template, and compile a user's one: one that cannot be read or compiled is a
@@ -523,7 +558,8 @@ class NetworkPolicy(Fixer):
             labels={},
             spec=value.get("spec"),
         )
-        check_policy(indexed, workload, needed, index)
+        namespace_default = NAMESPACE_DEFAULT.search(self.template_text) is not None
+        check_policy(indexed, workload, needed, index, namespace_default)
         return NewPolicy(value, comment, indexed)
 
 

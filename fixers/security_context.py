@@ -79,10 +79,30 @@ Options:
     ``container-security-context-privileged``; ``container-security-context`` switches off all.
 
 Fix safety:
-    Needs review. An image that writes outside mounted volumes, needs root, a capability or a
-    particular UID stops working: mount an ``emptyDir`` where it writes, or ``skip`` the field. The
-    pod-level ``runAsNonRoot`` makes the kubelet refuse an image whose user is root. Nothing set
-    on purpose is changed without ``override-explicit``.
+    Each rule is a finding of its own, with its own fix. "Known not to run as root" means the
+    manifest says so: a ``runAsUser`` other than 0 (the container's or the pod's), or
+    ``runAsNonRoot: true``. k8sfix cannot see an image's ``USER`` or entrypoint.
+
+    - ``run-as-user`` (``runAsUser``/``runAsGroup``): unsafe. An image that needs root, or owns its
+      files as a particular user, stops working. Never added beside ``runAsNonRoot: false`` or a
+      user id set on purpose.
+    - ``read-only-root-filesystem``: unsafe. An image that writes outside its mounted volumes (a
+      cache, a pid file, ``/tmp``) fails; mount an ``emptyDir`` where it writes.
+    - ``privilege-escalation`` (``allowPrivilegeEscalation: false``) and ``capabilities``
+      (``drop: [ALL]``): safe for a container known not to run as root, which has no capabilities
+      to lose and gains none from set-user-ID programs. Unsafe otherwise: an entrypoint that starts
+      as root and switches users (``gosu``, ``su-exec``) or changes ownership (``chown``) needs
+      SETUID, SETGID or CHOWN. A container whose command runs such a program as root keeps its
+      capabilities (reported, not fixed).
+    - ``seccomp-profile`` (pod ``seccompProfile: RuntimeDefault``): safe when every container is
+      known not to run as root; unsafe otherwise (a root container may make the system calls the
+      profile blocks, such as ``mount`` or ``unshare``).
+    - ``run-as-non-root`` (pod ``runAsNonRoot: true``): safe when every container it covers has a
+      non-root user id already, where it changes nothing; unsafe otherwise, as the kubelet refuses
+      to start an image whose user is root. Left out while a container runs as root by its own or
+      the pod's ``runAsUser: 0`` (the pod would never start).
+    - ``privileged`` and values set on purpose the other way: reported; ``override-explicit``
+      replaces them as an unsafe fix.
 
 Limitations:
     Only securityContext fields are handled: host namespaces, hostPath and other volume types,
@@ -96,6 +116,7 @@ Limitations:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -109,10 +130,12 @@ from remediate.kube.k8s import (
     Manifest,
     containers,
     follow,
+    is_windows_pod,
     pod_template,
 )
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence
 from remediate.yaml.edits import Change, Uneditable, is_empty, own_value
+from remediate.yaml.model import Applicability
 from remediate.yaml.values import to_data
 
 FieldName = Literal[
@@ -222,6 +245,9 @@ class Plan:
     missing: dict[str, Any] = field(default_factory=dict)
     explicit: tuple[Explicit, ...] = ()
     blocked: Blocker | None = None
+    withheld: tuple[str, ...] = ()
+    """Fields the profile wants that are left out because of a choice made on purpose, which no
+    other finding reports (a container's ``runAsNonRoot: false`` keeps a user id out)."""
 
 
 def is_set(context: Any, key: str) -> bool:
@@ -263,16 +289,48 @@ def id_explicit(key: str, value: Any, configured: int) -> Explicit:
     return Explicit((key,), configured, problem)
 
 
-def pod_plan(pod: Any, own_contexts: list[Any], fields: frozenset[str], options: Options) -> Plan:
-    """What the pod's securityContext needs, given the containers' own securityContexts.
+def effective(key: str, own: Any, pod: Any) -> Any:
+    """A container's value of ``key``: its own, else the pod's (None when neither sets it)."""
+    if is_set(own, key):
+        return own[key]
+    return pod[key] if is_set(pod, key) else None
+
+
+def is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def known_non_root(own: Any, pod: Any) -> bool:
+    """True when the manifest itself says the container does not run as root: a user id other
+    than 0, or ``runAsNonRoot: true`` (which the kubelet enforces). A container that starts as root
+    can switch users or change file ownership in its entrypoint (``gosu``, ``chown``), which needs
+    the capabilities and privileges the restricted profile takes away."""
+    user = effective("runAsUser", own, pod)
+    if is_id(user):
+        return user > 0
+    return effective("runAsNonRoot", own, pod) is True
+
+
+def pod_plan(
+    pod: Any,
+    own_contexts: list[Any],
+    fields: frozenset[str],
+    options: Options,
+    names: list[str] | None = None,
+) -> Plan:
+    """What the pod's securityContext needs, given the containers' own securityContexts (and how
+    messages name those containers, in ``names``).
 
     A pod-level ``runAsNonRoot`` or ``seccompProfile`` is needed only for containers that do not set
-    their own (the Pod Security Standards accept either). A pod-level UID/GID below the threshold is
-    reported when a container inherits it, and ``0`` always (the standard forbids root anywhere).
+    their own (the Pod Security Standards accept either). ``runAsNonRoot: true`` is left out while a
+    container that would inherit it runs as root by its own ``runAsUser: 0`` or the pod's: the
+    kubelet would refuse to start it. A pod-level UID/GID below the threshold is reported when a
+    container inherits it, and ``0`` always (the standard forbids root anywhere).
     """
     missing: dict[str, Any] = {}
     explicit: list[Explicit] = []
     inherits = {key: any(not is_set(own, key) for own in own_contexts) for key in get_args(FieldName)}
+    blocked = None
     if "runAsNonRoot" in fields:
         if is_set(pod, "runAsNonRoot"):
             if pod["runAsNonRoot"] is not True:
@@ -280,7 +338,15 @@ def pod_plan(pod: Any, own_contexts: list[Any], fields: frozenset[str], options:
                     Explicit(("runAsNonRoot",), True, f"sets runAsNonRoot: {show(pod['runAsNonRoot'])}")
                 )
         elif inherits["runAsNonRoot"]:
-            missing["runAsNonRoot"] = True
+            root = [
+                name
+                for own, name in zip(own_contexts, names or ["a container"] * len(own_contexts), strict=True)
+                if not is_set(own, "runAsNonRoot") and effective("runAsUser", own, pod) == 0
+            ]
+            if root:
+                blocked = Blocker(("runAsNonRoot",), f"{root[0]} runs as root (runAsUser: 0)")
+            else:
+                missing["runAsNonRoot"] = True
     if "seccompProfile" in fields:
         if is_set(pod, "seccompProfile"):
             if not safe_seccomp(pod["seccompProfile"]):
@@ -291,15 +357,17 @@ def pod_plan(pod: Any, own_contexts: list[Any], fields: frozenset[str], options:
         low = key in fields and is_set(pod, key) and not accepted_id(pod[key], configured)
         if low and (pod[key] == 0 or inherits[key]):
             explicit.append(id_explicit(key, pod[key], configured))
-    return Plan(missing, tuple(explicit))
+    return Plan(missing, tuple(explicit), blocked)
 
 
 def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options) -> Plan:
     """What a container's own securityContext needs; ``pod`` is the pod's (plain data or None).
 
-    The container's own value wins over the pod's; ``runAsUser``/``runAsGroup`` are added only when
-    neither sets them (a low pod-level value is the pod plan's to report), and ``runAsNonRoot`` /
-    ``seccompProfile`` are the pod plan's to add.
+    The container's own value wins over the pod's. ``runAsUser``/``runAsGroup`` are added only when
+    neither sets them (a low pod-level value is the pod plan's to report), and not at all where a
+    user is chosen on purpose: ``runAsNonRoot: false``, or a ``runAsUser`` below the threshold
+    (left as set, so no group is added beside it). ``runAsNonRoot`` / ``seccompProfile`` are the pod
+    plan's to add.
     """
     context = own if isinstance(own, dict) else {}
     missing: dict[str, Any] = {}
@@ -314,6 +382,11 @@ def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options)
         and not safe_seccomp(context["seccompProfile"])
     ):
         explicit.append(seccomp_explicit(context["seccompProfile"]))
+    user = effective("runAsUser", context, pod)
+    chosen_user = effective("runAsNonRoot", context, pod) is False or (
+        user is not None and not accepted_id(user, options.run_as_user)
+    )
+    withheld: list[str] = []
     for key, configured in (("runAsUser", options.run_as_user), ("runAsGroup", options.run_as_group)):
         if key not in fields:
             continue
@@ -321,7 +394,10 @@ def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options)
             if not accepted_id(context[key], configured):
                 explicit.append(id_explicit(key, context[key], configured))
         elif not is_set(pod, key):
-            missing[key] = configured
+            if not chosen_user:
+                missing[key] = configured
+            elif user is None:  # runAsNonRoot: false, which the profile may not itself check
+                withheld.append(key)
     if "readOnlyRootFilesystem" in fields:
         want_flag(context, "readOnlyRootFilesystem", True, missing, explicit)
     privileged = context.get("privileged") is True
@@ -337,14 +413,14 @@ def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options)
             want_flag(context, "allowPrivilegeEscalation", False, missing, explicit)
     if "capabilities" in fields:
         capability_needs(context, added, missing, explicit)
-    return Plan(missing, tuple(explicit), blocked)
+    return Plan(missing, tuple(explicit), blocked, tuple(withheld))
 
 
 def escalation_blocker(privileged: bool, added: list[str]) -> Blocker | None:
     """What makes Kubernetes refuse ``allowPrivilegeEscalation: false`` (its validation rule)."""
     if privileged:
         return Blocker(("privileged",), "privileged: true")
-    name = next((name for name in added if name in SYS_ADMIN), None)
+    name = next((name for name in added if name.upper() in SYS_ADMIN), None)
     return Blocker(("capabilities", "add"), f"capabilities.add {name}") if name else None
 
 
@@ -363,7 +439,12 @@ def capabilities_added(context: dict) -> list[str]:
 
 
 def capability_needs(context: dict, added: list[str], missing: dict, explicit: list[Explicit]) -> None:
-    """``ALL`` must be in ``capabilities.drop``, and nothing but NET_BIND_SERVICE may be added back."""
+    """``ALL`` must be in ``capabilities.drop``, and nothing but NET_BIND_SERVICE may be added back.
+
+    Names are matched without regard to case, as container runtimes read them: ``drop: [all]``
+    drops every capability and gets no second ``ALL``; it is reported, because the restricted
+    standard's admission check counts only ``ALL`` written in capitals.
+    """
     capabilities = context.get("capabilities")
     if capabilities is None:
         missing["capabilities"] = {"drop": ["ALL"]}
@@ -372,11 +453,21 @@ def capability_needs(context: dict, added: list[str], missing: dict, explicit: l
         explicit.append(Explicit(("capabilities",), None, "has capabilities that are not a mapping"))
         return
     drop = capabilities.get("drop")
-    if drop is None or (isinstance(drop, list) and "ALL" not in drop):
+    if drop is None or (isinstance(drop, list) and not any(str(name).upper() == "ALL" for name in drop)):
         missing["capabilities"] = {"drop": ["ALL"]}
     elif not isinstance(drop, list):
         explicit.append(Explicit(("capabilities", "drop"), None, "has a capabilities.drop that is no list"))
-    extra = [name for name in added if name not in ADDABLE_CAPABILITIES]
+    elif "ALL" not in drop:
+        spelled = next(str(name) for name in drop if str(name).upper() == "ALL")
+        explicit.append(
+            Explicit(
+                ("capabilities", "drop"),
+                None,
+                f'drops "{spelled}": the runtime drops every capability, but the restricted Pod '
+                'Security Standard counts only "ALL" in capitals',
+            )
+        )
+    extra = [name for name in added if name.upper() not in ADDABLE_CAPABILITIES]
     if extra:
         explicit.append(
             Explicit(
@@ -478,6 +569,71 @@ def context_data(node: Node | None) -> Any:
     return to_data(node) if node is not None else None
 
 
+RULE_OF = {
+    "runAsNonRoot": "run-as-non-root",
+    "seccompProfile": "seccomp-profile",
+    "runAsUser": "run-as-user",
+    "runAsGroup": "run-as-user",
+    "readOnlyRootFilesystem": "read-only-root-filesystem",
+    "allowPrivilegeEscalation": "privilege-escalation",
+    "capabilities": "capabilities",
+    "privileged": "privileged",
+}
+"""The rule each field belongs to: each rule is a finding of its own, with its own fix safety."""
+
+ROOT_COMMANDS = frozenset(
+    {"chown", "chgrp", "gosu", "su-exec", "setpriv", "setuidgid", "runuser", "su", "sudo", "chroot", "sysctl"}
+)
+"""Programs that change file ownership, switch users or tune the kernel: run as root, they need the
+capabilities (CHOWN, SETUID, SETGID, SYS_ADMIN...) that ``drop: [ALL]`` takes away."""
+
+
+def root_command(container: Container) -> str | None:
+    """The first program of :data:`ROOT_COMMANDS` the container's ``command`` or ``args`` runs
+    (also inside a shell script such as ``sh -c "chown -R 999 /data && ..."``)."""
+    for key in ("command", "args"):
+        node = container.node.get(key)
+        value = to_data(node) if node is not None else None
+        for item in value if isinstance(value, list) else []:
+            for word in re.split(r"[\s;&|()`$]+", str(item)):
+                program = word.rsplit("/", 1)[-1]
+                if program in ROOT_COMMANDS:
+                    return program
+    return None
+
+
+SAFE_FOR_NON_ROOT = frozenset({"privilege-escalation", "capabilities", "seccomp-profile"})
+"""Rules whose fix is safe where the manifest says the containers do not run as root (Fix safety)."""
+
+
+def missing_by_rule(missing: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A plan's missing values grouped by rule, in the plan's order."""
+    groups: dict[str, dict[str, Any]] = {}
+    for key, value in missing.items():
+        groups.setdefault(RULE_OF[key], {})[key] = value
+    return groups
+
+
+@dataclass(frozen=True)
+class Pod:
+    """What the fix safety of a pod's rules depends on: the pod's securityContext and each
+    container's own (plain data)."""
+
+    context: Any
+    own_contexts: list[Any]
+
+    def all_known_non_root(self) -> bool:
+        return all(known_non_root(own, self.context) for own in self.own_contexts)
+
+    def all_with_user(self) -> bool:
+        """Every container that inherits the pod's runAsNonRoot has a non-root user id of its own or
+        from the pod: ``runAsNonRoot: true`` changes nothing for them."""
+        return all(
+            is_set(own, "runAsNonRoot") or (is_id(u := effective("runAsUser", own, self.context)) and u > 0)
+            for own in self.own_contexts
+        )
+
+
 class SecurityContext(Fixer):
     id = "security-context"
     code = "K8S004"
@@ -495,48 +651,89 @@ class SecurityContext(Fixer):
         "drop",
         "privileged",
     )
+    rules = (
+        "run-as-non-root",
+        "seccomp-profile",
+        "run-as-user",
+        "read-only-root-filesystem",
+        "privilege-escalation",
+        "capabilities",
+        "privileged",
+    )
 
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        yield from self.guard_findings(manifest, ctx)
         template = pod_template(manifest, ctx.pod_kinds)
         if template is None:
             return
         options: Options = self.options
         fields = options.fields() - kube_score_ignored(manifest, template.metadata)
-        os_name = follow(template.spec, ("os", "name"))
-        if isinstance(os_name, Scalar) and os_name.data == "windows":
+        spec = template.spec
+        if is_windows_pod(to_data(spec)):
             fields &= WINDOWS_FIELDS
         if not fields:
             return
-        spec = template.spec
         pod = context_data(spec.get("securityContext"))
         listed = list(containers(spec, CONTAINER_LISTS))
         own_contexts = [context_data(c.node.get("securityContext")) for c in listed]
         for container, own in zip(listed, own_contexts, strict=True):
             plan = container_plan(own, pod, fields, options)
-            yield from self.container_findings(manifest, ctx, container, plan)
-        plan = pod_plan(pod, own_contexts, fields, options)
-        yield from self.pod_findings(manifest, ctx, spec, plan)
+            non_root = known_non_root(own, pod)
+            keeps = None if non_root else root_command(container)
+            if keeps and "capabilities" in plan.missing:
+                del plan.missing["capabilities"]
+                message = (
+                    f"{container.subject} keeps its capabilities: it runs {keeps} as root, which needs "
+                    "some of those that drop: [ALL] removes; drop the others by hand"
+                )
+                yield self.finding(
+                    manifest, container.node, message, container=container, rule="capabilities"
+                )
+            yield from self.container_findings(manifest, ctx, container, plan, non_root)
+        names = [c.subject for c in listed]
+        plan = pod_plan(pod, own_contexts, fields, options, names)
+        yield from self.pod_findings(manifest, ctx, spec, plan, Pod(pod, own_contexts))
 
     def container_findings(
-        self, manifest: Manifest, ctx: Context, container: Container, plan: Plan
+        self, manifest: Manifest, ctx: Context, container: Container, plan: Plan, non_root: bool
     ) -> Iterator[Finding]:
         who = container.subject
         node = container.node
-        if plan.missing:
-            yield self.missing_finding(manifest, ctx, node, who, plan, container)
-        elif plan.blocked and all(explicit.path != plan.blocked.path for explicit in plan.explicit):
+        for rule, missing in missing_by_rule(plan.missing).items():
+            safe = rule in SAFE_FOR_NON_ROOT and non_root
+            yield self.missing_finding(manifest, ctx, node, who, rule, missing, safe, container=container)
+        if plan.withheld:
+            message = (
+                f"{who} has no {' or '.join(plan.withheld)}: not added, as it runs with runAsNonRoot: "
+                "false on purpose"
+            )
+            yield self.finding(manifest, node, message, container=container, rule="run-as-user")
+        if plan.blocked and all(explicit.path != plan.blocked.path for explicit in plan.explicit):
             message = (
                 f"{who} lacks allowPrivilegeEscalation: false, which Kubernetes refuses together "
                 f"with {plan.blocked.text}"
             )
-            yield self.finding(manifest, node, message, container=container)
+            yield self.finding(manifest, node, message, container=container, rule="privilege-escalation")
         context = node.get("securityContext")
         for explicit in plan.explicit:
             yield self.explicit_finding(manifest, ctx, context, who, explicit, container)
 
-    def pod_findings(self, manifest: Manifest, ctx: Context, spec: Mapping, plan: Plan) -> Iterator[Finding]:
-        if plan.missing:
-            yield self.missing_finding(manifest, ctx, spec, "pod", plan, placement=pod_placement(spec))
+    def pod_findings(
+        self, manifest: Manifest, ctx: Context, spec: Mapping, plan: Plan, pod: Pod
+    ) -> Iterator[Finding]:
+        for rule, missing in missing_by_rule(plan.missing).items():
+            if rule == "run-as-non-root":
+                safe = pod.all_with_user()
+            else:
+                safe = rule in SAFE_FOR_NON_ROOT and pod.all_known_non_root()
+            placement = pod_placement(spec)
+            yield self.missing_finding(manifest, ctx, spec, "pod", rule, missing, safe, placement=placement)
+        if plan.blocked:
+            message = (
+                f"pod lacks runAsNonRoot: true, left out while {plan.blocked.text}: the kubelet would "
+                "not start it"
+            )
+            yield self.finding(manifest, spec, message, rule="run-as-non-root")
         context = spec.get("securityContext")
         for explicit in plan.explicit:
             yield self.explicit_finding(manifest, ctx, context, "pod", explicit)
@@ -547,24 +744,21 @@ class SecurityContext(Fixer):
         ctx: Context,
         owner: Mapping,
         who: str,
-        plan: Plan,
+        rule: str,
+        missing: dict[str, Any],
+        safe: bool,
         container: Container | None = None,
         placement: tuple[tuple[str, ...], bool] = ((), False),
     ) -> Finding:
-        """One finding for everything a securityContext lacks, fixed by one merge."""
+        """One finding for what a securityContext lacks under one rule, fixed by one merge."""
         existing = owner.get("securityContext")
-        wanted = ", ".join(flatten(plan.missing))
+        wanted = ", ".join(flatten(missing))
         if existing is None or is_empty(existing):
             message = f"{who} has no securityContext (needs {wanted})"
             title = f"add securityContext with {wanted}"
         else:
             message = f"{who} securityContext lacks {wanted}"
             title = f"add {wanted} to securityContext"
-        if plan.blocked:
-            message += (
-                f"; allowPrivilegeEscalation: false is left out while it has {plan.blocked.text} "
-                "(Kubernetes refuses the pair)"
-            )
         return self.finding(
             manifest,
             owner,
@@ -572,10 +766,10 @@ class SecurityContext(Fixer):
             container=container,
             fix=(
                 title,
-                lambda: merge(
-                    ctx, owner, "securityContext", plan.missing, after=placement[0], first=placement[1]
-                ),
+                lambda: merge(ctx, owner, "securityContext", missing, after=placement[0], first=placement[1]),
             ),
+            applicability=Applicability.SAFE if safe else Applicability.UNSAFE,
+            rule=rule,
         )
 
     def explicit_finding(
@@ -587,12 +781,16 @@ class SecurityContext(Fixer):
         explicit: Explicit,
         container: Container | None = None,
     ) -> Finding:
-        """A value set on purpose: reported where it is, replaced only with override-explicit."""
+        """A value set on purpose: reported where it is, replaced only with override-explicit (an
+        unsafe fix: it changes what someone chose)."""
         assert isinstance(context, Mapping)
         node = follow(context, explicit.path) or follow(context, explicit.path[:1]) or context
         message = f"{who} {explicit.problem}"
+        rule = RULE_OF[explicit.path[0]]
         if explicit.wanted is None:
-            return self.finding(manifest, node, f"{message}; change it by hand", container=container)
+            return self.finding(
+                manifest, node, f"{message}; change it by hand", container=container, rule=rule
+            )
         target = f"{'.'.join(explicit.path)}: {show(explicit.wanted)}"
         if not self.options.override_explicit:
             return self.finding(
@@ -600,6 +798,7 @@ class SecurityContext(Fixer):
                 node,
                 f"{message}; left as set on purpose (override-explicit: true changes it to {target})",
                 container=container,
+                rule=rule,
             )
         return self.finding(
             manifest,
@@ -607,6 +806,8 @@ class SecurityContext(Fixer):
             message,
             container=container,
             fix=(f"set {target}", lambda: self.checked_override(ctx, context, explicit)),
+            applicability=Applicability.UNSAFE,
+            rule=rule,
         )
 
     @staticmethod

@@ -71,14 +71,24 @@ def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None, process: bool = Fa
     return Ran(code, out.getvalue(), err.getvalue())
 
 
-def engine_for(select: list[str] | None = None, config: Path | None = None) -> Engine:
-    return Engine(load(config, select=select))
+def engine_for(
+    select: list[str] | None = None, config: Path | None = None, *, unsafe: bool | None = True
+) -> Engine:
+    """The engine of a run: by default one that applies unsafe fixes too, as the tests of what a
+    fixer does need (``unsafe=False``: a default run; None: as ``config`` says)."""
+    return Engine(load(config, select=select, unsafe_fixes=unsafe))
 
 
 def fix_text(
-    text: str, select: list[str] | None = None, name: str = "test.yaml", config: Path | None = None
+    text: str,
+    select: list[str] | None = None,
+    name: str = "test.yaml",
+    config: Path | None = None,
+    *,
+    unsafe: bool | None = True,
 ) -> FileResult:
-    return process(engine_for(select, config), Source.from_text(name, text), fix=True)
+    """``text`` fixed (unsafe fixes too, unless ``unsafe`` says otherwise: see :func:`engine_for`)."""
+    return process(engine_for(select, config, unsafe=unsafe), Source.from_text(name, text), fix=True)
 
 
 def fixed_or_same(result: FileResult) -> str:

@@ -46,34 +46,60 @@ def fixer_with(applicability: Applicability) -> Fixer:
     return ReplicasTwo()
 
 
-def run_with(applicability: Applicability, *, fix: bool):
-    engine = Engine(load(None, select=["image-pull-policy"]))
+def run_with(applicability: Applicability, *, fix: bool, unsafe: bool | None = None):
+    """The stand-in fixer run on TEXT (``unsafe`` None: a default run, which applies only safe
+    fixes)."""
+    engine = Engine(load(None, select=["image-pull-policy"], unsafe_fixes=unsafe))
     engine.fixers = [fixer_with(applicability)]
     return process(engine, Source.from_text("app.yaml", TEXT), fix=fix)
 
 
 @pytest.mark.parametrize(
-    "applicability, marker",
+    "applicability, marker, unsafe_marker",
     [
-        (Applicability.SAFE, "(fixable)"),
-        (Applicability.UNSAFE, "(fixable, unsafe)"),
-        (Applicability.DISPLAY_ONLY, "(fix shown only)"),
+        (Applicability.SAFE, "(fixable)", "(fixable)"),
+        (Applicability.UNSAFE, "(fixable with --unsafe-fixes)", "(fixable, unsafe)"),
+        (Applicability.DISPLAY_ONLY, "(fix shown only)", "(fix shown only)"),
     ],
 )
-def test_every_output_carries_the_applicability(applicability: Applicability, marker: str) -> None:
+def test_every_output_carries_the_applicability(
+    applicability: Applicability, marker: str, unsafe_marker: str
+) -> None:
     result = run_with(applicability, fix=False)
     (finding,) = result.findings
     assert report.finding_line(result, finding, fixing=False).endswith(f"[replicas-two] {marker}")
+    assert report.finding_line(result, finding, fixing=False, unsafe=True).endswith(
+        f"[replicas-two] {unsafe_marker}"
+    )
     assert (
         json.loads(report.json_document([result], fixing=False))["findings"][0]["applicability"]
         == applicability.value
     )
     sarif_result = sarif.result_record(result, finding, 0, written=False)
     assert sarif_result["properties"]["applicability"] == applicability.value
-    fixed = run_with(applicability, fix=True)
+    fixed = run_with(applicability, fix=True, unsafe=True)
     entry = run_report.file_entry(fixed, fixing=True)
     if applicability is Applicability.DISPLAY_ONLY:
         assert fixed.output is None and entry["fixes"] == []
     else:
         assert fixed.output == TEXT.replace("replicas: 1", "replicas: 2")
         assert entry["fixes"][0]["applicability"] == applicability.value
+
+
+@pytest.mark.parametrize("applicability", list(Applicability))
+def test_a_default_run_applies_only_safe_fixes(applicability: Applicability) -> None:
+    fixed = run_with(applicability, fix=True)
+    (finding,) = fixed.findings
+    if applicability is Applicability.SAFE:
+        assert fixed.output == TEXT.replace("replicas: 1", "replicas: 2")
+        assert finding.identity in fixed.fixed
+        assert report.finding_line(fixed, finding, fixing=True).endswith("[replicas-two] (fixed)")
+    else:
+        assert fixed.output is None and not fixed.fixed
+        assert run_report.file_entry(fixed, fixing=True)["fixes"] == []
+    held = report.summary([fixed], fixing=True).splitlines()[-1]
+    if applicability is Applicability.UNSAFE:
+        assert held == "1 more fix with --unsafe-fixes (replicas-two 1)"
+    else:
+        assert "--unsafe-fixes" not in report.summary([fixed], fixing=True)
+    assert "--unsafe-fixes" not in report.summary([fixed], fixing=True, unsafe=True)

@@ -188,9 +188,10 @@ def test_skipped_files_are_counted_by_reason_and_left_byte_identical(mixed_repo:
         "repo/overlays/prod/replicas.yaml": listed_patch,
         "repo/shared/image.yaml": listed_patch,
     }
-    summary = result.stderr.splitlines()[-4:]
+    summary = result.stderr.splitlines()[-5:]
     assert summary[0] == "11 files scanned: 1 changed, 2 unchanged, 7 skipped, 1 failed"
     assert summary[1] == "skipped: 3 kustomize patch, 3 not Kubernetes, 1 Helm template"
+    assert summary[-1].startswith("10 more fixes with --unsafe-fixes (")  # app.yaml's unsafe fixes wait
     after = {p: p.read_bytes() for p in (mixed_repo / "repo").rglob("*") if p.is_file()}
     changed = sorted(str(p.relative_to(mixed_repo)) for p in before if before[p] != after[p])
     assert changed == ["repo/app.yaml"]
@@ -205,24 +206,47 @@ def test_a_patch_named_on_the_command_line_is_skipped_too(mixed_repo: Path) -> N
 
 
 def test_summary_counts_fixes_and_findings_left_by_fixer(tmp_path: Path) -> None:
+    """A default run applies the safe fixes and counts the unsafe ones it held back; with
+    --unsafe-fixes those are fixable too. The seed's container declares no port, so both of its
+    probes are unsafe guesses."""
     write(tmp_path, "deploy/app.yaml", SEED)
     write(tmp_path, "deploy/worker.yaml", WORKER)  # no port to probe: a finding without a fix
     select = ("--select", "image-pull-policy,container-probes")
-    report = k8sfix(*select, "deploy", cwd=tmp_path).stderr.splitlines()[-2:]
+    report = k8sfix(*select, "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
     assert report == [
         "2 files scanned: 0 changed, 2 unchanged, 0 skipped, 0 failed",
-        "findings: 3 (container-probes 2, image-pull-policy 1); 2 fixable with --write",
+        "findings: 4 (container-probes 3, image-pull-policy 1); 1 fixable with --write",
+        "2 more fixes with --unsafe-fixes (container-probes 2)",
     ]
-    dry = k8sfix(*select, "--diff", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
+    report = k8sfix(*select, "--unsafe-fixes", "deploy", cwd=tmp_path).stderr.splitlines()[-2:]
+    assert report == [
+        "2 files scanned: 0 changed, 2 unchanged, 0 skipped, 0 failed",
+        "findings: 4 (container-probes 3, image-pull-policy 1); 3 fixable with --write --unsafe-fixes",
+    ]
+    dry = k8sfix(*select, "--diff", "deploy", cwd=tmp_path).stderr.splitlines()[-4:]
     assert dry == [
         "2 files scanned: 1 would change, 1 unchanged, 0 skipped, 0 failed",
-        "fixable: 2 (container-probes 1, image-pull-policy 1)",
+        "fixable: 1 (image-pull-policy 1)",
+        "left unfixed: 3 (container-probes 3)",
+        "2 more fixes with --unsafe-fixes (container-probes 2)",
+    ]
+    dry = k8sfix(*select, "--diff", "--unsafe-fixes", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
+    assert dry == [
+        "2 files scanned: 1 would change, 1 unchanged, 0 skipped, 0 failed",
+        "fixable: 3 (container-probes 2, image-pull-policy 1)",
         "left unfixed: 1 (container-probes 1)",
     ]
-    written = k8sfix(*select, "--write", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
+    written = k8sfix(*select, "--write", "deploy", cwd=tmp_path).stderr.splitlines()[-4:]
     assert written == [
         "2 files scanned: 1 changed, 1 unchanged, 0 skipped, 0 failed",
-        "fixed: 2 (container-probes 1, image-pull-policy 1)",
+        "fixed: 1 (image-pull-policy 1)",
+        "left unfixed: 3 (container-probes 3)",
+        "2 more fixes with --unsafe-fixes (container-probes 2)",
+    ]
+    written = k8sfix(*select, "--write", "--unsafe-fixes", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
+    assert written == [
+        "2 files scanned: 1 changed, 1 unchanged, 0 skipped, 0 failed",
+        "fixed: 2 (container-probes 2)",
         "left unfixed: 1 (container-probes 1)",
     ]
 
@@ -243,7 +267,10 @@ def test_the_readme_shows_the_summary_of_the_corpus_as_it_is() -> None:
     readme = (ROOT / "README.md").read_text()
     shown = readme.split("for `k8sfix --diff tests/corpus/dev`:\n\n```text\n", 1)[1].split("```", 1)[0]
     ran = k8sfix("--diff", "tests/corpus/dev", cwd=ROOT)
-    summary = ran.stderr.splitlines()[-3:]
+    lines = ran.stderr.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if " files scanned: " in line]
+    summary = lines[start:]  # the counts, then what --unsafe-fixes would fix as well
+    assert len(summary) == 4 and summary[-1].split(" ")[1:5] == ["more", "fixes", "with", "--unsafe-fixes"]
     assert "\n".join(summary) + "\n" == shown
 
 

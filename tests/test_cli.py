@@ -38,20 +38,35 @@ def test_diff_prints_a_patch_that_applies_and_writes_nothing(repo: Path) -> None
 
 
 def test_write_then_write_again_changes_nothing(repo: Path) -> None:
-    """In real processes: ``python -m remediate`` and its exit codes, as a user runs it."""
-    first = k8sfix("--write", "deploy", cwd=repo, process=True)
+    """In real processes: ``python -m remediate`` and its exit codes, as a user runs it. A default
+    ``--write`` applies the safe fixes only; the unsafe ones left make it exit 1 again, the file as
+    it was. ``--unsafe-fixes`` then fixes the rest, after which nothing is left to do."""
+    default = k8sfix("--write", "deploy", cwd=repo, process=True)
+    assert default.returncode == 1
+    safe = (repo / "deploy" / "app.yaml").read_bytes()
+    assert b"imagePullPolicy: Always" in safe and b"requests:" in safe
+    for unsafe in (b"limits:", b"readinessProbe:", b"runAsNonRoot: true", b"kind: NetworkPolicy"):
+        assert unsafe not in safe
+    again = k8sfix("--write", "deploy", cwd=repo, process=True)
+    assert again.returncode == 1 and b"(fixable with --unsafe-fixes)" in again.stdout
+    assert (repo / "deploy" / "app.yaml").read_bytes() == safe
+    first = k8sfix("--write", "--unsafe-fixes", "deploy", cwd=repo, process=True)
     assert first.returncode == 1
     fixed = (repo / "deploy" / "app.yaml").read_bytes()
     for fix in (
         b"imagePullPolicy: Always",
         b"resources:",
+        b"limits:",
         b"readinessProbe:",
         b"runAsNonRoot: true",
         b"kind: NetworkPolicy",
     ):
         assert fix in fixed
-    second = k8sfix("--write", "deploy", cwd=repo, process=True)
+    second = k8sfix("--write", "--unsafe-fixes", "deploy", cwd=repo, process=True)
     assert second.returncode == 0, second.stdout + second.stderr
+    assert (repo / "deploy" / "app.yaml").read_bytes() == fixed
+    third = k8sfix("--write", "deploy", cwd=repo, process=True)
+    assert third.returncode == 0, third.stdout + third.stderr
     assert (repo / "deploy" / "app.yaml").read_bytes() == fixed
 
 
@@ -140,6 +155,7 @@ def test_json_format_records(repo: Path) -> None:
         "fix_applied": False,
         "fix": "set imagePullPolicy: Always",
         "applicability": "safe",
+        "rule": None,
     }
 
 

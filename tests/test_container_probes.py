@@ -29,6 +29,7 @@ from remediate.run.config import ConfigError, load
 from remediate.run.results import FileResult
 from remediate.run.runner import Engine, Scope, process
 from remediate.yaml.document import parse
+from remediate.yaml.model import Applicability
 from remediate.yaml.source import Source
 from tests.conftest import ROOT
 
@@ -52,14 +53,17 @@ def deployment(container: str, labels: str = "{app: web}", kind: str = "Deployme
     )
 
 
-def fix(text: str, tmp_path: Path | None = None, config: str | None = None) -> FileResult:
-    """Run the fixer alone over ``text``, with the index built from ``text`` as the golden harness does."""
+def fix(
+    text: str, tmp_path: Path | None = None, config: str | None = None, *, unsafe: bool | None = True
+) -> FileResult:
+    """Run the fixer alone over ``text``, with the index built from ``text`` as the golden harness
+    does; unsafe fixes are applied too unless ``unsafe`` says otherwise (False: a default run)."""
     path = None
     if config is not None:
         assert tmp_path is not None
         path = tmp_path / ".k8sfix.yaml"
         path.write_text(config)
-    settings = load(path, select=["container-probes"])
+    settings = load(path, select=["container-probes"], unsafe_fixes=unsafe)
     index = RunIndex()
     index.add(summarize("x.yaml", parse(text), settings.pod_kinds, "default"))
     return process(Engine(settings), Source.from_text("x.yaml", text), fix=True, scope=Scope(index))
@@ -195,7 +199,7 @@ def test_no_port_is_a_finding_without_fix_naming_the_options() -> None:
 
 
 def test_readiness_only_where_a_service_selects_the_pod(tmp_path: Path) -> None:
-    container = "- {name: web, image: w, ports: [{name: http, containerPort: 8080}]}"
+    container = "- {name: web, image: w, ports: [{name: http, containerPort: 4567}]}"
     config = "fixers:\n  container-probes:\n    liveness: false\n"
     assert fix(deployment(container, labels="{app: other}") + SERVICE, tmp_path, config).findings == ()
     (finding,) = fix(deployment(container) + SERVICE, tmp_path, config).findings
@@ -222,7 +226,35 @@ def test_jobs_cronjob_pods_and_init_containers_are_left_alone() -> None:
     )
     assert fix(pod + SERVICE).findings == ()
     init = pod.replace("restartPolicy: OnFailure", "initContainers: [{name: i, image: i}]")
-    assert [f.container for f in fix(init + SERVICE).findings] == ["p"]
+    found = fix(init + SERVICE).findings
+    assert sorted((f.container, f.rule) for f in found) == [("p", "liveness"), ("p", "readiness")]
+
+
+def test_each_probe_is_a_finding_of_its_own_with_its_own_safety() -> None:
+    """A tcpSocket readiness check of a declared port a Service targets is safe, and a default run
+    adds it; an httpGet check on a guessed path, and the livenessProbe, wait for --unsafe-fixes."""
+    tcp_service = SERVICE.replace("port: 80,", "port: 5000,")  # no HTTP port number: a TCP check
+    text = deployment("- {name: web, image: w, ports: [{containerPort: 4567}]}") + tcp_service
+    default = fix(text, unsafe=False)
+    by_rule = {f.rule: f for f in default.findings}
+    assert sorted(by_rule) == ["liveness", "readiness"]
+    assert by_rule["readiness"].fix.applicability is Applicability.SAFE
+    assert by_rule["readiness"].severity is Severity.ERROR
+    assert by_rule["liveness"].severity is Severity.WARNING and by_rule["liveness"].fix is None
+    assert by_rule["liveness"].message.startswith(
+        'container "web" has no livenessProbe; not added: it would repeat the readinessProbe'
+    )
+    assert default.fixed == {by_rule["readiness"].identity}
+    assert "readinessProbe: {tcpSocket: {port: 4567}, initialDelaySeconds: 5" in default.output
+    http = deployment("- {name: web, image: w, ports: [{name: http, containerPort: 4567}]}") + tcp_service
+    guessed = fix(http, unsafe=False)
+    by_rule = {f.rule: f for f in guessed.findings}
+    assert by_rule["readiness"].fix.applicability is Applicability.UNSAFE  # httpGet on a guessed path
+    assert by_rule["liveness"].fix.applicability is Applicability.UNSAFE
+    assert by_rule["liveness"].message == 'container "web" has no livenessProbe'
+    assert guessed.output is None and not guessed.fixed
+    both = fix(http).output
+    assert "livenessProbe: {tcpSocket: {port: http}" in both and "readinessProbe: {httpGet:" in both
 
 
 def test_existing_liveness_identical_to_the_readiness_we_would_add_is_not_repeated() -> None:
@@ -253,11 +285,14 @@ fixers:
     ],
 )
 def test_a_broken_template_is_reported_not_applied(tmp_path: Path, template: str, problem: str) -> None:
-    text = deployment("- {name: web, image: w, ports: [{containerPort: 80}]}") + SERVICE
+    text = deployment("- {name: web, image: w, ports: [{containerPort: 4567}]}") + SERVICE
     result = fix(text, tmp_path, TEMPLATE_CONFIG.format(readiness=template))
-    (finding,) = result.findings
-    assert problem in finding.message
-    assert finding.fix.title == "add livenessProbe"  # the other probe is still added
+    by_rule = {f.rule: f for f in result.findings}
+    assert sorted(by_rule) == ["liveness", "readiness"]
+    assert problem in by_rule["readiness"].message and by_rule["readiness"].fix is None
+    assert by_rule["liveness"].fix.title == "add livenessProbe"  # the other probe is still added
+    assert problem not in by_rule["liveness"].message
+    assert "livenessProbe" in result.output and "readinessProbe" not in result.output
 
 
 def test_a_template_that_does_not_compile_is_a_configuration_error(tmp_path: Path) -> None:
@@ -302,7 +337,7 @@ def test_diff_of_the_example_adds_a_readiness_probe_on_the_services_target_port(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)
-    assert run(["--diff", "--select", "container-probes", "examples/deployment.yml"]) == 1
+    assert run(["--diff", "--unsafe-fixes", "--select", "container-probes", "examples/deployment.yml"]) == 1
     diff = capsys.readouterr().out
     added = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
     readiness = added[added.index("        readinessProbe:") :]
@@ -337,5 +372,6 @@ def test_a_readiness_probe_repeating_the_liveness_one_by_port_name_is_not_added(
   livenessProbe: {httpGet: {path: /, port: 4567}}
 """
     (finding,) = fix(deployment(container) + SERVICE.replace("targetPort: 4567", "targetPort: http")).findings
-    assert finding.fix is None
-    assert "readinessProbe not added: it would repeat the livenessProbe" in finding.message
+    assert finding.fix is None and finding.rule == "readiness"
+    assert finding.message.startswith('container "web" has no readinessProbe, though Service "svc"')
+    assert "; not added: it would repeat the livenessProbe" in finding.message

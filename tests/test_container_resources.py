@@ -352,20 +352,23 @@ def test_kube_score_ignore_switches_off_the_fixer_or_only_its_ephemeral_storage_
     whole = fix_text(POD.format(annotations=annotated.format("container-resources")), SELECT, config=config)
     assert whole.findings == ()
     plain = fix_text(POD.format(annotations=""), SELECT, config=config)
-    assert [f.message for f in plain.findings] == [
-        'container "web" has no ephemeral-storage request and no memory or ephemeral-storage limit'
+    assert [(f.rule, f.message) for f in plain.findings] == [
+        ("requests", 'container "web" has no ephemeral-storage request'),
+        ("limits", 'container "web" has no memory or ephemeral-storage limit'),
     ]
 
 
 def test_resources_from_a_merge_key_are_reported_without_a_fix() -> None:
     head = POD.format(annotations="").split("    resources:")[0]
     text = head + "    <<: {resources: {requests: {cpu: 1}}}\n"
-    (finding,) = fix_text(text, SELECT).findings
-    assert finding.fix is None
-    assert finding.message == (
-        'container "web" has no memory request and no CPU or memory limit (not fixed automatically: '
-        '"resources" comes from a merge key (<<); change it where it is defined, or set it here)'
+    requests, limits = fix_text(text, SELECT).findings
+    assert requests.fix is None and limits.fix is None
+    why = (
+        '(not fixed automatically: "resources" comes from a merge key (<<); change it where it is '
+        "defined, or set it here)"
     )
+    assert (requests.rule, requests.message) == ("requests", f'container "web" has no memory request {why}')
+    assert (limits.rule, limits.message) == ("limits", f'container "web" has no CPU or memory limit {why}')
 
 
 # -- the corpus, held to rules written here ---------------------------------------------------------
@@ -433,6 +436,12 @@ def test_helms_empty_resources_on_the_next_line_are_filled_unless_a_comment_is_i
     result = fix_text(head + "    resources:\n      {}\n", SELECT)
     filled = "    resources:\n      requests:\n        cpu: 100m\n        memory: 64Mi\n      limits:\n"
     assert fixed_or_same(result) == head + filled + "        cpu: 200m\n        memory: 128Mi\n"
-    (finding,) = fix_text(head + "    resources:  # later\n      {}\n", SELECT).findings
-    assert finding.fix is None
-    assert finding.message.endswith("(not fixed automatically: a comment sits between the key and its value)")
+    default = fix_text(head + "    resources:\n      {}\n", SELECT, unsafe=False)  # the limits are unsafe
+    assert fixed_or_same(default) == head + filled.removesuffix("      limits:\n")
+    findings = fix_text(head + "    resources:  # later\n      {}\n", SELECT).findings
+    assert [f.rule for f in findings] == ["requests", "limits"]
+    for finding in findings:
+        assert finding.fix is None
+        assert finding.message.endswith(
+            "(not fixed automatically: a comment sits between the key and its value)"
+        )

@@ -58,9 +58,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     written, diffed = base / "written", base / "diffed"
     make_repository(written)
     make_repository(diffed)
-    fixed = k8sfix("--write", "--select", "image-pull-policy,network-policy", ".", cwd=written)
+    both = ("--select", "image-pull-policy,network-policy", "--unsafe-fixes")  # new policies are unsafe
+    fixed = k8sfix("--write", *both, ".", cwd=written)
     assert fixed.returncode == 1, fixed.stderr
-    diff = k8sfix("--diff", "--select", "image-pull-policy,network-policy", ".", cwd=diffed)
+    diff = k8sfix("--diff", *both, ".", cwd=diffed)
     assert diff.returncode == 1, diff.stderr
     return written, diff.stdout
 

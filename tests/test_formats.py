@@ -87,10 +87,13 @@ def test_sarif_of_the_seed_example_is_valid_and_locates_every_finding(repos: Pat
             )
         )
         assert driver["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
-        assert item["level"] == "error" and item["message"]["text"].startswith(
-            "Deployment/semaphore-demo-ruby-kubernetes: "
-        )
-    assert sorted(found) == expected
+        assert item["message"]["text"].startswith("Deployment/semaphore-demo-ruby-kubernetes: ")
+        # a missing livenessProbe is a warning (kube-score only recommends it), the rest errors
+        liveness = "has no livenessProbe" in item["message"]["text"]
+        assert item["level"] == ("warning" if liveness else "error")
+    assert sorted(found) == expected and len(found) == 12
+    classes = sorted(item["properties"]["applicability"] for item in run["results"])
+    assert classes == ["safe"] * 2 + ["unsafe"] * 10  # the pull policy and the requests are safe
     assert {uri for uri, *_ in found} == {"shop/deploy/app.yaml"}
     assert run["invocations"] == [{"executionSuccessful": True, "toolExecutionNotifications": []}]
 
@@ -108,9 +111,16 @@ def test_sarif_reports_unreadable_files_as_notifications_and_stays_valid(repos: 
 
 
 def test_sarif_after_write_lists_only_what_is_left(repos: Path) -> None:
-    result = k8sfix(
-        "--write", "--format", "sarif", "--select", "image-pull-policy,network-policy", "shop", cwd=repos
-    )
+    """A default --write fixes the pull policy and leaves the (unsafe) NetworkPolicy; with
+    --unsafe-fixes nothing is left."""
+    select = ("--select", "image-pull-policy,network-policy")
+    result = k8sfix("--write", "--format", "sarif", *select, "shop", cwd=repos)
+    assert result.returncode == 1
+    log = json.loads(result.stdout)
+    assert schema_errors(log) == []
+    (left,) = log["runs"][0]["results"]
+    assert left["ruleId"] == "K8S005" and left["properties"]["applicability"] == "unsafe"
+    result = k8sfix("--write", "--unsafe-fixes", "--format", "sarif", *select, "shop", cwd=repos)
     assert result.returncode == 1
     log = json.loads(result.stdout)
     assert schema_errors(log) == [] and log["runs"][0]["results"] == []
@@ -229,7 +239,7 @@ def test_github_format_annotates_findings_and_errors(repos: Path) -> None:
     }
     assert first[2].startswith("Deployment/semaphore-demo-ruby-kubernetes: container")
     assert ("error", "blog/broken.yaml", "k8sfix") in {(c[0], c[1]["file"], c[1]["title"]) for c in commands}
-    assert len(lines) == 2 * 6 + 1
+    assert len(lines) == 2 * 12 + 1  # the seed's twelve findings in each of two files, and the error
 
 
 def test_github_format_goes_to_stderr_when_stdout_carries_the_diff(repos: Path) -> None:
@@ -242,7 +252,7 @@ def test_github_format_goes_to_stderr_when_stdout_carries_the_diff(repos: Path) 
 
 
 def test_run_report_records_every_file_fix_and_total(repos: Path) -> None:
-    result = k8sfix("--write", "--quiet", "--report", "run.json", "shop", "blog", cwd=repos)
+    result = k8sfix("--write", "--unsafe-fixes", "--quiet", "--report", "run.json", "shop", "blog", cwd=repos)
     assert result.returncode == 2
     report = json.loads((repos / "run.json").read_text())
     assert report["schemaVersion"] == 1 and report["tool"] == {"name": "k8sfix", "version": __version__}
@@ -251,7 +261,7 @@ def test_run_report_records_every_file_fix_and_total(repos: Path) -> None:
     assert set(files) == {"shop/deploy/app.yaml", "blog/web.yaml", "blog/values.yaml", "blog/broken.yaml"}
     app = files["shop/deploy/app.yaml"]
     assert app["status"] == "changed" and app["documents"] == 2
-    assert len(app["findings"]) == len(app["fixes"]) == 6
+    assert len(app["findings"]) == len(app["fixes"]) == 12
     assert {fix["fixer"] for fix in app["fixes"]} == {
         "image-pull-policy",
         "container-resources",
@@ -270,18 +280,38 @@ def test_run_report_records_every_file_fix_and_total(repos: Path) -> None:
     assert files["blog/broken.yaml"]["errors"][0]["message"].startswith("invalid YAML")
     totals = report["totals"]
     assert (totals["files"], totals["changed"], totals["skipped"], totals["failed"]) == (4, 2, 1, 1)
-    assert (totals["findings"], totals["fixed"], totals["unfixed"]) == (12, 12, 0)
-    assert totals["byFixer"]["security-context"] == {"code": "K8S004", "findings": 4, "fixed": 4}
+    assert (totals["findings"], totals["fixed"], totals["unfixed"]) == (24, 24, 0)
+    assert totals["byFixer"]["security-context"] == {"code": "K8S004", "findings": 12, "fixed": 12}
     assert sum(totals["skipReasons"].values()) == 1
     assert b"imagePullPolicy: Always" in (repos / "shop" / "deploy" / "app.yaml").read_bytes()
+
+
+def test_run_report_of_a_default_write_records_only_the_safe_fixes(repos: Path) -> None:
+    assert k8sfix("--write", "--quiet", "--report", "run.json", "shop", cwd=repos).returncode == 1
+    report = json.loads((repos / "run.json").read_text())
+    (app,) = report["files"]
+    assert app["status"] == "changed" and len(app["findings"]) == 12
+    assert [(fix["fixer"], fix["applicability"]) for fix in app["fixes"]] == [
+        ("image-pull-policy", "safe"),
+        ("container-resources", "safe"),
+    ]
+    totals = report["totals"]
+    assert (totals["findings"], totals["fixed"], totals["unfixed"]) == (12, 2, 10)
+    assert totals["byFixer"]["security-context"] == {"code": "K8S004", "findings": 6, "fixed": 0}
+    assert report["arguments"]["unsafe_fixes"] is False  # what the config decided (none here: safe only)
+    assert totals["fixable"] == 2 and totals["heldBack"] == 10
 
 
 def test_run_report_in_check_mode_has_no_fixes(repos: Path) -> None:
     assert k8sfix("--report", "run.json", "shop", cwd=repos).returncode == 1
     report = json.loads((repos / "run.json").read_text())
     assert report["mode"] == "check"
-    assert report["totals"]["fixed"] == 0 and report["totals"]["fixable"] == report["totals"]["findings"] == 6
+    totals = report["totals"]
+    assert totals["fixed"] == 0 and totals["findings"] == 12
+    assert (totals["fixable"], totals["heldBack"]) == (2, 10)  # what --write applies, and what waits
     assert report["files"][0]["fixes"] == []
+    classes = sorted(finding["applicability"] for finding in report["files"][0]["findings"])
+    assert classes == ["safe"] * 2 + ["unsafe"] * 10
 
 
 def test_a_report_that_cannot_be_written_is_an_error(repos: Path) -> None:

@@ -6,6 +6,10 @@ its own output, which must not change again (idempotence). ``<case>.config.yaml`
 run, and ``<case>.context.yaml`` holds other objects of the run (like ``--context``: consulted by
 cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` and ``.findings``
 files from the current behaviour; review them.
+
+A case shows everything its fixer does: unsafe fixes are applied too, unless its config says
+``unsafe-fixes: false`` (the cases of what a default run leaves alone). Each finding's line in
+``.findings`` says whether its fix is safe or unsafe, so the classes are reviewed like the output.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from remediate.run.results import Status
 from remediate.run.runner import Engine, Scope, process
 from remediate.yaml.document import parse
 from remediate.yaml.source import Source
+from remediate.yaml.values import to_data
 from tests.conftest import GOLDEN
+
+
+def yaml_data(text: str) -> object:
+    documents = parse(text)
+    return to_data(documents[0].root) if documents else None
+
 
 CASES = sorted(GOLDEN.glob("*/*.in.*"))
 
@@ -30,7 +41,7 @@ def findings_text(result: object) -> str:
     lines = []
     for finding in result.findings:  # type: ignore[attr-defined]
         if finding.identity in result.fixed:  # type: ignore[attr-defined]
-            state = "fixed"
+            state = f"fixed, {finding.fix.applicability.value}" if finding.fix else "fixed"
         elif finding.fix is not None:
             state = f"fixable, {finding.fix.applicability.value}"
         else:
@@ -51,7 +62,8 @@ def _paths(case: Path) -> tuple[Path, Path | None]:
 
 def _run(case: Path, data: bytes) -> tuple[Source, object]:
     _, config = _paths(case)
-    settings = load(config, select=[case.parent.name])
+    says = config is not None and "unsafe-fixes" in (yaml_data(config.read_text()) or {})
+    settings = load(config, select=[case.parent.name], unsafe_fixes=None if says else True)
     engine = Engine(settings)
     source = Source.from_bytes(case.name, data)
     index = RunIndex()

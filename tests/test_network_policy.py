@@ -423,12 +423,19 @@ def test_a_pre_commit_run_on_one_file_consults_context(
     (tmp_path / "policies").mkdir()
     (tmp_path / "policies" / "web.yaml").write_text(POLICY)
 
-    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT, context=["policies"])) == 0
+    assert (
+        run(
+            RunOptions(
+                ["deploy/app.yaml"], write=True, select=SELECT, context=["policies"], unsafe_fixes=True
+            )
+        )
+        == 0
+    )
     assert app.read_text() == workload("web")
 
-    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT)) == 1
+    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT, unsafe_fixes=True)) == 1
     assert names_in(app, before=workload("web")) == ["web-allow-all"]
-    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT)) == 0
+    assert run(RunOptions(["deploy/app.yaml"], write=True, select=SELECT, unsafe_fixes=True)) == 0
     capsys.readouterr()
 
 
@@ -450,14 +457,14 @@ def test_objects_of_two_kinds_with_one_name_get_policies_named_apart(
     job = workload("web", "{app: web, job: report}", kind="Job")
     (tmp_path / "web.yaml").write_text(workload("web"))
     (tmp_path / "web-job.yaml").write_text(job)
-    assert run(RunOptions(["."], write=True, select=SELECT, quiet=True)) == 1
+    assert run(RunOptions(["."], write=True, select=SELECT, quiet=True, unsafe_fixes=True)) == 1
     assert names_in(tmp_path / "web.yaml", workload("web")) == ["web-deployment-allow-all"]
     assert names_in(tmp_path / "web-job.yaml", job) == ["web-job-allow-all"]
-    assert run(RunOptions(["."], write=True, select=SELECT, quiet=True)) == 0
+    assert run(RunOptions(["."], write=True, select=SELECT, quiet=True, unsafe_fixes=True)) == 0
 
 
 def test_the_scope_of_a_run_decides_the_namespace() -> None:
-    settings = load(None, select=SELECT)
+    settings = load(None, select=SELECT, unsafe_fixes=True)
     index = RunIndex()
     index.add(summarize("policy.yaml", parse(POLICY), settings.pod_kinds, "default"))
     source = Source.from_text("app.yaml", workload("web"))
@@ -469,7 +476,7 @@ def test_the_scope_of_a_run_decides_the_namespace() -> None:
 
 def test_the_example_gets_its_policy_in_the_diff() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "remediate", "--diff", "examples/deployment.yml"],
+        [sys.executable, "-m", "remediate", "--diff", "--unsafe-fixes", "examples/deployment.yml"],
         cwd=ROOT,
         capture_output=True,
         text=True,

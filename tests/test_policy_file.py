@@ -18,7 +18,8 @@ from tests.helpers import k8sfix
 from tests.test_network_policy import netpol, workload
 
 SELECT = ["network-policy"]
-CONFIG = "fixers:\n  network-policy:\n    policy-file: network-policies.yaml\n"
+# new policies are unsafe fixes
+CONFIG = "unsafe-fixes: true\nfixers:\n  network-policy:\n    policy-file: network-policies.yaml\n"
 
 WEB = "# the shop's front end\n" + workload("web") + "# end of the web app\n"
 API_JSON = """\

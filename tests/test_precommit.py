@@ -87,18 +87,25 @@ def project(tmp_path: Path, hooks: tuple[Path, str, dict[str, str]], hook_id: st
     return root
 
 
-def fixed_by_the_command_line(directory: Path, data: bytes) -> bytes:
+def fixed_by_the_command_line(directory: Path, data: bytes, *options: str) -> bytes:
     directory.mkdir()
     (directory / "app.yaml").write_bytes(data)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "remediate", "--write", "app.yaml"]
+    command = [sys.executable, "-m", "remediate", "--write", *options, "app.yaml"]
     subprocess.run(command, cwd=directory, env=env, capture_output=True, check=False)
     return (directory / "app.yaml").read_bytes()
+
+
+SAFE_FIXES = (b"imagePullPolicy: Always", b"requests:")
+UNSAFE_FIXES = (b"limits:", b"readinessProbe:", b"runAsNonRoot: true", b"kind: NetworkPolicy")
 
 
 def test_the_fixing_hook_rewrites_the_manifest_fails_the_commit_then_lets_it_through(
     tmp_path: Path, hooks: tuple[Path, str, dict[str, str]]
 ) -> None:
+    """By default the hook applies the safe fixes and keeps failing while the findings whose fixes
+    are unsafe remain; a config with ``unsafe-fixes: true`` makes it apply those too, and then the
+    commit goes through."""
     env = hooks[2]
     root = project(tmp_path, hooks, "k8sfix")
     subprocess.run([*PRE_COMMIT, "install"], cwd=root, env=env, capture_output=True, check=True)
@@ -111,10 +118,27 @@ def test_the_fixing_hook_rewrites_the_manifest_fails_the_commit_then_lets_it_thr
     assert first.returncode != 0, first.stdout + first.stderr
     assert "files were modified by this hook" in first.stdout + first.stderr
     assert git("rev-parse", "--verify", "-q", "HEAD", cwd=root, env=env, check=False).returncode != 0
+    safe = (root / "deploy" / "app.yaml").read_bytes()
+    assert all(fix in safe for fix in SAFE_FIXES)
+    assert not any(fix in safe for fix in UNSAFE_FIXES)
+    assert safe == fixed_by_the_command_line(tmp_path / "direct", SEED)
+
+    git("add", "-A", cwd=root, env=env)
+    held = git("commit", "-m", "add the app", cwd=root, env=env, check=False)
+    assert held.returncode != 0, held.stdout + held.stderr  # the unsafe findings are still there
+    assert "files were modified by this hook" not in held.stdout + held.stderr
+    assert "(fixable with --unsafe-fixes)" in held.stdout + held.stderr
+    assert git("rev-parse", "--verify", "-q", "HEAD", cwd=root, env=env, check=False).returncode != 0
+    assert (root / "deploy" / "app.yaml").read_bytes() == safe
+
+    (root / ".k8sfix.yaml").write_text("unsafe-fixes: true\n")
+    git("add", "-A", cwd=root, env=env)
+    unsafe = git("commit", "-m", "add the app", cwd=root, env=env, check=False)
+    assert unsafe.returncode != 0, unsafe.stdout + unsafe.stderr
+    assert "files were modified by this hook" in unsafe.stdout + unsafe.stderr
     fixed = (root / "deploy" / "app.yaml").read_bytes()
-    for fix in (b"imagePullPolicy: Always", b"resources:", b"readinessProbe:", b"runAsNonRoot: true"):
-        assert fix in fixed
-    assert fixed == fixed_by_the_command_line(tmp_path / "direct", SEED)
+    assert all(fix in fixed for fix in SAFE_FIXES + UNSAFE_FIXES)
+    assert fixed == fixed_by_the_command_line(tmp_path / "direct-unsafe", safe, "--unsafe-fixes")
 
     git("add", "-A", cwd=root, env=env)
     second = git("commit", "-m", "add the app", cwd=root, env=env, check=False)

@@ -299,7 +299,8 @@ def test_generated_manifests_are_fixed_faithfully(text: str) -> None:
         assert output.count("\n") == output.count("\r\n"), "a CRLF file got LF lines"
     again = process(ENGINE, source.with_text(output), fix=True)
     assert again.output is None and again.status is Status.UNCHANGED, again.errors
-    fixed_docs = {doc for (_, doc, _) in result.fixed}
+    fixed_docs = {finding.doc for finding in result.findings if finding.identity in result.fixed}
+    assert fixed_docs, "a fixed stream has a document whose findings were fixed"
     for document in original:
         if document.index not in fixed_docs:
             before = source.text[document.start : document.end].rstrip("\r\n")

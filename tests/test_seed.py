@@ -8,6 +8,9 @@ documentation, independently of the fixers' own code.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
@@ -17,13 +20,17 @@ from remediate.run.results import Status
 from remediate.run.runner import Engine, process
 from remediate.yaml.source import Source
 from tests.conftest import ROOT
+from tests.helpers import k8sfix
 
 SEED = ROOT / "examples" / "deployment.yml"
 TUTORIAL_FINAL = ROOT / "tests" / "seed" / "tutorial-final.yml"
 
 
-def fixed_seed() -> list[dict]:
-    result = process(Engine(load(None)), Source.from_bytes(str(SEED), SEED.read_bytes()), fix=True)
+def fixed_seed(unsafe: bool = True) -> list[dict]:
+    """The seed fixed by every fixer: with ``--unsafe-fixes`` (what the tutorial did by hand), or
+    as a default run leaves it."""
+    engine = Engine(load(None, unsafe_fixes=unsafe))
+    result = process(engine, Source.from_bytes(str(SEED), SEED.read_bytes()), fix=True)
     assert result.status is Status.CHANGED
     return [doc for doc in YAML(typ="safe").load_all(result.output) if doc]
 
@@ -35,6 +42,25 @@ def matches(selector: dict, labels: dict) -> bool:
 def test_all_fixers_are_valid_against_the_kubernetes_schema() -> None:
     for obj in fixed_seed():
         kubernetes_validate.validate(obj, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_a_default_run_makes_the_safe_part_and_says_what_it_holds_back(tmp_path: Path) -> None:
+    """Without --unsafe-fixes: the pull policy and the requests, which cannot stop the pod; the
+    limits, probes, user, read-only filesystem and policy wait for a reviewer."""
+    (deployment, _) = [obj for obj in fixed_seed(unsafe=False)]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["imagePullPolicy"] == "Always"
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "64Mi"}}
+    assert not {"livenessProbe", "readinessProbe", "securityContext"} & set(container)
+    shutil.copy(SEED, tmp_path / "deployment.yml")
+    ran = k8sfix("--write", "deployment.yml", cwd=tmp_path)
+    assert ran.stderr.decode().splitlines()[-1] == (
+        "10 more fixes with --unsafe-fixes "
+        "(security-context 6, container-probes 2, container-resources 1, network-policy 1)"
+    )
+    ran = k8sfix("--write", "--unsafe-fixes", "deployment.yml", cwd=tmp_path)
+    assert b"--unsafe-fixes" not in ran.stderr and b"left unfixed: 0" in ran.stderr
+    assert (tmp_path / "deployment.yml").read_text().count("kind: NetworkPolicy") == 1
 
 
 def test_the_five_kube_score_checks_the_tutorial_fixed_by_hand_now_pass() -> None:

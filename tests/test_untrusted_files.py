@@ -308,7 +308,8 @@ spec:
 
 def policy_repo(repo: Path, policy_file: str) -> None:
     (repo / "app.yaml").write_bytes(WEB)
-    (repo / ".k8sfix.yaml").write_text(f"fixers:\n  network-policy:\n    policy-file: {policy_file!r}\n")
+    config = f"fixers:\n  network-policy:\n    policy-file: {policy_file!r}\n"
+    (repo / ".k8sfix.yaml").write_text(config + "unsafe-fixes: true\n")  # new policies are unsafe fixes
 
 
 @pytest.mark.parametrize(

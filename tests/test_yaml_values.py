@@ -222,6 +222,7 @@ def test_whole_floats_are_the_integers_kubectl_sends() -> None:
     assert "readinessProbe" in fixed_or_same(probes)
     security = fix_text(PORTED, ["security-context"])
     assert not [f for f in security.findings if "runAsUser" in f.message]
+    assert "run-as-user" not in {f.rule for f in security.findings}  # 1.0001e4 is the user 10001
 
 
 def test_line_separators_in_a_new_value_are_escaped() -> None:

@@ -51,6 +51,9 @@ class RunOptions:
     """Report schema findings (:mod:`remediate.kube.validation`); fixes are schema-checked regardless."""
     strict: bool = False
     schema_dir: str | None = None
+    unsafe_fixes: bool | None = None
+    """Apply unsafe fixes too (None: as the config says; :mod:`remediate.run.applicability`). The
+    run replaces None with what the config decided, so reports record what was done."""
 
     @property
     def fixing(self) -> bool:
@@ -95,6 +98,7 @@ def run(options: RunOptions) -> int:
     except Stop as stop:
         _error(str(stop))
         return EXIT_ERROR
+    options = dataclasses.replace(options, unsafe_fixes=engine.settings.fix_policy.unsafe_fixes)
     problem = files.bad_glob(options.include, options.exclude)
     if problem:
         _error(f"k8sfix: error: {problem}")
@@ -118,12 +122,17 @@ def run(options: RunOptions) -> int:
         exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
         document = formats.render(
-            options.output_format, results, fixing=options.fixing, written=options.write
+            options.output_format,
+            results,
+            fixing=options.fixing,
+            written=options.write,
+            unsafe=bool(options.unsafe_fixes),
         )
         print(document, end="" if document.endswith("\n") else "\n", file=_findings_stream(options))
     exit_code = max(exit_code, _write_reports(results, options))
     if not options.quiet:
-        _error(report.summary(results, fixing=options.fixing, dry_run=options.diff))
+        unsafe = bool(options.unsafe_fixes)
+        _error(report.summary(results, fixing=options.fixing, dry_run=options.diff, unsafe=unsafe))
     return exit_code
 
 
@@ -135,6 +144,7 @@ def _engine(options: RunOptions) -> Engine:
             select=options.select,
             ignore=options.ignore,
             kubernetes_version=options.kubernetes_version,
+            unsafe_fixes=options.unsafe_fixes,
         )
     except configuration.ConfigError as exc:
         raise Stop(str(exc)) from None
@@ -323,7 +333,8 @@ def _show(result: FileResult, options: RunOptions) -> int:
         for finding in result.findings:
             if options.diff and finding.identity in result.fixed:
                 continue  # the diff shows it
-            print(report.finding_line(result, finding, fixing=options.write), file=stream)
+            unsafe = bool(options.unsafe_fixes)
+            print(report.finding_line(result, finding, fixing=options.write, unsafe=unsafe), file=stream)
     if result.errors:
         return EXIT_ERROR
     if result.output is not None or result.unfixed or (result.findings and not options.fixing):

@@ -22,7 +22,9 @@ HELP = """Find and fix unsafe Kubernetes manifests, keeping every comment and li
 Examples:
   k8sfix deploy/                    report findings (exit 1 if any)
   k8sfix --diff deploy/app.yaml     show the fixes as a unified diff, write nothing
-  k8sfix --write deploy/            fix in place (atomic writes)
+  k8sfix --write deploy/            apply the safe fixes in place (atomic writes)
+  k8sfix --diff --unsafe-fixes deploy/
+                                    also the fixes that need a review
   cat app.yaml | k8sfix --write -   fix a stream: stdin to stdout
   k8sfix --explain image-pull-policy
 
@@ -67,6 +69,17 @@ def main(
         bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")
     ] = False,
     write: Annotated[bool, typer.Option("--write", "-w", help="Apply the fixes in place.")] = False,
+    unsafe_fixes: Annotated[
+        bool | None,
+        typer.Option(
+            "--unsafe-fixes/--no-unsafe-fixes",
+            help=(
+                "Also apply fixes that can break some workloads (a memory limit, a non-root user, "
+                "a new NetworkPolicy); review them. Default: the config's unsafe-fixes, else only safe fixes."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     select: Annotated[
         list[str] | None,
         typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False),
@@ -239,6 +252,7 @@ def main(
         validate=validate or strict or schema_dir is not None,
         strict=strict,
         schema_dir=schema_dir,
+        unsafe_fixes=unsafe_fixes,
     )
     raise typer.Exit(commands.run(options))
 

@@ -43,8 +43,16 @@ class Finding:
     container: str | None = None
     severity: Severity = Severity.ERROR
     fix: Fix | None = field(default=None, compare=False)
+    rule: str = ""
+    """Which of the fixer's rules found it (one of ``Fixer.rules``; a fixer with one rule leaves it
+    empty). Rules are what config moves between safe and unsafe (``security-context/run-as-user``)."""
 
     @property
-    def identity(self) -> tuple[str, int, YamlPath]:
+    def identity(self) -> tuple[str, str, int, YamlPath]:
         """What stays the same for one problem across passes, whatever lines moved."""
-        return (self.code, self.doc, self.path)
+        return (self.code, self.rule, self.doc, self.path)
+
+    @property
+    def rule_id(self) -> str:
+        """``fixer/rule``, or the fixer's id for a fixer with one rule."""
+        return f"{self.fixer}/{self.rule}" if self.rule else self.fixer

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from remediate.kube import versions
+from remediate.kube import versions, workload_guard
 from remediate.kube.findings import Finding, Severity
 from remediate.kube.index import RunIndex
 from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
@@ -109,6 +109,9 @@ class Fixer(abc.ABC):
     severity: ClassVar[Severity] = Severity.ERROR
     needs_index: ClassVar[bool] = False
     """True for fixers that read ``ctx.index`` (other objects of the run)."""
+    rules: ClassVar[tuple[str, ...]] = ()
+    """The fixer's rules, when it has several whose fixes differ in safety (each finding names one
+    in ``Finding.rule``); the "Fix safety" section of the docstring has a bullet for each."""
 
     def __init__(self, options: Any = None, *, config_path: str | None = None):
         self.options = options if options is not None else self.Options()
@@ -141,6 +144,14 @@ class Fixer(abc.ABC):
         fixers change only the file they look at: none."""
         return {}
 
+    def guard_findings(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        """Findings for what the workload guard says of this object in this fixer's fields: what
+        the API server would reject or the kubelet not run, already so in the input (left for a
+        human: :mod:`remediate.kube.workload_guard`)."""
+        for problem in workload_guard.problems(manifest, ctx.pod_kinds, owner=self.id):
+            if problem.reported:
+                yield self.finding(manifest, problem.node, problem.message, rule=problem.rule)
+
     def finding(
         self,
         manifest: Manifest,
@@ -150,13 +161,15 @@ class Fixer(abc.ABC):
         container: Container | None = None,
         fix: tuple[str, Callable[[], list[Change]]] | None = None,
         applicability: Applicability = Applicability.SAFE,
+        rule: str = "",
     ) -> Finding:
         """A finding at ``node``; ``fix`` is (title, builder) and the builder may raise Uneditable.
 
         When it does, the finding has no fix and its message says why, so the user knows what to
         do by hand. ``applicability`` says how safe the fix is (the fixer's "Fix safety" section
-        says why, case by case).
+        says why, case by case); ``rule`` is one of :attr:`rules` (empty for a fixer without).
         """
+        assert rule in self.rules if self.rules else not rule, f"{self.id}: unknown rule {rule!r}"
         built: Fix | None = None
         if fix is not None:
             title, build = fix
@@ -178,4 +191,5 @@ class Fixer(abc.ABC):
             container=container.name if container else None,
             severity=self.severity,
             fix=built,
+            rule=rule,
         )

@@ -233,3 +233,20 @@ def annotations_of(node: Mapping | None) -> MappingABC[str, str]:
         for key, value in ((k, found.get(k)) for k in found.own)
         if isinstance(key, str) and isinstance(value, Scalar) and isinstance(value.data, str)
     }
+
+
+OS_NODE_LABEL = "kubernetes.io/os"
+"""The node label the kubelet sets to its operating system (``linux``, ``windows``)."""
+
+
+def is_windows_pod(spec: Any) -> bool:
+    """True for a pod spec (plain data) that runs on Windows: ``os.name: windows``, or a node
+    selector that picks Windows nodes. Kubernetes refuses the Linux-only securityContext fields
+    (``runAsUser``, ``runAsGroup``, ``seccompProfile``, capabilities...) on the first, and the
+    Windows kubelet cannot honour them on the second."""
+    if not isinstance(spec, dict):
+        return False
+    os_field, selector = spec.get("os"), spec.get("nodeSelector")
+    if isinstance(os_field, dict) and os_field.get("name") == "windows":
+        return True
+    return isinstance(selector, dict) and selector.get(OS_NODE_LABEL) == "windows"

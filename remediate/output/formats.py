@@ -19,6 +19,7 @@ import posixpath
 from remediate.kube.findings import Finding
 from remediate.output.report import display_name, json_document
 from remediate.run.results import FileResult
+from remediate.yaml.model import Applicability
 
 
 def open_findings(result: FileResult, *, written: bool) -> tuple[Finding, ...]:
@@ -26,13 +27,19 @@ def open_findings(result: FileResult, *, written: bool) -> tuple[Finding, ...]:
     return result.unfixed if written else result.findings
 
 
-def message(finding: Finding, *, written: bool) -> str:
+def message(finding: Finding, *, written: bool, unsafe: bool = False) -> str:
     """A finding's message for a reader who sees no diff: the object, the problem, and the fix
-    ``--write`` would make (after ``--write``, a finding left with a fix is one whose fix failed)."""
+    k8sfix would make, with the command that makes it. ``written``: the run wrote its fixes, so a
+    finding left with a safe fix (or an unsafe one, with ``unsafe``) is one whose fix failed."""
     text = f"{finding.obj.kind}/{finding.obj.name}: {finding.message}"
-    if finding.fix is not None and not written:
-        text += f" (k8sfix --write fixes it: {finding.fix.title})"
-    return text
+    fix = finding.fix
+    if fix is None:
+        return text
+    if fix.applicability is Applicability.DISPLAY_ONLY:
+        return f"{text} (a fix to consider: {fix.title})"
+    if fix.applicability is Applicability.UNSAFE and not unsafe:
+        return f"{text} (k8sfix --write --unsafe-fixes fixes it, for review: {fix.title})"
+    return text if written else f"{text} (k8sfix --write fixes it: {fix.title})"
 
 
 def relative_path(name: str) -> str:
@@ -48,14 +55,16 @@ def relative_path(name: str) -> str:
     return posixpath.normpath(display_name(name).replace(os.sep, "/"))
 
 
-def render(output_format: str, results: list[FileResult], *, fixing: bool, written: bool) -> str:
+def render(
+    output_format: str, results: list[FileResult], *, fixing: bool, written: bool, unsafe: bool = False
+) -> str:
     """The end-of-run document of ``output_format`` (any format but ``text``)."""
     from remediate.output import github, sarif  # they import this module's helpers
 
     if output_format == "json":
         return json_document(results, fixing=fixing)
     if output_format == "sarif":
-        return sarif.dumps(sarif.log(results, written=written))
+        return sarif.dumps(sarif.log(results, written=written, unsafe=unsafe))
     if output_format == "github":
-        return "".join(line + "\n" for line in github.commands(results, written=written))
+        return "".join(line + "\n" for line in github.commands(results, written=written, unsafe=unsafe))
     raise ValueError(f"no end-of-run document for format {output_format!r}")

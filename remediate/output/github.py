@@ -31,14 +31,14 @@ def command(level: str, message: str, **properties: object) -> str:
     return f"::{level} {rendered}::{escape_data(message)}"
 
 
-def commands(results: list[FileResult], *, written: bool) -> Iterator[str]:
+def commands(results: list[FileResult], *, written: bool, unsafe: bool = False) -> Iterator[str]:
     """The annotations of a run: every finding the files still have, then every file error."""
     for result in results:
         path = formats.relative_path(result.name)
         for finding in formats.open_findings(result, written=written):
             yield command(
                 finding.severity.value,
-                formats.message(finding, written=written),
+                formats.message(finding, written=written, unsafe=unsafe),
                 file=path,
                 line=finding.line,
                 col=finding.column,

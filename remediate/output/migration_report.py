@@ -32,10 +32,11 @@ def repositories(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's files grouped by the command-line path they were found under, with totals."""
     roots = [posixpath.normpath(display_name(path)) for path in report["arguments"]["paths"]]
     groups: dict[str, list[dict[str, Any]]] = {root: [] for root in roots}
+    unsafe = bool(report["arguments"].get("unsafe_fixes"))
     for entry in report["files"]:
         groups.setdefault(_root_of(entry["path"], roots), []).append(entry)
     return [
-        {"path": root, "totals": run_report.totals(files), "files": files}
+        {"path": root, "totals": run_report.totals(files, unsafe=unsafe), "files": files}
         for root, files in groups.items()
         if files
     ]

@@ -47,13 +47,18 @@ FIXABLE = {
 }
 """The text marker of a finding whose fix was not applied, by how safe the fix is."""
 
+HELD_BACK = " (fixable with --unsafe-fixes)"
+"""The marker of a finding whose fix is unsafe, in a run that applies only safe fixes."""
 
-def finding_line(result: FileResult, finding: Finding, *, fixing: bool) -> str:
-    """``path:line:col: CODE message [fixer] (fixed|fixable)``."""
+
+def finding_line(result: FileResult, finding: Finding, *, fixing: bool, unsafe: bool = False) -> str:
+    """``path:line:col: CODE message [fixer] (fixed|fixable|...)``; ``unsafe``: the run applies
+    unsafe fixes (else they are marked as needing ``--unsafe-fixes``)."""
     if finding.identity in result.fixed and fixing:
         state = " (fixed)"
     elif finding.fix is not None:
-        state = FIXABLE[finding.fix.applicability]
+        held = finding.fix.applicability is Applicability.UNSAFE and not unsafe
+        state = HELD_BACK if held else FIXABLE[finding.fix.applicability]
     else:
         state = ""
     return (
@@ -79,6 +84,7 @@ def finding_record(result: FileResult, finding: Finding, *, fixing: bool) -> dic
         "fix_applied": fixing and finding.identity in result.fixed,
         "fix": finding.fix.title if finding.fix is not None else None,
         "applicability": finding.fix.applicability.value if finding.fix is not None else None,
+        "rule": finding.rule or None,
     }
 
 
@@ -99,7 +105,9 @@ def unified_diff(result: FileResult) -> str:
     return patch.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}")
 
 
-def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = False) -> str:
+def summary(
+    results: Iterable[FileResult], *, fixing: bool, dry_run: bool = False, unsafe: bool = False
+) -> str:
     """The end of a run, on stderr: what happened to the files, then the findings by fixer.
 
     ::
@@ -108,9 +116,11 @@ def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = Fals
         skipped: 1 Helm template, 1 kustomize patch
         fixed: 7 (container-resources 4, image-pull-policy 3)
         left unfixed: 2 (container-probes 2)
+        2 more fixes with --unsafe-fixes (container-probes 2)
 
     With ``--diff`` nothing is written: "would change" and "fixable". Without a fixing mode the
-    findings are counted by fixer, with how many ``--write`` would fix.
+    findings are counted by fixer, with how many ``--write`` would fix. ``unsafe``: the run applies
+    unsafe fixes; when it does not, the last line counts the fixes it held back.
     """
     results = list(results)
     statuses = Counter(r.status for r in results)
@@ -130,8 +140,21 @@ def summary(results: Iterable[FileResult], *, fixing: bool, dry_run: bool = Fals
         lines.append(f"left unfixed: {_by_fixer(left)}")
     else:
         found = Counter(f.fixer for r in results for f in r.findings)
-        fixable = sum(1 for r in results for f in r.findings if f.fix is not None)
-        lines.append(f"findings: {_by_fixer(found)}; {fixable} fixable with --write")
+        classes = Counter(f.fix.applicability for r in results for f in r.findings if f.fix is not None)
+        fixable = classes[Applicability.SAFE] + (classes[Applicability.UNSAFE] if unsafe else 0)
+        command = "--write --unsafe-fixes" if unsafe else "--write"
+        lines.append(f"findings: {_by_fixer(found)}; {fixable} fixable with {command}")
+    if not unsafe:
+        held = Counter(
+            f.fixer
+            for r in results
+            for f in r.unfixed
+            if f.fix is not None and f.fix.applicability is Applicability.UNSAFE
+        )
+        if held:
+            total = sum(held.values())
+            noun = "fix" if total == 1 else "fixes"
+            lines.append(f"{total} more {noun} with --unsafe-fixes {_listed(held)}")
     return "\n".join(lines)
 
 
@@ -149,7 +172,12 @@ def _by_fixer(counts: Counter[str]) -> str:
     total = sum(counts.values())
     if not total:
         return "0"
-    return f"{total} ({', '.join(f'{fixer} {count}' for fixer, count in _ranked(counts))})"
+    return f"{total} {_listed(counts)}"
+
+
+def _listed(counts: Counter[str]) -> str:
+    """``(container-resources 4, image-pull-policy 3)``."""
+    return f"({', '.join(f'{fixer} {count}' for fixer, count in _ranked(counts))})"
 
 
 def json_document(results: list[FileResult], *, fixing: bool) -> str:

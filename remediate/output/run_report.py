@@ -36,7 +36,7 @@ def document(results: list[FileResult], options: Any) -> dict[str, Any]:
         "tool": {"name": "k8sfix", "version": __version__},
         "mode": mode(diff=options.diff, write=options.write),
         "arguments": json.loads(json.dumps(dataclasses.asdict(options), default=str)),
-        "totals": totals(files),
+        "totals": totals(files, unsafe=bool(options.unsafe_fixes)),
         "files": files,
     }
 
@@ -71,12 +71,15 @@ def file_entry(result: FileResult, *, fixing: bool) -> dict[str, Any]:
     }
 
 
-def totals(files: list[dict[str, Any]]) -> dict[str, Any]:
+def totals(files: list[dict[str, Any]], *, unsafe: bool = False) -> dict[str, Any]:
     """Counts over file entries: files by status and skip reason, findings and fixes by fixer.
 
-    ``fixable`` findings have a fix; ``fixed`` ones are gone from the output (written with
-    ``--write``, proposed with ``--diff``, none in check mode); ``unfixed`` is the rest.
+    ``fixable`` findings have a fix this run applies (a safe one; an unsafe one too with
+    ``unsafe``), ``heldBack`` ones an unsafe fix it does not; ``fixed`` ones are gone from the
+    output (written with ``--write``, proposed with ``--diff``, none in check mode); ``unfixed``
+    is the rest.
     """
+    applied = {"safe", "unsafe"} if unsafe else {"safe"}
     statuses = Counter(entry["status"] for entry in files)
     by_fixer: dict[str, dict[str, Any]] = {}
     for entry in files:
@@ -97,7 +100,15 @@ def totals(files: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "errors": sum(len(entry["errors"]) for entry in files),
         "findings": findings,
-        "fixable": sum(1 for entry in files for finding in entry["findings"] if finding["fix_available"]),
+        "fixable": sum(
+            1 for entry in files for finding in entry["findings"] if finding["applicability"] in applied
+        ),
+        "heldBack": sum(
+            1
+            for entry in files
+            for finding in entry["findings"]
+            if finding["applicability"] == "unsafe" and not unsafe and not finding["fix_applied"]
+        ),
         "fixed": fixed,
         "unfixed": findings - fixed,
         "byFixer": dict(sorted(by_fixer.items(), key=lambda item: item[1]["code"])),

@@ -31,7 +31,9 @@ from remediate.run.results import FileResult, Status
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
-def log(results: list[FileResult], *, written: bool, homepage: str | None = None) -> dict[str, Any]:
+def log(
+    results: list[FileResult], *, written: bool, homepage: str | None = None, unsafe: bool = False
+) -> dict[str, Any]:
     """The SARIF log of a run; ``homepage`` defaults to the package's ``Homepage`` URL."""
     homepage = homepage or project_homepage()
     rules = [fixer_rule(fixer, homepage) for fixer in registry.all_fixers()]
@@ -42,7 +44,9 @@ def log(results: list[FileResult], *, written: bool, homepage: str | None = None
             if finding.code not in rule_index:  # a check that is not a fixer, such as --validate's
                 rule_index[finding.code] = len(rules)
                 rules.append(check_rule(finding, homepage))
-            findings.append(result_record(item, finding, rule_index[finding.code], written=written))
+            findings.append(
+                result_record(item, finding, rule_index[finding.code], written=written, unsafe=unsafe)
+            )
     driver: dict[str, Any] = {"name": "k8sfix", "version": __version__, "semanticVersion": __version__}
     if homepage:
         driver["informationUri"] = homepage
@@ -104,7 +108,9 @@ def rule(code: str, check: str, doc: str, level: str, homepage: str | None) -> d
     return descriptor
 
 
-def result_record(result: FileResult, finding: Finding, rule_index: int, *, written: bool) -> dict[str, Any]:
+def result_record(
+    result: FileResult, finding: Finding, rule_index: int, *, written: bool, unsafe: bool = False
+) -> dict[str, Any]:
     """A finding as a SARIF result."""
     obj = finding.obj
     qualified = "/".join(part for part in (obj.namespace, obj.kind, obj.name) if part)
@@ -112,7 +118,7 @@ def result_record(result: FileResult, finding: Finding, rule_index: int, *, writ
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": finding.severity.value,
-        "message": {"text": formats.message(finding, written=written)},
+        "message": {"text": formats.message(finding, written=written, unsafe=unsafe)},
         "locations": [
             {
                 "physicalLocation": {
@@ -128,6 +134,7 @@ def result_record(result: FileResult, finding: Finding, rule_index: int, *, writ
             "container": finding.container,
             "fixAvailable": finding.fix is not None,
             "applicability": finding.fix.applicability.value if finding.fix is not None else None,
+            "rule": finding.rule or None,
         },
     }
 

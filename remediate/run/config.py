@@ -6,6 +6,9 @@ file given with ``--config``::
     select: [image-pull-policy]        # run only these fixers (ids or codes); default: all
     ignore: [container-probes]         # never run these
     kubernetes-version: "1.29"         # the cluster version to target (default: newest known)
+    unsafe-fixes: false                # also apply fixes that can break some workloads
+    extend-safe-fixes: [security-context/run-as-user]   # fixers or rules whose fixes count as safe
+    extend-unsafe-fixes: [image-pull-policy]             # ... or as unsafe (remediate/run/applicability.py)
     pod-kinds:                         # custom kinds with a pod template, fixed like Deployments
       - kind: Rollout
         apiVersion: argoproj.io/v1alpha1   # optional: any version when omitted
@@ -34,6 +37,7 @@ from typing import Any
 from remediate.kube import validation, versions
 from remediate.kube.k8s import BUILTIN_POD_KINDS, PodKind
 from remediate.run import registry
+from remediate.run.applicability import FixPolicy
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence, parse
 from remediate.yaml.source import InputError, Source, read_regular
 from remediate.yaml.values import to_data
@@ -62,6 +66,8 @@ class Settings:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
     for errors found once the options are in use (a template that does not compile)."""
+    fix_policy: FixPolicy = field(default_factory=FixPolicy)
+    """Which fixes are applied (``unsafe-fixes``, ``extend-safe-fixes``, ``extend-unsafe-fixes``)."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -79,8 +85,10 @@ def load(
     select: list[str] | None = None,
     ignore: list[str] | None = None,
     kubernetes_version: str | None = None,
+    unsafe_fixes: bool | None = None,
 ) -> Settings:
-    """Settings from the config file at ``path`` (None: defaults), then the command line's values."""
+    """Settings from the config file at ``path`` (None: defaults), then the command line's values
+    (``unsafe_fixes`` None: as the file says)."""
     root: Mapping | None = None
     name = _shown(path) if path else None
     if path is not None:
@@ -102,6 +110,9 @@ def load(
         except ValueError as exc:
             raise ConfigError(f"k8sfix: error: --kubernetes-version: {exc}") from None
         settings = dataclasses.replace(settings, kubernetes_version=kubernetes_version)
+    if unsafe_fixes is not None:
+        policy = dataclasses.replace(settings.fix_policy, unsafe_fixes=unsafe_fixes)
+        settings = dataclasses.replace(settings, fix_policy=policy)
     return settings
 
 
@@ -112,9 +123,7 @@ def _settings(
     known = registry.by_id()
     every = list(registry.checks())
     if root is not None:
-        where.allowed_keys(
-            root, {"select", "ignore", "pod-kinds", "fixers", "kubernetes-version"}, "top level"
-        )
+        where.allowed_keys(root, TOP_LEVEL_KEYS, "top level")
     chosen = every
     file_select = _names(root, "select", where) if root is not None else None
     file_ignore = (_names(root, "ignore", where) if root is not None else None) or []
@@ -160,7 +169,57 @@ def _settings(
     named = select is not None or file_select is not None
     schema = False if validation.ID in skipped else (True if named and validation.ID in chosen else None)
     version = _kubernetes_version(root, where)
-    return Settings(enabled_ids, options, pod_kinds, name, version, schema=schema, positions=positions)
+    policy = _fix_policy(root, where) if root is not None else FixPolicy()
+    return Settings(
+        enabled_ids, options, pod_kinds, name, version, schema=schema, positions=positions, fix_policy=policy
+    )
+
+
+TOP_LEVEL_KEYS = {
+    "select",
+    "ignore",
+    "pod-kinds",
+    "fixers",
+    "kubernetes-version",
+    "unsafe-fixes",
+    "extend-safe-fixes",
+    "extend-unsafe-fixes",
+}
+
+
+def _fix_policy(root: Mapping, where: _Where) -> FixPolicy:
+    """``unsafe-fixes`` and the lists that move fixes between classes, each entry a fixer (id or
+    code) or ``fixer/rule``."""
+    unsafe = root.get("unsafe-fixes")
+    if unsafe is not None and not (isinstance(unsafe, Scalar) and isinstance(unsafe.data, bool)):
+        raise where.error(unsafe, f"unsafe-fixes: expected true or false, got {to_data(unsafe)!r}")
+    known = fix_classes_names()
+    lists: dict[str, frozenset[str]] = {}
+    for key in ("extend-safe-fixes", "extend-unsafe-fixes"):
+        names = _names(root, key, where) or []
+        for position, name in enumerate(names):
+            if name not in known and name.upper() not in known:
+                node = root.get(key)
+                assert node is not None  # _names found the list there
+                item = node.items[position] if isinstance(node, Sequence) else node
+                raise where.error(
+                    item, f"{key}: unknown fixer or rule {name!r} (known: {', '.join(sorted(known))})"
+                )
+        lists[key] = frozenset(name if name in known else name.upper() for name in names)
+    return FixPolicy(
+        unsafe_fixes=bool(unsafe.data) if isinstance(unsafe, Scalar) else False,
+        extend_safe=lists["extend-safe-fixes"],
+        extend_unsafe=lists["extend-unsafe-fixes"],
+    )
+
+
+def fix_classes_names() -> set[str]:
+    """What ``extend-safe-fixes`` and ``extend-unsafe-fixes`` may name: every fixer's id and code,
+    and ``fixer/rule`` for each of its rules."""
+    names: set[str] = set()
+    for fixer in registry.all_fixers():
+        names |= {fixer.id, fixer.code, *(f"{fixer.id}/{rule}" for rule in fixer.rules)}
+    return names
 
 
 def _kubernetes_version(root: Mapping | None, where: _Where) -> str | None:

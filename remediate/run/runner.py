@@ -21,7 +21,7 @@ import os
 import traceback
 from dataclasses import dataclass, field, replace
 
-from remediate.kube import ignore, skips, validation
+from remediate.kube import ignore, skips, validation, workload_guard
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import RunIndex, summarize
@@ -31,7 +31,7 @@ from remediate.run.config import Settings
 from remediate.run.results import FileResult, Problem, Status
 from remediate.yaml import apply as applying
 from remediate.yaml.document import Document, parse
-from remediate.yaml.model import Applicability, Fix
+from remediate.yaml.model import Fix, YamlPath
 from remediate.yaml.source import InputError, Source
 from remediate.yaml.verify import VerificationError, verify
 
@@ -115,7 +115,16 @@ class Engine:
         unique: dict[tuple, Finding] = {}
         for finding in found:  # an object reached twice through an alias is reported once
             unique.setdefault(finding.identity, finding)
-        return list(unique.values())
+        policy = self.settings.fix_policy
+        return [policy.classify(finding) for finding in unique.values()]
+
+    def applied_here(self, finding: Finding) -> Fix | None:
+        """The finding's fix when this run applies it (:mod:`remediate.run.applicability`) and it
+        edits the finding's own file (not another one: see :func:`_elsewhere`)."""
+        fix = finding.fix
+        if fix is None or fix.adds or not self.settings.fix_policy.applies(fix):
+            return None
+        return fix
 
 
 def decode(name: str, data: bytes) -> Source | FileResult:
@@ -154,12 +163,12 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
     scope = scope or Scope()
     try:
         findings = engine.find(source, documents, scope)
-        if not fix or not any(_here(f) for f in findings):
+        if not fix or not any(engine.applied_here(f) for f in findings):
             result = FileResult(name, Status.UNCHANGED, source, tuple(findings), documents=len(documents))
         else:
             result = _fix(engine, source, documents, findings, scope)
         if fix:
-            result = _elsewhere(result, findings)
+            result = _elsewhere(engine, result, findings)
         if engine.schema.enabled:
             found, fixed, remarks = validation.check_fixed(
                 documents, result.output, engine.settings.kubernetes_version, engine.schema
@@ -208,26 +217,133 @@ def write_result(result: FileResult, original: bytes | None) -> FileResult:
     return result
 
 
+@dataclass
+class _Passes:
+    """Where the passes of fixing got: the text, its documents, what is found in it, the findings
+    whose fixes were applied, and the errors met."""
+
+    text: str
+    documents: list[Document]
+    current: list[Finding]
+    applied: list[Finding]
+    errors: list[Problem]
+
+
+GUARD_ROUNDS = 3
+"""How often fixing starts over without the fixes the workload guard refused: each round refuses
+at least one fixer on one object, and real files need one."""
+
+
 def _fix(
     engine: Engine, source: Source, documents: list[Document], findings: list[Finding], scope: Scope
 ) -> FileResult:
+    refused: dict[tuple, str] = {}
+    for _ in range(GUARD_ROUNDS):
+        done = _passes(engine, source, documents, findings, scope, set(refused))
+        worse = guard_refusals(documents, done.documents, done.applied, engine.settings.pod_kinds)
+        if not worse:
+            break
+        refused.update(worse)
+    else:  # still refusing after the last round: write nothing
+        done = _Passes(source.text, documents, findings, [], [])
+    text, current, errors = done.text, done.current, done.errors
+    version = engine.settings.kubernetes_version
+    schema_refused = validation.refusals(documents, done.documents, done.applied, version, engine.schema)
+    if schema_refused:  # a fix would break the schema of a valid object: write nothing
+        errors.extend(Problem(*note) for note in schema_refused)
+        text, current = source.text, findings
+    remaining = {f.identity for f in current}
+    fixed = frozenset(f.identity for f in findings if f.identity not in remaining)
+    status = Status.CHANGED if text != source.text else Status.UNCHANGED
+    if errors:
+        status = Status.FAILED if text == source.text else status
+    return FileResult(
+        source.name,
+        status,
+        source,
+        tuple(_refused(finding, refused) for finding in findings),
+        fixed,
+        text if text != source.text else None,
+        tuple(errors),
+        documents=len(documents),
+    )
+
+
+def guard_refusals(
+    before: list[Document], after: list[Document], applied: list[Finding], pod_kinds: tuple
+) -> dict[tuple, str]:
+    """The applied findings whose fixes the workload guard refuses, each with why: for each object the
+    fixes made worse (:mod:`remediate.kube.workload_guard`), those of the fixer and rule whose field
+    the new problem is about (the fixer's other fixes when none is of that rule; every fixer that
+    changed the object when that fixer did not)."""
+    by_object: dict[tuple[int, YamlPath], list[Finding]] = {}
+    old_objects = {(m.document.index, m.node.path()): m for m in manifests(before)}
+    new_objects = {(m.document.index, m.node.path()): m for m in manifests(after)}
+    in_document: dict[int, list[tuple[int, YamlPath]]] = {}
+    for key in new_objects:
+        in_document.setdefault(key[0], []).append(key)
+    for finding in applied:
+        touched = {
+            key
+            for touch in (finding.fix.touches if finding.fix else ())
+            for key in in_document.get(touch.doc, ())
+            if touch.path[: len(key[1])] == key[1]
+        }
+        for key in touched:
+            by_object.setdefault(key, []).append(finding)
+    refusals: dict[tuple, str] = {}
+    for key, changed_by in by_object.items():
+        old = old_objects.get(key)
+        known = {p.key for p in workload_guard.problems(old, pod_kinds)} if old is not None else set()
+        for problem in workload_guard.problems(new_objects[key], pod_kinds):
+            if problem.key in known:
+                continue
+            owners = [f for f in changed_by if f.fixer == problem.owner]
+            blamed = [f for f in owners if f.rule == problem.rule] or owners or changed_by
+            for finding in blamed:
+                refusals.setdefault(finding.identity, problem.message)
+    return refusals
+
+
+def _refused(finding: Finding, refused: dict[tuple, str]) -> Finding:
+    """The finding, without its fix and saying why when the workload guard refused it."""
+    reason = refused.get(finding.identity)
+    if reason is None:
+        return finding
+    return replace(
+        finding,
+        fix=None,
+        message=f"{finding.message} (not fixed: the workload guard refuses it: after the fix, {reason})",
+    )
+
+
+def _passes(
+    engine: Engine,
+    source: Source,
+    documents: list[Document],
+    findings: list[Finding],
+    scope: Scope,
+    rejected: set[tuple],
+) -> _Passes:
+    """Fix in passes until nothing more applies, leaving out the findings ``rejected``."""
     text = source.text
     current_docs, current = documents, findings
     errors: list[Problem] = []
-    rejected: set[tuple] = set()
     applied: list[Finding] = []
     for passes in range(MAX_PASSES + 1):
         # findings that share one fix (every workload's policy goes in one appended block) offer it once
         offering: dict[tuple, tuple[Finding, Fix]] = {}
         for finding in current:
-            own = _here(finding)
+            own = engine.applied_here(finding)
             if own is not None and finding.identity not in rejected:
                 offering.setdefault(own.edits, (finding, own))
         chosen = applying.choose(fix for _, fix in offering.values())
         if not chosen:
             break
         if passes == MAX_PASSES:  # still something to do after the last pass: the fixes do not settle
-            pending = ", ".join(sorted({f.fixer for f in current if _here(f) and f.identity not in rejected}))
+            pending = ", ".join(
+                sorted({f.fixer for f in current if engine.applied_here(f) and f.identity not in rejected})
+            )
             errors.append(
                 Problem(
                     f"internal error: fixes of {pending} still apply after {MAX_PASSES} passes, so the "
@@ -262,45 +378,15 @@ def _fix(
         text = applying.apply(text, chosen)
         current_docs = new_docs
         current = engine.find(source.with_text(text), current_docs, scope)
-    version = engine.settings.kubernetes_version
-    refused = validation.refusals(documents, current_docs, applied, version, engine.schema)
-    if refused:  # a fix would break the schema of a valid object: write nothing
-        errors.extend(Problem(*note) for note in refused)
-        text, current = source.text, findings
-    remaining = {f.identity for f in current}
-    fixed = frozenset(f.identity for f in findings if f.identity not in remaining)
-    status = Status.CHANGED if text != source.text else Status.UNCHANGED
-    if errors:
-        status = Status.FAILED if text == source.text else status
-    return FileResult(
-        source.name,
-        status,
-        source,
-        tuple(findings),
-        fixed,
-        text if text != source.text else None,
-        tuple(errors),
-        documents=len(documents),
-    )
+    return _Passes(text, current_docs, current, applied, errors)
 
 
-def _here(finding: Finding) -> Fix | None:
-    """The finding's fix when it edits the finding's own file (not another one: see :func:`_elsewhere`)
-    and may be applied (a display-only fix never is)."""
-    fix = finding.fix
-    if fix is None or fix.adds or fix.applicability is Applicability.DISPLAY_ONLY:
-        return None
-    return fix
-
-
-def _elsewhere(result: FileResult, findings: list[Finding]) -> FileResult:
-    """Count the findings whose fix adds documents to another file as fixed, and carry the
-    documents (each once) for :mod:`remediate.run.delivery`, which writes them after the run."""
-    moving = [
-        (f, f.fix.adds)
-        for f in findings
-        if f.fix is not None and f.fix.adds and f.fix.applicability is not Applicability.DISPLAY_ONLY
-    ]
+def _elsewhere(engine: Engine, result: FileResult, findings: list[Finding]) -> FileResult:
+    """Count the findings whose fix adds documents to another file, and that this run applies, as
+    fixed, and carry the documents (each once) for :mod:`remediate.run.delivery`, which writes them
+    after the run."""
+    policy = engine.settings.fix_policy
+    moving = [(f, f.fix.adds) for f in findings if f.fix is not None and f.fix.adds and policy.applies(f.fix)]
     if not moving:
         return result
     shared = {id(adds): adds for _, adds in moving}  # the findings share one tuple: each counted once
