@@ -113,7 +113,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal
 
 from remediate.kube import ignore
@@ -421,6 +421,16 @@ def _insert_quantity(ctx: Context, values: Mapping, resource: str, value: Any) -
     return ctx.editor.add_key(values, resource, value, after=earlier, first=first)
 
 
+def changes_together(
+    ctx: Context, container: Mapping, additions: dict[str, dict[str, dict[str, Any]]], found: list[Finding]
+) -> list[Change]:
+    """The change of the requests and limits findings ``found`` at once: one block, requests first."""
+    merged: dict[str, dict[str, Any]] = {}
+    for finding in found:
+        merged.update(additions[finding.rule])
+    return changes_for(ctx, container, merged)
+
+
 def title_for(additions: dict[str, dict[str, Any]]) -> str:
     """``add requests {cpu: 100m, memory: 64Mi} and limits {cpu: 200m, memory: 128Mi}``"""
     return "add " + " and ".join(f"{section} {render.flow(values)}" for section, values in additions.items())
@@ -446,6 +456,8 @@ class ContainerResources(Fixer):
         ratio = Decimal(repr(options.limit_ratio))
         for container in containers(template.spec, DECLARED_CONTAINERS):
             defaults = options.defaults_for(manifest.kind, container)
+            found: list[Finding] = []
+            additions: dict[str, dict[str, dict[str, Any]]] = {}
             for section in SECTIONS:
                 slots = tuple(slot for slot in required if slot[0] == section)
                 plan = plan_for(container.node, slots, defaults, ratio)
@@ -453,19 +465,25 @@ class ContainerResources(Fixer):
                     continue
                 fix = None
                 if plan.additions:
+                    additions[section] = plan.additions
                     fix = (
                         title_for(plan.additions),
                         lambda c=container.node, a=plan.additions: changes_for(ctx, c, a),
                     )
-                yield self.finding(
-                    manifest,
-                    container.node,
-                    f"{container.subject} {describe(plan)}",
-                    container=container,
-                    fix=fix,
-                    applicability=plan.applicability(),
-                    rule=section,
+                found.append(
+                    self.finding(
+                        manifest,
+                        container.node,
+                        f"{container.subject} {describe(plan)}",
+                        container=container,
+                        fix=fix,
+                        applicability=plan.applicability(),
+                        rule=section,
+                    )
                 )
+            yield from self.sharing_one_fix(
+                found, ctx, partial(changes_together, ctx, container.node, additions)
+            )
 
     def required_slots(self, manifest: Manifest, pod_metadata: Mapping | None) -> tuple[Slot, ...]:
         """The slots every container of this object must set, requests before limits."""

@@ -669,7 +669,7 @@ class SecurityContext(Fixer):
         options: Options = self.options
         fields = options.fields() - kube_score_ignored(manifest, template.metadata)
         spec = template.spec
-        if is_windows_pod(to_data(spec)):
+        if is_windows_pod(spec):
             fields &= WINDOWS_FIELDS
         if not fields:
             return
@@ -699,9 +699,23 @@ class SecurityContext(Fixer):
     ) -> Iterator[Finding]:
         who = container.subject
         node = container.node
-        for rule, missing in missing_by_rule(plan.missing).items():
-            safe = rule in SAFE_FOR_NON_ROOT and non_root
-            yield self.missing_finding(manifest, ctx, node, who, rule, missing, safe, container=container)
+        groups = missing_by_rule(plan.missing)
+        missing_findings = [
+            self.missing_finding(
+                manifest,
+                ctx,
+                node,
+                who,
+                rule,
+                missing,
+                rule in SAFE_FOR_NON_ROOT and non_root,
+                container=container,
+            )
+            for rule, missing in groups.items()
+        ]
+        yield from self.sharing_one_fix(
+            missing_findings, ctx, lambda found: self.merged(ctx, node, groups, found)
+        )
         if plan.withheld:
             message = (
                 f"{who} has no {' or '.join(plan.withheld)}: not added, as it runs with runAsNonRoot: "
@@ -721,13 +735,20 @@ class SecurityContext(Fixer):
     def pod_findings(
         self, manifest: Manifest, ctx: Context, spec: Mapping, plan: Plan, pod: Pod
     ) -> Iterator[Finding]:
-        for rule, missing in missing_by_rule(plan.missing).items():
+        groups = missing_by_rule(plan.missing)
+        placement = pod_placement(spec)
+        missing_findings = []
+        for rule, missing in groups.items():
             if rule == "run-as-non-root":
                 safe = pod.all_with_user()
             else:
                 safe = rule in SAFE_FOR_NON_ROOT and pod.all_known_non_root()
-            placement = pod_placement(spec)
-            yield self.missing_finding(manifest, ctx, spec, "pod", rule, missing, safe, placement=placement)
+            missing_findings.append(
+                self.missing_finding(manifest, ctx, spec, "pod", rule, missing, safe, placement=placement)
+            )
+        yield from self.sharing_one_fix(
+            missing_findings, ctx, lambda found: self.merged(ctx, spec, groups, found, placement)
+        )
         if plan.blocked:
             message = (
                 f"pod lacks runAsNonRoot: true, left out while {plan.blocked.text}: the kubelet would "
@@ -737,6 +758,21 @@ class SecurityContext(Fixer):
         context = spec.get("securityContext")
         for explicit in plan.explicit:
             yield self.explicit_finding(manifest, ctx, context, "pod", explicit)
+
+    @staticmethod
+    def merged(
+        ctx: Context,
+        owner: Mapping,
+        groups: dict[str, dict[str, Any]],
+        found: list[Finding],
+        placement: tuple[tuple[str, ...], bool] = ((), False),
+    ) -> list[Change]:
+        """One merge of what several rules' findings add to ``owner``'s securityContext, in the
+        order of the rules (the order applying them one by one gives)."""
+        wanted: dict[str, Any] = {}
+        for finding in found:
+            wanted.update(groups[finding.rule])
+        return merge(ctx, owner, "securityContext", wanted, after=placement[0], first=placement[1])
 
     def missing_finding(
         self,

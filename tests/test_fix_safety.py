@@ -67,6 +67,7 @@ def observed() -> Iterator[Finding]:
         yield from result.findings
 
 
+@pytest.mark.xdist_group("corpus-all")
 def test_every_fix_is_of_a_class_its_docstring_names() -> None:
     by_id = registry.by_id()
     seen: Counter[tuple[str, str, str]] = Counter()
@@ -82,7 +83,13 @@ def test_every_fix_is_of_a_class_its_docstring_names() -> None:
     assert {key[2] for key in seen} == {"safe", "unsafe"}
 
 
-@pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe-fixes"])
+@pytest.mark.parametrize(
+    "unsafe",
+    [
+        pytest.param(False, id="default", marks=pytest.mark.xdist_group("corpus-default")),
+        pytest.param(True, id="unsafe-fixes", marks=pytest.mark.xdist_group("corpus-all")),
+    ],
+)
 def test_fixing_the_corpus_brings_in_no_problem_the_workload_guard_knows(unsafe: bool) -> None:
     """Every object of the corpus after fixing has no workload problem its input did not have
     (:mod:`remediate.kube.workload_guard`), and the refusals are counted by rule."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,6 +48,11 @@ class Context:
     """The file is read from stdin: there is no directory to add files to."""
     plans: dict[str, Any] = field(default_factory=dict)
     """Each fixer's plan for this file (see :meth:`plan`)."""
+    applies: Callable[[Finding], bool] = lambda finding: (
+        finding.fix is not None and finding.fix.applicability is Applicability.SAFE
+    )
+    """Whether the run will apply a finding's fix (its class, the config's reclassification, the
+    fixes refused earlier); :meth:`Fixer.sharing_one_fix` asks it."""
 
     @property
     def target_version(self) -> tuple[int, int]:
@@ -143,6 +148,34 @@ class Fixer(abc.ABC):
         resolved). The run consults them and writes them last (:mod:`remediate.run.delivery`). Most
         fixers change only the file they look at: none."""
         return {}
+
+    def sharing_one_fix(
+        self, findings: list[Finding], ctx: Context, build: Callable[[list[Finding]], list[Change]]
+    ) -> list[Finding]:
+        """``findings`` of one node whose fixes are parts of one change (a securityContext that
+        several rules add keys to), with the parts this run applies made into one fix they share.
+
+        Each finding keeps a fix of its own (its part alone) for the reports and for runs that
+        apply only some of them; but fixes of one node collide, so applied one by one they would
+        take a pass each. ``build`` makes the change of several findings together; each of them
+        gets it as its fix, with its own title and class (the runner applies it once).
+        """
+        together = [finding for finding in findings if ctx.applies(finding)]
+        if len(together) < 2:
+            return findings
+        try:
+            combined = _fix_of("", build(together), Applicability.SAFE)
+        except Uneditable:
+            return findings
+        shared = {
+            id(finding): replace(
+                finding,
+                fix=replace(combined, title=finding.fix.title, applicability=finding.fix.applicability),
+            )
+            for finding in together
+            if finding.fix is not None
+        }
+        return [shared.get(id(finding), finding) for finding in findings]
 
     def guard_findings(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         """Findings for what the workload guard says of this object in this fixer's fields: what

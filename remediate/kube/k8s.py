@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from remediate.kube.findings import ObjectRef
@@ -73,6 +73,8 @@ class Manifest:
     node: Mapping
     kind: str
     api_version: str
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What checks work out once per object and share (the workload guard's problems)."""
 
     @property
     def metadata(self) -> Mapping | None:
@@ -239,14 +241,13 @@ OS_NODE_LABEL = "kubernetes.io/os"
 """The node label the kubelet sets to its operating system (``linux``, ``windows``)."""
 
 
-def is_windows_pod(spec: Any) -> bool:
-    """True for a pod spec (plain data) that runs on Windows: ``os.name: windows``, or a node
-    selector that picks Windows nodes. Kubernetes refuses the Linux-only securityContext fields
-    (``runAsUser``, ``runAsGroup``, ``seccompProfile``, capabilities...) on the first, and the
-    Windows kubelet cannot honour them on the second."""
-    if not isinstance(spec, dict):
-        return False
-    os_field, selector = spec.get("os"), spec.get("nodeSelector")
-    if isinstance(os_field, dict) and os_field.get("name") == "windows":
-        return True
-    return isinstance(selector, dict) and selector.get(OS_NODE_LABEL) == "windows"
+def is_windows_pod(spec: Mapping) -> bool:
+    """True for a pod spec that runs on Windows: ``os.name: windows``, or a node selector that
+    picks Windows nodes. Kubernetes refuses the Linux-only securityContext fields (``runAsUser``,
+    ``runAsGroup``, ``seccompProfile``, capabilities...) on the first, and the Windows kubelet
+    cannot honour them on the second."""
+    for path in (("os", "name"), ("nodeSelector", OS_NODE_LABEL)):
+        value = follow(spec, path)
+        if isinstance(value, Scalar) and value.data == "windows":
+            return True
+    return False

@@ -83,17 +83,17 @@ class Problem:
 
 def problems(manifest: Manifest, pod_kinds: tuple[PodKind, ...], owner: str | None = None) -> list[Problem]:
     """The problems of one object's pod spec (all, or only ``owner``'s); none for other objects."""
-    template = pod_template(manifest, pod_kinds)
-    if template is None:
-        return []
-    found = list(_pod_problems(template.spec))
+    found = manifest.memo.get("workload_guard")
+    if found is None:  # each fixer asks for its own: work them out once per object
+        template = pod_template(manifest, pod_kinds)
+        found = manifest.memo["workload_guard"] = list(_pod_problems(template.spec)) if template else []
     return [problem for problem in found if owner is None or problem.owner == owner]
 
 
 def _pod_problems(spec: Mapping) -> Iterator[Problem]:
     pod_context_node = spec.get("securityContext")
     pod_context = to_data(pod_context_node) if pod_context_node is not None else None
-    windows = is_windows_pod(to_data(spec))
+    windows = is_windows_pod(spec)
     listed = list(containers(spec, CONTAINER_LISTS))
     for container in listed:
         own_node = container.node.get("securityContext")

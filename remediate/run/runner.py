@@ -85,8 +85,17 @@ class Engine:
         """True when an enabled fixer looks at other objects of the run."""
         return any(fixer.needs_index for fixer in self.fixers)
 
-    def find(self, source: Source, documents: list[Document], scope: Scope) -> list[Finding]:
-        """Every finding of every enabled fixer, minus those the objects' annotations switch off."""
+    def find(
+        self,
+        source: Source,
+        documents: list[Document],
+        scope: Scope,
+        rejected: frozenset[tuple] = frozenset(),
+    ) -> list[Finding]:
+        """Every finding of every enabled fixer, minus those the objects' annotations switch off.
+
+        ``rejected`` are findings whose fixes will not be applied (refused before): fixers that
+        share one fix among several findings leave them out of it."""
         index = scope.index
         if self.needs_index:  # the file as it is now: a policy added in the last pass covers its pods
             current = summarize(source.name, documents, self.settings.pod_kinds, scope.namespace)
@@ -99,6 +108,9 @@ class Engine:
             scope.namespace,
             self.settings.kubernetes_version,
             from_stdin=scope.from_stdin,
+            applies=lambda finding: (
+                finding.identity not in rejected and self.applied_here(finding) is not None
+            ),
         )
         found: list[Finding] = []
         for manifest in manifests(documents):
@@ -121,7 +133,7 @@ class Engine:
     def applied_here(self, finding: Finding) -> Fix | None:
         """The finding's fix when this run applies it (:mod:`remediate.run.applicability`) and it
         edits the finding's own file (not another one: see :func:`_elsewhere`)."""
-        fix = finding.fix
+        fix = self.settings.fix_policy.classify(finding).fix
         if fix is None or fix.adds or not self.settings.fix_policy.applies(fix):
             return None
         return fix
@@ -327,16 +339,19 @@ def _passes(
 ) -> _Passes:
     """Fix in passes until nothing more applies, leaving out the findings ``rejected``."""
     text = source.text
-    current_docs, current = documents, findings
+    current_docs = documents
+    current = engine.find(source, documents, scope, frozenset(rejected)) if rejected else findings
     errors: list[Problem] = []
     applied: list[Finding] = []
     for passes in range(MAX_PASSES + 1):
         # findings that share one fix (every workload's policy goes in one appended block) offer it once
         offering: dict[tuple, tuple[Finding, Fix]] = {}
+        sharing: dict[tuple, list[Finding]] = {}
         for finding in current:
             own = engine.applied_here(finding)
             if own is not None and finding.identity not in rejected:
                 offering.setdefault(own.edits, (finding, own))
+                sharing.setdefault(own.edits, []).append(finding)
         chosen = applying.choose(fix for _, fix in offering.values())
         if not chosen:
             break
@@ -374,10 +389,10 @@ def _passes(
             except VerificationError:  # each verified alone, not together: one now, the rest next pass
                 chosen = chosen[:1]
                 new_docs = verify(current_docs, applying.apply(text, chosen), chosen)
-        applied.extend(offering[fix.edits][0] for fix in chosen)
+        applied.extend(finding for fix in chosen for finding in sharing[fix.edits])
         text = applying.apply(text, chosen)
         current_docs = new_docs
-        current = engine.find(source.with_text(text), current_docs, scope)
+        current = engine.find(source.with_text(text), current_docs, scope, frozenset(rejected))
     return _Passes(text, current_docs, current, applied, errors)
 
 
