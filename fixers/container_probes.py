@@ -108,7 +108,9 @@ Fix safety:
 
     - ``readiness``: safe for a ``tcpSocket`` check of a port the container declares and a Service
       sends traffic to: the app listens there, or the Service could not serve it either. Safe too
-      for a probe of your own ``templates``, which you wrote for that image. Unsafe otherwise: an
+      for a probe of your own ``templates``, which you wrote for that image, and for the health
+      check of a known image (``pg_isready``, ``redis-cli ping``, Prometheus's ``/-/ready``: see
+      :mod:`remediate.kube.images`), which answers whenever the image serves. Unsafe otherwise: an
       ``httpGet`` on a guessed path must answer with a status from 200 to 399 (a redirect to a
       login page counts, a 404 does not: a Prometheus metrics port is never Ready), a ``grpc``
       probe needs the gRPC health service, and a port the container does not declare is a guess.
@@ -143,6 +145,7 @@ from fixers._common import TemplateProblem
 from remediate.kube import sandbox
 from remediate.kube.findings import Finding, Severity
 from remediate.kube.fixer import Context, Fixer, SetupProblem
+from remediate.kube.images import Image
 from remediate.kube.index import IndexedObject, labels_of
 from remediate.kube.k8s import (
     LONG_RUNNING_KINDS,
@@ -460,12 +463,17 @@ def probe_node(container: Mapping, key: str) -> Node | None:
 
 
 def plan_probes(
-    container: Container, serves: list[Port] | None, options: Options, has: dict[str, Node | None]
+    container: Container,
+    serves: list[Port] | None,
+    options: Options,
+    has: dict[str, Node | None],
+    image: Image | None = None,
 ) -> Plan:
     """Which probes ``container`` lacks and the value of each one k8sfix can add.
 
     ``serves`` is None when no Service sends the container traffic; ``has`` maps each probe key to
-    the container's existing probe node (or None).
+    the container's existing probe node (or None); ``image`` is what is known of its image, whose
+    own health check (:func:`known_probe`) is used where it has one.
     """
     needed = {LIVENESS: options.liveness, READINESS: serves is not None}
     entry = matching_template(options.templates, container)
@@ -485,8 +493,9 @@ def plan_probes(
         if has[key] is not None or not needed[key]:
             continue
         source = entry.get(key.removesuffix("Probe"), ...)
+        known = known_probe(key, image, ports[key], has) if source is ... else None
         try:
-            value = _probe_value(key, source, container, ports[key], options)
+            value = known or _probe_value(key, source, container, ports[key], options)
         except TemplateProblem as problem:
             plan.lacking.append(key)
             plan.reasons[key] = str(problem)
@@ -503,10 +512,42 @@ def plan_probes(
             plan.reasons[key] = _no_port_reason(key)
         else:
             plan.values[key] = value
-            if source is not ... or (key == READINESS and _checks_a_served_port(value, ports[key], declared)):
+            served = key == READINESS and _checks_a_served_port(value, ports[key], declared)
+            if source is not ... or served or (known is not None and key == READINESS):
                 plan.safe.add(key)
     _refuse_identical(plan, has, {p.name: p.number for p in declared if p.name and p.number})
     return plan
+
+
+def known_probe(key: str, image: Image | None, port: Port | None, has: dict[str, Node | None]) -> Any:
+    """The probe the image's own health check makes (:mod:`remediate.kube.images`), or None.
+
+    Readiness: the image's HTTP health path where the probed port is its HTTP port, else its health
+    command (``pg_isready``, ``redis-cli ping``); a port the image says is not HTTP is never given an
+    ``httpGet``. Liveness: its health command beside an existing readiness probe that does not run
+    it (beside a new one, the weak TCP check, which a command readiness probe never repeats).
+    """
+    if image is None:
+        return None
+    known = image.port(port.number) if port is not None else None
+    if key == READINESS:
+        if known is not None and known.health and known.protocol in ("http", "https") and port is not None:
+            action: dict[str, Any] = {"path": known.health, "port": port.reference}
+            if known.protocol == "https":
+                action["scheme"] = "HTTPS"
+            return {"httpGet": action, **READINESS_TIMING}
+        if image.command:
+            return {"exec": {"command": list(image.command)}, **READINESS_TIMING}
+        if known is not None and port is not None and known.protocol == "tcp":
+            return {"tcpSocket": {"port": port.reference}, **READINESS_TIMING}
+        return None
+    readiness = has[READINESS]
+    existing = to_data(readiness) if readiness is not None else None
+    if not image.command or not isinstance(existing, dict):
+        return None
+    if existing.get("exec") == {"command": list(image.command)}:
+        return None
+    return {"exec": {"command": list(image.command)}, **LIVENESS_TIMING}
 
 
 def _checks_a_served_port(probe: dict[str, Any], port: Port | None, declared: list[Port]) -> bool:
@@ -617,6 +658,8 @@ class ContainerProbes(Fixer):
     writes = (
         LIVENESS,
         READINESS,
+        "exec",
+        "command",
         "httpGet",
         "tcpSocket",
         "grpc",
@@ -664,7 +707,7 @@ class ContainerProbes(Fixer):
         services: list[IndexedObject],
     ) -> Iterator[Finding]:
         has = {key: probe_node(container.node, key) for key in PROBE_ORDER}
-        plan = plan_probes(container, serves, self.options, has)
+        plan = plan_probes(container, serves, self.options, has, ctx.images.lookup(container.image))
         who = container.subject
         if not plan.lacking:
             readiness, liveness = has[READINESS], has[LIVENESS]

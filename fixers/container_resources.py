@@ -88,8 +88,10 @@ Fix safety:
       nodes or a namespace quota have less room than it asks for.
     - ``limits``: unsafe. A memory limit below what the app needs gets it OOM-killed (a database
       given 128Mi never starts), a CPU limit throttles it, and a throttled start can miss its
-      probes. The defaults fit small services; set ``overrides`` for the containers that need more
-      (or ``extend-safe-fixes: [container-resources/limits]`` where they fit every container).
+      probes. A memory limit is never below the floor of a known image (512Mi for mysql: see
+      :mod:`remediate.kube.images`). The defaults fit small services; set ``overrides`` for the
+      containers that need more (or ``extend-safe-fixes: [container-resources/limits]`` where
+      they fit every container).
 
 Limitations:
     A quantity of 0 is reported but left alone (no value is overwritten); so is a missing request
@@ -119,6 +121,7 @@ from typing import Any, Literal
 from remediate.kube import ignore
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
+from remediate.kube.images import Image
 from remediate.kube.k8s import DECLARED_CONTAINERS, Container, Manifest, containers, pod_template
 from remediate.kube.quantities import Quantity, amount_of, quantity_of
 from remediate.yaml import render
@@ -421,6 +424,16 @@ def _insert_quantity(ctx: Context, values: Mapping, resource: str, value: Any) -
     return ctx.editor.add_key(values, resource, value, after=earlier, first=first)
 
 
+def raise_to_floor(plan: Plan, image: Image | None) -> None:
+    """Never a memory limit below what the image needs to start (:mod:`remediate.kube.images`)."""
+    limits = plan.additions.get("limits", {})
+    if image is None or image.memory_floor is None or "memory" not in limits:
+        return
+    added = Quantity.parse(limits["memory"])
+    if added is not None and added.amount < amount_of(image.memory_floor):
+        limits["memory"] = image.memory_floor
+
+
 def changes_together(
     ctx: Context, container: Mapping, additions: dict[str, dict[str, dict[str, Any]]], found: list[Finding]
 ) -> list[Change]:
@@ -463,6 +476,7 @@ class ContainerResources(Fixer):
                 plan = plan_for(container.node, slots, defaults, ratio)
                 if not plan.missing and not plan.zero:
                     continue
+                raise_to_floor(plan, ctx.images.lookup(container.image))
                 fix = None
                 if plan.additions:
                     additions[section] = plan.additions

@@ -83,11 +83,16 @@ Fix safety:
     manifest says so: a ``runAsUser`` other than 0 (the container's or the pod's), or
     ``runAsNonRoot: true``. k8sfix cannot see an image's ``USER`` or entrypoint.
 
-    - ``run-as-user`` (``runAsUser``/``runAsGroup``): unsafe. An image that needs root, or owns its
-      files as a particular user, stops working. Never added beside ``runAsNonRoot: false`` or a
-      user id set on purpose.
-    - ``read-only-root-filesystem``: unsafe. An image that writes outside its mounted volumes (a
-      cache, a pid file, ``/tmp``) fails; mount an ``emptyDir`` where it writes.
+    - ``run-as-user`` (``runAsUser``/``runAsGroup``): safe for a known image that runs as a non-root
+      user of its own, which is the user set (it runs as that user already: nothing changes).
+      Unsafe otherwise: an image that needs root, or owns its files as a particular user, stops
+      working. A known image gets its own user (999 for postgres, 1001 for Bitnami images) with the
+      restricted profile. Never added beside ``runAsNonRoot: false`` or a user id set on purpose.
+    - ``read-only-root-filesystem``: safe for a known image whose every written path is a volume
+      of the container (or that writes nowhere else). Not added where a known image writes to a
+      path no volume covers (the finding names the paths to mount an ``emptyDir`` at). Unsafe for
+      other images: one that writes outside its mounted volumes (a cache, a pid file, ``/tmp``)
+      fails.
     - ``privilege-escalation`` (``allowPrivilegeEscalation: false``) and ``capabilities``
       (``drop: [ALL]``): safe for a container known not to run as root, which has no capabilities
       to lose and gains none from set-user-ID programs. Unsafe otherwise: an entrypoint that starts
@@ -124,6 +129,7 @@ from typing import Any, Literal, get_args
 from remediate.kube import ignore
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
+from remediate.kube.images import Image
 from remediate.kube.k8s import (
     CONTAINER_LISTS,
     Container,
@@ -300,15 +306,28 @@ def is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def known_non_root(own: Any, pod: Any) -> bool:
-    """True when the manifest itself says the container does not run as root: a user id other
-    than 0, or ``runAsNonRoot: true`` (which the kubelet enforces). A container that starts as root
-    can switch users or change file ownership in its entrypoint (``gosu``, ``chown``), which needs
-    the capabilities and privileges the restricted profile takes away."""
+def known_non_root(own: Any, pod: Any, image: Image | None = None) -> bool:
+    """True when the container is known not to run as root: the manifest says so (a user id other
+    than 0, or ``runAsNonRoot: true``, which the kubelet enforces), or it sets no user and its image
+    is known to run as a non-root user from the start (:mod:`remediate.kube.images`). A container
+    that starts as root can switch users or change file ownership in its entrypoint (``gosu``,
+    ``chown``), which needs the capabilities and privileges the restricted profile takes away."""
     user = effective("runAsUser", own, pod)
     if is_id(user):
         return user > 0
-    return effective("runAsNonRoot", own, pod) is True
+    if effective("runAsNonRoot", own, pod) is True:
+        return True
+    return user is None and image is not None and image.runs_as_non_root
+
+
+def image_ids(image: Image | None, options: Options) -> tuple[int, int]:
+    """The user and group to set: the image's own non-root ones where it has them (the restricted
+    profile takes any non-root id; kube-score wants 10000 and above, so its profile keeps the
+    configured ones), else the configured ones."""
+    if image is not None and image.user and options.profile == "restricted":
+        group = image.group if image.group is not None else image.user
+        return image.user, group
+    return options.run_as_user, options.run_as_group
 
 
 def pod_plan(
@@ -360,7 +379,9 @@ def pod_plan(
     return Plan(missing, tuple(explicit), blocked)
 
 
-def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options) -> Plan:
+def container_plan(
+    own: Any, pod: Any, fields: frozenset[str], options: Options, image: Image | None = None
+) -> Plan:
     """What a container's own securityContext needs; ``pod`` is the pod's (plain data or None).
 
     The container's own value wins over the pod's. ``runAsUser``/``runAsGroup`` are added only when
@@ -384,10 +405,10 @@ def container_plan(own: Any, pod: Any, fields: frozenset[str], options: Options)
         explicit.append(seccomp_explicit(context["seccompProfile"]))
     user = effective("runAsUser", context, pod)
     chosen_user = effective("runAsNonRoot", context, pod) is False or (
-        user is not None and not accepted_id(user, options.run_as_user)
+        user is not None and not accepted_id(user, image_ids(image, options)[0])
     )
     withheld: list[str] = []
-    for key, configured in (("runAsUser", options.run_as_user), ("runAsGroup", options.run_as_group)):
+    for key, configured in zip(("runAsUser", "runAsGroup"), image_ids(image, options), strict=True):
         if key not in fields:
             continue
         if is_set(context, key):
@@ -588,6 +609,18 @@ ROOT_COMMANDS = frozenset(
 capabilities (CHOWN, SETUID, SETGID, SYS_ADMIN...) that ``drop: [ALL]`` takes away."""
 
 
+def mount_paths(container: Container) -> tuple[str, ...]:
+    """The ``mountPath`` of each of the container's ``volumeMounts``."""
+    node = container.node.get("volumeMounts")
+    mounts = to_data(node) if node is not None else None
+    listed = mounts if isinstance(mounts, list) else []
+    return tuple(
+        str(mount["mountPath"])
+        for mount in listed
+        if isinstance(mount, dict) and isinstance(mount.get("mountPath"), str)
+    )
+
+
 def root_command(container: Container) -> str | None:
     """The first program of :data:`ROOT_COMMANDS` the container's ``command`` or ``args`` runs
     (also inside a shell script such as ``sh -c "chown -R 999 /data && ..."``)."""
@@ -615,15 +648,61 @@ def missing_by_rule(missing: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class Known:
+    """What the fix safety of a container's rules depends on: whether it is known not to run as
+    root, and what is known of its image."""
+
+    non_root: bool
+    image: Image | None
+    mounts: tuple[str, ...] = ()
+    """Where the container mounts volumes."""
+
+    def unmounted_writes(self) -> list[str]:
+        """The paths its image writes to that no volume of the container covers."""
+        writes = self.image.writes if self.image is not None else None
+        return [
+            path
+            for path in writes or ()
+            if not any(path == mount or path.startswith(mount.rstrip("/") + "/") for mount in self.mounts)
+        ]
+
+    def safe(self, rule: str, missing: dict[str, Any]) -> bool:
+        """Whether adding ``missing`` under ``rule`` is a safe fix (see the docstring's Fix safety)."""
+        image = self.image
+        if rule in SAFE_FOR_NON_ROOT:
+            return self.non_root
+        if rule == "run-as-user":  # the image's own ids, which it runs as already: nothing changes
+            return bool(
+                image and image.runs_as_non_root and missing.get("runAsUser", image.user) == image.user
+            )
+        if rule == "read-only-root-filesystem":  # it writes nowhere but its volumes
+            return image is not None and image.writes is not None and not self.unmounted_writes()
+        return False
+
+    def note(self, rule: str) -> str:
+        """What the finding adds for this image: where it writes, or that it switches users."""
+        image = self.image
+        if image is None:
+            return ""
+        if rule in ("capabilities", "privilege-escalation") and image.switches and not self.non_root:
+            return f"; the image starts as root and switches to user {image.user}, which needs capabilities"
+        return ""
+
+
+@dataclass(frozen=True)
 class Pod:
-    """What the fix safety of a pod's rules depends on: the pod's securityContext and each
-    container's own (plain data)."""
+    """What the fix safety of a pod's rules depends on: the pod's securityContext, each
+    container's own (plain data), and what is known of their images."""
 
     context: Any
     own_contexts: list[Any]
+    images: list[Image | None]
 
     def all_known_non_root(self) -> bool:
-        return all(known_non_root(own, self.context) for own in self.own_contexts)
+        return all(
+            known_non_root(own, self.context, image)
+            for own, image in zip(self.own_contexts, self.images, strict=True)
+        )
 
     def all_with_user(self) -> bool:
         """Every container that inherits the pod's runAsNonRoot has a non-root user id of its own or
@@ -677,8 +756,9 @@ class SecurityContext(Fixer):
         listed = list(containers(spec, CONTAINER_LISTS))
         own_contexts = [context_data(c.node.get("securityContext")) for c in listed]
         for container, own in zip(listed, own_contexts, strict=True):
-            plan = container_plan(own, pod, fields, options)
-            non_root = known_non_root(own, pod)
+            image = ctx.images.lookup(container.image)
+            plan = container_plan(own, pod, fields, options, image)
+            non_root = known_non_root(own, pod, image)
             keeps = None if non_root else root_command(container)
             if keeps and "capabilities" in plan.missing:
                 del plan.missing["capabilities"]
@@ -689,13 +769,26 @@ class SecurityContext(Fixer):
                 yield self.finding(
                     manifest, container.node, message, container=container, rule="capabilities"
                 )
-            yield from self.container_findings(manifest, ctx, container, plan, non_root)
+            known = Known(non_root, image, mount_paths(container))
+            unmounted = known.unmounted_writes()
+            if unmounted and "readOnlyRootFilesystem" in plan.missing:
+                del plan.missing["readOnlyRootFilesystem"]
+                message = (
+                    f"{container.subject} has no readOnlyRootFilesystem: true; not added, as its image "
+                    f"writes to {', '.join(unmounted)}: mount an emptyDir (or a volume) there, then set it"
+                )
+                node = container.node
+                yield self.finding(
+                    manifest, node, message, container=container, rule="read-only-root-filesystem"
+                )
+            yield from self.container_findings(manifest, ctx, container, plan, known)
         names = [c.subject for c in listed]
         plan = pod_plan(pod, own_contexts, fields, options, names)
-        yield from self.pod_findings(manifest, ctx, spec, plan, Pod(pod, own_contexts))
+        images = [ctx.images.lookup(c.image) for c in listed]
+        yield from self.pod_findings(manifest, ctx, spec, plan, Pod(pod, own_contexts, images))
 
     def container_findings(
-        self, manifest: Manifest, ctx: Context, container: Container, plan: Plan, non_root: bool
+        self, manifest: Manifest, ctx: Context, container: Container, plan: Plan, known: Known
     ) -> Iterator[Finding]:
         who = container.subject
         node = container.node
@@ -708,8 +801,9 @@ class SecurityContext(Fixer):
                 who,
                 rule,
                 missing,
-                rule in SAFE_FOR_NON_ROOT and non_root,
+                known.safe(rule, missing),
                 container=container,
+                note=known.note(rule),
             )
             for rule, missing in groups.items()
         ]
@@ -785,8 +879,10 @@ class SecurityContext(Fixer):
         safe: bool,
         container: Container | None = None,
         placement: tuple[tuple[str, ...], bool] = ((), False),
+        note: str = "",
     ) -> Finding:
-        """One finding for what a securityContext lacks under one rule, fixed by one merge."""
+        """One finding for what a securityContext lacks under one rule, fixed by one merge; ``note``
+        ends its message (what is known of the image)."""
         existing = owner.get("securityContext")
         wanted = ", ".join(flatten(missing))
         if existing is None or is_empty(existing):
@@ -795,6 +891,7 @@ class SecurityContext(Fixer):
         else:
             message = f"{who} securityContext lacks {wanted}"
             title = f"add {wanted} to securityContext"
+        message += note
         return self.finding(
             manifest,
             owner,

@@ -95,6 +95,7 @@ def test_fixing_the_corpus_brings_in_no_problem_the_workload_guard_knows(unsafe:
     (:mod:`remediate.kube.workload_guard`), and the refusals are counted by rule."""
     refused: Counter[str] = Counter()
     classes: Counter[tuple[str, str]] = Counter()
+    unsafe_gone: set[str] = set()
     worse: list[str] = []
     for source, result in fixed_corpus(ALL, unsafe):
         for finding in result.findings:
@@ -102,6 +103,8 @@ def test_fixing_the_corpus_brings_in_no_problem_the_workload_guard_knows(unsafe:
                 refused[finding.rule_id] += 1
             elif finding.fix is not None and finding.identity in result.fixed:
                 classes[finding.fixer, CLASSES[finding.fix.applicability]] += 1
+                if finding.fix.applicability is Applicability.UNSAFE:
+                    unsafe_gone.add(finding.rule_id)
         if result.output is None:
             continue
         before = {(m.document.index, m.node.path()): m for m in manifests(parse(source.text))}
@@ -120,4 +123,6 @@ def test_fixing_the_corpus_brings_in_no_problem_the_workload_guard_knows(unsafe:
     print("refused by the workload guard, by rule:", dict(refused))
     assert not worse, worse[:10]
     assert sum(classes.values()) > (9000 if unsafe else 2000)
-    assert all(kind == "safe" for _, kind in classes) or unsafe
+    # a default run applies safe fixes only; the pod's runAsNonRoot becomes safe (it changes nothing)
+    # once the safe fixes gave every container its image's own user id, and is applied then
+    assert unsafe or unsafe_gone <= {"security-context/run-as-non-root"}, unsafe_gone

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from remediate.kube import versions, workload_guard
 from remediate.kube.findings import Finding, Severity
+from remediate.kube.images import BUILT_IN, Catalog
 from remediate.kube.index import RunIndex
 from remediate.kube.k8s import BUILTIN_POD_KINDS, Container, Manifest, PodKind
 from remediate.yaml import layout
@@ -48,6 +49,8 @@ class Context:
     """The file is read from stdin: there is no directory to add files to."""
     plans: dict[str, Any] = field(default_factory=dict)
     """Each fixer's plan for this file (see :meth:`plan`)."""
+    images: Catalog = BUILT_IN
+    """What is known of the images containers run (:mod:`remediate.kube.images`)."""
     applies: Callable[[Finding], bool] = lambda finding: (
         finding.fix is not None and finding.fix.applicability is Applicability.SAFE
     )

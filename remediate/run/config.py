@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remediate.kube import validation, versions
+from remediate.kube import images, validation, versions
 from remediate.kube.k8s import BUILTIN_POD_KINDS, PodKind
 from remediate.run import registry
 from remediate.run.applicability import FixPolicy
@@ -68,6 +68,8 @@ class Settings:
     for errors found once the options are in use (a template that does not compile)."""
     fix_policy: FixPolicy = field(default_factory=FixPolicy)
     """Which fixes are applied (``unsafe-fixes``, ``extend-safe-fixes``, ``extend-unsafe-fixes``)."""
+    images: images.Catalog = images.BUILT_IN
+    """What is known of images: the built-in table, after the config's ``images:`` entries."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -170,9 +172,29 @@ def _settings(
     schema = False if validation.ID in skipped else (True if named and validation.ID in chosen else None)
     version = _kubernetes_version(root, where)
     policy = _fix_policy(root, where) if root is not None else FixPolicy()
+    catalog = _images(root, where) if root is not None else images.BUILT_IN
     return Settings(
-        enabled_ids, options, pod_kinds, name, version, schema=schema, positions=positions, fix_policy=policy
+        enabled_ids,
+        options,
+        pod_kinds,
+        name,
+        version,
+        schema=schema,
+        positions=positions,
+        fix_policy=policy,
+        images=catalog,
     )
+
+
+def _images(root: Mapping, where: _Where) -> images.Catalog:
+    """The ``images:`` entries of the config (see :func:`remediate.kube.images.from_config`)."""
+    node = root.get("images")
+    if node is None:
+        return images.BUILT_IN
+    try:
+        return images.from_config(to_data(node))
+    except images.EntryError as exc:
+        raise where.error(node, f"images: {exc}") from None
 
 
 TOP_LEVEL_KEYS = {
@@ -184,6 +206,7 @@ TOP_LEVEL_KEYS = {
     "unsafe-fixes",
     "extend-safe-fixes",
     "extend-unsafe-fixes",
+    "images",
 }
 
 

@@ -108,6 +108,7 @@ class Engine:
             scope.namespace,
             self.settings.kubernetes_version,
             from_stdin=scope.from_stdin,
+            images=self.settings.images,
             applies=lambda finding: (
                 finding.identity not in rejected and self.applied_here(finding) is not None
             ),
