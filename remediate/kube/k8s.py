@@ -55,14 +55,34 @@ LONG_RUNNING_KINDS = frozenset(
 
 @dataclass(frozen=True)
 class PodKind:
-    """A pod-bearing kind: ``api_version`` None matches every version of ``kind``."""
+    """A pod-bearing kind: ``api_version`` None matches every version of ``kind`` (of ``group``
+    alone, when it is set)."""
 
     kind: str
     api_version: str | None
     pod_spec_path: tuple[str, ...]
+    group: str | None = None
+
+    def matches(self, manifest: Manifest) -> bool:
+        if self.kind != manifest.kind or self.api_version not in (None, manifest.api_version):
+            return False
+        return self.group is None or manifest.api_version.split("/", 1)[0] == self.group
 
 
-BUILTIN_POD_KINDS = tuple(PodKind(kind, None, path) for kind, path in POD_SPEC_PATHS.items())
+COMMON_CUSTOM_POD_KINDS = (
+    PodKind("Rollout", None, ("spec", "template", "spec"), group="argoproj.io"),
+    PodKind("DeploymentConfig", None, ("spec", "template", "spec"), group="apps.openshift.io"),
+    PodKind("DeploymentConfig", "v1", ("spec", "template", "spec")),  # OpenShift 3's legacy API
+    PodKind("Notebook", None, ("spec", "template", "spec"), group="kubeflow.org"),
+)
+"""Custom kinds common enough to be known without a ``pod-kinds`` entry: Argo Rollouts, OpenShift
+DeploymentConfigs and Kubeflow Notebooks, whose pod templates are those of a Deployment. (Knative
+Services are not: Knative's webhook rejects pod-level securityContext fields by default.)"""
+
+BUILTIN_POD_KINDS = (
+    *(PodKind(kind, None, path) for kind, path in POD_SPEC_PATHS.items()),
+    *COMMON_CUSTOM_POD_KINDS,
+)
 
 
 @dataclass(eq=False)
@@ -185,9 +205,16 @@ def manifests(documents: list[Document]) -> Iterator[Manifest]:
 def pod_kind(manifest: Manifest, kinds: tuple[PodKind, ...]) -> PodKind | None:
     """The entry of ``kinds`` that describes this object, if it carries pods."""
     for entry in kinds:
-        if entry.kind == manifest.kind and entry.api_version in (None, manifest.api_version):
+        if entry.matches(manifest):
             return entry
     return None
+
+
+def undeclared_pod_template(manifest: Manifest, kinds: tuple[PodKind, ...]) -> bool:
+    """True for an object of a kind k8sfix does not know that has a Deployment's pod template
+    (``spec.template.spec.containers``): its pods go unchecked unless the kind is declared."""
+    containers_node = follow(manifest.node, ("spec", "template", "spec", "containers"))
+    return isinstance(containers_node, Sequence) and pod_kind(manifest, kinds) is None
 
 
 def follow(node: Node | None, path: tuple[str, ...]) -> Node | None:

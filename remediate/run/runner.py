@@ -25,7 +25,7 @@ from remediate.kube import ignore, skips, validation, workload_guard
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import RunIndex, summarize
-from remediate.kube.k8s import manifests
+from remediate.kube.k8s import manifests, undeclared_pod_template
 from remediate.run import registry
 from remediate.run.config import Settings
 from remediate.run.results import FileResult, Problem, Status
@@ -182,16 +182,33 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             result = _fix(engine, source, documents, findings, scope)
         if fix:
             result = _elsewhere(engine, result, findings)
+        unchecked = _undeclared_pod_templates(documents, engine.settings.pod_kinds)
+        if unchecked:
+            result = replace(result, notes=result.notes + unchecked)
         if engine.schema.enabled:
             found, fixed, remarks = validation.check_fixed(
                 documents, result.output, engine.settings.kubernetes_version, engine.schema
             )
-            notes = tuple(Problem(*note) for note in remarks)
+            notes = result.notes + tuple(Problem(*note) for note in remarks)
             found_all = result.findings + tuple(found)
             result = replace(result, findings=found_all, fixed=result.fixed | fixed, notes=notes)
         return result
     except Exception as exc:  # noqa: BLE001 - a bug in a fixer must not stop the run or touch the file
         return FileResult(name, Status.FAILED, source, errors=(_internal_error(exc),))
+
+
+def _undeclared_pod_templates(documents: list[Document], pod_kinds: tuple) -> tuple[Problem, ...]:
+    """A note for each object of an unknown kind that has a pod template, whose pods no fixer sees."""
+    return tuple(
+        Problem(
+            f"{manifest.kind}/{manifest.name or '?'} ({manifest.api_version}) has a pod template at "
+            "spec.template.spec that no fixer checks: declare its kind under pod-kinds in .k8sfix.yaml",
+            manifest.node.line + 1,
+            manifest.node.column + 1,
+        )
+        for manifest in manifests(documents)
+        if undeclared_pod_template(manifest, pod_kinds)
+    )
 
 
 def _internal_error(exc: Exception) -> Problem:
