@@ -17,8 +17,10 @@ What it does:
     (the ``kubectl.kubernetes.io/default-container`` annotation, else the first one), as the
     Service still sends its traffic there. UDP and SCTP ports are never probed.
 
-    Which port is probed: among the ports a Service reaches in this container, else among the
-    container's own ``ports``, the first whose names say its protocol (``http``, ``https``,
+    Which port is probed: a dedicated health port the container declares (a name with ``healthz``,
+    ``health`` or ``ready``, checked with ``httpGet`` on ``/healthz``, ``/health`` or ``/ready``);
+    else among the ports a Service reaches in this container, else among the container's own
+    ``ports``, the first whose names say its protocol (``http``, ``https``,
     ``grpc``, or ``<protocol>-<suffix>`` as Istio names ports), then other ports in declared order,
     and ports whose names contain ``metrics`` or ``prometheus`` last. A livenessProbe added beside
     an existing readinessProbe checks the port that one checks. A probe names the port as the
@@ -30,7 +32,10 @@ What it does:
     ``scheme: HTTPS``, ``http`` gives ``httpGet``, ``grpc`` gives a ``grpc`` probe (which needs the
     number, and an app that implements the gRPC health protocol). Without such a name the numbers
     decide: a container port 80 or 8080 is HTTP and 443 or 8443 HTTPS; otherwise a Service port
-    80 or 8080 means HTTP and 443 HTTPS. Anything else is checked with ``tcpSocket``.
+    80 or 8080 means HTTP and 443 HTTPS. Anything else is checked with ``tcpSocket``, and so is a
+    metrics port whatever its name (its HTTP answers ``/metrics``, not ``/``). A known image
+    (:mod:`remediate.kube.images`) gets its own health check instead: ``pg_isready``,
+    ``redis-cli ping``, Prometheus's ``/-/ready``.
 
     The probes added::
 
@@ -300,8 +305,24 @@ def is_metrics(name: str) -> bool:
     return "metrics" in name or "prometheus" in name
 
 
+HEALTH_PATHS = (("healthz", "/healthz"), ("health", "/health"), ("ready", "/ready"))
+"""Names of dedicated health ports, and the path such a port usually serves."""
+
+
+def health_path(port: Port) -> str | None:
+    """The path a dedicated health port (``healthz``, ``http-health``, ``ready``) serves, or None."""
+    for name in port.names:
+        for word, path in HEALTH_PATHS:
+            if word in name:
+                return path
+    return None
+
+
 def port_rank(port: Port) -> int:
-    """2 for metrics ports (``http-metrics`` too), 0 for ports named for their protocol, 1 for the rest."""
+    """-1 for dedicated health ports, 2 for metrics ports (``http-metrics`` too), 0 for ports named
+    for their protocol, 1 for the rest."""
+    if health_path(port):
+        return -1
     if any(is_metrics(n) for n in port.names):
         return 2
     return 0 if any(named_kind(n) for n in port.names) else 1
@@ -315,10 +336,14 @@ def choose_port(ports: list[Port]) -> Port | None:
 
 def probe_kind(port: Port) -> ProbeKind:
     """How to check ``port``: by its names first, then by well-known numbers (module docstring)."""
+    if any(is_metrics(name) for name in port.names):
+        return "tcp"  # its HTTP serves metrics, not the app's readiness (a 404 on /)
     for name in port.names:
         kind = named_kind(name)
         if kind:
             return kind
+    if health_path(port):
+        return "http"
     if port.number in HTTP_NUMBERS:
         return "http"
     if port.number in HTTPS_NUMBERS:
@@ -340,7 +365,7 @@ def default_readiness(port: Port, path: str) -> dict[str, Any]:
     if kind == "grpc" and port.number is not None:
         handler = {"grpc": {"port": port.number}}
     elif kind in ("http", "https"):
-        handler = {"httpGet": {"path": path, "port": port.reference}}
+        handler = {"httpGet": {"path": health_path(port) or path, "port": port.reference}}
         if kind == "https":
             handler["httpGet"]["scheme"] = "HTTPS"
     else:
@@ -481,7 +506,8 @@ def plan_probes(
     numbers = {p.number for p in declared}
     usable = [p for p in serves or [] if not declared or p.number in numbers or p.name]
     undeclared = [p.number for p in serves or [] if p not in usable and p.number is not None]
-    port = choose_port(usable) or (None if undeclared else choose_port(declared))
+    health = next((p for p in declared if health_path(p)), None)  # made for probes: it wins
+    port = health or choose_port(usable) or (None if undeclared else choose_port(declared))
     ports = {
         READINESS: port,
         LIVENESS: probed_port(has[READINESS], usable + declared)
