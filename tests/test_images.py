@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 
 from remediate.kube import images
+from remediate.kube.k8s import BUILTIN_POD_KINDS, containers, declared_ports, manifests, pod_template
 from remediate.kube.quantities import Quantity
 from remediate.run.config import ConfigError, load
+from remediate.yaml.document import parse
+from remediate.yaml.values import to_data
+from tests.test_corpus import ALL, fixed_corpus
 
 
 def test_every_entry_cites_its_source_and_holds_usable_facts() -> None:
@@ -84,3 +88,44 @@ def test_a_bad_entry_is_a_config_error_at_its_line(tmp_path: Path, entry: str, m
     with pytest.raises(ConfigError) as error:
         load(config)
     assert f".k8sfix.yaml:3:1: error: images: {message}" in str(error.value)
+
+
+@pytest.mark.xdist_group("corpus-all")
+def test_on_the_corpus_no_probe_added_checks_a_known_non_http_port_with_http_get() -> None:
+    """Every httpGet probe the fixers add on the corpus checks a port its image is not known to
+    serve something else than HTTP on, and every probe of a declared-ports container checks one of
+    them (the workload guard's rule, held here on the output)."""
+    checked = 0
+    for source, result in fixed_corpus(ALL):
+        if result.output is None:
+            continue
+        before = {(m.document.index, m.node.path()): m for m in manifests(parse(source.text))}
+        for manifest in manifests(parse(result.output)):
+            template = pod_template(manifest, BUILTIN_POD_KINDS)
+            old = before.get((manifest.document.index, manifest.node.path()))
+            if template is None or old is None:
+                continue
+            old_template = pod_template(old, BUILTIN_POD_KINDS)
+            old_containers = list(containers(old_template.spec)) if old_template else []
+            for index, container in enumerate(containers(template.spec)):
+                had = old_containers[index].node if index < len(old_containers) else None
+                image = images.BUILT_IN.lookup(container.image)
+                ports = {p.valid_number: p for p in declared_ports(container.node)}
+                names = {p.name: p.valid_number for p in ports.values() if p.name}
+                for key in ("readinessProbe", "livenessProbe"):
+                    probe = container.node.get(key)
+                    if probe is None or (had is not None and had.get(key) is not None):
+                        continue
+                    data = to_data(probe)
+                    action = data.get("httpGet") or data.get("tcpSocket") or data.get("grpc")
+                    if action is None:  # an exec check: no port
+                        continue
+                    port = action.get("port")
+                    number = names.get(port, port) if isinstance(port, str) else port
+                    if ports:
+                        assert number in ports, (source.name, container.name, key, port)
+                    known = image.port(number) if image is not None else None
+                    if "httpGet" in data and known is not None:
+                        assert known.protocol in ("http", "https"), (source.name, container.name, port)
+                    checked += 1
+    assert checked > 300
