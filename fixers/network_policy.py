@@ -14,8 +14,11 @@ What it does:
     from the ``template`` option; the default, ``allow-all``, is the explicit allow-all policy
     (``ingress: [{}]``, ``egress: [{}]``) for those directions, which changes no traffic. It is named
     ``<object>-<template>`` (``<object>-<kind>-<template>`` when objects of two kinds share the name,
-    and ``-2``, ``-3``... when a policy of that namespace has the name), selects the pod template's
-    labels with ``matchLabels``, and gets ``metadata.namespace`` only when the object states one. A
+    and ``-2``, ``-3``... when a policy of that namespace has the name), selects the pods with
+    ``matchLabels`` by the labels Kubernetes itself finds them by (the workload's
+    ``spec.selector.matchLabels``, else the pod template's labels), never by labels that change at
+    the next release (``version``, ``app.kubernetes.io/version``, ``helm.sh/chart``, hashes), and
+    gets ``metadata.namespace`` only when the object states one. A
     leading comment says what it allows. Objects that share labels share a policy: the first one's
     policy covers the others, so it is added once. A policy added by an earlier run is found like
     any other, so a second run adds nothing.
@@ -68,7 +71,8 @@ Options:
         directory (to the working directory when no config file is used); its file name without
         ``.j2``/``.yaml`` is the ``<template>`` part of the policy names. It is rendered in jinja2's
         sandbox with the variables ``name`` (the policy name to use), ``namespace`` (the object's
-        stated namespace, or none), ``labels`` (the pod template's labels), ``policy_types`` (the
+        stated namespace, or none), ``labels`` (the labels to select the pods by, as above),
+        ``policy_types`` (the
         missing directions, e.g. ``["Egress"]``), ``workload`` (``kind``, ``name``, ``apiVersion``,
         ``namespace``), ``ports`` (the containers' ports: ``container``, ``name``, ``port``,
         ``protocol``) and ``template``; ``tojson`` writes a value safely (``{{ labels | tojson }}``).
@@ -103,6 +107,8 @@ Fix safety:
       ``extend-safe-fixes: [network-policy]``.
 
 Limitations:
+    Pods with ``hostNetwork: true`` are left alone: they share the node's network, where
+    NetworkPolicies have no effect.
     Without ``policy-file``, a JSON file, which holds one object, gets no policy (the finding says
     so), and objects in a ``kind: List`` get a document after the List, not a new item. Pods whose
     template has no labels are reported without a fix: a policy for them would select every pod of
@@ -146,6 +152,7 @@ from remediate.kube.k8s import (
     PodTemplate,
     containers,
     declared_ports,
+    follow,
     manifests,
     pod_template,
 )
@@ -266,6 +273,20 @@ def leading_comment(text: str) -> str | None:
 # -- what one object needs ----------------------------------------------------------------------
 
 
+UNSTABLE_LABELS = frozenset(
+    {
+        "app.kubernetes.io/version",
+        "version",
+        "helm.sh/chart",
+        "chart",
+        "pod-template-hash",
+        "controller-revision-hash",
+        "pod-template-generation",
+    }
+)
+"""Labels whose values change with each release or rollout: a selector never uses them."""
+
+
 @dataclass(frozen=True)
 class Workload:
     """A pod-bearing object of the file and what the run's policies leave uncovered."""
@@ -275,6 +296,19 @@ class Workload:
     labels: dict[str, str]
     namespace: str
     missing: tuple[str, ...]
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """The labels a new policy selects the pods by: the workload's own ``spec.selector``
+        (``matchLabels``), which Kubernetes finds its pods by, else the pod template's labels;
+        without the labels that change from one release to the next (:data:`UNSTABLE_LABELS`),
+        so that the policy keeps selecting the pods after an upgrade."""
+        node = follow(self.manifest.node, ("spec", "selector", "matchLabels"))
+        found = to_data(node) if node is not None else None
+        chosen: dict[str, str] = self.labels
+        if isinstance(found, dict) and found and all(self.labels.get(k) == v for k, v in found.items()):
+            chosen = found
+        return {key: value for key, value in chosen.items() if key not in UNSTABLE_LABELS}
 
     @property
     def node(self) -> Node:
@@ -289,7 +323,7 @@ class Workload:
         return {
             "name": name,
             "namespace": manifest.namespace,
-            "labels": dict(self.labels),
+            "labels": self.selector,
             "policy_types": list(directions),
             "workload": {
                 "kind": manifest.kind,
@@ -529,6 +563,9 @@ class NetworkPolicy(Fixer):
             template = pod_template(manifest, ctx.pod_kinds)
             if template is None or ignore.ignored(manifest, ctx.pod_kinds, codes) & {ignore.ALL, self.id}:
                 continue
+            host_network = template.spec.get("hostNetwork")
+            if isinstance(host_network, Scalar) and host_network.data is True:
+                continue  # NetworkPolicies do not apply to pods in the node's network namespace
             labels = labels_of(template.metadata)
             namespace = ctx.namespace_of(manifest)
             missing = ctx.index.policy_coverage(labels, namespace).missing()
@@ -542,6 +579,12 @@ class NetworkPolicy(Fixer):
             raise TemplateProblem(
                 "its pod template has no labels, and a policy without labels to select would select "
                 "every pod of the namespace; add labels"
+            )
+        if not workload.selector:
+            raise TemplateProblem(
+                "its pods have only labels that change from one release to the next (version, chart, "
+                "hashes): a policy selecting them would stop matching at the next upgrade; add a stable "
+                "label such as app.kubernetes.io/name"
             )
         template = template_name(self.options.template)
         base = base_name(workload.manifest, template, workload.namespace, index)
