@@ -107,6 +107,9 @@ Fix safety:
       ``extend-safe-fixes: [network-policy]``.
 
 Limitations:
+    A run that sees a policy of another engine for the namespace or the whole cluster (Cilium,
+    Calico, Antrea, AdminNetworkPolicy) adds no NetworkPolicy there and says why: their selectors
+    are not read, so any such policy counts.
     Pods with ``hostNetwork: true`` are left alone: they share the node's network, where
     NetworkPolicies have no effect.
     Without ``policy-file``, a JSON file, which holds one object, gets no policy (the finding says
@@ -575,6 +578,19 @@ class NetworkPolicy(Fixer):
     def _new_policy(
         self, workload: Workload, needed: tuple[str, ...], index: RunIndex, ctx: Context
     ) -> NewPolicy:
+        others = index.other_engine_policies(workload.namespace)
+        if others:
+            first = others[0]
+            where = (
+                "the cluster"
+                if first.namespace != workload.namespace
+                else f'namespace "{workload.namespace}"'
+            )
+            raise TemplateProblem(
+                f"{first.kind} {first.name} ({first.api_version}) decides traffic in {where} too, and a "
+                "NetworkPolicy added beside it could open what it closes; write the policy for that "
+                "engine by hand"
+            )
         if not workload.labels:
             raise TemplateProblem(
                 "its pod template has no labels, and a policy without labels to select would select "

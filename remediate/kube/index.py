@@ -90,6 +90,23 @@ _AFTER_ALL = 1 << 62
 """The file rank of a file :meth:`RunIndex.with_file` adds: after every file of the run."""
 
 
+OTHER_POLICY_KINDS: dict[tuple[str, str], str] = {
+    ("cilium.io", "CiliumNetworkPolicy"): "namespaced",
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"): "cluster",
+    ("crd.projectcalico.org", "NetworkPolicy"): "namespaced",
+    ("projectcalico.org", "NetworkPolicy"): "namespaced",
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"): "cluster",
+    ("projectcalico.org", "GlobalNetworkPolicy"): "cluster",
+    ("crd.antrea.io", "NetworkPolicy"): "namespaced",
+    ("crd.antrea.io", "ClusterNetworkPolicy"): "cluster",
+    ("policy.networking.k8s.io", "AdminNetworkPolicy"): "cluster",
+    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"): "cluster",
+}
+"""Policies of other engines, by API group and kind, and whether they hold for their namespace or
+the whole cluster. Kubernetes NetworkPolicies add up with each other, but these decide traffic
+too: an allow-all NetworkPolicy beside a CiliumNetworkPolicy that locks a namespace down opens it."""
+
+
 class _Lookups:
     """Inverted indexes over some objects, so that each lookup costs what it finds, not the run.
 
@@ -107,6 +124,9 @@ class _Lookups:
         self.workload_list: dict[str, list[IndexedObject]] = defaultdict(list)
         self.names: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
         """Pod-bearing objects (role "pods") and policies (role "NetworkPolicy") by namespace and name."""
+        self.foreign: dict[str, list[IndexedObject]] = defaultdict(list)
+        """Policies of other engines (:data:`OTHER_POLICY_KINDS`) by namespace; ``*`` for those that
+        apply to the whole cluster."""
         self.ranks: dict[int, _Rank] = {}
 
     def add(self, obj: IndexedObject, rank: _Rank) -> None:
@@ -120,6 +140,9 @@ class _Lookups:
                 self.names[(namespace, "NetworkPolicy", obj.name)].append(obj)
                 for hint in selectors.requirement_hints(spec.get("podSelector")):
                     self.policies[(namespace, hint)].append(obj)
+        scope = OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind))
+        if scope is not None:
+            self.foreign[namespace if scope == "namespaced" else "*"].append(obj)
         if obj.pod_labels is not None:
             self.workload_list[namespace].append(obj)
             self.names[(namespace, "pods", obj.name)].append(obj)
@@ -209,6 +232,13 @@ class RunIndex:
                         yield obj
 
         return self._gather(pick)
+
+    def other_engine_policies(self, namespace: str) -> list[IndexedObject]:
+        """Policies of other engines that may decide the traffic of pods in ``namespace``: theirs,
+        and the cluster-wide ones (:data:`OTHER_POLICY_KINDS`)."""
+        return self._gather(
+            lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())]
+        )
 
     def has_policy_named(self, namespace: str, name: str) -> bool:
         """True when a NetworkPolicy of ``namespace`` is called ``name``."""
