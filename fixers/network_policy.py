@@ -107,6 +107,9 @@ Fix safety:
       ``extend-safe-fixes: [network-policy]``.
 
 Limitations:
+    A Job whose pod template has no labels is selected by ``batch.kubernetes.io/job-name``, the
+    label the Job controller gives its pods since Kubernetes 1.27 (not when the run targets an
+    older version, nor for a ``generateName``).
     A run that sees a policy of another engine for the namespace or the whole cluster (Cilium,
     Calico, Antrea, AdminNetworkPolicy) adds no NetworkPolicy there and says why: their selectors
     are not read, so any such policy counts.
@@ -274,6 +277,21 @@ def leading_comment(text: str) -> str | None:
 
 
 # -- what one object needs ----------------------------------------------------------------------
+
+
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+JOB_NAME_SINCE = (1, 27)
+"""The Job controller labels every pod of a Job with its name since Kubernetes 1.27."""
+
+
+def job_labels(manifest: Manifest, target: tuple[int, int]) -> dict[str, str]:
+    """The labels the Job controller gives the pods of a Job whose template has none, on the
+    targeted Kubernetes version (none for a ``generateName``, known only once created)."""
+    metadata = manifest.metadata
+    name = metadata.str("name") if metadata is not None else None
+    if manifest.kind != "Job" or not name or target < JOB_NAME_SINCE:
+        return {}
+    return {JOB_NAME_LABEL: name}
 
 
 UNSTABLE_LABELS = frozenset(
@@ -569,7 +587,7 @@ class NetworkPolicy(Fixer):
             host_network = template.spec.get("hostNetwork")
             if isinstance(host_network, Scalar) and host_network.data is True:
                 continue  # NetworkPolicies do not apply to pods in the node's network namespace
-            labels = labels_of(template.metadata)
+            labels = labels_of(template.metadata) or job_labels(manifest, ctx.target_version)
             namespace = ctx.namespace_of(manifest)
             missing = ctx.index.policy_coverage(labels, namespace).missing()
             if missing:
