@@ -148,9 +148,15 @@ def _show(group: str, version: str) -> str:
 
 
 def _contents(directory: str, name: str) -> Any:
-    from kubernetes_validate.utils import schema_contents
+    """The JSON of one of kubernetes-validate's schema files (read without importing the package:
+    :func:`remediate.kube.versions.schema_roots`); FileNotFoundError when there is none."""
+    roots = versions.schema_roots()
+    if not roots:  # installed in a form without directories (a zip): ask the package
+        from kubernetes_validate.utils import schema_contents
 
-    return schema_contents(f"kubernetes-json-schema/{directory}/{name}", directory)
+        return schema_contents(f"kubernetes-json-schema/{directory}/{name}", directory)
+    with open(os.path.join(roots[0], directory, name), encoding="utf-8") as file:
+        return json.load(file)
 
 
 @cache

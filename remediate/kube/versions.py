@@ -53,19 +53,29 @@ def latest_known() -> tuple[int, int]:
 
 
 @cache
+def schema_roots() -> tuple[str, ...]:
+    """The directories of ``kubernetes-validate``'s schemas (one per version inside), found without
+    importing the package: its import pulls in PyYAML, jsonschema and more (a quarter of a second)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return tuple(
+        os.path.join(location, SCHEMA_DIRECTORY)
+        for location in locations
+        if os.path.isdir(os.path.join(location, SCHEMA_DIRECTORY))
+    )
+
+
+@cache
 def known() -> tuple[tuple[int, int], ...]:
     """The Kubernetes versions ``kubernetes-validate`` has schemas for, oldest first.
 
     Read from the names of its schema directories (``kubernetes-json-schema/v1.33.0``, as its own
     ``all_versions()`` does) without importing the package, which imports jsonschema (~0.1 s).
     """
-    spec = importlib.util.find_spec("kubernetes_validate")
-    locations = list(spec.submodule_search_locations or []) if spec else []
     found = {
         parse_version(match[1])
-        for location in locations
-        if os.path.isdir(os.path.join(location, SCHEMA_DIRECTORY))
-        for name in os.listdir(os.path.join(location, SCHEMA_DIRECTORY))
+        for root in schema_roots()
+        for name in os.listdir(root)
         if (match := _SCHEMA_VERSION.match(name))
     }
     if not found:  # installed in a form without directories (a zip): ask the package
