@@ -139,6 +139,7 @@ from remediate.kube.k8s import (
     is_windows_pod,
     pod_template,
 )
+from remediate.kube.security_contexts import capabilities_added, effective, escalation_conflict, is_set
 from remediate.yaml.document import Mapping, Node, Scalar, Sequence
 from remediate.yaml.edits import Change, Uneditable, is_empty, own_value
 from remediate.yaml.model import Applicability
@@ -183,9 +184,6 @@ SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
 
 ADDABLE_CAPABILITIES = ("NET_BIND_SERVICE",)
 """The only capability the restricted Pod Security Standard lets a container add back."""
-
-SYS_ADMIN = ("SYS_ADMIN", "CAP_SYS_ADMIN")
-"""How an added SYS_ADMIN capability is spelled (Kubernetes validation looks for the second)."""
 
 
 @dataclass(frozen=True)
@@ -256,11 +254,6 @@ class Plan:
     other finding reports (a container's ``runAsNonRoot: false`` keeps a user id out)."""
 
 
-def is_set(context: Any, key: str) -> bool:
-    """True when a securityContext (plain data) holds a non-null ``key``; Kubernetes ignores nulls."""
-    return isinstance(context, dict) and context.get(key) is not None
-
-
 def accepted_id(value: Any, configured: int) -> bool:
     """A UID/GID high enough: at least 10000, or at least the configured value if that is lower."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= min(HIGH_ID, configured)
@@ -293,13 +286,6 @@ def id_explicit(key: str, value: Any, configured: int) -> Explicit:
     else:
         problem = f"sets {key}: {value}, below {min(HIGH_ID, configured)}"
     return Explicit((key,), configured, problem)
-
-
-def effective(key: str, own: Any, pod: Any) -> Any:
-    """A container's value of ``key``: its own, else the pod's (None when neither sets it)."""
-    if is_set(own, key):
-        return own[key]
-    return pod[key] if is_set(pod, key) else None
 
 
 def is_id(value: Any) -> bool:
@@ -439,10 +425,8 @@ def container_plan(
 
 def escalation_blocker(privileged: bool, added: list[str]) -> Blocker | None:
     """What makes Kubernetes refuse ``allowPrivilegeEscalation: false`` (its validation rule)."""
-    if privileged:
-        return Blocker(("privileged",), "privileged: true")
-    name = next((name for name in added if name.upper() in SYS_ADMIN), None)
-    return Blocker(("capabilities", "add"), f"capabilities.add {name}") if name else None
+    conflict = escalation_conflict(privileged, added)
+    return Blocker(*conflict) if conflict else None
 
 
 def want_flag(context: dict, key: str, wanted: bool, missing: dict, explicit: list[Explicit]) -> None:
@@ -451,12 +435,6 @@ def want_flag(context: dict, key: str, wanted: bool, missing: dict, explicit: li
         missing[key] = wanted
     elif context[key] is not wanted:
         explicit.append(Explicit((key,), wanted, f"sets {key}: {show(context[key])}"))
-
-
-def capabilities_added(context: dict) -> list[str]:
-    capabilities = context.get("capabilities")
-    added = capabilities.get("add") if isinstance(capabilities, dict) else None
-    return [str(name) for name in added] if isinstance(added, list) else []
 
 
 def capability_needs(context: dict, added: list[str], missing: dict, explicit: list[Explicit]) -> None:

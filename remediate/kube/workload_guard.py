@@ -35,6 +35,7 @@ from remediate.kube.k8s import (
     pod_template,
 )
 from remediate.kube.quantities import quantity_of
+from remediate.kube.security_contexts import capabilities_added, effective, escalation_conflict, is_set
 from remediate.yaml.document import Mapping, Node
 from remediate.yaml.model import YamlPath
 from remediate.yaml.values import to_data
@@ -53,7 +54,6 @@ LINUX_ONLY = {
 """securityContext fields the API server refuses on a pod with ``spec.os.name: windows`` (among
 those fixes write), with the security-context rule each belongs to."""
 
-SYS_ADMIN = ("SYS_ADMIN", "CAP_SYS_ADMIN")
 HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 PROBE_RULES = {"readinessProbe": "readiness", "livenessProbe": "liveness", "startupProbe": "liveness"}
 AT_LEAST_ONE = ("periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold")
@@ -109,23 +109,12 @@ def _pod_problems(spec: Mapping) -> Iterator[Problem]:
     yield from _resource_problems(spec, [c for c in listed if c.group in DECLARED_CONTAINERS])
 
 
-def _set(context: Any, key: str) -> bool:
-    return isinstance(context, dict) and context.get(key) is not None
-
-
 def _root_with_run_as_non_root(
     container: Container, own: Any, own_node: Node | None, pod: Any, pod_node: Node | None
 ) -> Iterator[Problem]:
     """``runAsNonRoot: true`` with an effective ``runAsUser: 0``: the kubelet refuses to start it."""
-    where = own_node if _set(own, "runAsNonRoot") else pod_node
-    non_root = (
-        own["runAsNonRoot"]
-        if _set(own, "runAsNonRoot")
-        else _set(pod, "runAsNonRoot") and pod["runAsNonRoot"]
-    )
-    user = (
-        own["runAsUser"] if _set(own, "runAsUser") else (pod["runAsUser"] if _set(pod, "runAsUser") else None)
-    )
+    where = own_node if is_set(own, "runAsNonRoot") else pod_node
+    non_root, user = effective("runAsNonRoot", own, pod), effective("runAsUser", own, pod)
     if non_root is True and user == 0 and where is not None:
         yield Problem(
             SECURITY,
@@ -137,23 +126,13 @@ def _root_with_run_as_non_root(
         )
 
 
-def _effective(key: str, own: Any, pod: Any) -> Any:
-    """A container's value of ``key``: its own, else the pod's."""
-    if _set(own, key):
-        return own[key]
-    return pod[key] if _set(pod, key) else None
-
-
 def _escalation(container: Container, own: dict, own_node: Mapping) -> Iterator[Problem]:
     """``allowPrivilegeEscalation: false`` beside ``privileged: true`` or SYS_ADMIN: rejected."""
     if own.get("allowPrivilegeEscalation") is not False:
         return
-    capabilities = own.get("capabilities")
-    added = capabilities.get("add") if isinstance(capabilities, dict) else None
-    names = [str(name).upper() for name in added] if isinstance(added, list) else []
-    blocker = "privileged: true" if own.get("privileged") is True else None
-    blocker = blocker or next((f"capabilities.add {name}" for name in names if name in SYS_ADMIN), None)
-    if blocker:
+    conflict = escalation_conflict(own.get("privileged") is True, capabilities_added(own))
+    if conflict:
+        _, blocker = conflict
         yield Problem(
             SECURITY,
             "privilege-escalation",

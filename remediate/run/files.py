@@ -37,7 +37,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -113,6 +113,12 @@ def bad_glob(include: list[str] | None, exclude: list[str] | None) -> str | None
 def named(path: str) -> Candidate:
     """A file named on the command line (or a policy file): links are followed, special files
     skipped, chart templates and the patches of the kustomization beside it skipped with a note."""
+    return _stated(path, lambda found: skips.chart_template(found) or skips.listed_patch(found))
+
+
+def _stated(path: str, skip_of: Callable[[str], str | None]) -> Candidate:
+    """The candidate ``path`` is, by ``os.stat`` (links followed): unreadable, a special file that
+    is never opened, or a file with its identity and the note ``skip_of`` gives it (None: read it)."""
     try:
         status = os.stat(path)
     except OSError as exc:
@@ -120,8 +126,7 @@ def named(path: str) -> Candidate:
     kind = file_kind(status.st_mode)
     if kind is not None:
         return Candidate(path, skip=f"{SPECIAL_FILE} ({kind}): not read")
-    note = skips.chart_template(path) or skips.listed_patch(path)
-    return Candidate(path, skip=note, identity=(status.st_dev, status.st_ino))
+    return Candidate(path, skip=skip_of(path), identity=(status.st_dev, status.st_ino))
 
 
 def identity(path: str) -> tuple[int, int] | None:
@@ -182,14 +187,7 @@ def _walked(path: str, top: str) -> Candidate:
     """A file met in the walk of ``top``: a link is followed only when its target is below ``top``."""
     if os.path.islink(path) and not inside(path, top):  # dangling or not: not k8sfix's to follow
         return Candidate(path, skip=f"{OUTSIDE_LINK} (to {os.path.realpath(path)}): not followed")
-    try:
-        status = os.stat(path)
-    except OSError as exc:
-        return Candidate(path, f"cannot read: {exc.strerror}")
-    kind = file_kind(status.st_mode)
-    if kind is not None:
-        return Candidate(path, skip=f"{SPECIAL_FILE} ({kind}): not read")
-    return Candidate(path, skip=skips.chart_template(path), identity=(status.st_dev, status.st_ino))
+    return _stated(path, skips.chart_template)
 
 
 def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:
