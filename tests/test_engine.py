@@ -229,6 +229,31 @@ def test_append_item_block_and_flow() -> None:
     assert applied(text, editor.append_item(root.get("c"), "ALL")) == "a:\n- x\nb: [y]\nc: [ALL]\n"
 
 
+def test_append_items_is_one_change_that_claims_one_index_per_item() -> None:
+    text = "a:\n- x\nb: [y]\nc: []\n"
+    editor, docs = editor_for(text)
+    root = docs[0].root
+    change = editor.append_items(root.get("a"), ["p", {"q": 1}])
+    assert applied(text, change) == "a:\n- x\n- p\n- q: 1\nb: [y]\nc: []\n"
+    assert [touch.path for touch in change.touches] == [("a", 1), ("a", 2)]
+    assert applied(text, editor.append_items(root.get("b"), ["p", "q"])) == "a:\n- x\nb: [y, p, q]\nc: []\n"
+    assert applied(text, editor.append_items(root.get("c"), ["p", "q"])) == "a:\n- x\nb: [y]\nc: [p, q]\n"
+
+
+def test_items_appended_where_a_key_is_added_go_before_the_key() -> None:
+    """A list written flush with its key ends where its mapping does: new items go before a new
+    key at that point, whichever fix comes first."""
+    text = "c:\n  m:\n  - x\nd: 1\n"
+    editor, docs = editor_for(text)
+    inner = docs[0].root.get("c")
+    key = editor.add_key(inner, "k", 1)
+    item = editor.append_item(inner.get("m"), "z")
+    expected = "c:\n  m:\n  - x\n  - z\n  k: 1\nd: 1\n"
+    for order in ([key, item], [item, key]):
+        fixes = [Fix(f"f{i}", change.edits, change.touches) for i, change in enumerate(order)]
+        assert apply(text, fixes) == expected
+
+
 def test_append_document_after_missing_final_newline_and_crlf() -> None:
     text = "a: 1\r\nb: 2"
     editor, _ = editor_for(text)

@@ -95,6 +95,8 @@ def apply(text: str, fixes: Iterable[Fix]) -> str:
     Insertions at one point go in fix order, except that more deeply indented lines go first: when
     a nested mapping ends where its parent does, lines added to the child must precede the parent's
     (``securityContext`` keys before a container's new ``imagePullPolicy``), whichever fix made them.
+    Sequence items count as deeper than keys of the same indentation: items appended to a list
+    written flush with its key (``volumeMounts:`` then ``- name: ...``) belong before a new key.
     """
     ordered: list[tuple[int, int, int, int, Edit]] = []
     for order, fix in enumerate(fixes):
@@ -114,10 +116,12 @@ def apply(text: str, fixes: Iterable[Fix]) -> str:
 
 
 def _indent(text: str, edit: Edit) -> int:
-    """The indentation of the lines an insertion adds (0 for replacements and text within a line)."""
+    """How deep the lines an insertion adds are (0 for replacements and text within a line): twice
+    their indentation, plus one for sequence items."""
     new = edit.new
     at_line_start = edit.start == 0 or text[edit.start - 1] == "\n"
     if edit.start != edit.end or not (at_line_start or new.startswith(("\n", "\r\n"))):
         return 0
     first = new.lstrip("\r\n")
-    return len(first) - len(first.lstrip(" "))
+    content = first.lstrip(" ")
+    return 2 * (len(first) - len(content)) + (1 if content[:2] in ("- ", "-\n", "-\r") else 0)

@@ -198,22 +198,29 @@ class Editor:
 
     def append_item(self, sequence: Sequence, value: Any) -> Change:
         """Add ``value`` as the last item of ``sequence``."""
+        return self.append_items(sequence, [value])
+
+    def append_items(self, sequence: Sequence, values: list[Any]) -> Change:
+        """Add ``values`` after the last item of ``sequence``, in order, as one change (two changes
+        appending to one sequence would each claim the same next index)."""
         self._check_editable(sequence)
+        if not values:
+            raise Uneditable("nothing to append")
         parent = sequence.parent
-        touch = Touch(self._doc(sequence), sequence.path() + (len(sequence.items),), value)
+        doc, path, count = self._doc(sequence), sequence.path(), len(sequence.items)
+        touches = tuple(Touch(doc, path + (count + i,), value) for i, value in enumerate(values))
         if parent is None:
             raise Uneditable("a document that is a sequence")
         if sequence.flow:
             close = sequence.end - 1
+            rendered = [render.flow(value, json_style=self.layout.json) for value in values]
             if not sequence.items:
-                new = render.flow(value, json_style=self.layout.json)
-                return Change((Edit(close, close, new),), (touch,))
+                return Change((Edit(close, close, ", ".join(rendered)),), touches)
             last = sequence.items[-1]
             separator = self._flow_separator(sequence, [item.line for item in sequence.items], last.column)
-            new = separator + render.flow(value, json_style=self.layout.json)
-            return Change((Edit(last.end, last.end, new),), (touch,))
-        lines = render.sequence_lines([value], sequence.column, self.layout)
-        return Change((self._lines_after(content_end(sequence.items[-1]), lines),), (touch,))
+            return Change((Edit(last.end, last.end, "".join(separator + r for r in rendered)),), touches)
+        lines = render.sequence_lines(values, sequence.column, self.layout)
+        return Change((self._lines_after(content_end(sequence.items[-1]), lines),), touches)
 
     # -- documents -----------------------------------------------------------------------------
 
