@@ -89,10 +89,13 @@ Fix safety:
       working. A known image gets its own user (999 for postgres, 1001 for Bitnami images) with the
       restricted profile. Never added beside ``runAsNonRoot: false`` or a user id set on purpose.
     - ``read-only-root-filesystem``: safe for a known image whose every written path is a volume
-      of the container (or that writes nowhere else). Not added where a known image writes to a
-      path no volume covers (the finding names the paths to mount an ``emptyDir`` at). Unsafe for
-      other images: one that writes outside its mounted volumes (a cache, a pid file, ``/tmp``)
-      fails.
+      of the container, or starts empty: the fix mounts an ``emptyDir`` there (nginx gets one at
+      ``/var/cache/nginx`` and one at ``/var/run``; each new volume named after its path, not
+      colliding with the pod's). Not added where a known image writes to a path no volume covers
+      and an ``emptyDir`` will not do (it ships its configuration there, as RabbitMQ does in
+      ``/etc/rabbitmq``, or must own the directory, as postgres its data directory): the finding
+      names it. Unsafe for other images: one that writes outside its mounted volumes (a cache, a
+      pid file, ``/tmp``) fails.
     - ``privilege-escalation`` (``allowPrivilegeEscalation: false``) and ``capabilities``
       (``drop: [ALL]``): safe for a container known not to run as root, which has no capabilities
       to lose and gains none from set-user-ID programs. Unsafe otherwise: an entrypoint that starts
@@ -122,10 +125,11 @@ Limitations:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from fixers._scratch_volumes import scratch_volumes
 from remediate.kube import ignore
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
@@ -644,6 +648,11 @@ class Known:
             if not any(path == mount or path.startswith(mount.rstrip("/") + "/") for mount in self.mounts)
         ]
 
+    def unmounted_own_volume(self) -> list[str]:
+        """The paths among :meth:`unmounted_writes` where an ``emptyDir`` will not do."""
+        own = self.image.own_volume if self.image is not None else ()
+        return [path for path in self.unmounted_writes() if path in own]
+
     def safe(self, rule: str, missing: dict[str, Any]) -> bool:
         """Whether adding ``missing`` under ``rule`` is a safe fix (see the docstring's Fix safety)."""
         image = self.image
@@ -653,8 +662,8 @@ class Known:
             return bool(
                 image and image.runs_as_non_root and missing.get("runAsUser", image.user) == image.user
             )
-        if rule == "read-only-root-filesystem":  # it writes nowhere but its volumes
-            return image is not None and image.writes is not None and not self.unmounted_writes()
+        if rule == "read-only-root-filesystem":  # it writes nowhere but its volumes and new emptyDirs
+            return image is not None and image.writes is not None and not self.unmounted_own_volume()
         return False
 
     def note(self, rule: str) -> str:
@@ -665,6 +674,27 @@ class Known:
         if rule in ("capabilities", "privilege-escalation") and image.switches and not self.non_root:
             return f"; the image starts as root and switches to user {image.user}, which needs capabilities"
         return ""
+
+
+@dataclass(frozen=True)
+class Volumes:
+    """The ``emptyDir`` volumes a container's read-only root filesystem comes with: one at each path
+    its image writes to that no volume covers and that starts empty (:mod:`fixers._scratch_volumes`)."""
+
+    spec: Mapping
+    container: Container
+    paths: list[str]
+
+    def builder(self, ctx: Context, rule: str) -> Callable[[], list[Change]]:
+        """What the fix of ``rule`` changes besides the securityContext."""
+        if rule != "read-only-root-filesystem" or not self.paths:
+            return list
+        return lambda: scratch_volumes(ctx, self.spec, self.container, self.paths)
+
+    def note(self, rule: str) -> str:
+        if rule != "read-only-root-filesystem" or not self.paths:
+            return ""
+        return f"; with an emptyDir at {', '.join(self.paths)}, where its image writes"
 
 
 @dataclass(frozen=True)
@@ -707,6 +737,11 @@ class SecurityContext(Fixer):
         "capabilities",
         "drop",
         "privileged",
+        "volumeMounts",
+        "volumes",
+        "name",
+        "mountPath",
+        "emptyDir",
     )
     rules = (
         "run-as-non-root",
@@ -748,25 +783,34 @@ class SecurityContext(Fixer):
                     manifest, container.node, message, container=container, rule="capabilities"
                 )
             known = Known(non_root, image, mount_paths(container))
-            unmounted = known.unmounted_writes()
-            if unmounted and "readOnlyRootFilesystem" in plan.missing:
+            hidden = known.unmounted_own_volume()
+            if hidden and "readOnlyRootFilesystem" in plan.missing:
                 del plan.missing["readOnlyRootFilesystem"]
                 message = (
                     f"{container.subject} has no readOnlyRootFilesystem: true; not added, as its image "
-                    f"writes to {', '.join(unmounted)}: mount an emptyDir (or a volume) there, then set it"
+                    f"writes to {', '.join(hidden)}, where an emptyDir will not do (it ships files there, "
+                    "or must own the directory): mount a volume of your own there, then set it"
                 )
                 node = container.node
                 yield self.finding(
                     manifest, node, message, container=container, rule="read-only-root-filesystem"
                 )
-            yield from self.container_findings(manifest, ctx, container, plan, known)
+            scratch = known.unmounted_writes() if "readOnlyRootFilesystem" in plan.missing else []
+            volumes = Volumes(spec, container, scratch)
+            yield from self.container_findings(manifest, ctx, container, plan, known, volumes)
         names = [c.subject for c in listed]
         plan = pod_plan(pod, own_contexts, fields, options, names)
         images = [ctx.images.lookup(c.image) for c in listed]
         yield from self.pod_findings(manifest, ctx, spec, plan, Pod(pod, own_contexts, images))
 
     def container_findings(
-        self, manifest: Manifest, ctx: Context, container: Container, plan: Plan, known: Known
+        self,
+        manifest: Manifest,
+        ctx: Context,
+        container: Container,
+        plan: Plan,
+        known: Known,
+        volumes: Volumes,
     ) -> Iterator[Finding]:
         who = container.subject
         node = container.node
@@ -781,12 +825,18 @@ class SecurityContext(Fixer):
                 missing,
                 known.safe(rule, missing),
                 container=container,
-                note=known.note(rule),
+                note=known.note(rule) + volumes.note(rule),
+                also=volumes.builder(ctx, rule),
             )
             for rule, missing in groups.items()
         ]
         yield from self.sharing_one_fix(
-            missing_findings, ctx, lambda found: self.merged(ctx, node, groups, found)
+            missing_findings,
+            ctx,
+            lambda found: (
+                [change for finding in found for change in volumes.builder(ctx, finding.rule)()]
+                + self.merged(ctx, node, groups, found)
+            ),
         )
         if plan.withheld:
             message = (
@@ -858,9 +908,11 @@ class SecurityContext(Fixer):
         container: Container | None = None,
         placement: tuple[tuple[str, ...], bool] = ((), False),
         note: str = "",
+        also: Callable[[], list[Change]] = list,
     ) -> Finding:
-        """One finding for what a securityContext lacks under one rule, fixed by one merge; ``note``
-        ends its message (what is known of the image)."""
+        """One finding for what a securityContext lacks under one rule, fixed by one merge and the
+        changes ``also`` makes (the volumes a read-only root filesystem needs); ``note`` ends its
+        message (what is known of the image)."""
         existing = owner.get("securityContext")
         wanted = ", ".join(flatten(missing))
         if existing is None or is_empty(existing):
@@ -877,7 +929,11 @@ class SecurityContext(Fixer):
             container=container,
             fix=(
                 title,
-                lambda: merge(ctx, owner, "securityContext", missing, after=placement[0], first=placement[1]),
+                # the volumes first: a list item appended where a key is added goes before the key
+                lambda: (
+                    also()
+                    + merge(ctx, owner, "securityContext", missing, after=placement[0], first=placement[1])
+                ),
             ),
             applicability=Applicability.SAFE if safe else Applicability.UNSAFE,
             rule=rule,

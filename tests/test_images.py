@@ -27,7 +27,10 @@ def test_every_entry_cites_its_source_and_holds_usable_facts() -> None:
         assert not entry.switches or entry.user, f"{entry.names}: switches to which user?"
         assert all(path.startswith("/") for path in entry.writes or ()), entry.names
         assert all(1 <= port.number <= 65535 for port in entry.ports), entry.names
-        assert all(port.health is None or port.protocol in ("http", "https") for port in entry.ports)
+        assert all(port.health is None or port.protocol in ("http", "https", "grpc") for port in entry.ports)
+        paths = [port.health for port in entry.ports if port.health is not None and port.protocol != "grpc"]
+        assert all(path.startswith("/") for path in paths), entry.names
+        assert set(entry.own_volume) <= set(entry.writes or ()), entry.names
         assert entry.memory_floor is None or Quantity.parse(entry.memory_floor) is not None
         assert entry.command is None or all(isinstance(word, str) and word for word in entry.command)
 
@@ -64,12 +67,14 @@ def test_the_official_and_the_bitnami_image_are_different_images() -> None:
 def test_the_config_adds_entries_and_overrides_built_in_ones(tmp_path: Path) -> None:
     config = tmp_path / ".k8sfix.yaml"
     config.write_text(
-        "images:\n- name: docker.io/library/redis\n  user: 4242\n- name: team/api\n  writes: [/tmp]\n"
+        "images:\n- name: docker.io/library/redis\n  user: 4242\n"
+        "- name: team/api\n  writes: [/tmp, /etc/api]\n  own-volume: [/etc/api]\n"
     )
     catalog = load(config).images
     redis, api = catalog.lookup("redis:7"), catalog.lookup("registry.example/team/api:3")
     assert redis is not None and redis.user == 4242 and not redis.switches
-    assert api is not None and api.writes == ("/tmp",) and api.user is None
+    assert api is not None and api.writes == ("/tmp", "/etc/api") and api.user is None
+    assert api.scratch == ("/tmp",)
 
 
 @pytest.mark.parametrize(
@@ -78,6 +83,7 @@ def test_the_config_adds_entries_and_overrides_built_in_ones(tmp_path: Path) -> 
         ("- user: 1", "entry 1: needs a name"),
         ("- {name: a, color: blue}", "entry 1: unknown key 'color'"),
         ("- {name: a, writes: [tmp]}", "entry 1: writes must be a list of absolute paths"),
+        ("- {name: a, writes: [/tmp], own-volume: [/etc]}", "entry 1: own-volume must list paths of writes"),
         ("- {name: a, user: -1}", "entry 1: user must be a user or group id"),
         ("- {name: a, ports: [{number: 80, protocol: ftp}]}", "entry 1: protocol must be"),
     ],

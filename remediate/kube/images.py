@@ -30,7 +30,9 @@ class Port:
     number: int
     protocol: Protocol = "tcp"
     health: str | None = None
-    """An HTTP path that answers 200 when the app is ready (``/-/ready``), for ``http`` ports."""
+    """For ``http`` and ``https`` ports, a path that answers 200 when the app is ready
+    (``/-/ready``); for ``grpc`` ports, the service name the app's ``grpc.health.v1`` health service
+    reports on (``""``: the server as a whole). None: no such check is known."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,13 @@ class Image:
     root and its entrypoint changes the owner of its data and switches to ``user`` (``gosu``,
     ``su-exec``), which needs root and the SETUID, SETGID and CHOWN capabilities (run as ``user``
     from the start, it skips that step). ``writes``: the paths outside its volumes it writes to,
-    where a read-only root filesystem needs an ``emptyDir`` (empty: it writes nowhere else; None:
-    not known). ``command``: a health check to run in the container (``exec``).
+    where a read-only root filesystem needs a volume (empty: it writes nowhere else; None: not
+    known). ``own_volume``: those of ``writes`` where an ``emptyDir`` does not serve, so only a
+    volume the user prepares will do: the image ships files it needs there (its configuration,
+    which the entrypoint edits, and which an empty volume would hide), or it must own the directory
+    (postgres refuses a data directory it cannot make private). The other paths start empty (a
+    cache, a pid file, a data directory the image creates) and an ``emptyDir`` serves them.
+    ``command``: a health check to run in the container (``exec``).
     """
 
     names: tuple[str, ...]
@@ -51,6 +58,7 @@ class Image:
     group: int | None = None
     switches: bool = False
     writes: tuple[str, ...] | None = None
+    own_volume: tuple[str, ...] = ()
     ports: tuple[Port, ...] = ()
     command: tuple[str, ...] | None = None
     memory_floor: str | None = None
@@ -59,6 +67,11 @@ class Image:
     def runs_as_non_root(self) -> bool:
         """True when the image runs as a user other than root from its first process on."""
         return bool(self.user) and not self.switches
+
+    @property
+    def scratch(self) -> tuple[str, ...]:
+        """The paths it writes that start empty, where an ``emptyDir`` can take the writes."""
+        return tuple(path for path in self.writes or () if path not in self.own_volume)
 
     def port(self, number: int | None) -> Port | None:
         return next((port for port in self.ports if port.number == number), None)
@@ -69,9 +82,10 @@ DOCKER_LIBRARY = "https://github.com/docker-library"
 IMAGES: tuple[Image, ...] = (
     Image(
         ("nginx",),
-        f"{DOCKER_LIBRARY}/nginx (Dockerfile: user nginx 101; the master runs as root)",
+        f"{DOCKER_LIBRARY}/nginx (Dockerfile: user nginx 101; the master runs as root; the entrypoint's"
+        " conf.d scripts skip a read-only /etc/nginx/conf.d)",
         user=0,
-        writes=("/var/cache/nginx", "/var/run", "/etc/nginx/conf.d"),
+        writes=("/var/cache/nginx", "/var/run"),
         ports=(Port(80, "http"),),
         memory_floor="32Mi",
     ),
@@ -130,6 +144,7 @@ IMAGES: tuple[Image, ...] = (
         group=999,
         switches=True,
         writes=("/var/lib/postgresql/data", "/var/run/postgresql"),
+        own_volume=("/var/lib/postgresql/data",),
         ports=(Port(5432),),
         command=("pg_isready",),
         memory_floor="128Mi",
@@ -140,7 +155,7 @@ IMAGES: tuple[Image, ...] = (
         user=999,
         group=999,
         switches=True,
-        writes=("/var/lib/mysql", "/var/run/mysqld"),
+        writes=("/var/lib/mysql", "/var/run/mysqld", "/tmp"),
         ports=(Port(3306), Port(33060)),
         command=("mysqladmin", "ping"),
         memory_floor="512Mi",
@@ -151,7 +166,7 @@ IMAGES: tuple[Image, ...] = (
         user=999,
         group=999,
         switches=True,
-        writes=("/var/lib/mysql", "/run/mysqld"),
+        writes=("/var/lib/mysql", "/run/mysqld", "/tmp"),
         ports=(Port(3306),),
         command=("healthcheck.sh", "--connect", "--innodb_initialized"),
         memory_floor="256Mi",
@@ -174,6 +189,7 @@ IMAGES: tuple[Image, ...] = (
         group=999,
         switches=True,
         writes=("/var/lib/rabbitmq", "/etc/rabbitmq"),
+        own_volume=("/etc/rabbitmq",),
         ports=(Port(5672), Port(15672, "http", "/")),
         command=("rabbitmq-diagnostics", "-q", "ping"),
         memory_floor="256Mi",
@@ -188,6 +204,7 @@ IMAGES: tuple[Image, ...] = (
             "/usr/share/elasticsearch/logs",
             "/usr/share/elasticsearch/config",
         ),
+        own_volume=("/usr/share/elasticsearch/config",),
         ports=(Port(9200, "http"), Port(9300)),
         memory_floor="1Gi",
     ),
@@ -197,6 +214,7 @@ IMAGES: tuple[Image, ...] = (
         user=1000,
         group=1000,
         writes=("/usr/share/opensearch/data", "/usr/share/opensearch/logs", "/usr/share/opensearch/config"),
+        own_volume=("/usr/share/opensearch/config",),
         ports=(Port(9200, "https"), Port(9600, "http")),
         memory_floor="1Gi",
     ),
@@ -216,6 +234,7 @@ IMAGES: tuple[Image, ...] = (
         group=999,
         switches=True,
         writes=("/var/lib/cassandra", "/etc/cassandra"),
+        own_volume=("/etc/cassandra",),
         ports=(Port(9042), Port(7000)),
         command=("nodetool", "status"),
         memory_floor="1Gi",
@@ -226,16 +245,19 @@ IMAGES: tuple[Image, ...] = (
         user=1000,
         group=1000,
         writes=("/var/lib/kafka/data", "/opt/kafka/config"),
+        own_volume=("/opt/kafka/config",),
         ports=(Port(9092),),
         memory_floor="512Mi",
     ),
     Image(
         ("zookeeper",),
-        f"{DOCKER_LIBRARY}/zookeeper (user zookeeper 1000; docker-entrypoint.sh gosu zookeeper)",
+        "https://github.com/31z4/zookeeper-docker (user zookeeper 1000; docker-entrypoint.sh gosu"
+        " zookeeper; the Dockerfile moves the distribution's conf/ into /conf, where zoo.cfg is written)",
         user=1000,
         group=1000,
         switches=True,
         writes=("/data", "/datalog", "/logs", "/conf"),
+        own_volume=("/conf",),
         ports=(Port(2181), Port(2888), Port(3888)),
         command=("zkServer.sh", "status"),
         memory_floor="256Mi",
@@ -300,10 +322,10 @@ IMAGES: tuple[Image, ...] = (
     ),
     Image(
         ("keycloak/keycloak",),
-        "https://www.keycloak.org/server/containers (USER 1000; health on the management port 9000)",
+        "https://www.keycloak.org/server/containers (USER 1000; health on the management port 9000;"
+        " a start without --optimized rebuilds under /opt/keycloak/lib)",
         user=1000,
         group=0,
-        writes=("/opt/keycloak/data",),
         ports=(Port(8080, "http"), Port(9000, "http", "/health/ready")),
         memory_floor="512Mi",
     ),
@@ -356,6 +378,25 @@ IMAGES: tuple[Image, ...] = (
         writes=(),
         ports=(Port(53, "udp"), Port(53), Port(8080, "http", "/health"), Port(8181, "http", "/ready")),
         memory_floor="32Mi",
+    ),
+    *(
+        Image(
+            (f"google-samples/microservices-demo/{name}",),
+            "https://github.com/GoogleCloudPlatform/microservices-demo (kubernetes-manifests: grpc probes;"
+            " each gRPC service implements grpc.health.v1)",
+            ports=(Port(number, "grpc", ""),),
+        )
+        for name, number in (
+            ("adservice", 9555),
+            ("cartservice", 7070),
+            ("checkoutservice", 5050),
+            ("currencyservice", 7000),
+            ("emailservice", 8080),
+            ("paymentservice", 50051),
+            ("productcatalogservice", 3550),
+            ("recommendationservice", 8080),
+            ("shippingservice", 50051),
+        )
     ),
     *(
         Image(
@@ -433,6 +474,7 @@ _KEYS = {
     "group",
     "switches-user",
     "writes",
+    "own-volume",
     "ports",
     "health-command",
     "memory-floor",
@@ -446,7 +488,8 @@ def from_config(items: Any) -> Catalog:
         images:
           - name: registry.example/team/api      # matched by repository, any tag
             user: 10001
-            writes: [/tmp]
+            writes: [/tmp, /etc/api]              # where it writes outside its volumes
+            own-volume: [/etc/api]                # of those, where an emptyDir will not do
             ports: [{number: 8080, protocol: http, health: /healthz}]
             memory-floor: 256Mi
 
@@ -479,6 +522,9 @@ def _entry(item: dict[str, Any], number: int) -> Image:
         isinstance(writes, list) and all(isinstance(p, str) and p.startswith("/") for p in writes)
     ):
         raise EntryError(f"entry {number}: writes must be a list of absolute paths")
+    own_volume = item.get("own-volume") or []
+    if not (isinstance(own_volume, list) and all(path in (writes or ()) for path in own_volume)):
+        raise EntryError(f"entry {number}: own-volume must list paths of writes")
     ports = []
     for port in item.get("ports") or []:
         if not isinstance(port, dict) or not isinstance(port.get("number"), int):
@@ -499,6 +545,7 @@ def _entry(item: dict[str, Any], number: int) -> Image:
         group=ids("group"),
         switches=bool(item.get("switches-user", False)),
         writes=tuple(writes) if writes is not None else None,
+        own_volume=tuple(own_volume),
         ports=tuple(ports),
         command=tuple(command) if command is not None else None,
         memory_floor=item.get("memory-floor"),

@@ -107,6 +107,7 @@ def _pod_problems(spec: Mapping) -> Iterator[Problem]:
     if windows and isinstance(pod_context, dict) and isinstance(pod_context_node, Mapping):
         yield from _linux_only("pod", pod_context, pod_context_node)
     yield from _resource_problems(spec, [c for c in listed if c.group in DECLARED_CONTAINERS])
+    yield from _volume_problems(spec, listed)
 
 
 def _root_with_run_as_non_root(
@@ -201,6 +202,31 @@ def _port_problem(port: Any, handler: str, names: set[str], numbers: set[int]) -
     if numbers and number not in numbers:
         return f"checks port {port}, which the container does not declare among its ports", False
     return None
+
+
+def _volume_problems(spec: Mapping, listed: list[Container]) -> Iterator[Problem]:
+    """Two volumes of one name, a mount of a volume the pod lacks, two mounts at one path: all
+    rejected by the API server. Only guards against fixes (a kustomize patch may add the volume)."""
+    volumes_node = spec.get("volumes")
+    volumes = to_data(volumes_node) if volumes_node is not None else None
+    names = [v.get("name") for v in volumes if isinstance(v, dict)] if isinstance(volumes, list) else []
+    if len(names) != len(set(names)) and volumes_node is not None:
+        message = "pod has two volumes of one name, which the API server rejects"
+        path = volumes_node.path()
+        yield Problem(SECURITY, "read-only-root-filesystem", path, message, volumes_node, False)
+    for container in listed:
+        node = container.node.get("volumeMounts")
+        mounts = to_data(node) if node is not None else None
+        if node is None or not isinstance(mounts, list):
+            continue
+        paths = [m.get("mountPath") for m in mounts if isinstance(m, dict)]
+        missing = sorted({str(m.get("name")) for m in mounts if isinstance(m, dict)} - set(map(str, names)))
+        if missing:
+            message = f'{container.subject} mounts volume "{missing[0]}", which the pod does not have'
+            yield Problem(SECURITY, "read-only-root-filesystem", node.path(), message, node, False)
+        if len(paths) != len(set(paths)):
+            message = f"{container.subject} mounts two volumes at one path, which the API server rejects"
+            yield Problem(SECURITY, "read-only-root-filesystem", node.path(), message, node, False)
 
 
 def _resource_problems(spec: Mapping, listed: list[Container]) -> Iterator[Problem]:
