@@ -11,6 +11,10 @@ What it does:
     of the container, the ``livenessProbe`` first and the ``readinessProbe`` after it (the order of
     ``helm create``); a probe added next to an existing one keeps that order.
 
+    Which Services decide the port: those in the workload's own file, when one there selects its
+    pods (they were written together); else every Service of the run that selects them (a Service
+    in another file that merely shares a label would otherwise choose the port).
+
     Which container a Service reaches: the one that declares the port its ``targetPort`` names
     (by ``name`` for a named targetPort, by ``containerPort`` for a number; no targetPort means the
     Service's ``port``). A number that no container declares reaches the pod's default container
@@ -29,8 +33,11 @@ What it does:
 
     Which kind of check, from the names the port has (its container port name, the ``name`` and
     ``appProtocol`` of the Service ports that reach it): ``https`` gives ``httpGet`` with
-    ``scheme: HTTPS``, ``http`` gives ``httpGet``, ``grpc`` gives a ``grpc`` probe (which needs the
-    number, and an app that implements the gRPC health protocol). Without such a name the numbers
+    ``scheme: HTTPS``, ``http`` gives ``httpGet``, ``grpc`` gives ``tcpSocket``: a ``grpc`` probe
+    asks the app's ``grpc.health.v1`` service, which most gRPC apps do not implement (never Ready),
+    so it is written only for an image known to serve it there (the microservices-demo services,
+    :mod:`remediate.kube.images`), and never ``httpGet``, which a gRPC server answers with an error.
+    Without such a name the numbers
     decide: a container port 80 or 8080 is HTTP and 443 or 8443 HTTPS; otherwise a Service port
     80 or 8080 means HTTP and 443 HTTPS. Anything else is checked with ``tcpSocket``, and so is a
     metrics port whatever its name (its HTTP answers ``/metrics``, not ``/``). A known image
@@ -114,11 +121,12 @@ Fix safety:
     - ``readiness``: safe for a ``tcpSocket`` check of a port the container declares and a Service
       sends traffic to: the app listens there, or the Service could not serve it either. Safe too
       for a probe of your own ``templates``, which you wrote for that image, and for the health
-      check of a known image (``pg_isready``, ``redis-cli ping``, Prometheus's ``/-/ready``: see
-      :mod:`remediate.kube.images`), which answers whenever the image serves. Unsafe otherwise: an
-      ``httpGet`` on a guessed path must answer with a status from 200 to 399 (a redirect to a
-      login page counts, a 404 does not: a Prometheus metrics port is never Ready), a ``grpc``
-      probe needs the gRPC health service, and a port the container does not declare is a guess.
+      check of a known image (``pg_isready``, ``redis-cli ping``, Prometheus's ``/-/ready``, the
+      ``grpc`` check of an image that serves ``grpc.health.v1``: see :mod:`remediate.kube.images`),
+      which answers whenever the image serves. Unsafe otherwise: an ``httpGet`` on a guessed path
+      must answer with a status from 200 to 399 (a redirect to a login page counts, a 404 does not:
+      a Prometheus metrics port is never Ready), and a port the container does not declare is a
+      guess.
       A pod that never becomes Ready takes its Service's traffic away.
     - ``liveness``: unsafe, even though the check added is deliberately weak (is the port
       accepting connections?): a container that listens late, or only on localhost, is restarted
@@ -359,12 +367,11 @@ def probe_kind(port: Port) -> ProbeKind:
 
 
 def default_readiness(port: Port, path: str) -> dict[str, Any]:
-    """The readiness probe for ``port``: its handler follows :func:`probe_kind`."""
+    """The readiness probe for ``port``: its handler follows :func:`probe_kind` (a gRPC port gets
+    ``tcpSocket``: the ``grpc`` probe of a known image is :func:`known_probe`'s)."""
     kind = probe_kind(port)
     handler: dict[str, Any]
-    if kind == "grpc" and port.number is not None:
-        handler = {"grpc": {"port": port.number}}
-    elif kind in ("http", "https"):
+    if kind in ("http", "https"):
         handler = {"httpGet": {"path": health_path(port) or path, "port": port.reference}}
         if kind == "https":
             handler["httpGet"]["scheme"] = "HTTPS"
@@ -548,7 +555,8 @@ def plan_probes(
 def known_probe(key: str, image: Image | None, port: Port | None, has: dict[str, Node | None]) -> Any:
     """The probe the image's own health check makes (:mod:`remediate.kube.images`), or None.
 
-    Readiness: the image's HTTP health path where the probed port is its HTTP port, else its health
+    Readiness: a ``grpc`` probe where the probed port is one where the image serves
+    ``grpc.health.v1``; the image's HTTP health path where it is its HTTP port, else its health
     command (``pg_isready``, ``redis-cli ping``); a port the image says is not HTTP is never given an
     ``httpGet``. Liveness: its health command beside an existing readiness probe that does not run
     it (beside a new one, the weak TCP check, which a command readiness probe never repeats).
@@ -557,6 +565,11 @@ def known_probe(key: str, image: Image | None, port: Port | None, has: dict[str,
         return None
     known = image.port(port.number) if port is not None else None
     if key == READINESS:
+        if known is not None and known.protocol == "grpc" and known.health is not None:
+            check: dict[str, Any] = {"port": known.number}
+            if known.health:
+                check["service"] = known.health
+            return {"grpc": check, **READINESS_TIMING}
         if known is not None and known.health and known.protocol in ("http", "https") and port is not None:
             action: dict[str, Any] = {"path": known.health, "port": port.reference}
             if known.protocol == "https":
@@ -719,7 +732,8 @@ class ContainerProbes(Fixer):
         if not app:
             return
         services = ctx.index.services_selecting(labels_of(template.metadata), ctx.namespace_of(manifest))
-        served = served_ports(app, service_targets(services), default_container(app, template.metadata))
+        deciding = [s for s in services if s.file == ctx.source.name] or services
+        served = served_ports(app, service_targets(deciding), default_container(app, template.metadata))
         for container in app:
             serves = served.get(id(container.node))
             yield from self._check_container(manifest, ctx, container, serves, services)

@@ -163,8 +163,8 @@ def test_probe_kind(port: Port, kind: str) -> None:
 
 
 def test_default_probes_differ_by_handler() -> None:
-    grpc = default_readiness(Port(9000, "grpc"), "/")
-    assert grpc == {"grpc": {"port": 9000}, "initialDelaySeconds": 5, "periodSeconds": 10}
+    grpc = default_readiness(Port(9000, "grpc"), "/")  # a grpc probe only for known images
+    assert grpc == {"tcpSocket": {"port": "grpc"}, "initialDelaySeconds": 5, "periodSeconds": 10}
     https = default_readiness(Port(8443, "https"), "/ready")
     assert https["httpGet"] == {"path": "/ready", "port": "https", "scheme": "HTTPS"}
     liveness = default_liveness(Port(8443, "https"))
