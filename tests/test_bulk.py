@@ -205,6 +205,23 @@ def test_a_patch_named_on_the_command_line_is_skipped_too(mixed_repo: Path) -> N
     assert "1 Helm template, 1 kustomize patch" in result.stderr
 
 
+def test_a_patch_listed_two_levels_up_is_skipped_when_named_or_walked(tmp_path: Path) -> None:
+    """A kustomization lists a patch of a directory two levels down: the patch is skipped whether
+    the file is named (as pre-commit does) or met in a walk of its own directory."""
+    write(
+        tmp_path,
+        "deploy/kustomization.yaml",
+        "resources: [base]\npatches:\n- path: envs/prod/replicas.yaml\n",
+    )
+    write(tmp_path, "deploy/envs/prod/replicas.yaml", WHOLE_OBJECT_PATCH)
+    before = (tmp_path / "deploy/envs/prod/replicas.yaml").read_text()
+    for named in ("deploy/envs/prod/replicas.yaml", "deploy/envs"):
+        result = k8sfix("--write", named, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "1 kustomize patch" in result.stderr, result.stderr
+    assert (tmp_path / "deploy/envs/prod/replicas.yaml").read_text() == before
+
+
 def test_summary_counts_fixes_and_findings_left_by_fixer(tmp_path: Path) -> None:
     """A default run applies the safe fixes and counts the unsafe ones it held back; with
     --unsafe-fixes those are fixable too. The seed's container declares no port, so both of its

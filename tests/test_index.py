@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from remediate.cli.commands import RunOptions, run
-from remediate.kube import selectors
+from remediate.kube import kustomize, selectors
 from remediate.kube.index import (
     IndexedObject,
     RunIndex,
@@ -277,6 +277,32 @@ def test_default_namespace_comes_from_the_command_line_then_kustomization(tmp_pa
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "kustomization.yaml").write_text("namespace: [unclosed\n")
     assert default_namespace(str(tmp_path / "broken" / "app.yaml"), None) == "default"
+
+
+def test_the_namespace_comes_from_the_outermost_kustomization_that_includes_the_file(tmp_path: Path) -> None:
+    """kustomize build of the outermost kustomization sets the namespace of what it includes,
+    through the resources (and components) of the kustomizations below it."""
+    (tmp_path / ".git").mkdir()  # the repository's top: nothing above it is looked at
+    app = tmp_path / "apps" / "shop" / "base"
+    app.mkdir(parents=True)
+    (app / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    (tmp_path / "apps" / "shop" / "kustomization.yaml").write_text("resources: [base]\n")
+    (tmp_path / "apps" / "kustomization.yaml").write_text("namespace: shop\nresources: [shop]\n")
+    deploy = str(app / "deploy.yaml")
+    assert default_namespace(deploy, None) == "shop"  # set two levels up
+    (app / "kustomization.yaml").write_text("namespace: base\nresources: [deploy.yaml]\n")
+    assert default_namespace(deploy, None) == "shop"  # the overlay's wins over the base's
+    kustomize.forget()
+    (tmp_path / "apps" / "kustomization.yaml").write_text("namespace: shop\nresources: [other]\n")
+    assert default_namespace(deploy, None) == "base"  # a kustomization that does not build it
+    kustomize.forget()
+    (tmp_path / "apps" / "kustomization.yaml").write_text("namespace: shop\ncomponents: [shop]\n")
+    assert default_namespace(deploy, None) == "shop"
+    kustomize.forget()
+    (tmp_path / "kustomization.yaml").write_text("namespace: above-git\nresources: [apps]\n")
+    (tmp_path / ".git").rmdir()
+    (tmp_path / "apps" / ".git").mkdir()
+    assert default_namespace(deploy, None) == "shop"  # the kustomization above .git is not read
 
 
 DEPLOYMENT = """\

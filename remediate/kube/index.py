@@ -6,9 +6,10 @@ comes from a Service in another file. The index is built once per run over every
 graphs, so it costs little memory and crosses process boundaries in parallel runs.
 
 Namespaces: an object without ``metadata.namespace`` is in the run's default namespace
-(``--namespace``, else the ``namespace:`` of a ``kustomization.yaml`` beside the file, else
-``default``), as ``kubectl apply`` and kustomize would place it. (kustomize's ``namespace:`` also
-replaces a namespace that an object states; k8sfix keeps the stated one.)
+(``--namespace``, else the ``namespace:`` kustomize gives it: that of the outermost
+kustomization beside or above the file that includes it, :func:`remediate.kube.kustomize.namespace`;
+else ``default``), as ``kubectl apply`` and ``kustomize build`` would place it. (kustomize's
+``namespace:`` also replaces a namespace that an object states; k8sfix keeps the stated one.)
 
 NetworkPolicy semantics follow the API server: a policy selects pods of its own namespace only;
 its ``podSelector`` is a label selector (absent or ``{}``: every pod); an omitted ``policyTypes``
@@ -19,7 +20,6 @@ policies of the same kind name select pods differently.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -372,4 +372,4 @@ def default_namespace(path: str, explicit: str | None) -> str:
     """The namespace of objects in ``path`` that name none."""
     if explicit:
         return explicit
-    return kustomize.namespace(os.path.dirname(os.path.abspath(path))) or "default"
+    return kustomize.namespace(path) or "default"

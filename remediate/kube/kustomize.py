@@ -1,9 +1,18 @@
-"""What kustomization files say about the manifests beside them, read once per file.
+"""What kustomization files say about the manifests they build, read once per file.
 
-A directory's ``kustomization.yaml`` (or ``.yml``, or ``Kustomization``) decides two things k8sfix
-needs: the namespace its objects end up in (``namespace:``), and which files are patches rather
-than whole objects (``patches``, ``patchesStrategicMerge``, ``patchesJson6902``). A kustomization
-that cannot be read or parsed says nothing (the run goes on as without it).
+A directory's ``kustomization.yaml`` (or ``.yml``, or ``Kustomization``; a kustomize Component is
+one too) decides two things k8sfix needs: the namespace its objects end up in (``namespace:``), and
+which files are patches rather than whole objects (``patches``, ``patchesStrategicMerge``,
+``patchesJson6902``). A kustomization that cannot be read or parsed says nothing (the run goes on as
+without it).
+
+Neither is only the business of the kustomization beside a file. A kustomization includes files
+through its ``resources`` (and the older ``bases``) and ``components``: files directly, and
+directories, whose own kustomization includes more. ``kustomize build`` of the outermost one sets
+the namespace of everything it includes (an overlay's ``namespace:`` wins over its base's), and a
+patch may be listed by a kustomization several directories up. So k8sfix looks at the
+kustomizations of the file's directory and of the directories above it, up to the repository's
+top (the directory holding ``.git``) and at most :data:`MAX_LEVELS` levels.
 """
 
 from __future__ import annotations
@@ -19,13 +28,22 @@ NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 PATCH_LISTS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
+INCLUDING_LISTS = ("resources", "bases", "components")
+"""The lists whose entries a kustomization builds: files, and directories with a kustomization."""
+
+MAX_LEVELS = 16
+"""How many directories up from a file k8sfix looks for kustomizations that include it."""
+
 
 def forget() -> None:
     """Drop what was read: the next run reads the kustomization files as they are then."""
     _root.cache_clear()
     patch_files.cache_clear()
+    in_directory.cache_clear()
+    included_files.cache_clear()
 
 
+@cache
 def in_directory(directory: str) -> str | None:
     """The kustomization file of ``directory``, if it has one."""
     for name in NAMES:
@@ -46,11 +64,72 @@ def _root(kustomization: str) -> Mapping | None:
     return root if isinstance(root, Mapping) else None
 
 
-def namespace(directory: str) -> str | None:
-    """The ``namespace:`` of the kustomization of ``directory`` (absolute), if it sets one."""
-    kustomization = in_directory(directory)
-    root = _root(kustomization) if kustomization else None
+def _namespace_set_by(kustomization: str) -> str | None:
+    root = _root(kustomization)
     return root.str("namespace") if root is not None else None
+
+
+def ancestors(directory: str) -> list[str]:
+    """``directory`` (absolute) and those above it, nearest first: up to the first that holds
+    ``.git`` (the repository's top), the filesystem's root, or :data:`MAX_LEVELS` of them."""
+    found = []
+    current = os.path.abspath(directory)
+    for _ in range(MAX_LEVELS):
+        found.append(current)
+        parent = os.path.dirname(current)
+        if parent == current or os.path.exists(os.path.join(current, ".git")):
+            break
+        current = parent
+    return found
+
+
+def above(path: str) -> list[str]:
+    """The kustomizations of the directory of the file ``path`` and of those above it, nearest first."""
+    directories = ancestors(os.path.dirname(os.path.abspath(path)))
+    return [k for k in map(in_directory, directories) if k is not None]
+
+
+def namespace(path: str) -> str | None:
+    """The namespace kustomize gives the objects of the file ``path`` that name none, if any: that
+    of the outermost kustomization above it that includes the file and sets one. The
+    kustomization beside the file counts whether or not it lists it."""
+    target = os.path.abspath(path)
+    chosen = None
+    for number, kustomization in enumerate(above(target)):
+        beside = number == 0 and os.path.dirname(kustomization) == os.path.dirname(target)
+        if beside or target in included_files(kustomization):
+            chosen = _namespace_set_by(kustomization) or chosen
+    return chosen
+
+
+@cache
+def included_files(kustomization: str, _visiting: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Absolute paths of the files ``kustomization`` builds, through its ``resources``, ``bases``
+    and ``components``: files named directly, and those the kustomizations of named directories
+    build (remote resources, and a kustomization that includes itself, add nothing)."""
+    root = _root(kustomization)
+    if root is None or kustomization in _visiting:
+        return frozenset()
+    directory = os.path.dirname(os.path.abspath(kustomization))
+    found: set[str] = set()
+    for key in INCLUDING_LISTS:
+        entries = root.get(key)
+        for entry in entries.items if isinstance(entries, Sequence) else ():
+            if not isinstance(entry, Scalar) or not entry.value or "://" in entry.value:
+                continue
+            named = os.path.normpath(os.path.join(directory, entry.value))
+            inner = in_directory(named) if os.path.isdir(named) else None
+            if inner is not None:
+                found |= included_files(inner, _visiting | {kustomization})
+            elif not os.path.isdir(named):
+                found.add(named)
+    return frozenset(found)
+
+
+def listing_patch(path: str) -> str | None:
+    """The nearest kustomization above the file ``path`` that lists it as a patch, if any."""
+    target = os.path.abspath(path)
+    return next((k for k in above(target) if target in patch_files(k)), None)
 
 
 @cache

@@ -8,8 +8,8 @@ part before the parenthesis (:func:`reason`).
   Fixing one would fix text that Helm rewrites before Kubernetes sees it.
 - **kustomize patches** are not whole objects: kustomize merges them into a base object, so a
   setting added to a patch overrides the base, and a patch may lack ``apiVersion``/``kind``.
-  A file is a patch when a ``kustomization.yaml`` lists it under ``patches``,
-  ``patchesStrategicMerge`` or ``patchesJson6902``, or when its content has the shape of one: an
+  A file is a patch when a ``kustomization.yaml`` (or a Component) beside it or in a directory
+  above it lists it under ``patches``, ``patchesStrategicMerge`` or ``patchesJson6902``, or when its content has the shape of one: an
   object without ``apiVersion`` or ``kind`` that has ``metadata.name`` or a ``spec``, or a list of
   JSON 6902 operations (``op`` and ``path``).
 - **Other YAML** (CI pipelines, Helm values, compose files): no document has ``kind`` and ``apiVersion``.
@@ -86,11 +86,14 @@ def _json6902_operation(item: object) -> bool:
 
 
 def listed_patch(path: str) -> str | None:
-    """The skip note of ``path`` when the kustomization beside it lists it as a patch."""
-    kustomization = kustomize.in_directory(os.path.dirname(path) or ".")
-    if kustomization and os.path.abspath(path) in kustomize.patch_files(kustomization):
-        return patch_note(kustomization)
-    return None
+    """The skip note of ``path`` when a kustomization beside it or above it lists it as a patch."""
+    kustomization = kustomize.listing_patch(path)
+    return patch_note(_shown(kustomization, path)) if kustomization else None
+
+
+def _shown(kustomization: str, path: str) -> str:
+    """The kustomization's path as the user named ``path``: relative when ``path`` is."""
+    return kustomization if os.path.isabs(path) else os.path.relpath(kustomization)
 
 
 def patch_note(kustomization: str) -> str:

@@ -180,6 +180,10 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
     # os.walk reports a directory it cannot enter after the last one it yields (or instead of ``top``)
     for error in errors:
         found.append(Candidate(error.filename or top, f"cannot read directory: {error.strerror}"))
+    # and those above ``top``, which may list patches below it (as the pre-commit hook names files)
+    walked = {os.path.abspath(k) for k in kustomizations}
+    outer = kustomize.above(os.path.join(os.path.abspath(top), "-"))
+    kustomizations += [os.path.relpath(k) for k in outer if k not in walked]
     yield from mark_patches(found, kustomizations)
 
 
