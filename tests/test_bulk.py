@@ -222,6 +222,26 @@ def test_a_patch_listed_two_levels_up_is_skipped_when_named_or_walked(tmp_path: 
     assert (tmp_path / "deploy/envs/prod/replicas.yaml").read_text() == before
 
 
+def test_test_assertions_and_nameless_workloads_are_left_alone(tmp_path: Path) -> None:
+    """A kuttl assert file holds what a test expects of an object, and a workload without a name is
+    part of one (the API server takes none): fixing either would change what it expects or patches.
+    The first is skipped; the second is left unchecked with a note, beside a whole object."""
+    nameless = SEED.replace(b"  name: semaphore-demo-ruby-kubernetes\n", b"  labels: {app: web}\n", 1)
+    assert nameless != SEED
+    write(tmp_path, "e2e/basic/00-assert.yaml", SEED + b"status:\n  readyReplicas: 1\n")
+    write(tmp_path, "config/manager_patch.yaml", nameless)
+    write(tmp_path, "config/both.yaml", nameless + b"---\n" + SEED)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.yaml")}
+    result = k8sfix("--write", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # both.yaml's whole Deployment has findings left
+    assert "1 test assertion" in result.stderr
+    assert "Deployment without metadata.name is not checked" in result.stderr
+    changed = sorted(str(p.relative_to(tmp_path)) for p in before if p.read_bytes() != before[p])
+    assert changed == ["config/both.yaml"]
+    fixed = (tmp_path / "config/both.yaml").read_bytes()
+    assert fixed.startswith(nameless)  # the nameless part untouched, the whole object fixed
+
+
 def test_summary_counts_fixes_and_findings_left_by_fixer(tmp_path: Path) -> None:
     """A default run applies the safe fixes and counts the unsafe ones it held back; with
     --unsafe-fixes those are fixable too. The seed's container declares no port, so both of its

@@ -217,7 +217,8 @@ def workload(draw: st.DrawFn, number: int, anchors: bool) -> dict[str, Any]:
         pod_spec["initContainers"] = draw(containers("init", anchors))
     if draw(st.booleans()):
         pod_spec["securityContext"] = draw(st.sampled_from([{}, {"runAsNonRoot": True}, {"fsGroup": 2000}]))
-    metadata: dict[str, Any] = {"name": app} if draw(st.integers(0, 9)) else {}
+    # a name, or now and then only generateName (as Jobs made with kubectl create have)
+    metadata: dict[str, Any] = {"name": app} if draw(st.integers(0, 9)) else {"generateName": f"{app}-"}
     if kind == "Pod":
         metadata["labels"] = labels
         return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}

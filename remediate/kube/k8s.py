@@ -210,6 +210,13 @@ def pod_kind(manifest: Manifest, kinds: tuple[PodKind, ...]) -> PodKind | None:
     return None
 
 
+def is_fragment(manifest: Manifest, kinds: tuple[PodKind, ...]) -> bool:
+    """True for a pod-bearing object without ``metadata.name`` or ``generateName``: the API server
+    takes none, so it is part of an object (a kubebuilder patch, a test fixture's expectation), and
+    what a fixer adds to it would change what it patches or expects."""
+    return not manifest.name and pod_kind(manifest, kinds) is not None
+
+
 def undeclared_pod_template(manifest: Manifest, kinds: tuple[PodKind, ...]) -> bool:
     """True for an object of a kind k8sfix does not know that has a Deployment's pod template
     (``spec.template.spec.containers``): its pods go unchecked unless the kind is declared."""

@@ -9,15 +9,19 @@ part before the parenthesis (:func:`reason`).
 - **kustomize patches** are not whole objects: kustomize merges them into a base object, so a
   setting added to a patch overrides the base, and a patch may lack ``apiVersion``/``kind``.
   A file is a patch when a ``kustomization.yaml`` (or a Component) beside it or in a directory
-  above it lists it under ``patches``, ``patchesStrategicMerge`` or ``patchesJson6902``, or when its content has the shape of one: an
-  object without ``apiVersion`` or ``kind`` that has ``metadata.name`` or a ``spec``, or a list of
-  JSON 6902 operations (``op`` and ``path``).
+  above it lists it under ``patches``, ``patchesStrategicMerge`` or ``patchesJson6902``, or when
+  its content has the shape of one: an object without ``apiVersion`` or ``kind`` that has
+  ``metadata.name`` or a ``spec``, or a list of JSON 6902 operations (``op`` and ``path``).
+- **Test assertions**: kuttl's ``<step>-assert.yaml`` and ``<step>-errors.yaml`` files hold the
+  parts of objects a test expects to find (often with a ``status:``); a field added to one makes
+  the test demand it of the real object.
 - **Other YAML** (CI pipelines, Helm values, compose files): no document has ``kind`` and ``apiVersion``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 
 from remediate.kube import kustomize
@@ -26,11 +30,13 @@ from remediate.yaml.document import Document, Mapping, Sequence
 HELM_TEMPLATE = "a Helm/Go template"
 KUSTOMIZE_PATCH = "a kustomize patch, not a whole object"
 NOT_KUBERNETES = "no Kubernetes objects"
+TEST_ASSERTION = "a test assertion, not a manifest"
 
 LABELS = {
     HELM_TEMPLATE: "Helm template",
     KUSTOMIZE_PATCH: "kustomize patch",
     NOT_KUBERNETES: "not Kubernetes",
+    TEST_ASSERTION: "test assertion",
 }
 """Short names of the reasons, for the summary."""
 
@@ -50,6 +56,17 @@ def chart_template(path: str) -> str | None:
     """The skip note of a file below the ``templates/`` directory of a Helm chart."""
     if _in_chart_templates(os.path.dirname(os.path.abspath(path))):
         return f"{HELM_TEMPLATE} (in a chart's templates/ directory)"
+    return None
+
+
+KUTTL_ASSERTION = re.compile(r"\d+-(?:.*-)?(?:assert|errors)\.ya?ml")
+"""kuttl's names for a test step's assertions: ``00-assert.yaml``, ``01-errors.yaml``."""
+
+
+def test_assertion(path: str) -> str | None:
+    """The skip note of a kuttl assert or errors file."""
+    if KUTTL_ASSERTION.fullmatch(os.path.basename(path)):
+        return f"{TEST_ASSERTION} (a kuttl assert or errors file)"
     return None
 
 

@@ -112,8 +112,12 @@ def bad_glob(include: list[str] | None, exclude: list[str] | None) -> str | None
 
 def named(path: str) -> Candidate:
     """A file named on the command line (or a policy file): links are followed, special files
-    skipped, chart templates and the patches of the kustomization beside it skipped with a note."""
-    return _stated(path, lambda found: skips.chart_template(found) or skips.listed_patch(found))
+    skipped, chart templates, the patches of the kustomizations beside or above it and test
+    assertions skipped with a note."""
+    return _stated(
+        path,
+        lambda found: skips.chart_template(found) or skips.listed_patch(found) or skips.test_assertion(found),
+    )
 
 
 def _stated(path: str, skip_of: Callable[[str], str | None]) -> Candidate:
@@ -191,7 +195,7 @@ def _walked(path: str, top: str) -> Candidate:
     """A file met in the walk of ``top``: a link is followed only when its target is below ``top``."""
     if os.path.islink(path) and not inside(path, top):  # dangling or not: not k8sfix's to follow
         return Candidate(path, skip=f"{OUTSIDE_LINK} (to {os.path.realpath(path)}): not followed")
-    return _stated(path, skips.chart_template)
+    return _stated(path, lambda found: skips.chart_template(found) or skips.test_assertion(found))
 
 
 def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:

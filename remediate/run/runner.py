@@ -25,7 +25,7 @@ from remediate.kube import ignore, skips, validation, workload_guard
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import RunIndex, summarize
-from remediate.kube.k8s import manifests, undeclared_pod_template
+from remediate.kube.k8s import is_fragment, manifests, undeclared_pod_template
 from remediate.run import registry
 from remediate.run.config import Settings
 from remediate.run.results import FileResult, Problem, Status
@@ -115,6 +115,8 @@ class Engine:
         )
         found: list[Finding] = []
         for manifest in manifests(documents):
+            if is_fragment(manifest, self.settings.pod_kinds):
+                continue
             off = ignore.ignored(manifest, self.settings.pod_kinds, self.codes)
             if ignore.ALL in off:
                 continue
@@ -182,7 +184,9 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             result = _fix(engine, source, documents, findings, scope)
         if fix:
             result = _elsewhere(engine, result, findings)
-        unchecked = _undeclared_pod_templates(documents, engine.settings.pod_kinds)
+        unchecked = _undeclared_pod_templates(documents, engine.settings.pod_kinds) + _fragments(
+            documents, engine.settings.pod_kinds
+        )
         if unchecked:
             result = replace(result, notes=result.notes + unchecked)
         if engine.schema.enabled:
@@ -208,6 +212,20 @@ def _undeclared_pod_templates(documents: list[Document], pod_kinds: tuple) -> tu
         )
         for manifest in manifests(documents)
         if undeclared_pod_template(manifest, pod_kinds)
+    )
+
+
+def _fragments(documents: list[Document], pod_kinds: tuple) -> tuple[Problem, ...]:
+    """A note for each workload without ``metadata.name`` (nor ``generateName``), left unchecked."""
+    return tuple(
+        Problem(
+            f"{manifest.kind} without metadata.name is not checked: the API server takes no such object, "
+            "so it is a part of one (a patch, a test's expectation) that a field added to would change",
+            manifest.node.line + 1,
+            manifest.node.column + 1,
+        )
+        for manifest in manifests(documents)
+        if is_fragment(manifest, pod_kinds)
     )
 
 
