@@ -117,16 +117,17 @@ Limitations:
     NetworkPolicies have no effect.
     Without ``policy-file``, a JSON file, which holds one object, gets no policy (the finding says
     so), and objects in a ``kind: List`` get a document after the List, not a new item. Pods whose
-    template has no labels are reported without a fix: a policy for them would select every pod of
-    the namespace. Coverage is judged from the objects of the run and ``--context`` only: policies
-    that exist only in the cluster, or another tool's policies (Calico, Cilium), are not seen, nor
-    are pods outside the run when checking what a new policy would widen; objects with the same
-    labels in two files of one run each get a policy. Objects without
+    template has no labels (a Pod, a CronJob) are labelled ``app.kubernetes.io/name: <object
+    name>`` by the fix, and the next pass adds a policy that selects that label: a policy without
+    labels would select every pod of the namespace. A Job without labels (before Kubernetes 1.27)
+    is reported without a fix, since its pod template cannot change once the Job exists.
+    Coverage is judged from the objects of the run and ``--context`` only: policies that exist only
+    in the cluster are not seen, nor are pods outside the run when checking what a new policy would
+    widen; objects with the same labels in two files of one run each get a policy. Objects without
     ``metadata.namespace`` are placed as described for ``--namespace``. kube-score itself counts
     only policies whose ``matchLabels`` share a pair with the pods and that list ``policyTypes``;
     the added policies satisfy it, but it still reports pods that only ``podSelector: {}`` or
-    ``matchExpressions`` cover. How NetworkPolicies treat ``hostNetwork`` pods is up to the network
-    plugin (most ignore them); those pods are reported like the others, as kube-score does.
+    ``matchExpressions`` cover.
 """
 
 from __future__ import annotations
@@ -279,6 +280,23 @@ def leading_comment(text: str) -> str | None:
 # -- what one object needs ----------------------------------------------------------------------
 
 
+class Unlabeled(TemplateProblem):
+    """The pod template has no labels to select its pods by (the fix may give it one)."""
+
+
+NAME_LABEL = "app.kubernetes.io/name"
+"""The label the fix gives pods that have none, valued with the object's name (the recommended
+label for the name of an application)."""
+
+
+def label_value(name: str) -> str | None:
+    """``name`` as a label value (at most 63 characters of letters, digits, ``-``, ``_`` and ``.``,
+    starting and ending with a letter or digit); None when nothing of it is left."""
+    value = re.sub(r"[^A-Za-z0-9._-]", "-", name)[:63]
+    value = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", value)
+    return value or None
+
+
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 JOB_NAME_SINCE = (1, 27)
 """The Job controller labels every pod of a Job with its name since Kubernetes 1.27."""
@@ -389,6 +407,8 @@ class Plan:
 
     policies: list[NewPolicy] = field(default_factory=list)
     workloads: dict[int, tuple[Workload, str | None]] = field(default_factory=dict)
+    unlabeled: set[int] = field(default_factory=set)
+    """The objects whose pods have no labels: their fix labels them first."""
     built: Change | str | None = None
     sending: Change | None = None
 
@@ -513,7 +533,7 @@ class NetworkPolicy(Fixer):
     id = "network-policy"
     code = "K8S005"
     Options = Options
-    writes = ("NetworkPolicy",)
+    writes = ("NetworkPolicy", "metadata", "labels", NAME_LABEL)
     needs_index = True
 
     template_text = ""
@@ -527,6 +547,9 @@ class NetworkPolicy(Fixer):
         if found is None:
             return
         workload, reason = found
+        if id(manifest.node) in plan.unlabeled:
+            yield self.label_finding(manifest, ctx, workload, reason)
+            return
         target = policy_file(self.options.policy_file, ctx)
         if target is None:
             title, build = plan.title, lambda: [append_policies(plan, ctx, reason)]
@@ -534,6 +557,35 @@ class NetworkPolicy(Fixer):
             title, build = f"{plan.title} to {target}", lambda: [send_policies(plan, target, reason)]
         yield self.finding(
             manifest, workload.node, message(workload), fix=(title, build), applicability=Applicability.UNSAFE
+        )
+
+    def label_finding(
+        self, manifest: Manifest, ctx: Context, workload: Workload, reason: str | None
+    ) -> Finding:
+        """The finding of pods without labels: the fix labels them (the next pass adds their policy).
+
+        A Job is left alone: its pod template cannot change once it is created, so the API server
+        would refuse the labelled Job (and from Kubernetes 1.27 its pods are labelled with its name).
+        """
+        value = label_value(manifest.name)
+        if manifest.kind == "Job" or value is None:
+            why = reason
+            if manifest.kind == "Job":
+                why = f"{reason} to the Job (its pod template cannot change once the Job exists: recreate it)"
+            return self.finding(
+                manifest, workload.node, f"{message(workload)} (not fixed automatically: {why})"
+            )
+        label = {NAME_LABEL: value}
+        text = (
+            f"{message(workload)}; its pod template has no labels to select them by: the fix labels them "
+            f"{NAME_LABEL}={value}, then adds a policy that selects them"
+        )
+        return self.finding(
+            manifest,
+            workload.node,
+            text,
+            fix=(f"label the pods {NAME_LABEL}={value}", lambda: [add_labels(ctx, workload.template, label)]),
+            applicability=Applicability.UNSAFE,
         )
 
     def setup(self) -> None:
@@ -571,6 +623,9 @@ class NetworkPolicy(Fixer):
             if still:
                 try:
                     plan.policies.append(self._new_policy(workload, still, planned, ctx))
+                except Unlabeled as problem:
+                    reason = str(problem)
+                    plan.unlabeled.add(id(workload.manifest.node))
                 except TemplateProblem as problem:
                     reason = str(problem)
                 else:
@@ -610,7 +665,7 @@ class NetworkPolicy(Fixer):
                 "engine by hand"
             )
         if not workload.labels:
-            raise TemplateProblem(
+            raise Unlabeled(
                 "its pod template has no labels, and a policy without labels to select would select "
                 "every pod of the namespace; add labels"
             )
@@ -662,6 +717,20 @@ def policy_file(option: str, ctx: Context) -> str | None:
 def target_in(path: str, option: str) -> str:
     """The ``policy-file`` of the directory of ``path``, as a normalized path."""
     return os.path.normpath(os.path.join(os.path.dirname(path), option))
+
+
+def add_labels(ctx: Context, template: PodTemplate, labels: dict[str, str]) -> Change:
+    """The change that gives a pod template without labels ``labels`` (and ``metadata`` if it has
+    none: a CronJob's job template often has not)."""
+    metadata = template.metadata
+    if metadata is None:
+        owner = template.spec.parent
+        if not isinstance(owner, MappingNode):
+            raise Uneditable("the pod template is not a mapping")
+        return ctx.editor.add_key(owner, "metadata", {"labels": labels}, first=True)
+    if "labels" in metadata.own:
+        return ctx.editor.set_value(metadata, "labels", labels)
+    return ctx.editor.add_key(metadata, "labels", labels)
 
 
 def send_policies(plan: Plan, target: str, reason: str | None) -> Change:

@@ -13,6 +13,7 @@ from fixers.network_policy import (
     BUILTIN_TEMPLATES,
     MAX_NAME_LENGTH,
     Options,
+    label_value,
     leading_comment,
     load_template,
     template_name,
@@ -26,6 +27,7 @@ from remediate.run.runner import Engine, Scope, process
 from remediate.yaml import layout
 from remediate.yaml.document import parse
 from remediate.yaml.edits import Editor, Uneditable
+from remediate.yaml.model import Applicability
 from remediate.yaml.source import Source
 from remediate.yaml.values import to_data
 from tests.conftest import ROOT
@@ -201,11 +203,22 @@ def test_names_fit_kubernetes_limits() -> None:
 # -- when there is no fix ----------------------------------------------------------------------
 
 
-def test_pods_without_labels_are_reported_without_a_fix() -> None:
-    result = fixed("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n")
+def test_pods_without_labels_are_labelled_then_selected() -> None:
+    """A policy without labels to select would select every pod of the namespace: the fix labels
+    the pods first (with a name that fits a label value), and the next pass selects that label."""
+    result = fixed("apiVersion: v1\nkind: Pod\nmetadata: {name: p.web}\nspec: {containers: []}\n")
     (finding,) = result.findings
-    assert finding.fix is None and result.output is None
-    assert "has no labels" in finding.message and "every pod of the namespace" in finding.message
+    assert finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE
+    assert "has no labels" in finding.message and "app.kubernetes.io/name=p.web" in finding.message
+    assert names(result) == ["p.web-allow-all"]
+    assert added(result)[0]["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "p.web"}}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("web", "web"), ("-x-", "x"), ("a" * 70, "a" * 63), ("--", None)]
+)
+def test_label_values_are_valid(name: str, value: str | None) -> None:
+    assert label_value(name) == value
 
 
 def test_json_files_get_no_second_document() -> None:
