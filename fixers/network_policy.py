@@ -115,6 +115,14 @@ Limitations:
     are not read, so any such policy counts.
     Pods with ``hostNetwork: true`` are left alone: they share the node's network, where
     NetworkPolicies have no effect.
+    Kustomize: a policy goes where the labels it selects are final. No policy is added to a base
+    when a kustomization of the run that builds it (an overlay, seen in the run or ``--context``)
+    gives the pods another value of a selected label by a patch or by ``labels`` with
+    ``includeTemplates`` (``commonLabels`` and ``includeSelectors`` rewrite the policy's
+    ``podSelector`` in the same build, so they are fine); the finding names the overlay, where
+    the policy has to be written by hand. Nor is a ``policy-file`` written that the kustomization
+    building the workload's file does not list in its ``resources``: its build would leave the
+    policy out.
     Without ``policy-file``, a JSON file, which holds one object, gets no policy (the finding says
     so), and objects in a ``kind: List`` get a document after the List, not a new item. Pods whose
     template has no labels (a Pod, a CronJob) are labelled ``app.kubernetes.io/name: <object
@@ -140,7 +148,7 @@ from importlib import resources
 from typing import Any
 
 from fixers._common import TemplateProblem
-from remediate.kube import ignore, sandbox
+from remediate.kube import ignore, kustomize, sandbox
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import (
@@ -161,6 +169,7 @@ from remediate.kube.k8s import (
     declared_ports,
     follow,
     manifests,
+    pod_kind,
     pod_template,
 )
 from remediate.yaml.document import Mapping as MappingNode
@@ -551,6 +560,13 @@ class NetworkPolicy(Fixer):
             yield self.label_finding(manifest, ctx, workload, reason)
             return
         target = policy_file(self.options.policy_file, ctx)
+        building = kustomize.leaving_out(ctx.source.name, target) if target else None
+        if building is not None and reason is None:
+            reason = (
+                f"kustomization {os.path.relpath(building)} builds this file but not {target}, so "
+                f"kustomize build would leave the policy out: list {os.path.basename(target or '')} in its "
+                "resources (k8sfix creates the file)"
+            )
         if target is None:
             title, build = plan.title, lambda: [append_policies(plan, ctx, reason)]
         else:
@@ -669,6 +685,14 @@ class NetworkPolicy(Fixer):
                 "its pod template has no labels, and a policy without labels to select would select "
                 "every pod of the namespace; add labels"
             )
+        relabelled = relabelling(workload, ctx)
+        if relabelled is not None:
+            kustomization, key, label = relabelled
+            raise TemplateProblem(
+                f"kustomization {kustomization} gives these pods {key}={label} (by a patch, or labels with "
+                "includeTemplates), which a policy written here would not select: add the policy to that "
+                "overlay by hand"
+            )
         if not workload.selector:
             raise TemplateProblem(
                 "its pods have only labels that change from one release to the next (version, chart, "
@@ -693,6 +717,28 @@ class NetworkPolicy(Fixer):
         namespace_default = NAMESPACE_DEFAULT.search(self.template_text) is not None
         check_policy(indexed, workload, needed, index, namespace_default)
         return NewPolicy(value, comment, indexed)
+
+
+def relabelling(workload: Workload, ctx: Context) -> tuple[str, str, str] | None:
+    """A kustomization of the run that builds this file and gives the pods another value of a
+    label the policy would select (kustomization, key, value), if any: a policy added here, in the
+    base, would not select them in that build."""
+    entry = pod_kind(workload.manifest, ctx.pod_kinds)
+    if ctx.from_stdin or entry is None:
+        return None
+    path = os.path.abspath(ctx.source.name)
+    selector = workload.selector
+    for kustomization in ctx.index.kustomizations():
+        if path not in kustomize.included_files(kustomization.name):
+            continue
+        manifest = workload.manifest
+        labels = kustomize.template_labels_set(
+            kustomization.name, manifest.kind, manifest.name, entry.pod_spec_path[:-1]
+        )
+        for key, value in labels.items():
+            if key in selector and selector[key] != value:
+                return os.path.relpath(kustomization.name), key, value
+    return None
 
 
 def message(workload: Workload) -> str:

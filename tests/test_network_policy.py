@@ -31,7 +31,7 @@ from remediate.yaml.model import Applicability
 from remediate.yaml.source import Source
 from remediate.yaml.values import to_data
 from tests.conftest import ROOT
-from tests.helpers import fix_text, noise_lines
+from tests.helpers import fix_text, k8sfix, noise_lines
 
 SELECT = ["network-policy"]
 
@@ -499,3 +499,93 @@ def test_the_example_gets_its_policy_in_the_diff() -> None:
     assert "+kind: NetworkPolicy\n" in completed.stdout
     assert "+  name: semaphore-demo-ruby-kubernetes-allow-all\n" in completed.stdout
     assert "+      app: semaphore-demo-ruby-kubernetes\n" in completed.stdout
+
+
+KUSTOMIZED_WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:1
+"""
+RELABELLING_PATCH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web-prod}
+  template:
+    metadata:
+      labels: {app: web-prod}
+"""
+
+
+def kustomized(tmp_path: Path, overlay: str) -> Path:
+    """A base with one Deployment and an overlay of it (``overlay``: its kustomization's text)."""
+    (tmp_path / ".git").mkdir()
+    for name, text in {
+        "base/kustomization.yaml": "resources: [web.yaml]\n",
+        "base/web.yaml": KUSTOMIZED_WEB,
+        "overlays/prod/kustomization.yaml": overlay,
+        "overlays/prod/relabel.yaml": RELABELLING_PATCH,
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "overlay",
+    [
+        "resources: [../../base]\npatches:\n- path: relabel.yaml\n",
+        "resources: [../../base]\npatchesStrategicMerge: [relabel.yaml]\n",
+        (
+            "resources: [../../base]\npatches:\n- target: {kind: Deployment, name: web}\n  patch: |-\n"
+            "    - {op: replace, path: /spec/template/metadata/labels/app, value: web-prod}\n"
+        ),
+        "resources: [../../base]\nlabels:\n- pairs: {app: web-prod}\n  includeTemplates: true\n",
+    ],
+)
+def test_no_policy_in_a_base_whose_overlay_relabels_its_pods(tmp_path: Path, overlay: str) -> None:
+    """A policy added to the base would select app=web, which the overlay's build replaces: the
+    finding names the overlay instead (pre-commit runs see overlays through --context)."""
+    root = kustomized(tmp_path, overlay)
+    ran = k8sfix(
+        "--diff", "--unsafe-fixes", "--select", "network-policy", "base/web.yaml", "--context", ".", cwd=root
+    )
+    assert ran.stdout == b"", ran.stdout
+    expected = "kustomization overlays/prod/kustomization.yaml gives these pods app=web-prod"
+    assert expected in ran.stderr.decode()
+
+
+def test_a_base_whose_overlay_adds_common_labels_gets_its_policy(tmp_path: Path) -> None:
+    """commonLabels rewrite the policy's podSelector in the same build as the pods: no conflict."""
+    root = kustomized(tmp_path, "resources: [../../base]\ncommonLabels: {app: web-prod}\n")
+    ran = k8sfix(
+        "--diff", "--unsafe-fixes", "--select", "network-policy", "base/web.yaml", "--context", ".", cwd=root
+    )
+    assert b"+kind: NetworkPolicy" in ran.stdout, ran.stderr
+
+
+def test_a_policy_file_the_kustomization_does_not_build_is_not_written(tmp_path: Path) -> None:
+    """kustomize build leaves out a file its resources do not list: a policy there would do nothing."""
+    root = kustomized(tmp_path, "resources: [../../base]\n")
+    (root / ".k8sfix.yaml").write_text("fixers:\n  network-policy:\n    policy-file: policies.yaml\n")
+    ran = k8sfix("--diff", "--unsafe-fixes", "--select", "network-policy", "base/web.yaml", cwd=root)
+    assert ran.stdout == b""
+    expected = "kustomization base/kustomization.yaml builds this file but not base/policies.yaml"
+    assert expected in ran.stderr.decode()
+    (root / "base/kustomization.yaml").write_text("resources: [web.yaml, policies.yaml]\n")
+    ran = k8sfix("--diff", "--unsafe-fixes", "--select", "network-policy", "base/web.yaml", cwd=root)
+    assert b"+kind: NetworkPolicy" in ran.stdout, ran.stderr

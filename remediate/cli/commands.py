@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.fixer import SetupProblem
-from remediate.kube.index import IndexedObject, RunIndex, default_namespace, summarize
+from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
 from remediate.output import formats, report
 from remediate.run import bulk, delivery, files, registry
 from remediate.run import config as configuration
@@ -279,7 +279,10 @@ def _summaries(
         else options.namespace or "default"
     )
     problem = Problem(error.message, error.line, error.column) if error else None
-    return summarize(item.name, documents, settings.pod_kinds, namespace), problem
+    found = summarize(item.name, documents, settings.pod_kinds, namespace)
+    if item.path != "-" and os.path.basename(item.path) in kustomize.NAMES:
+        found.append(kustomization_entry(item.name, item.path))
+    return found, problem
 
 
 def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:

@@ -20,6 +20,7 @@ policies of the same kind name select pods differently.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -124,6 +125,8 @@ class _Lookups:
         self.workload_list: dict[str, list[IndexedObject]] = defaultdict(list)
         self.names: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
         """Pod-bearing objects (role "pods") and policies (role "NetworkPolicy") by namespace and name."""
+        self.kustomizations: list[IndexedObject] = []
+        """The kustomization files of the run (:data:`KUSTOMIZATION`), by absolute path in ``name``."""
         self.foreign: dict[str, list[IndexedObject]] = defaultdict(list)
         """Policies of other engines (:data:`OTHER_POLICY_KINDS`) by namespace; ``*`` for those that
         apply to the whole cluster."""
@@ -140,6 +143,8 @@ class _Lookups:
                 self.names[(namespace, "NetworkPolicy", obj.name)].append(obj)
                 for hint in selectors.requirement_hints(spec.get("podSelector")):
                     self.policies[(namespace, hint)].append(obj)
+        if obj.kind == KUSTOMIZATION and not obj.api_version:
+            self.kustomizations.append(obj)
         scope = OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind))
         if scope is not None:
             self.foreign[namespace if scope == "namespaced" else "*"].append(obj)
@@ -232,6 +237,10 @@ class RunIndex:
                         yield obj
 
         return self._gather(pick)
+
+    def kustomizations(self) -> list[IndexedObject]:
+        """The kustomization files of the run (see :func:`kustomization_entry`)."""
+        return self._gather(lambda lookups: lookups.kustomizations)
 
     def other_engine_policies(self, namespace: str) -> list[IndexedObject]:
         """Policies of other engines that may decide the traffic of pods in ``namespace``: theirs,
@@ -355,6 +364,16 @@ def summary(
         pod_labels=labels_of(template.metadata) if template is not None else None,
         spec=to_data(spec) if spec is not None else None,
     )
+
+
+KUSTOMIZATION = "Kustomization"
+
+
+def kustomization_entry(file: str, path: str) -> IndexedObject:
+    """The index entry of a kustomization file of the run (``path`` on disk): overlays are found
+    through it, wherever they sit (:meth:`RunIndex.kustomizations`). Its ``api_version`` is empty,
+    which no object of a file has."""
+    return IndexedObject(file, KUSTOMIZATION, "", os.path.abspath(path), "", {})
 
 
 def labels_of(metadata: MappingNode | None) -> dict[str, str]:

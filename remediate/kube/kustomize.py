@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 from remediate.yaml.document import Mapping, Scalar, Sequence, parse
 from remediate.yaml.source import InputError, Source, read_regular
+from remediate.yaml.values import to_data
 
 NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 """The names kustomize looks for in a directory, in its order."""
@@ -126,6 +128,17 @@ def included_files(kustomization: str, _visiting: frozenset[str] = frozenset()) 
     return frozenset(found)
 
 
+def leaving_out(path: str, other: str) -> str | None:
+    """The nearest kustomization beside or above the file ``path`` that builds it but not the file
+    ``other`` (a policy file written beside it, which that build would leave out), if any."""
+    target, added = os.path.abspath(path), os.path.abspath(other)
+    for kustomization in above(target):
+        built = included_files(kustomization)
+        if target in built and added not in built:
+            return kustomization
+    return None
+
+
 def listing_patch(path: str) -> str | None:
     """The nearest kustomization above the file ``path`` that lists it as a patch, if any."""
     target = os.path.abspath(path)
@@ -153,3 +166,103 @@ def patch_files(kustomization: str) -> frozenset[str]:
             if isinstance(named, Scalar) and named.value and "\n" not in named.value:
                 found.add(os.path.normpath(os.path.join(directory, named.value)))
     return frozenset(found)
+
+
+def template_labels_set(
+    kustomization: str, kind: str, name: str, template_path: tuple[str, ...]
+) -> dict[str, str]:
+    """The labels ``kustomization`` writes on the pod template of the object ``kind``/``name``
+    (``template_path``: where its pod template is, ``("spec", "template")`` for a Deployment) by
+    means that leave selectors alone: ``labels`` entries with ``includeTemplates`` but not
+    ``includeSelectors``, and patches (strategic merge, inline or in files, and JSON 6902 ``add`` or
+    ``replace`` operations). ``commonLabels`` and ``labels`` with ``includeSelectors`` rewrite a
+    NetworkPolicy's ``podSelector`` in the same build as the pods, so they are left out.
+    """
+    root = _root(kustomization)
+    if root is None:
+        return {}
+    found: dict[str, str] = {}
+    entries = root.get("labels")
+    for entry in entries.items if isinstance(entries, Sequence) else ():
+        data = to_data(entry) if isinstance(entry, Mapping) else None
+        if (
+            isinstance(data, dict)
+            and data.get("includeTemplates") is True
+            and not data.get("includeSelectors")
+        ):
+            pairs = data.get("pairs")
+            found.update({str(k): str(v) for k, v in (pairs if isinstance(pairs, dict) else {}).items()})
+    for patch in _patches(kustomization, root):
+        found.update(_patched_labels(patch, kind, name, template_path))
+    return found
+
+
+def _patches(kustomization: str, root: Mapping) -> list[Any]:
+    """The patches of a kustomization as plain data: each document of each patch file, each inline
+    patch, and each list of JSON 6902 operations (with its ``target``)."""
+    directory = os.path.dirname(os.path.abspath(kustomization))
+    found: list[Any] = []
+    for key in PATCH_LISTS:
+        entries = root.get(key)
+        for entry in entries.items if isinstance(entries, Sequence) else ():
+            data = to_data(entry)
+            target = data.get("target") if isinstance(data, dict) else None
+            text = None
+            if isinstance(data, str):
+                text = data if "\n" in data else _read_text(os.path.join(directory, data))
+            elif isinstance(data, dict) and isinstance(data.get("patch"), str):
+                text = data["patch"]
+            elif isinstance(data, dict) and isinstance(data.get("path"), str):
+                text = _read_text(os.path.join(directory, data["path"]))
+            for document in _documents(text):
+                found.append(
+                    {"target": target, "patch": document} if isinstance(document, list) else document
+                )
+    return found
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Source.from_bytes(path, read_regular(path)[0]).text
+    except (OSError, InputError):
+        return None
+
+
+def _documents(text: str | None) -> list[Any]:
+    if not text:
+        return []
+    try:
+        return [document.data for document in parse(text)]
+    except InputError:
+        return []
+
+
+def _patched_labels(patch: Any, kind: str, name: str, template_path: tuple[str, ...]) -> dict[str, str]:
+    """The pod template labels one patch sets on ``kind``/``name``."""
+    if not isinstance(patch, dict):
+        return {}
+    if "patch" in patch and isinstance(patch["patch"], list):  # JSON 6902 operations and their target
+        target = patch.get("target")
+        if isinstance(target, dict) and (
+            target.get("kind") not in (None, kind) or target.get("name") not in (None, name)
+        ):
+            return {}
+        prefix = "/" + "/".join((*template_path, "metadata", "labels"))
+        found = {}
+        for operation in patch["patch"]:
+            if not isinstance(operation, dict) or operation.get("op") not in ("add", "replace"):
+                continue
+            path = str(operation.get("path") or "")
+            if path == prefix and isinstance(operation.get("value"), dict):
+                found.update({str(k): str(v) for k, v in operation["value"].items()})
+            elif path.startswith(prefix + "/"):
+                key = path[len(prefix) + 1 :].replace("~1", "/").replace("~0", "~")
+                found[key] = str(operation.get("value"))
+        return found
+    metadata = patch.get("metadata")
+    if patch.get("kind") != kind or not isinstance(metadata, dict) or metadata.get("name") != name:
+        return {}
+    labels: Any = patch
+    for key in (*template_path, "metadata", "labels"):
+        labels = labels.get(key) if isinstance(labels, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
