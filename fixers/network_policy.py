@@ -113,8 +113,8 @@ Limitations:
     A run that sees a policy of another engine for the namespace or the whole cluster (Cilium,
     Calico, Antrea, AdminNetworkPolicy) adds no NetworkPolicy there and says why: their selectors
     are not read, so any such policy counts.
-    Pods with ``hostNetwork: true`` are left alone: they share the node's network, where
-    NetworkPolicies have no effect.
+    Pods with ``hostNetwork: true`` get no policy, only a note: they share the node's network,
+    where NetworkPolicies have no effect.
     Kustomize: a policy goes where the labels it selects are final. No policy is added to a base
     when a kustomization of the run that builds it (an overlay, seen in the run or ``--context``)
     gives the pods another value of a selected label by a patch or by ``labels`` with
@@ -604,6 +604,14 @@ class NetworkPolicy(Fixer):
             applicability=Applicability.UNSAFE,
         )
 
+    def notes(self, manifest: Manifest, ctx: Context) -> Iterator[str]:
+        template = pod_template(manifest, ctx.pod_kinds)
+        if template is not None and on_host_network(template):
+            yield (
+                f"{manifest.label} gets no NetworkPolicy: its pods use the node's network "
+                "(hostNetwork: true), where NetworkPolicies have no effect"
+            )
+
     def setup(self) -> None:
         """Read the template, and compile a user's one: one that cannot be read or compiled is a
         configuration error (the built-in ones are tested, and jinja2 stays unimported until a
@@ -655,8 +663,7 @@ class NetworkPolicy(Fixer):
             template = pod_template(manifest, ctx.pod_kinds)
             if template is None or ignore.ignored(manifest, ctx.pod_kinds, codes) & {ignore.ALL, self.id}:
                 continue
-            host_network = template.spec.get("hostNetwork")
-            if isinstance(host_network, Scalar) and host_network.data is True:
+            if on_host_network(template):
                 continue  # NetworkPolicies do not apply to pods in the node's network namespace
             labels = labels_of(template.metadata) or job_labels(manifest, ctx.target_version)
             namespace = ctx.namespace_of(manifest)
@@ -717,6 +724,12 @@ class NetworkPolicy(Fixer):
         namespace_default = NAMESPACE_DEFAULT.search(self.template_text) is not None
         check_policy(indexed, workload, needed, index, namespace_default)
         return NewPolicy(value, comment, indexed)
+
+
+def on_host_network(template: PodTemplate) -> bool:
+    """True for pods in the node's network namespace (``hostNetwork: true``)."""
+    host_network = template.spec.get("hostNetwork")
+    return isinstance(host_network, Scalar) and host_network.data is True
 
 
 def relabelling(workload: Workload, ctx: Context) -> tuple[str, str, str] | None:

@@ -1,7 +1,8 @@
 """Golden cases: ``golden/<fixer>/<case>.in.<ext>`` fixed with only that fixer must equal
 ``<case>.out.<ext>``, or stay byte-identical where no ``.out`` file exists, and its findings must be
 those of ``<case>.findings`` (one ``line:column: CODE Kind/name: message (state)`` line each, in
-the order found), so messages and positions are reviewed like output. Every case also runs on
+the order found, then a ``line:column: note: message`` line for each note), so messages and
+positions are reviewed like output. Every case also runs on
 its own output, which must not change again (idempotence). ``<case>.config.yaml`` configures the
 run, and ``<case>.context.yaml`` holds other objects of the run (like ``--context``: consulted by
 cross-object fixers, never rewritten). ``pytest --update-goldens`` rewrites the ``.out`` and ``.findings``
@@ -37,7 +38,8 @@ CASES = sorted(GOLDEN.glob("*/*.in.*"))
 
 
 def findings_text(result: object) -> str:
-    """The findings of a golden case's input as its ``.findings`` file holds them."""
+    """The findings of a golden case's input as its ``.findings`` file holds them, then its notes
+    (``line:column: note: message``)."""
     lines = []
     for finding in result.findings:  # type: ignore[attr-defined]
         if finding.identity in result.fixed:  # type: ignore[attr-defined]
@@ -50,6 +52,8 @@ def findings_text(result: object) -> str:
         lines.append(
             f"{finding.line}:{finding.column}: {finding.code} {where}: {finding.message} ({state})\n"
         )
+    for note in result.notes:  # type: ignore[attr-defined]
+        lines.append(f"{note.line}:{note.column}: note: {note.message}\n")
     return "".join(lines)
 
 

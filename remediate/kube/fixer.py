@@ -131,6 +131,11 @@ class Fixer(abc.ABC):
     def check(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         """Yield the findings for one object."""
 
+    def notes(self, manifest: Manifest, ctx: Context) -> Iterator[str]:
+        """Notes on one object that are not findings: what the fixer leaves alone on purpose, and
+        why (network-policy on a ``hostNetwork`` pod). None by default."""
+        return iter(())
+
     def setup(self) -> None:
         """Read and check what the options name (a template file), once, before any file is read.
 

@@ -133,6 +133,31 @@ class Engine:
         policy = self.settings.fix_policy
         return [policy.classify(finding) for finding in unique.values()]
 
+    def notes(self, source: Source, documents: list[Document], scope: Scope) -> tuple[Problem, ...]:
+        """The enabled fixers' notes on the objects of a file (:meth:`Fixer.notes`)."""
+        ctx = Context(
+            source,
+            documents,
+            self.settings.pod_kinds,
+            scope.index,
+            scope.namespace,
+            self.settings.kubernetes_version,
+            from_stdin=scope.from_stdin,
+            images=self.settings.images,
+        )
+        found: list[Problem] = []
+        for manifest in manifests(documents):
+            if is_fragment(manifest, self.settings.pod_kinds):
+                continue
+            off = ignore.ignored(manifest, self.settings.pod_kinds, self.codes)
+            for fixer in self.fixers:
+                if ignore.ALL not in off and fixer.id not in off:
+                    line, column = manifest.node.line + 1, manifest.node.column + 1
+                    found.extend(
+                        Problem(f"{fixer.id}: {note}", line, column) for note in fixer.notes(manifest, ctx)
+                    )
+        return tuple(found)
+
     def applied_here(self, finding: Finding) -> Fix | None:
         """The finding's fix when this run applies it (:mod:`remediate.run.applicability`) and it
         edits the finding's own file (not another one: see :func:`_elsewhere`)."""
@@ -184,8 +209,10 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             result = _fix(engine, source, documents, findings, scope)
         if fix:
             result = _elsewhere(engine, result, findings)
-        unchecked = _undeclared_pod_templates(documents, engine.settings.pod_kinds) + _fragments(
-            documents, engine.settings.pod_kinds
+        unchecked = (
+            _undeclared_pod_templates(documents, engine.settings.pod_kinds)
+            + _fragments(documents, engine.settings.pod_kinds)
+            + engine.notes(source, documents, scope)
         )
         if unchecked:
             result = replace(result, notes=result.notes + unchecked)
