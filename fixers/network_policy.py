@@ -7,7 +7,8 @@ What it does:
     of the run and in ``--context`` paths. Selection follows the API server: ``matchLabels`` and
     ``matchExpressions``, ``podSelector: {}`` selects every pod of the namespace (so a namespace's
     default deny policy covers them), and an omitted ``policyTypes`` means Ingress, plus Egress when
-    the policy has egress rules. Only ``networking.k8s.io`` policies count (not Calico's or Cilium's).
+    the policy has egress rules. Only ``networking.k8s.io`` policies cover pods; other engines'
+    policies stop new ones (see Limitations).
 
     Pods missing a policy for one direction or both get one new NetworkPolicy, for exactly the
     missing directions, appended as a new document at the end of the object's file. It is rendered
@@ -111,8 +112,11 @@ Limitations:
     label the Job controller gives its pods since Kubernetes 1.27 (not when the run targets an
     older version, nor for a ``generateName``).
     A run that sees a policy of another engine for the namespace or the whole cluster (Cilium,
-    Calico, Antrea, AdminNetworkPolicy) adds no NetworkPolicy there and says why: their selectors
-    are not read, so any such policy counts.
+    Calico, Antrea, AdminNetworkPolicy) that may select the pods adds no NetworkPolicy for them
+    and says why. Cilium's ``endpointSelector``, Antrea's ``appliedTo`` pod selectors and the
+    ``subject.pods`` of AdminNetworkPolicies for every namespace are read, so pods they do not
+    select still get a policy; any other selector (Calico's expressions, namespace selectors)
+    counts as selecting them.
     Pods with ``hostNetwork: true`` get no policy, only a note: they share the node's network,
     where NetworkPolicies have no effect.
     Kustomize: a policy goes where the labels it selects are final. No policy is added to a base
@@ -153,10 +157,12 @@ from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import (
     NETWORK_POLICY_API_VERSIONS,
+    OTHER_POLICY_KINDS,
     RULES,
     IndexedObject,
     RunIndex,
     labels_of,
+    other_policy_covers,
     policy_spec,
     policy_types,
     selects,
@@ -674,14 +680,17 @@ class NetworkPolicy(Fixer):
     def _new_policy(
         self, workload: Workload, needed: tuple[str, ...], index: RunIndex, ctx: Context
     ) -> NewPolicy:
-        others = index.other_engine_policies(workload.namespace)
+        others = [
+            other
+            for other in index.other_engine_policies(workload.namespace)
+            if other_policy_covers(other, workload.labels, workload.namespace)
+        ]
         if others:
             first = others[0]
-            where = (
-                "the cluster"
-                if first.namespace != workload.namespace
-                else f'namespace "{workload.namespace}"'
+            cluster_wide = (
+                OTHER_POLICY_KINDS.get((first.api_version.split("/", 1)[0], first.kind)) == "cluster"
             )
+            where = "the cluster" if cluster_wide else f'namespace "{workload.namespace}"'
             raise TemplateProblem(
                 f"{first.kind} {first.name} ({first.api_version}) decides traffic in {where} too, and a "
                 "NetworkPolicy added beside it could open what it closes; write the policy for that "

@@ -15,6 +15,7 @@ from remediate.kube.index import (
     RunIndex,
     allows_everything,
     default_namespace,
+    other_policy_covers,
     policy_types,
     summarize,
 )
@@ -359,3 +360,39 @@ def test_indexed_objects_are_small_summaries() -> None:
     (obj,) = summaries(policy("{podSelector: {}}"))
     expected = IndexedObject("run.yaml", "NetworkPolicy", "networking.k8s.io/v1", "p", "default", {})
     assert obj == dataclasses.replace(expected, spec={"podSelector": {}})
+
+
+CNP, CCNP = ("cilium.io/v2", "CiliumNetworkPolicy"), ("cilium.io/v2", "CiliumClusterwideNetworkPolicy")
+ANTREA, CALICO = ("crd.antrea.io/v1beta1", "NetworkPolicy"), ("crd.projectcalico.org/v1", "NetworkPolicy")
+ANP = ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy")
+
+
+def cilium(labels: dict[str, str]) -> dict:
+    return {"endpointSelector": {"matchLabels": labels}}
+
+
+@pytest.mark.parametrize(
+    ("engine", "spec", "covers"),
+    [
+        (CNP, {"endpointSelector": {}}, True),
+        (CNP, cilium({"k8s:app": "web"}), True),
+        (CNP, cilium({"any:app": "db"}), False),
+        (CCNP, cilium({"k8s:io.kubernetes.pod.namespace": "other"}), False),
+        (CCNP, cilium({"k8s:io.kubernetes.pod.namespace": "shop"}), True),
+        (CNP, cilium({"io.cilium.k8s.policy.cluster": "east"}), True),
+        (CCNP, {"nodeSelector": {}}, False),
+        (ANTREA, {"appliedTo": [{"podSelector": {"matchLabels": {"app": "db"}}}]}, False),
+        (ANTREA, {"appliedTo": [{"group": "web-group"}]}, True),
+        (CALICO, {"selector": "app == 'db'"}, True),
+        (
+            ANP,
+            {"subject": {"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "db"}}}}},
+            False,
+        ),
+        (ANP, {"subject": {"namespaces": {}}}, True),
+    ],
+)
+def test_which_pods_other_engines_policies_cover(engine: tuple[str, str], spec: dict, covers: bool) -> None:
+    """Selectors k8sfix reads decide; any it does not read covers the pods (the safe side)."""
+    policy = IndexedObject("p.yaml", engine[1], engine[0], "p", "shop", {}, spec=spec)
+    assert other_policy_covers(policy, {"app": "web"}, "shop") is covers

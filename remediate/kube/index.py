@@ -33,8 +33,20 @@ from remediate.yaml.document import Document
 from remediate.yaml.document import Mapping as MappingNode
 from remediate.yaml.values import to_data
 
-SPEC_KINDS = frozenset({"Service", "NetworkPolicy"})
-"""Kinds whose whole ``spec`` is kept in the index (selectors, ports, policy types)."""
+SPEC_KINDS = frozenset(
+    {
+        "Service",
+        "NetworkPolicy",
+        "CiliumNetworkPolicy",
+        "CiliumClusterwideNetworkPolicy",
+        "ClusterNetworkPolicy",
+        "GlobalNetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+    }
+)
+"""Kinds whose whole ``spec`` is kept in the index (selectors, ports, policy types; the selectors
+of other engines' policies, :func:`other_policy_covers`)."""
 
 NETWORK_POLICY_API_VERSIONS = frozenset({"networking.k8s.io/v1", "extensions/v1beta1"})
 """apiVersions of the built-in NetworkPolicy (not Calico's ``projectcalico.org/v3`` one)."""
@@ -367,6 +379,78 @@ def summary(
 
 
 KUSTOMIZATION = "Kustomization"
+
+
+CILIUM_SOURCES = ("k8s:", "any:")
+"""Prefixes Cilium label keys may carry (the label's source)."""
+CILIUM_NAMESPACE = "io.kubernetes.pod.namespace"
+"""The label Cilium gives every endpoint with its namespace."""
+
+
+def other_policy_covers(policy: IndexedObject, labels: Mapping[str, str], namespace: str) -> bool:
+    """Whether another engine's policy (:data:`OTHER_POLICY_KINDS`) may decide the traffic of pods
+    with ``labels`` in ``namespace``. Selectors read: Cilium's ``endpointSelector`` (a policy with
+    only a ``nodeSelector`` is for nodes), Antrea's ``appliedTo`` pod selectors, and the
+    ``subject.pods`` of AdminNetworkPolicies for every namespace. Any other selector (Calico's
+    expressions, namespace labels the run does not know) counts as covering the pods: a new
+    NetworkPolicy beside it could open what it closes."""
+    spec = policy.spec
+    if not isinstance(spec, dict):
+        return True
+    group = policy.api_version.split("/", 1)[0]
+    if group == "cilium.io":
+        if "endpointSelector" not in spec:
+            return "nodeSelector" not in spec
+        return _cilium_covers(spec["endpointSelector"], labels, namespace)
+    if group == "crd.antrea.io":
+        applied = spec.get("appliedTo")
+        if not isinstance(applied, list) or not applied:
+            return True
+        return any(
+            not isinstance(entry, dict)
+            or set(entry) != {"podSelector"}
+            or selectors.matches(entry["podSelector"], labels)
+            for entry in applied
+        )
+    if group == "policy.networking.k8s.io":
+        subject = spec.get("subject")
+        pods = subject.get("pods") if isinstance(subject, dict) else None
+        if not isinstance(pods, dict) or pods.get("namespaceSelector") != {}:
+            return True
+        return selectors.matches(pods.get("podSelector"), labels)
+    return True
+
+
+def _cilium_covers(selector: Any, labels: Mapping[str, str], namespace: str) -> bool:
+    """Whether a Cilium endpoint selector may select pods with ``labels`` in ``namespace``: its
+    keys' sources stripped, its namespace label compared; True where it needs labels k8sfix does
+    not know (Cilium's own)."""
+    if not isinstance(selector, dict):
+        return True
+    pairs: dict[str, Any] = {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        name = _cilium_key(str(key))
+        if name == CILIUM_NAMESPACE:
+            if str(value) != namespace:
+                return False  # a policy for pods of another namespace
+            continue
+        if name.startswith(("io.cilium.", "io.kubernetes.")):
+            return True
+        pairs[name] = value
+    expressions = []
+    for expression in selector.get("matchExpressions") or []:
+        name = _cilium_key(str(expression.get("key"))) if isinstance(expression, dict) else ""
+        if not name or name.startswith(("io.cilium.", "io.kubernetes.")):
+            return True
+        expressions.append({**expression, "key": name})
+    return selectors.matches({"matchLabels": pairs, "matchExpressions": expressions}, labels)
+
+
+def _cilium_key(key: str) -> str:
+    for source in CILIUM_SOURCES:
+        if key.startswith(source):
+            return key[len(source) :]
+    return key
 
 
 def kustomization_entry(file: str, path: str) -> IndexedObject:
