@@ -159,7 +159,7 @@ def mixed_repo(tmp_path: Path) -> Path:
     write(tmp_path, "repo/configmap.yaml", CLEAN_POD)
     write(tmp_path, "repo/chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")
     write(tmp_path, "repo/chart/values.yaml", "replicas: 2\n")
-    templated = SEED.replace(b"semaphore-demo", b'"{{ .Release.Name }}"')  # still valid YAML
+    templated = SEED.replace(b"semaphore-demo", b"{{ .Release.Name }}")  # YAML once Helm renders it
     write(tmp_path, "repo/chart/templates/deployment.yaml", templated)
     write(tmp_path, "repo/overlays/prod/kustomization.yaml", KUSTOMIZATION)
     write(tmp_path, "repo/overlays/prod/replicas.yaml", WHOLE_OBJECT_PATCH)
@@ -181,7 +181,6 @@ def test_skipped_files_are_counted_by_reason_and_left_byte_identical(mixed_repo:
     listed_patch = "a kustomize patch, not a whole object (listed in repo/overlays/prod/kustomization.yaml)"
     assert notes == {
         "repo/chart/Chart.yaml": not_kubernetes,
-        "repo/chart/templates/deployment.yaml": "a Helm/Go template (in a chart's templates/ directory)",
         "repo/chart/values.yaml": not_kubernetes,
         "repo/ci/pipeline.yml": not_kubernetes,
         "repo/overlays/prod/ops.yaml": "a kustomize patch, not a whole object (JSON 6902 operations)",
@@ -189,8 +188,9 @@ def test_skipped_files_are_counted_by_reason_and_left_byte_identical(mixed_repo:
         "repo/shared/image.yaml": listed_patch,
     }
     summary = result.stderr.splitlines()[-5:]
-    assert summary[0] == "11 files scanned: 1 changed, 2 unchanged, 7 skipped, 1 failed"
-    assert summary[1] == "skipped: 3 kustomize patch, 3 not Kubernetes, 1 Helm template"
+    assert summary[0] == "11 files scanned: 1 changed, 3 unchanged, 6 skipped, 1 failed"
+    assert summary[1] == "skipped: 3 kustomize patch, 3 not Kubernetes"
+    assert "repo/chart/templates/deployment.yaml:" in result.stdout  # rendered by Helm, checked, not written
     assert summary[-1].startswith("10 more fixes with --unsafe-fixes (")  # app.yaml's unsafe fixes wait
     after = {p: p.read_bytes() for p in (mixed_repo / "repo").rglob("*") if p.is_file()}
     changed = sorted(str(p.relative_to(mixed_repo)) for p in before if before[p] != after[p])
@@ -198,11 +198,13 @@ def test_skipped_files_are_counted_by_reason_and_left_byte_identical(mixed_repo:
 
 
 def test_a_patch_named_on_the_command_line_is_skipped_too(mixed_repo: Path) -> None:
-    """pre-commit names each staged file: the kustomization beside it still marks it as a patch."""
+    """pre-commit names each staged file: the kustomization beside it still marks it as a patch
+    (and a staged template gets its chart rendered and checked)."""
     named = ("repo/overlays/prod/replicas.yaml", "repo/chart/templates/deployment.yaml")
     result = k8sfix("--write", *named, cwd=mixed_repo)
-    assert result.returncode == 0, result.stderr
-    assert "1 Helm template, 1 kustomize patch" in result.stderr
+    assert result.returncode == 1, result.stderr  # the chart's findings are left for a human
+    assert "skipped: 1 kustomize patch" in result.stderr
+    assert "repo/chart/templates/deployment.yaml:" in result.stdout
 
 
 def test_a_patch_listed_two_levels_up_is_skipped_when_named_or_walked(tmp_path: Path) -> None:

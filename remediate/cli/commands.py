@@ -16,7 +16,7 @@ from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
 from remediate.output import formats, report
-from remediate.run import bulk, delivery, files, registry
+from remediate.run import bulk, charts, delivery, files, registry
 from remediate.run import config as configuration
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
@@ -38,6 +38,10 @@ class RunOptions:
     quiet: bool = False
     context: list[str] = dataclasses.field(default_factory=list)
     namespace: str | None = None
+    values_files: list[str] = dataclasses.field(default_factory=list)
+    """Helm values files to render charts with (:mod:`remediate.run.charts`)."""
+    set_values: list[str] = dataclasses.field(default_factory=list)
+    """Helm ``--set`` values to render charts with."""
     kubernetes_version: str | None = None
     include: list[str] | None = None
     exclude: list[str] | None = None
@@ -71,6 +75,9 @@ class Input:
     skip: str | None = None
     identity: tuple[int, int] | None = None
     """The file's ``(device, inode)``: a file reached by two names is read once."""
+    template: str | None = None
+    """For a template of a Helm chart: its text (``data`` is what Helm rendered of it), which the
+    findings' lines are shown in; the file is checked, never written."""
 
 
 def _error(message: str) -> None:
@@ -82,6 +89,7 @@ def _forget_earlier_runs() -> None:
     (kustomizations, charts, links) or spent (template time budgets) does not carry over."""
     kustomize.forget()
     skips.forget()
+    charts.forget()
     sandbox.forget()
     delivery.forget()
 
@@ -107,7 +115,8 @@ def run(options: RunOptions) -> int:
     candidates = _patches_listed_elsewhere(
         files.expand(options.paths, options.include, options.exclude), in_context
     )
-    inputs = [_read(candidate, options) for candidate in candidates]
+    candidates, rendered = _charts(candidates, options)
+    inputs = [_read(candidate, options) for candidate in candidates] + rendered
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     index = _index(engine, options, inputs, in_context, receiving, jobs) if engine.needs_index else RunIndex()
@@ -238,6 +247,54 @@ def _patches_listed_elsewhere(
     return list(files.mark_patches(candidates, kustomizations))
 
 
+def _charts(
+    candidates: list[files.Candidate], options: RunOptions
+) -> tuple[list[files.Candidate], list[Input]]:
+    """The candidates without the templates of the charts they hold, and an input for each template
+    the charts render (or, for a chart Helm cannot render, an error saying why). Without a renderer
+    the templates stay skipped, with a note on how to check them."""
+    roots: dict[str, str] = {}  # chart directory -> how the user's paths name it
+    kept: list[files.Candidate] = []
+    renderer = None
+    for candidate in candidates:
+        root = (
+            charts.chart_root(candidate.path) if candidate.error is None and candidate.path != "-" else None
+        )
+        template = bool(candidate.skip and candidate.skip.startswith(skips.HELM_TEMPLATE) and root)
+        if root is not None:
+            renderer = renderer or charts.engine()
+            if renderer is not None:
+                shown = os.path.dirname(candidate.path) if not os.path.isabs(candidate.path) else root
+                roots.setdefault(root, os.path.relpath(root) if not os.path.isabs(shown) else root)
+        if template and renderer is None:
+            candidate = dataclasses.replace(candidate, skip=f"{candidate.skip}: {charts.HOW_TO_ENABLE}")
+        if not (template and renderer is not None):
+            kept.append(candidate)
+    release = charts.Release(
+        tuple(options.values_files), tuple(options.set_values), options.namespace or "default"
+    )
+    rendered: list[Input] = []
+    for root, shown in roots.items():
+        try:
+            chart = charts.render(root, release)
+        except charts.RenderError as problem:
+            name = os.path.join(shown, charts.CHART_FILE)
+            message = (
+                f"Helm cannot render the chart: {problem}; pass the values it needs with --values or --set"
+            )
+            rendered.append(Input(name, name, error=message))
+            continue
+        for relative, text in chart.templates.items():
+            name = os.path.normpath(os.path.join(shown, relative))
+            try:
+                with open(os.path.join(root, relative), encoding="utf-8", errors="replace") as stream:
+                    template_text = stream.read(MAX_BYTES)
+            except OSError:
+                template_text = ""
+            rendered.append(Input(name, name, text.encode(), template=template_text))
+    return kept, rendered
+
+
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:
     if candidate.error:
         return Input(candidate.path, candidate.path, error=candidate.error)
@@ -309,6 +366,8 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
         else options.namespace or "default"
     )
     scope = Scope(index, namespace, from_stdin=item.path == "-")
+    if item.template is not None:  # what a chart renders: checked, shown at its template's lines
+        return charts.in_template(process(engine, source, fix=False, scope=scope), item.template)
     result = process(engine, source, fix=options.fixing, scope=scope)
     if item.path == "-" and options.write:
         sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was

@@ -133,9 +133,26 @@ def main(
             "--namespace",
             "-n",
             help=(
-                "Namespace of objects that name none (default: a kustomization.yaml's namespace "
-                "beside the file, else 'default')."
+                "Namespace of objects that name none, and of Helm releases (default: the namespace "
+                "of the outermost kustomization.yaml that builds the file, else 'default')."
             ),
+            show_default=False,
+        ),
+    ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--values",
+            "-f",
+            help="Helm charts: render with this values file too (repeatable; later ones win, as helm -f).",
+            show_default=False,
+        ),
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Helm charts: render with this value (key=value, repeatable, as with helm --set).",
             show_default=False,
         ),
     ] = None,
@@ -243,6 +260,8 @@ def main(
         quiet=quiet,
         context=context or [],
         namespace=namespace,
+        values_files=values or [],
+        set_values=set_values or [],
         kubernetes_version=kubernetes_version,
         include=_split(include),
         exclude=_split(exclude),

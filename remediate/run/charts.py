@@ -1,0 +1,235 @@
+"""Helm charts: found in the paths of a run, rendered by Helm itself, checked on what they render.
+
+A directory holding ``Chart.yaml`` is a chart, and its ``templates/`` are Go templates, not
+manifests: fixing their text as YAML would fix what Helm rewrites before Kubernetes sees it. So the
+chart is rendered, with Helm's own engine and never a home-made one, and the fixers look at the
+objects it renders. Two engines are used, whichever is there first:
+
+- the ``helm-python-sdk`` package (Helm's Go SDK in this process through its C library, about a
+  millisecond a chart once loaded; ``pip install 'k8sfix[helm]'``), imported only when a run meets
+  a chart, so that plain runs do not pay for it;
+- the ``helm`` binary on ``PATH`` (``helm template``).
+
+Without either, a chart's templates are skipped with a note that says how to check them.
+
+The release is rendered as ``helm template`` does by default: release name ``release-name``, the
+run's ``--namespace`` (else ``default``), the chart's ``values.yaml`` and the ``--values`` files and
+``--set`` values of the command line, no cluster (``lookup`` finds nothing). Each rendered template
+is checked as a file of its own, named by the template's path; a finding is shown at the template
+line that writes the field it is about (:func:`template_line`). Charts are reported, not fixed:
+the fix of a chart belongs in its values, or in its templates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any
+
+from remediate.kube import kustomize
+from remediate.run.results import FileResult
+
+CHART_FILE = "Chart.yaml"
+RELEASE_NAME = "release-name"
+"""The release name ``helm template`` uses when none is given."""
+
+HOW_TO_ENABLE = "install k8sfix[helm] (the helm-python-sdk package) or put helm on PATH to check charts"
+
+RENDER_TIMEOUT = 120
+"""Seconds ``helm template`` may take for one chart (a repository is untrusted input)."""
+
+
+class RenderError(Exception):
+    """Helm could not render the chart; the message is Helm's own (template and line)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """How a chart is rendered: the values files and ``--set`` values of the run, the namespace."""
+
+    values_files: tuple[str, ...] = ()
+    set_values: tuple[str, ...] = ()
+    namespace: str = "default"
+    name: str = RELEASE_NAME
+
+
+@dataclass
+class Rendered:
+    """A chart's rendered templates: the path of each below the chart's directory (subcharts'
+    under ``charts/<name>/``), with the text Helm made of it (empty templates left out)."""
+
+    root: str
+    templates: dict[str, str] = field(default_factory=dict)
+
+
+def chart_root(path: str) -> str | None:
+    """The outermost chart directory holding ``path`` (a parent chart renders its subcharts), up to
+    the repository's top; None outside charts."""
+    directory = os.path.abspath(path) if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    return _outermost_chart(directory)
+
+
+@cache
+def _outermost_chart(directory: str) -> str | None:
+    found = None
+    for candidate in kustomize.ancestors(directory):
+        if os.path.isfile(os.path.join(candidate, CHART_FILE)):
+            found = candidate
+    return found
+
+
+def forget() -> None:
+    """Drop what was seen of charts: the next run looks at the directories as they are then."""
+    _outermost_chart.cache_clear()
+
+
+def engine() -> Callable[[str, Release], dict[str, str]] | None:
+    """The renderer of this machine (see the module docstring), or None."""
+    return _engine()
+
+
+@cache
+def _engine() -> Callable[[str, Release], dict[str, str]] | None:
+    try:
+        import helm_python  # noqa: F401 - only to learn that it is there
+    except ImportError:
+        return _render_with_binary if shutil.which("helm") else None
+    return _render_with_sdk
+
+
+def render(root: str, release: Release) -> Rendered:
+    """Render the chart at ``root``; :class:`RenderError` with Helm's message when it cannot."""
+    renderer = engine()
+    if renderer is None:
+        raise RenderError(HOW_TO_ENABLE)
+    rendered = Rendered(root)
+    for key, text in renderer(root, release).items():
+        relative = key.split("/", 1)[1] if "/" in key else key  # Helm names them <chart>/templates/...
+        if text.strip() and relative.endswith((".yaml", ".yml", ".json")):
+            rendered.templates[relative] = text
+    return rendered
+
+
+def _render_with_sdk(root: str, release: Release) -> dict[str, str]:
+    import helm_python
+
+    try:
+        chart = helm_python.Chart.load(root)
+        values: dict[str, Any] = {}
+        for path in release.values_files:
+            with open(path, encoding="utf-8") as stream:
+                values = _merged(values, helm_python.values_from_yaml(stream.read()) or {})
+        for assignment in release.set_values:
+            values = _merged(values, helm_python.parse_set_string(assignment))
+        return dict(chart.render(values or None, name=release.name, namespace=release.namespace))
+    except OSError as exc:
+        raise RenderError(f"cannot read: {exc.strerror}") from None
+    except helm_python.HelmError as exc:
+        raise RenderError(str(exc)) from None
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, mappings merged key by key (as Helm merges values files)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
+
+
+def _render_with_binary(root: str, release: Release) -> dict[str, str]:
+    command = ["helm", "template", release.name, root, "--namespace", release.namespace]
+    for path in release.values_files:
+        command += ["--values", path]
+    for assignment in release.set_values:
+        command += ["--set", assignment]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"helm template took more than {RENDER_TIMEOUT} seconds") from None
+    if done.returncode != 0:
+        raise RenderError(done.stderr.strip().removeprefix("Error: "))
+    found: dict[str, str] = {}
+    pieces = SOURCE.split(done.stdout)
+    for name, text in zip(pieces[1::2], pieces[2::2], strict=True):
+        body = text.rstrip().removesuffix("---").strip("\n")
+        found[name] = found.get(name, "") + ("---\n" if name in found else "") + body + "\n"
+    return found
+
+
+NOT_FIXED = "(a Helm chart: set it in the chart's values, or in this template)"
+
+
+def in_template(result: FileResult, template: str) -> FileResult:
+    """The result of checking what a template rendered, as findings of the template: each at the
+    line that writes its field, without a fix (k8sfix does not rewrite charts yet), saying where
+    the fix belongs; the rendered text is neither shown nor written."""
+    findings = []
+    for finding in result.findings:
+        line, column = template_line(template, finding.path)
+        message = finding.message if finding.fix is None else f"{finding.message} {NOT_FIXED}"
+        findings.append(replace(finding, line=line, column=column, fix=None, message=message))
+    notes = tuple(replace(note, line=None, column=None) for note in result.notes)
+    return replace(result, findings=tuple(findings), notes=notes, source=None, output=None, fixed=frozenset())
+
+
+def template_line(template: str, path: tuple[Any, ...]) -> tuple[int, int]:
+    """The line (from 1) of ``template`` that writes the field at ``path`` of a rendered object, as
+    near as its text shows, and the column of its key: each key of the path is looked for on a line
+    after the previous one, and the last one found wins (a key that comes from a value, ``toYaml
+    .Values.x``, is not in the template, so the line of the template that includes it is the one
+    shown)."""
+    lines = template.splitlines() or [""]
+    line = next((number for number, text in enumerate(lines) if re.match(r"\s*kind\s*:", text)), 0)
+    on_item = False
+    for key in path:
+        found = _item_line(lines, line, key) if isinstance(key, int) else _key_line(lines, line, key, on_item)
+        if found is None:
+            break
+        line, on_item = found, isinstance(key, int)
+    text = lines[line]
+    column = len(text) - len(text.lstrip(" -")) if text.strip() else 0
+    return line + 1, column + 1
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def _key_line(lines: list[str], after: int, key: str, on_item: bool) -> int | None:
+    """The first line from ``after`` on (the line itself when it is a list item, which holds its
+    first key) that writes ``key``."""
+    pattern = re.compile(rf"^\s*(?:-\s+)?[\"']?{re.escape(key)}[\"']?\s*:")
+    start = after if on_item else after + 1
+    return next((n for n in range(start, len(lines)) if pattern.match(lines[n])), None)
+
+
+def _item_line(lines: list[str], key_line: int, index: int) -> int | None:
+    """The line of item ``index`` of the list written under the key on ``key_line`` (template
+    actions and comments between them skipped), or None when the template does not write it."""
+    base = _indent(lines[key_line])
+    items: list[tuple[int, int]] = []
+    for number in range(key_line + 1, len(lines)):
+        text = lines[number]
+        content = text.lstrip(" ")
+        if not content or content.startswith(("{{", "#")):
+            continue
+        if _indent(text) < base or (_indent(text) == base and not content.startswith("-")):
+            break
+        if content.startswith("- ") or content == "-":
+            items.append((_indent(text), number))
+    if not items:
+        return None
+    dash = min(indent for indent, _ in items)
+    at_dash = [number for indent, number in items if indent == dash]
+    return at_dash[index] if index < len(at_dash) else None
