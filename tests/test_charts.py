@@ -1,5 +1,6 @@
-"""Helm charts (:mod:`remediate.run.charts`): rendered by Helm itself (the helm-python-sdk of the
-test extra), checked on what they render, reported at their templates' lines, never rewritten.
+"""Helm charts (:mod:`remediate.run.charts`, :mod:`remediate.run.chart_values`): rendered by Helm
+itself (the helm-python-sdk of the test extra), checked on what they render, reported at their
+templates' lines, and fixed in their ``values.yaml`` where a value controls the field.
 
 The charts of ``tests/corpus/helm`` are real ones (prometheus-community/helm-charts; see its
 SOURCES.tsv and LICENSE).
@@ -23,7 +24,13 @@ FINDING = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<code>
 
 def copied(tmp_path: Path, chart: Path) -> Path:
     shutil.copytree(chart, tmp_path / chart.name)
+    for path in (tmp_path / chart.name).rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return tmp_path / chart.name
+
+
+def files_of(root: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
 
 
 def test_the_corpus_has_eight_charts_with_their_licence() -> None:
@@ -32,11 +39,14 @@ def test_the_corpus_has_eight_charts_with_their_licence() -> None:
 
 
 @pytest.mark.parametrize("chart", CHARTS, ids=[chart.name for chart in CHARTS])
-def test_a_chart_is_checked_at_its_templates_and_never_written(tmp_path: Path, chart: Path) -> None:
-    """Every finding names a template of the chart and a line of it that exists; a --write with
-    unsafe fixes changes no file of the chart (charts are reported, not fixed)."""
+def test_a_chart_is_checked_at_its_templates_and_fixed_in_its_values(tmp_path: Path, chart: Path) -> None:
+    """Every finding names a template of the chart or its values.yaml, at a line that exists. A
+    --write with unsafe fixes changes values.yaml alone, keeps every comment of it, leaves Helm's
+    lint content and fewer findings, and a second run changes nothing."""
+    import helm_python
+
     root = copied(tmp_path, chart)
-    before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    before = files_of(root)
     ran = k8sfix(chart.name, cwd=tmp_path)
     out = ran.stdout.decode()
     assert ran.returncode in (0, 1), ran.stderr.decode()
@@ -44,13 +54,41 @@ def test_a_chart_is_checked_at_its_templates_and_never_written(tmp_path: Path, c
     found = list(FINDING.finditer(out))
     assert found, out  # every one of these charts has something k8sfix checks
     for match in found:
-        template = tmp_path / match["file"]
-        assert template.parent.name == "templates" and template.is_file(), match[0]
-        assert 1 <= int(match["line"]) <= len(template.read_text().splitlines()), match[0]
-    assert "(a Helm chart: set it in the chart's values, or in this template)" in out
+        where = tmp_path / match["file"]
+        assert where.parent.name == "templates" or where.name == "values.yaml", match[0]
+        assert 1 <= int(match["line"]) <= len(where.read_text().splitlines()), match[0]
+
     written = k8sfix("--write", "--unsafe-fixes", chart.name, cwd=tmp_path)
-    assert "0 changed" in written.stderr.decode()
-    assert {path: path.read_bytes() for path in root.rglob("*") if path.is_file()} == before
+    after = files_of(root)
+    assert {path for path in before if before[path] != after[path]} <= {root / "values.yaml"}
+    old_lines, new_lines = before[root / "values.yaml"].decode(), after[root / "values.yaml"].decode()
+    comments = [line for line in old_lines.splitlines() if line.lstrip().startswith("#")]
+    assert [line for line in new_lines.splitlines() if line.lstrip().startswith("#")] == comments
+    assert helm_python.lint(str(root))["errors"] == []
+    left = len(FINDING.findall(k8sfix("--unsafe-fixes", chart.name, cwd=tmp_path).stdout.decode()))
+    assert left <= len(found)
+    again = k8sfix("--write", "--unsafe-fixes", chart.name, cwd=tmp_path)
+    assert "0 changed" in again.stderr.decode(), (written.stderr.decode(), again.stderr.decode())
+    assert files_of(root) == after
+
+
+def test_the_fix_fills_resources_where_the_chart_left_them_empty(tmp_path: Path) -> None:
+    """``resources: {}`` with commented hints becomes a block, the hints stay below it, and the
+    rendered DaemonSet gets what the fix promised (proven by rendering, as the run does)."""
+    root = copied(tmp_path, CORPUS / "helm" / "prometheus-node-exporter")
+    ran = k8sfix("--diff", "--select", "container-resources", "prometheus-node-exporter", cwd=tmp_path)
+    diff = ran.stdout.decode()
+    assert (
+        "-resources: {}\n+resources:\n+  requests:\n+    cpu: 100m\n+    memory: 64Mi\n   # We usually"
+        in diff
+    )
+    assert "values.yaml:334:1: K8S002" not in ran.stderr.decode()  # shown by the diff
+    k8sfix("--write", "--select", "container-resources", "prometheus-node-exporter", cwd=tmp_path)
+    out = k8sfix("--select", "container-resources", "prometheus-node-exporter", cwd=tmp_path).stdout.decode()
+    assert "no CPU or memory request" not in out and "no CPU or memory limit" in out  # limits: unsafe
+    assert (root / "templates" / "daemonset.yaml").read_bytes() == (
+        CORPUS / "helm" / "prometheus-node-exporter" / "templates" / "daemonset.yaml"
+    ).read_bytes()
 
 
 def test_a_finding_points_at_the_template_line_that_writes_its_field(tmp_path: Path) -> None:

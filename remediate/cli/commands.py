@@ -16,12 +16,12 @@ from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
 from remediate.output import formats, report
-from remediate.run import bulk, charts, delivery, files, registry
+from remediate.run import bulk, chart_values, charts, delivery, files, registry
 from remediate.run import config as configuration
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
 from remediate.yaml.document import parse_leading
-from remediate.yaml.source import MAX_BYTES, TooLarge, read_regular
+from remediate.yaml.source import MAX_BYTES, Source, TooLarge, read_regular
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,12 @@ class Input:
     template: str | None = None
     """For a template of a Helm chart: its text (``data`` is what Helm rendered of it), which the
     findings' lines are shown in; the file is checked, never written."""
+    result: FileResult | None = None
+    """A result made already (a chart's fixed ``values.yaml``): shown, and written with ``--write``."""
+    moved: frozenset[tuple] = frozenset()
+    """For a template: the findings reported at the chart's values instead (their fixes go there)."""
+    routable: frozenset[tuple] = frozenset()
+    """For a template: the findings whose fixes a value controls (see :func:`charts.in_template`)."""
 
 
 def _error(message: str) -> None:
@@ -115,7 +121,7 @@ def run(options: RunOptions) -> int:
     candidates = _patches_listed_elsewhere(
         files.expand(options.paths, options.include, options.exclude), in_context
     )
-    candidates, rendered = _charts(candidates, options)
+    candidates, rendered = _charts(candidates, options, engine)
     inputs = [_read(candidate, options) for candidate in candidates] + rendered
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
@@ -248,11 +254,14 @@ def _patches_listed_elsewhere(
 
 
 def _charts(
-    candidates: list[files.Candidate], options: RunOptions
+    candidates: list[files.Candidate], options: RunOptions, engine: Engine
 ) -> tuple[list[files.Candidate], list[Input]]:
     """The candidates without the templates of the charts they hold, and an input for each template
     the charts render (or, for a chart Helm cannot render, an error saying why). Without a renderer
-    the templates stay skipped, with a note on how to check them."""
+    the templates stay skipped, with a note on how to check them. When fixing, a chart whose
+    values control what its fixes change gets its ``values.yaml`` fixed
+    (:mod:`remediate.run.chart_values`): an input that carries that result, and the templates as
+    the fixed values render them."""
     roots: dict[str, str] = {}  # chart directory -> how the user's paths name it
     kept: list[files.Candidate] = []
     renderer = None
@@ -284,6 +293,19 @@ def _charts(
             )
             rendered.append(Input(name, name, error=message))
             continue
+        moved: dict[str, frozenset[tuple]] = {}
+        routable: dict[str, frozenset[tuple]] = {}
+        if engine.fixers:
+            fixed_values = _fixed_values(engine, root, shown, release, chart, fixing=options.fixing)
+            if fixed_values is not None:
+                values_input, fix = fixed_values
+                routable = {t: frozenset(found) for t, found in fix.routable.items()}
+                if values_input is not None:
+                    rendered.append(values_input)
+                    kept = [c for c in kept if os.path.abspath(c.path) != os.path.join(root, "values.yaml")]
+                    moved = {t: frozenset(f.identity for f in found) for t, found in fix.fixed.items()}
+                    if options.fixing and fix.rendered is not None:  # the chart as it is after the fix
+                        chart, moved = fix.rendered, {}
         for relative, text in chart.templates.items():
             name = os.path.normpath(os.path.join(shown, relative))
             try:
@@ -291,8 +313,55 @@ def _charts(
                     template_text = stream.read(MAX_BYTES)
             except OSError:
                 template_text = ""
-            rendered.append(Input(name, name, text.encode(), template=template_text))
+            rendered.append(
+                Input(
+                    name,
+                    name,
+                    text.encode(),
+                    template=template_text,
+                    moved=moved.get(relative, frozenset()),
+                    routable=routable.get(relative, frozenset()),
+                )
+            )
     return kept, rendered
+
+
+def _fixed_values(
+    engine: Engine, root: str, shown: str, release: charts.Release, chart: charts.Rendered, *, fixing: bool
+) -> tuple[Input | None, chart_values.ValuesFix] | None:
+    """The input of a chart's ``values.yaml`` with the findings whose fixes go there (its result
+    made already: changed when ``fixing``; None when no fix goes there), and the values fix; None
+    when the chart has no values to fix."""
+    values = chart_values.values_source(root)
+    if values is None:
+        return None
+    checked = chart_values.checked_templates(engine, chart, release.namespace)
+    fix = chart_values.fix_values(root, release, values, checked)
+    if fix is None or fix.rendered is None:
+        return (None, fix) if fix is not None else None
+    name = os.path.join(shown, "values.yaml")
+    source = Source.from_bytes(name, values.to_bytes(values.text))
+    lines = chart_values.key_lines(values.text)
+    findings = []
+    for template, moved in fix.fixed.items():
+        for finding in moved:
+            key = fix.keys[finding.identity]
+            where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
+            findings.append(
+                dataclasses.replace(
+                    finding, line=lines.get(key, 1), column=1, message=f"{finding.message} ({where})"
+                )
+            )
+    result = FileResult(
+        name,
+        Status.CHANGED if fixing else Status.UNCHANGED,
+        source,
+        tuple(findings),
+        frozenset(f.identity for f in findings) if fixing else frozenset(),
+        fix.text if fixing else None,
+        documents=1,
+    )
+    return Input(name, name, values.to_bytes(values.text), result=result), fix
 
 
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:
@@ -352,6 +421,8 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
     """Process one file; with ``write``, write its fixes (files that others add to are written later)."""
     if item.skip:
         return FileResult(item.name, Status.SKIPPED, skip_reason=item.skip)
+    if item.result is not None:
+        return write_result(item.result, item.data) if write else item.result
     if item.data is None:
         return FileResult(item.name, Status.FAILED, errors=(Problem(item.error or "cannot read"),))
     source = decode(item.name, item.data)
@@ -367,7 +438,9 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
     )
     scope = Scope(index, namespace, from_stdin=item.path == "-")
     if item.template is not None:  # what a chart renders: checked, shown at its template's lines
-        return charts.in_template(process(engine, source, fix=False, scope=scope), item.template)
+        checked = process(engine, source, fix=False, scope=scope)
+        left = tuple(f for f in checked.findings if f.identity not in item.moved)
+        return charts.in_template(dataclasses.replace(checked, findings=left), item.template, item.routable)
     result = process(engine, source, fix=options.fixing, scope=scope)
     if item.path == "-" and options.write:
         sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was

@@ -16,8 +16,10 @@ The release is rendered as ``helm template`` does by default: release name ``rel
 run's ``--namespace`` (else ``default``), the chart's ``values.yaml`` and the ``--values`` files and
 ``--set`` values of the command line, no cluster (``lookup`` finds nothing). Each rendered template
 is checked as a file of its own, named by the template's path; a finding is shown at the template
-line that writes the field it is about (:func:`template_line`). Charts are reported, not fixed:
-the fix of a chart belongs in its values, or in its templates.
+line that writes the field it is about (:func:`template_line`). A fix goes to the chart's
+``values.yaml`` where a value controls the field it changes (:mod:`remediate.run.chart_values`),
+proven by rendering again; the templates themselves are never edited (yet), so the other findings
+say to change the template.
 """
 
 from __future__ import annotations
@@ -102,25 +104,31 @@ def _engine() -> Callable[[str, Release], dict[str, str]] | None:
     return _render_with_sdk
 
 
-def render(root: str, release: Release) -> Rendered:
-    """Render the chart at ``root``; :class:`RenderError` with Helm's message when it cannot."""
+def render(root: str, release: Release, defaults: dict[str, Any] | None = None) -> Rendered:
+    """Render the chart at ``root``; :class:`RenderError` with Helm's message when it cannot.
+
+    ``defaults``: values that replace the chart's own ``values.yaml`` (what it would say after a
+    fix), under the release's values files and ``--set`` values as the file would be."""
     renderer = engine()
     if renderer is None:
         raise RenderError(HOW_TO_ENABLE)
+    if defaults is not None and renderer is not _render_with_sdk:
+        raise RenderError("changed values are rendered in-process only (helm-python-sdk)")
     rendered = Rendered(root)
-    for key, text in renderer(root, release).items():
+    outcome = _render_with_sdk(root, release, defaults) if defaults is not None else renderer(root, release)
+    for key, text in outcome.items():
         relative = key.split("/", 1)[1] if "/" in key else key  # Helm names them <chart>/templates/...
         if text.strip() and relative.endswith((".yaml", ".yml", ".json")):
             rendered.templates[relative] = text
     return rendered
 
 
-def _render_with_sdk(root: str, release: Release) -> dict[str, str]:
+def _render_with_sdk(root: str, release: Release, defaults: dict[str, Any] | None = None) -> dict[str, str]:
     import helm_python
 
     try:
         chart = helm_python.Chart.load(root)
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(defaults or {})
         for path in release.values_files:
             with open(path, encoding="utf-8") as stream:
                 values = _merged(values, helm_python.values_from_yaml(stream.read()) or {})
@@ -167,18 +175,24 @@ def _render_with_binary(root: str, release: Release) -> dict[str, str]:
     return found
 
 
-NOT_FIXED = "(a Helm chart: set it in the chart's values, or in this template)"
+NOT_FIXED = "(a Helm chart, where no value sets this field: change the template)"
 
 
-def in_template(result: FileResult, template: str) -> FileResult:
+def in_template(result: FileResult, template: str, routable: frozenset[tuple] = frozenset()) -> FileResult:
     """The result of checking what a template rendered, as findings of the template: each at the
-    line that writes its field, without a fix (k8sfix does not rewrite charts yet), saying where
-    the fix belongs; the rendered text is neither shown nor written."""
+    line that writes its field; the rendered text is neither shown nor written. A fix that a value
+    controls (``routable``: this run holds it back, as an unsafe one) is kept, so the counts say
+    what ``--unsafe-fixes`` would fix in the values; any other fix is dropped, as k8sfix does not
+    edit templates, and the finding says so."""
     findings = []
     for finding in result.findings:
         line, column = template_line(template, finding.path)
-        message = finding.message if finding.fix is None else f"{finding.message} {NOT_FIXED}"
-        findings.append(replace(finding, line=line, column=column, fix=None, message=message))
+        if finding.fix is not None and finding.identity in routable:
+            message, fix = f"{finding.message} (in the chart's values)", finding.fix
+        else:
+            message = finding.message if finding.fix is None else f"{finding.message} {NOT_FIXED}"
+            fix = None
+        findings.append(replace(finding, line=line, column=column, fix=fix, message=message))
     notes = tuple(replace(note, line=None, column=None) for note in result.notes)
     return replace(result, findings=tuple(findings), notes=notes, source=None, output=None, fixed=frozenset())
 

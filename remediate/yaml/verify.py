@@ -26,8 +26,13 @@ class VerificationError(Exception):
     """A fix's result was not what it declared; the message names the unexpected changes."""
 
 
-def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Document]:
-    """Parse ``after_text`` and check it against ``before``; return its documents."""
+def verify(
+    before: list[Document], after_text: str, fixes: list[Fix], *, key_order: bool = True
+) -> list[Document]:
+    """Parse ``after_text`` and check it against ``before``; return its documents.
+
+    ``key_order=False`` lets a declared mapping hold its keys in another order (what Helm's
+    ``toYaml`` renders is sorted, whatever order a fix declared)."""
     try:
         after = parse(after_text)
     except InputError as exc:
@@ -48,14 +53,14 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
         declared = touches.get(document.index, [])
         new = document.data
         if document.index >= len(before) or any(t.path == () for t in declared):  # a new or refilled document
-            _check_declared(document.index, new, declared)
+            _check_declared(document.index, new, declared, key_order)
             continue
         old = before[document.index].data
         if not declared:
             if repr(old) != repr(new):
                 raise VerificationError(_explain(document.index, old, new, []))
             continue
-        _check_declared(document.index, new, declared)
+        _check_declared(document.index, new, declared, key_order)
         paths = sorted({t.path for t in declared}, key=_sort_key, reverse=True)
         old_rest, new_rest = _without(old, paths), _without(new, paths)
         if repr(old_rest) != repr(new_rest):
@@ -63,7 +68,16 @@ def verify(before: list[Document], after_text: str, fixes: list[Fix]) -> list[Do
     return after
 
 
-def _check_declared(doc: int, data: Any, declared: list[Touch]) -> None:
+def _sorted(value: Any) -> Any:
+    """``value`` with the keys of every mapping in sorted order (leaves as they are)."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value, key=repr)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def _check_declared(doc: int, data: Any, declared: list[Touch], key_order: bool = True) -> None:
     for touch in declared:
         found = _get(data, touch.path)
         if touch.value is DELETED:
@@ -71,7 +85,10 @@ def _check_declared(doc: int, data: Any, declared: list[Touch]) -> None:
                 shown = _show(touch.path)
                 raise VerificationError(f"document {doc + 1}: {shown} should be gone, but reads {found!r}")
             continue
-        if found is _MISSING or repr(found) != repr(touch.value):
+        same = repr(found) == repr(touch.value) or (
+            not key_order and repr(_sorted(found)) == repr(_sorted(touch.value))
+        )
+        if found is _MISSING or not same:
             shown = "nothing" if found is _MISSING else repr(found)
             raise VerificationError(
                 f"document {doc + 1}: {_show(touch.path)} should read {touch.value!r}, but reads {shown}"

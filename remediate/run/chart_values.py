@@ -1,0 +1,462 @@
+"""Fixing a Helm chart in its ``values.yaml``, where the chart's owner would, proven by rendering.
+
+A fix found on a rendered object (``securityContext`` lacks ``runAsNonRoot``) cannot be spliced
+into the template's text, which Helm rewrites; but most charts take those fields from their values
+(``{{- with .Values.securityContext }} {{- toYaml . | nindent 12 }}``), and the fix then belongs
+there. Which values key controls which rendered field is learnt by rendering, not guessed from
+names (charts call it ``securityContext``, ``containerSecurityContext``, gate it behind
+``enabled``...): every mapping of the values gets a marker entry of its own, the chart is rendered
+once, and where a marker comes out is where that key's entries go (:func:`controlled_places`).
+
+A fix is moved to the values when every field it sets lies below a place a key controls, and the
+key's entries are then added to ``values.yaml`` (comments, order and the commented hints of
+``resources: {}`` kept: the text is edited, not rewritten). The result is proven: the chart is
+rendered again with the new values, and each rendered object may differ from before only where the
+applied fixes said (the verifier of plain files), the workload guard must find nothing new, and a
+key that feeds several places (an init and a main container) is changed only when every place
+gets what its own fix wanted. Otherwise nothing is changed, and the findings stay for a human.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from remediate.kube.findings import Finding
+from remediate.kube.index import RunIndex, summarize
+from remediate.kube.k8s import BUILTIN_POD_KINDS
+from remediate.run.charts import Release, Rendered, RenderError, render
+from remediate.run.runner import Engine, Scope, guard_refusals
+from remediate.yaml.document import Document, Mapping, Scalar, parse
+from remediate.yaml.edits import Change, Editor, Uneditable, is_empty
+from remediate.yaml.layout import detect
+from remediate.yaml.model import DELETED, Fix, Touch, YamlPath
+from remediate.yaml.source import InputError, Source
+from remediate.yaml.values import to_data
+from remediate.yaml.verify import VerificationError, verify
+
+MARKER = "k8sfix-marker"
+"""The key of the entry put into every values mapping to see where it is rendered."""
+
+MAX_KEYS = 400
+"""At most this many values mappings are marked (a chart's values rarely hold more)."""
+
+Place = tuple[str, int, YamlPath]
+"""Where a values mapping is rendered: template path, document index, path of the mapping."""
+
+
+@dataclass
+class Checked:
+    """One rendered template: its documents, the findings whose fixes this run applies, and every
+    finding with a fix (those of unsafe fixes too, which a run without them holds back)."""
+
+    documents: list[Document]
+    findings: list[Finding]
+    fixable: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class ValuesFix:
+    """What fixing a chart's values came to: the new text of ``values.yaml``, the findings moved
+    there (by template), and the chart rendered with it."""
+
+    text: str
+    fixed: dict[str, list[Finding]] = field(default_factory=dict)
+    rendered: Rendered | None = None
+    keys: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
+    """The values key each moved finding's fix went to, by the finding's identity."""
+    routable: dict[str, set[tuple]] = field(default_factory=dict)
+    """By template, the identities of the findings whose fixes a value controls (applied or not)."""
+
+
+def values_mappings(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The key paths of the mappings of ``values`` (the top one excluded), outermost first."""
+    if not isinstance(values, dict):
+        return
+    for key, value in values.items():
+        if isinstance(key, str) and (isinstance(value, dict) or value is None):
+            yield (*prefix, key)
+            yield from values_mappings(value, (*prefix, key))
+
+
+def marked(values: dict[str, Any], keys: list[tuple[str, ...]]) -> dict[str, Any]:
+    """A copy of ``values`` with a :data:`MARKER` entry numbered by its place in ``keys`` in each."""
+    copy = _copy(values)
+    for number, key in enumerate(keys):
+        mapping = copy
+        for part in key[:-1]:
+            mapping = mapping[part]
+        if mapping.get(key[-1]) is None:
+            mapping[key[-1]] = {}
+        mapping[key[-1]][MARKER] = number
+    return copy
+
+
+def _copy(value: Any) -> Any:
+    return {k: _copy(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
+def controlled_places(
+    root: str, release: Release, values: dict[str, Any]
+) -> dict[tuple[str, ...], list[Place]]:
+    """Where each values mapping is rendered, found by rendering the chart with every mapping
+    marked. A marker can break a template (a mapping the template reads entry by entry, such as an
+    image's ``registry`` and ``tag``): the templates that no longer render or parse are rendered
+    again with half the markers, and so on, so that each key is learnt where it can be."""
+    keys = list(values_mappings(values))[:MAX_KEYS]
+    places: dict[tuple[str, ...], list[Place]] = {}
+    _learn(root, release, values, keys, list(range(len(keys))), None, places)
+    return places
+
+
+def _learn(
+    root: str,
+    release: Release,
+    values: dict[str, Any],
+    keys: list[tuple[str, ...]],
+    numbers: list[int],
+    templates: set[str] | None,
+    places: dict[tuple[str, ...], list[Place]],
+) -> None:
+    """Render with the markers ``numbers`` and file where they come out in ``templates`` (all when
+    None); halve the markers for the templates they broke."""
+    if not numbers:
+        return
+    broken: set[str] = set()
+    try:
+        rendered = render(root, release, marked(values, [keys[n] for n in numbers]))
+    except RenderError:
+        rendered = None
+    if rendered is not None:
+        for template, text in rendered.templates.items():
+            if templates is not None and template not in templates:
+                continue
+            try:
+                documents = parse(text)
+            except InputError:
+                broken.add(template)
+                continue
+            for document in documents:
+                for path, number in _markers(to_data(document.root), ()):
+                    if isinstance(number, int) and 0 <= number < len(numbers):
+                        places.setdefault(keys[numbers[number]], []).append((template, document.index, path))
+    if (rendered is None or broken) and len(numbers) > 1:
+        half = len(numbers) // 2
+        subset = templates if rendered is None else broken  # a render error: the same templates again
+        _learn(root, release, values, keys, numbers[:half], subset, places)
+        _learn(root, release, values, keys, numbers[half:], subset, places)
+
+
+def _markers(data: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any]]:
+    if isinstance(data, dict):
+        if MARKER in data:
+            yield path, data[MARKER]
+        for key, value in data.items():
+            yield from _markers(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _markers(value, (*path, index))
+
+
+def fix_values(root: str, release: Release, values: Source, checked: dict[str, Checked]) -> ValuesFix | None:
+    """The values fix of a chart's applied findings (see the module docstring): with no
+    ``rendered`` chart when none could be made; None when the values cannot be read."""
+    values_text = values.text
+    try:
+        values_documents = parse(values_text)
+    except InputError:
+        return None
+    values_root = values_documents[0].root if values_documents else None
+    if not isinstance(values_root, Mapping):
+        return None
+    places = controlled_places(root, release, to_data(values_root))
+    owners = {place: key for key, found in places.items() for place in found}
+    routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]] = []
+    for template, entry in checked.items():
+        for finding in entry.findings:
+            routed = _route(template, finding.fix, owners) if finding.fix is not None else None
+            if routed is not None:
+                routes.append((template, finding, routed))
+    routable: dict[str, set[tuple]] = {}
+    for template, entry in checked.items():
+        for finding in entry.fixable:
+            if finding.fix is not None and _route(template, finding.fix, owners) is not None:
+                routable.setdefault(template, set()).add(finding.identity)
+    keys = list(dict.fromkeys(key for *_, routed in routes for key in routed))
+    layout = detect(values_documents, json=False, newline=values.newline)
+    editor = Editor(values_text, layout, values_documents)
+    attempt = _attempt(root, release, editor, values_root, checked, routes)
+    outcome = attempt(set(keys)) if keys else None
+    if outcome is None and len(keys) > 1:  # one key that feeds an object no fix is for spoils the rest
+        good = {key for key in keys if attempt({key}) is not None}
+        outcome = attempt(good) if good else None
+    outcome = outcome or ValuesFix(values_text)
+    outcome.routable = routable
+    return outcome
+
+
+def _attempt(
+    root: str,
+    release: Release,
+    editor: Editor,
+    values_root: Mapping,
+    checked: dict[str, Checked],
+    routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]],
+) -> Any:
+    """A function that tries the fixes routed to a set of keys, returning the proven fix or None."""
+
+    def attempt(keys: set[tuple[str, ...]]) -> ValuesFix | None:
+        wanted: dict[tuple[str, ...], dict[YamlPath, Any]] = {}
+        moved: dict[str, list[Finding]] = {}
+        where: dict[tuple, tuple[str, ...]] = {}
+        for template, finding, routed in routes:
+            if not set(routed) <= keys or not _agrees(wanted, routed):
+                continue
+            for key, settings in routed.items():
+                wanted.setdefault(key, {}).update(settings)
+            moved.setdefault(template, []).append(finding)
+            where[finding.identity] = next(iter(routed))
+        if not wanted:
+            return None
+        text = _edited(editor, values_root, wanted)
+        if text is None:
+            return None
+        fix = _proven(root, release, text, checked, moved)
+        if fix is not None:
+            fix.keys = where
+        return fix
+
+    return attempt
+
+
+def _route(
+    template: str, fix: Fix, owners: dict[Place, tuple[str, ...]]
+) -> dict[tuple[str, ...], dict[YamlPath, Any]] | None:
+    """The values each field of ``fix`` needs, by controlling key (None: a field no key controls)."""
+    if fix.adds or not fix.touches:
+        return None
+    routed: dict[tuple[str, ...], dict[YamlPath, Any]] = {}
+    for touch in fix.touches:
+        if touch.value is DELETED:
+            return None
+        owner = next(
+            (
+                (key, place[2])
+                for place, key in owners.items()
+                if place[0] == template and place[1] == touch.doc and touch.path[: len(place[2])] == place[2]
+            ),
+            None,
+        )
+        if owner is None:
+            return None
+        key, place_path = owner
+        inner = touch.path[len(place_path) :]
+        if not inner and not isinstance(touch.value, dict):
+            return None
+        for sub, value in _flattened(touch.value) if not inner else [((), touch.value)]:
+            routed.setdefault(key, {})[(*inner, *sub)] = value
+    return routed
+
+
+def _flattened(value: dict[str, Any], prefix: YamlPath = ()) -> list[tuple[YamlPath, Any]]:
+    """A mapping as (path, leaf) pairs: merged into the key's entries one leaf at a time."""
+    pairs: list[tuple[YamlPath, Any]] = []
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            pairs.extend(_flattened(item, (*prefix, key)))
+        else:
+            pairs.append(((*prefix, key), item))
+    return pairs
+
+
+def _agrees(wanted: dict[tuple[str, ...], dict[YamlPath, Any]], routed: dict) -> bool:
+    """True when ``routed`` asks nothing of a key that another fix asks otherwise."""
+    return all(
+        repr(wanted.get(key, {}).get(path, value)) == repr(value)
+        for key, settings in routed.items()
+        for path, value in settings.items()
+    )
+
+
+def _edited(
+    editor: Editor, values_root: Mapping, wanted: dict[tuple[str, ...], dict[YamlPath, Any]]
+) -> str | None:
+    """``values.yaml``'s text with the wanted entries added below their keys; None when one of them
+    is set already to something else, or cannot be edited safely."""
+    text = editor.text
+    changes: list[Change] = []
+    for key, settings in wanted.items():
+        node: Any = values_root
+        for part in key[:-1]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping):
+            return None
+        tree = _tree(settings)
+        target = node.get(key[-1])
+        try:
+            if target is None or is_empty(target) or (isinstance(target, Scalar) and target.is_null):
+                changes.append(editor.set_value(node, key[-1], tree))
+            elif isinstance(target, Mapping):
+                change = _merged_into(editor, target, tree)
+                if change is None:
+                    return None
+                changes.extend(change)
+            else:
+                return None
+        except Uneditable:
+            return None
+    fixes = [Fix("values", change.edits, change.touches) for change in changes]
+    from remediate.yaml import apply
+
+    try:
+        return apply.apply(text, fixes)
+    except ValueError:
+        return None
+
+
+def _tree(settings: dict[YamlPath, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path, value in settings.items():
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(str(part), {})
+        node[str(path[-1])] = value
+    return tree
+
+
+def _merged_into(editor: Editor, mapping: Mapping, tree: dict[str, Any]) -> list[Change] | None:
+    """Changes that add the entries of ``tree`` that ``mapping`` lacks; None on a conflict."""
+    changes: list[Change] = []
+    for key, value in tree.items():
+        existing = mapping.get(key)
+        if existing is None:
+            changes.append(editor.add_key(mapping, key, value))
+        elif isinstance(value, dict) and isinstance(existing, Mapping):
+            inner = _merged_into(editor, existing, value)
+            if inner is None:
+                return None
+            changes.extend(inner)
+        elif repr(to_data(existing)) != repr(value):
+            return None
+    return changes
+
+
+def _proven(
+    root: str, release: Release, text: str, checked: dict[str, Checked], moved: dict[str, list[Finding]]
+) -> ValuesFix | None:
+    """The fix, when the chart rendered with the new values changes exactly what the moved fixes
+    promised and the workload guard finds nothing new; else None."""
+    try:
+        defaults = to_data(parse(text)[0].root)
+        rendered = render(root, release, defaults)
+    except (InputError, RenderError, IndexError):
+        return None
+    if set(rendered.templates) != set(checked):
+        return None
+    for template, entry in checked.items():
+        fixes = [finding.fix for finding in moved.get(template, []) if finding.fix is not None]
+        promise = _together(fixes)
+        if promise is None:
+            return None
+        try:
+            promises = [promise] if promise.touches else []
+            after = verify(entry.documents, rendered.templates[template], promises, key_order=False)
+        except VerificationError:
+            return None
+        if guard_refusals(entry.documents, after, moved.get(template, []), BUILTIN_POD_KINDS):
+            return None
+    return ValuesFix(text, moved, rendered)
+
+
+def checked_templates(engine: Engine, rendered: Rendered, namespace: str) -> dict[str, Checked]:
+    """Each rendered template's documents and the findings whose fixes this run applies, found
+    with the chart's own objects as the run (its Services, its NetworkPolicies)."""
+    parsed: dict[str, list[Document]] = {}
+    index = RunIndex()
+    for template, text in rendered.templates.items():
+        try:
+            parsed[template] = parse(text)
+        except InputError:
+            continue
+        index.add(summarize(template, parsed[template], engine.settings.pod_kinds, namespace))
+    checked = {}
+    for template, documents in parsed.items():
+        source = Source.from_bytes(template, rendered.templates[template].encode())
+        findings = engine.find(source, documents, Scope(index, namespace))
+        applied = [f for f in findings if engine.applied_here(f) is not None]
+        checked[template] = Checked(documents, applied, [f for f in findings if f.fix is not None])
+    return checked
+
+
+def _together(fixes: list[Fix]) -> Fix | None:
+    """One promise for several fixes applied at once: fixes that each set a whole mapping (the
+    requests fix and the limits fix each promise ``resources``) promise it merged, and one
+    inside a mapping another sets is merged into it; None when two promise different values."""
+    kept: list[Touch] = []
+    for touch in sorted((t for fix in fixes for t in fix.touches), key=lambda t: len(t.path)):
+        outer = next((k for k in kept if k.doc == touch.doc and touch.path[: len(k.path)] == k.path), None)
+        if outer is None:
+            kept.append(touch)
+            continue
+        merged = _put(outer.value, touch.path[len(outer.path) :], touch.value)
+        if merged is None:
+            return None
+        kept[kept.index(outer)] = Touch(outer.doc, outer.path, merged)
+    return Fix("values", (), tuple(kept))
+
+
+def _put(value: Any, path: YamlPath, new: Any) -> Any:
+    """``value`` with ``new`` merged in at ``path``; None where they disagree."""
+    if not path:
+        if isinstance(value, dict) and isinstance(new, dict):
+            merged = dict(value)
+            for key, item in new.items():
+                inner = _put(merged[key], (), item) if key in merged else item
+                if inner is None:
+                    return None
+                merged[key] = inner
+            return merged
+        return value if repr(value) == repr(new) else None
+    if not isinstance(value, dict):
+        return None
+    head, rest = path[0], path[1:]
+    inner = _put(value[head], rest, new) if head in value else _nest(rest, new)
+    return None if inner is None else {**value, head: inner}
+
+
+def _nest(path: YamlPath, value: Any) -> Any:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line (from 1) of each mapping key of a values file, by key path."""
+    try:
+        documents = parse(text)
+    except InputError:
+        return {}
+    found: dict[tuple[str, ...], int] = {}
+    pending: list[tuple[Any, tuple[str, ...]]] = [(documents[0].root, ())] if documents else []
+    while pending:
+        node, prefix = pending.pop()
+        if isinstance(node, Mapping):
+            for key_node, value in node.pairs:
+                key = (*prefix, str(getattr(key_node, "key_value", "")))
+                found[key] = key_node.line + 1
+                pending.append((value, key))
+    return found
+
+
+def values_source(root: str) -> Source | None:
+    """The chart's ``values.yaml``, decoded; None when it has none that can be read."""
+    import os
+
+    from remediate.yaml.source import read_regular
+
+    path = os.path.join(root, "values.yaml")
+    try:
+        return Source.from_bytes(path, read_regular(path)[0])
+    except (OSError, InputError):
+        return None
