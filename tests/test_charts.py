@@ -166,3 +166,34 @@ def test_template_line(path: tuple, expected: tuple[int, int]) -> None:
         "        {{- end }}\n"
     )
     assert charts.template_line(template, path) == expected
+
+
+TWO_CONTAINERS = Path(__file__).parent / "charts" / "two-containers"
+
+
+def test_one_value_that_feeds_two_containers_is_fixed_for_both(tmp_path: Path) -> None:
+    """The securityContext value feeds the init container and the main one: both findings' fixes
+    go to the one key, and the rendered chart has both containers fixed."""
+    copied(tmp_path, TWO_CONTAINERS)
+    args = ("--select", "security-context", "two-containers")
+    k8sfix("--write", "--unsafe-fixes", *args, cwd=tmp_path)
+    out = k8sfix("--unsafe-fixes", *args, cwd=tmp_path).stdout.decode()
+    assert 'container "migrate"' not in out and 'container "api"' not in out, out
+    assert "pod has no securityContext" in out  # no value controls the pod's: left at the template
+
+
+def test_a_value_that_also_feeds_what_no_fix_is_for_is_left_alone(tmp_path: Path) -> None:
+    """A test hook Pod takes the same value but switches the fixer off: changing the value would
+    change it too, so the proof fails and nothing is written; the findings stay."""
+    root = copied(tmp_path, TWO_CONTAINERS)
+    (root / "templates" / "hook.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-check\n"
+        "  annotations: {k8sfix.io/ignore: security-context}\nspec:\n  containers:\n"
+        "    - name: check\n      image: {{ .Values.image }}\n      imagePullPolicy: Always\n"
+        "      securityContext:\n        {{- toYaml .Values.securityContext | nindent 8 }}\n"
+    )
+    before = files_of(root)
+    args = ("--select", "security-context", "two-containers")
+    k8sfix("--write", "--unsafe-fixes", *args, cwd=tmp_path)
+    assert files_of(root) == before
+    assert 'container "api"' in k8sfix("--unsafe-fixes", *args, cwd=tmp_path).stdout.decode()
