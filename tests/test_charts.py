@@ -197,3 +197,20 @@ def test_a_value_that_also_feeds_what_no_fix_is_for_is_left_alone(tmp_path: Path
     k8sfix("--write", "--unsafe-fixes", *args, cwd=tmp_path)
     assert files_of(root) == before
     assert 'container "api"' in k8sfix("--unsafe-fixes", *args, cwd=tmp_path).stdout.decode()
+
+
+def test_a_template_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chart is untrusted input: a template looping for ever costs the run RENDER_TIMEOUT seconds
+    (Helm renders in a worker process, which is killed), then an error, and the other files go on."""
+    root = copied(tmp_path, CORPUS / "helm" / "prometheus-pushgateway")
+    (root / "templates" / "forever.yaml").write_text(
+        "{{- range until 100000 }}{{- range until 100000 }}{{- end }}{{- end }}\n"
+    )
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n"
+    )
+    monkeypatch.setattr(charts, "RENDER_TIMEOUT", 2)
+    ran = k8sfix("prometheus-pushgateway", "pod.yaml", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert "Helm did not finish rendering within 2 seconds" in ran.stderr.decode()
+    assert "pod.yaml" in ran.stdout.decode() + ran.stderr.decode()

@@ -5,9 +5,9 @@ manifests: fixing their text as YAML would fix what Helm rewrites before Kuberne
 chart is rendered, with Helm's own engine and never a home-made one, and the fixers look at the
 objects it renders. Two engines are used, whichever is there first:
 
-- the ``helm-python-sdk`` package (Helm's Go SDK in this process through its C library, about a
-  millisecond a chart once loaded; ``pip install 'k8sfix[helm]'``), imported only when a run meets
-  a chart, so that plain runs do not pay for it;
+- the ``helm-python-sdk`` package (Helm's Go SDK through its C library, a few milliseconds a chart;
+  ``pip install 'k8sfix[helm]'``), in a worker process started when a run meets a chart
+  (:mod:`remediate.run.helm_worker`: a template that loops forever is killed, not waited for);
 - the ``helm`` binary on ``PATH`` (``helm template``).
 
 Without either, a chart's templates are skipped with a note that says how to check them.
@@ -24,10 +24,14 @@ say to change the template.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
+import select
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -42,8 +46,8 @@ RELEASE_NAME = "release-name"
 
 HOW_TO_ENABLE = "install k8sfix[helm] (the helm-python-sdk package) or put helm on PATH to check charts"
 
-RENDER_TIMEOUT = 120
-"""Seconds ``helm template`` may take for one chart (a repository is untrusted input)."""
+RENDER_TIMEOUT = 30
+"""Seconds a render of one chart may take (a template may loop forever: a chart is untrusted)."""
 
 
 class RenderError(Exception):
@@ -88,20 +92,19 @@ def _outermost_chart(directory: str) -> str | None:
 def forget() -> None:
     """Drop what was seen of charts: the next run looks at the directories as they are then."""
     _outermost_chart.cache_clear()
+    WORKER.stop()
 
 
-def engine() -> Callable[[str, Release], dict[str, str]] | None:
+def engine() -> Callable[[str, Release, dict[str, Any] | None], dict[str, str]] | None:
     """The renderer of this machine (see the module docstring), or None."""
     return _engine()
 
 
 @cache
-def _engine() -> Callable[[str, Release], dict[str, str]] | None:
-    try:
-        import helm_python  # noqa: F401 - only to learn that it is there
-    except ImportError:
-        return _render_with_binary if shutil.which("helm") else None
-    return _render_with_sdk
+def _engine() -> Callable[[str, Release, dict[str, Any] | None], dict[str, str]] | None:
+    if importlib.util.find_spec("helm_python") is not None:  # found, not imported: the worker does
+        return _render_with_sdk
+    return _render_with_binary if shutil.which("helm") else None
 
 
 def render(root: str, release: Release, defaults: dict[str, Any] | None = None) -> Rendered:
@@ -112,50 +115,81 @@ def render(root: str, release: Release, defaults: dict[str, Any] | None = None) 
     renderer = engine()
     if renderer is None:
         raise RenderError(HOW_TO_ENABLE)
-    if defaults is not None and renderer is not _render_with_sdk:
-        raise RenderError("changed values are rendered in-process only (helm-python-sdk)")
     rendered = Rendered(root)
-    outcome = _render_with_sdk(root, release, defaults) if defaults is not None else renderer(root, release)
-    for key, text in outcome.items():
+    for key, text in renderer(root, release, defaults).items():
         relative = key.split("/", 1)[1] if "/" in key else key  # Helm names them <chart>/templates/...
         if text.strip() and relative.endswith((".yaml", ".yml", ".json")):
             rendered.templates[relative] = text
     return rendered
 
 
+class Worker:
+    """The render worker of a run (:mod:`remediate.run.helm_worker`), started on first use and
+    killed when an answer takes longer than :data:`RENDER_TIMEOUT`."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "remediate.run.helm_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            )
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+        except OSError:
+            self.stop()
+            raise RenderError("the Helm render worker stopped") from None
+        ready, _, _ = select.select([process.stdout], [], [], RENDER_TIMEOUT)
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            self.stop()
+            raise RenderError(f"Helm did not finish rendering within {RENDER_TIMEOUT} seconds")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+WORKER = Worker()
+
+
 def _render_with_sdk(root: str, release: Release, defaults: dict[str, Any] | None = None) -> dict[str, str]:
-    import helm_python
-
-    try:
-        chart = helm_python.Chart.load(root)
-        values: dict[str, Any] = dict(defaults or {})
-        for path in release.values_files:
-            with open(path, encoding="utf-8") as stream:
-                values = _merged(values, helm_python.values_from_yaml(stream.read()) or {})
-        for assignment in release.set_values:
-            values = _merged(values, helm_python.parse_set_string(assignment))
-        return dict(chart.render(values or None, name=release.name, namespace=release.namespace))
-    except OSError as exc:
-        raise RenderError(f"cannot read: {exc.strerror}") from None
-    except helm_python.HelmError as exc:
-        raise RenderError(str(exc)) from None
-
-
-def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` over ``base``, mappings merged key by key (as Helm merges values files)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    answer = WORKER.ask(
+        {
+            "root": root,
+            "defaults": defaults,
+            "values_files": list(release.values_files),
+            "set_values": list(release.set_values),
+            "name": release.name,
+            "namespace": release.namespace,
+        }
+    )
+    if "error" in answer:
+        raise RenderError(str(answer["error"]))
+    return dict(answer["templates"])
 
 
 SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 
 
-def _render_with_binary(root: str, release: Release) -> dict[str, str]:
+def _render_with_binary(
+    root: str, release: Release, defaults: dict[str, Any] | None = None
+) -> dict[str, str]:
+    if defaults is not None:
+        raise RenderError("changed values are rendered with helm-python-sdk only")
     command = ["helm", "template", release.name, root, "--namespace", release.namespace]
     for path in release.values_files:
         command += ["--values", path]

@@ -1,0 +1,58 @@
+"""The process that renders charts with the helm-python-sdk (``python -m remediate.run.helm_worker``).
+
+Helm's template engine runs Go code in-process, and a chart is untrusted input: a template can loop
+for as long as it likes, and nothing in Helm stops it. So k8sfix never renders in its own process:
+it starts this worker once per run (when it meets a chart), sends it one request per line on stdin
+and reads one answer per line on stdout, and kills it when an answer takes too long
+(:class:`remediate.run.charts.Worker`).
+
+A request is a JSON object: ``root`` (the chart's directory), ``defaults`` (values replacing the
+chart's ``values.yaml``, or null), ``values_files``, ``set_values``, ``name`` and ``namespace``. The
+answer is ``{"templates": {path: text}}`` or ``{"error": message}`` (Helm's own).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, mappings merged key by key (as Helm merges values files)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def answer(request: dict[str, Any]) -> dict[str, Any]:
+    """Render one request (see the module docstring)."""
+    import helm_python
+
+    try:
+        chart = helm_python.Chart.load(request["root"])
+        values: dict[str, Any] = dict(request.get("defaults") or {})
+        for path in request.get("values_files") or []:
+            with open(path, encoding="utf-8") as stream:
+                values = _merged(values, helm_python.values_from_yaml(stream.read()) or {})
+        for assignment in request.get("set_values") or []:
+            values = _merged(values, helm_python.parse_set_string(assignment))
+        rendered = chart.render(values or None, name=request["name"], namespace=request["namespace"])
+        return {"templates": dict(rendered)}
+    except OSError as exc:
+        return {"error": f"cannot read: {exc.strerror}"}
+    except helm_python.HelmError as exc:
+        return {"error": str(exc)}
+
+
+def main() -> None:
+    for line in sys.stdin:
+        print(json.dumps(answer(json.loads(line))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
