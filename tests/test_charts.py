@@ -93,11 +93,21 @@ def test_the_fix_fills_resources_where_the_chart_left_them_empty(tmp_path: Path)
 
 def test_a_finding_points_at_the_template_line_that_writes_its_field(tmp_path: Path) -> None:
     copied(tmp_path, CORPUS / "helm" / "prometheus-node-exporter")
+    out = k8sfix("--select", "container-probes", "prometheus-node-exporter", cwd=tmp_path).stdout.decode()
+    (match,) = FINDING.finditer(out)  # its liveness probe repeats readiness: no value sets that
+    line = (tmp_path / match["file"]).read_text().splitlines()[int(match["line"]) - 1]
+    assert line.strip() == "livenessProbe:"
+    assert line.index("livenessProbe") + 1 == int(match["column"])
+
+
+def test_a_finding_whose_fix_goes_to_the_values_points_at_the_key(tmp_path: Path) -> None:
+    copied(tmp_path, CORPUS / "helm" / "prometheus-node-exporter")
     out = k8sfix("--select", "image-pull-policy", "prometheus-node-exporter", cwd=tmp_path).stdout.decode()
     (match,) = FINDING.finditer(out)
     line = (tmp_path / match["file"]).read_text().splitlines()[int(match["line"]) - 1]
-    assert line.strip() == "imagePullPolicy: {{ .Values.image.pullPolicy }}"
-    assert line.index("imagePullPolicy") + 1 == int(match["column"])
+    assert match["file"].endswith("values.yaml") and line.strip() == "pullPolicy: IfNotPresent"
+    assert line.index("pullPolicy") + 1 == int(match["column"])
+    assert "its fix sets values key image.pullPolicy" in out
 
 
 def test_values_and_set_render_the_chart_as_helm_would(tmp_path: Path) -> None:
@@ -130,8 +140,8 @@ def test_a_template_named_alone_checks_its_chart(tmp_path: Path) -> None:
         "prometheus-node-exporter/templates/daemonset.yaml",
         "prometheus-node-exporter/values.yaml",
     ):
-        out = k8sfix("--select", "image-pull-policy", named, cwd=tmp_path).stdout.decode()
-        assert "prometheus-node-exporter/templates/daemonset.yaml:101:" in out, (named, out)
+        out = k8sfix("--select", "container-probes", named, cwd=tmp_path).stdout.decode()
+        assert "prometheus-node-exporter/templates/daemonset.yaml:141:" in out, (named, out)
 
 
 def test_without_a_renderer_templates_are_skipped_with_how_to_check_them(

@@ -347,11 +347,11 @@ def _fixed_values(
         for finding in moved:
             key = fix.keys[finding.identity]
             where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
-            findings.append(
-                dataclasses.replace(
-                    finding, line=lines.get(key, 1), column=1, message=f"{finding.message} ({where})"
-                )
+            line, column = lines.get(key, (1, 1))
+            shown_finding = dataclasses.replace(
+                finding, line=line, column=column, message=f"{finding.message} ({where})"
             )
+            findings.append(shown_finding)
     result = FileResult(
         name,
         Status.CHANGED if fixing else Status.UNCHANGED,

@@ -19,6 +19,7 @@ gets what its own fix wanted. Otherwise nothing is changed, and the findings sta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +40,8 @@ from remediate.yaml.verify import VerificationError, verify
 MARKER = "k8sfix-marker"
 """The key of the entry put into every values mapping to see where it is rendered."""
 
-MAX_KEYS = 400
-"""At most this many values mappings are marked (a chart's values rarely hold more)."""
+MAX_KEYS = 600
+"""At most this many values keys are marked (a chart's values rarely hold more)."""
 
 Place = tuple[str, int, YamlPath]
 """Where a values mapping is rendered: template path, document index, path of the mapping."""
@@ -70,23 +71,41 @@ class ValuesFix:
     """By template, the identities of the findings whose fixes a value controls (applied or not)."""
 
 
-def values_mappings(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The key paths of the mappings of ``values`` (the top one excluded), outermost first."""
+def values_keys(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The key paths of ``values`` that can be marked, outermost first: its mappings (the top one
+    excluded, null ones too) and its non-empty text leaves. Numbers, true/false and empty texts are
+    left out: templates compute with them or test them (``if .Values.enabled``), and a marker there
+    would change what is rendered, not just show where."""
     if not isinstance(values, dict):
         return
     for key, value in values.items():
-        if isinstance(key, str) and (isinstance(value, dict) or value is None):
+        if not isinstance(key, str):
+            continue
+        if isinstance(value, dict) or value is None or (isinstance(value, str) and value):
             yield (*prefix, key)
-            yield from values_mappings(value, (*prefix, key))
+        if isinstance(value, dict):
+            yield from values_keys(value, (*prefix, key))
+
+
+def is_leaf(values: dict[str, Any], key: tuple[str, ...]) -> bool:
+    """True when ``key`` holds a text (not a mapping) in ``values``."""
+    node: Any = values
+    for part in key:
+        node = node.get(part) if isinstance(node, dict) else None
+    return isinstance(node, str)
 
 
 def marked(values: dict[str, Any], keys: list[tuple[str, ...]]) -> dict[str, Any]:
-    """A copy of ``values`` with a :data:`MARKER` entry numbered by its place in ``keys`` in each."""
+    """A copy of ``values`` with each of ``keys`` marked with its number: a mapping gets a
+    :data:`MARKER` entry, a leaf becomes the text ``<MARKER>-<number>``."""
     copy = _copy(values)
     for number, key in enumerate(keys):
         mapping = copy
         for part in key[:-1]:
             mapping = mapping[part]
+        if isinstance(mapping.get(key[-1]), str):
+            mapping[key[-1]] = f"{MARKER}-{number}"
+            continue
         if mapping.get(key[-1]) is None:
             mapping[key[-1]] = {}
         mapping[key[-1]][MARKER] = number
@@ -104,10 +123,37 @@ def controlled_places(
     marked. A marker can break a template (a mapping the template reads entry by entry, such as an
     image's ``registry`` and ``tag``): the templates that no longer render or parse are rendered
     again with half the markers, and so on, so that each key is learnt where it can be."""
-    keys = list(values_mappings(values))[:MAX_KEYS]
+    keys = list(values_keys(values))[:MAX_KEYS]
     places: dict[tuple[str, ...], list[Place]] = {}
-    _learn(root, release, values, keys, list(range(len(keys))), None, places)
+    try:
+        plain = render(root, release, values)
+    except RenderError:
+        return places
+    shapes = {template: _shapes(text) for template, text in plain.templates.items()}
+    _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes)
     return places
+
+
+def _shapes(text: str) -> list[Any] | None:
+    """The shape of each document of a rendered template (see :func:`_shape`); None if it does
+    not parse."""
+    try:
+        return [_shape(document.data) for document in parse(text)]
+    except InputError:
+        return None
+
+
+def _shape(data: Any) -> Any:
+    """``data`` with its leaves and markers taken out, and mappings left empty by that dropped:
+    what a marker must not change. (A marker alone in a mapping counts as nothing:
+    ``{{- with .Values.resources }}`` writes the key only for a mapping with something in it, and
+    ``resources: {}`` is the same as no resources.)"""
+    if isinstance(data, dict):
+        shaped = {key: _shape(value) for key, value in data.items() if key != MARKER}
+        return {key: value for key, value in shaped.items() if value != {}}
+    if isinstance(data, list):
+        return [_shape(item) for item in data]
+    return None
 
 
 def _learn(
@@ -118,9 +164,11 @@ def _learn(
     numbers: list[int],
     templates: set[str] | None,
     places: dict[tuple[str, ...], list[Place]],
+    shapes: dict[str, list[Any] | None],
 ) -> None:
     """Render with the markers ``numbers`` and file where they come out in ``templates`` (all when
-    None); halve the markers for the templates they broke."""
+    None); halve the markers for the templates they broke: that no longer parse, or whose shape
+    changed (a marker that enabled a container would put the others at other indexes)."""
     if not numbers:
         return
     broken: set[str] = set()
@@ -137,19 +185,29 @@ def _learn(
             except InputError:
                 broken.add(template)
                 continue
+            if [_shape(document.data) for document in documents] != shapes.get(template):
+                broken.add(template)
+                continue
             for document in documents:
                 for path, number in _markers(to_data(document.root), ()):
                     if isinstance(number, int) and 0 <= number < len(numbers):
                         places.setdefault(keys[numbers[number]], []).append((template, document.index, path))
+    if rendered is not None:  # a template a marker switched off (``if eq .Values.kind "Deployment"``)
+        broken |= {t for t in shapes if t not in rendered.templates and (templates is None or t in templates)}
     if (rendered is None or broken) and len(numbers) > 1:
         half = len(numbers) // 2
         subset = templates if rendered is None else broken  # a render error: the same templates again
-        _learn(root, release, values, keys, numbers[:half], subset, places)
-        _learn(root, release, values, keys, numbers[half:], subset, places)
+        _learn(root, release, values, keys, numbers[:half], subset, places, shapes)
+        _learn(root, release, values, keys, numbers[half:], subset, places, shapes)
+
+
+LEAF_MARK = re.compile(rf"{MARKER}-(\d+)")
 
 
 def _markers(data: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any]]:
-    if isinstance(data, dict):
+    if isinstance(data, str) and (leaf := LEAF_MARK.fullmatch(data)):
+        yield path, int(leaf.group(1))
+    elif isinstance(data, dict):
         if MARKER in data:
             yield path, data[MARKER]
         for key, value in data.items():
@@ -170,18 +228,20 @@ def fix_values(root: str, release: Release, values: Source, checked: dict[str, C
     values_root = values_documents[0].root if values_documents else None
     if not isinstance(values_root, Mapping):
         return None
-    places = controlled_places(root, release, to_data(values_root))
+    values_data = to_data(values_root)
+    places = controlled_places(root, release, values_data)
     owners = {place: key for key, found in places.items() for place in found}
+    leaves = {key for key in places if is_leaf(values_data, key)}
     routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]] = []
     for template, entry in checked.items():
         for finding in entry.findings:
-            routed = _route(template, finding.fix, owners) if finding.fix is not None else None
+            routed = _route(template, finding.fix, owners, leaves) if finding.fix is not None else None
             if routed is not None:
                 routes.append((template, finding, routed))
     routable: dict[str, set[tuple]] = {}
     for template, entry in checked.items():
         for finding in entry.fixable:
-            if finding.fix is not None and _route(template, finding.fix, owners) is not None:
+            if finding.fix is not None and _route(template, finding.fix, owners, leaves) is not None:
                 routable.setdefault(template, set()).add(finding.identity)
     keys = list(dict.fromkeys(key for *_, routed in routes for key in routed))
     layout = detect(values_documents, json=False, newline=values.newline)
@@ -231,27 +291,31 @@ def _attempt(
 
 
 def _route(
-    template: str, fix: Fix, owners: dict[Place, tuple[str, ...]]
+    template: str, fix: Fix, owners: dict[Place, tuple[str, ...]], leaves: set[tuple[str, ...]]
 ) -> dict[tuple[str, ...], dict[YamlPath, Any]] | None:
-    """The values each field of ``fix`` needs, by controlling key (None: a field no key controls)."""
+    """The values each field of ``fix`` needs, by controlling key (None: a field no key controls).
+    A field takes the key of the innermost place holding it: a leaf (``image.pullPolicy``, in
+    ``leaves``) that renders as the field itself is set; a mapping gets the field as an entry."""
     if fix.adds or not fix.touches:
         return None
     routed: dict[tuple[str, ...], dict[YamlPath, Any]] = {}
     for touch in fix.touches:
         if touch.value is DELETED:
             return None
-        owner = next(
-            (
-                (key, place[2])
-                for place, key in owners.items()
-                if place[0] == template and place[1] == touch.doc and touch.path[: len(place[2])] == place[2]
-            ),
-            None,
-        )
-        if owner is None:
+        holding = [
+            (len(place[2]), key, place[2])
+            for place, key in owners.items()
+            if place[0] == template and place[1] == touch.doc and touch.path[: len(place[2])] == place[2]
+        ]
+        if not holding:
             return None
-        key, place_path = owner
+        _, key, place_path = max(holding, key=lambda entry: entry[0])
         inner = touch.path[len(place_path) :]
+        if key in leaves:
+            if inner or isinstance(touch.value, (dict, list)):
+                return None
+            routed.setdefault(key, {})[()] = touch.value
+            continue
         if not inner and not isinstance(touch.value, dict):
             return None
         for sub, value in _flattened(touch.value) if not inner else [((), touch.value)]:
@@ -292,8 +356,16 @@ def _edited(
             node = node.get(part) if isinstance(node, Mapping) else None
         if not isinstance(node, Mapping):
             return None
-        tree = _tree(settings)
         target = node.get(key[-1])
+        if () in settings:  # a leaf the field is rendered from: its value is the fix
+            if not isinstance(target, Scalar):
+                return None
+            try:
+                changes.append(editor.set_value(node, key[-1], settings[()]))
+            except Uneditable:
+                return None
+            continue
+        tree = _tree(settings)
         try:
             if target is None or is_empty(target) or (isinstance(target, Scalar) and target.is_null):
                 changes.append(editor.set_value(node, key[-1], tree))
@@ -431,20 +503,20 @@ def _nest(path: YamlPath, value: Any) -> Any:
     return value
 
 
-def key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """The line (from 1) of each mapping key of a values file, by key path."""
+def key_lines(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
+    """The line and column (from 1) of each mapping key of a values file, by key path."""
     try:
         documents = parse(text)
     except InputError:
         return {}
-    found: dict[tuple[str, ...], int] = {}
+    found: dict[tuple[str, ...], tuple[int, int]] = {}
     pending: list[tuple[Any, tuple[str, ...]]] = [(documents[0].root, ())] if documents else []
     while pending:
         node, prefix = pending.pop()
         if isinstance(node, Mapping):
             for key_node, value in node.pairs:
                 key = (*prefix, str(getattr(key_node, "key_value", "")))
-                found[key] = key_node.line + 1
+                found[key] = (key_node.line + 1, key_node.column + 1)
                 pending.append((value, key))
     return found
 
