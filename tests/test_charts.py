@@ -41,8 +41,9 @@ def test_the_corpus_has_eight_charts_with_their_licence() -> None:
 @pytest.mark.parametrize("chart", CHARTS, ids=[chart.name for chart in CHARTS])
 def test_a_chart_is_checked_at_its_templates_and_fixed_in_its_values(tmp_path: Path, chart: Path) -> None:
     """Every finding names a template of the chart or its values.yaml, at a line that exists. A
-    --write with unsafe fixes changes values.yaml alone, keeps every comment of it, leaves Helm's
-    lint content and fewer findings, and a second run changes nothing."""
+    --write with unsafe fixes changes values.yaml alone (and may add a NetworkPolicy template),
+    keeps every comment of it, leaves Helm's lint content and fewer findings, and a second run
+    changes nothing."""
     import helm_python
 
     root = copied(tmp_path, chart)
@@ -61,9 +62,11 @@ def test_a_chart_is_checked_at_its_templates_and_fixed_in_its_values(tmp_path: P
     written = k8sfix("--write", "--unsafe-fixes", chart.name, cwd=tmp_path)
     after = files_of(root)
     assert {path for path in before if before[path] != after[path]} <= {root / "values.yaml"}
+    assert set(after) - set(before) <= {root / "templates" / "networkpolicy.yaml"}
     old_lines, new_lines = before[root / "values.yaml"].decode(), after[root / "values.yaml"].decode()
     comments = [line for line in old_lines.splitlines() if line.lstrip().startswith("#")]
-    assert [line for line in new_lines.splitlines() if line.lstrip().startswith("#")] == comments
+    kept = [line for line in new_lines.splitlines() if line.lstrip().startswith("#")]
+    assert kept[: len(comments)] == comments  # the policy's note is added at the end
     assert helm_python.lint(str(root))["errors"] == []
     left = len(FINDING.findall(k8sfix("--unsafe-fixes", chart.name, cwd=tmp_path).stdout.decode()))
     assert left <= len(found)
@@ -224,3 +227,31 @@ def test_a_template_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pyte
     assert ran.returncode == 2
     assert "Helm did not finish rendering within 2 seconds" in ran.stderr.decode()
     assert "pod.yaml" in ran.stdout.decode() + ran.stderr.decode()
+
+
+def test_a_chart_with_helm_create_helpers_gets_a_network_policy_template(tmp_path: Path) -> None:
+    """jiralert defines jiralert.selectorLabels, .fullname and .labels and has no policy: the fix
+    adds templates/networkpolicy.yaml behind networkPolicy.enabled, which selects its pods."""
+    root = copied(tmp_path, CORPUS / "helm" / "jiralert")
+    args = ("--select", "network-policy", "--unsafe-fixes", "jiralert")
+    assert "no NetworkPolicy" in k8sfix(*args, cwd=tmp_path).stdout.decode()
+    k8sfix("--write", *args, cwd=tmp_path)
+    template = (root / "templates" / "networkpolicy.yaml").read_text()
+    assert template.startswith("{{- if .Values.networkPolicy.enabled }}\n")
+    assert '{{- include "jiralert.selectorLabels" . | nindent 6 }}' in template
+    assert (root / "values.yaml").read_text().endswith("networkPolicy:\n  enabled: true\n")
+    assert "no NetworkPolicy" not in k8sfix(*args, cwd=tmp_path).stdout.decode()
+    shown = k8sfix(
+        "--select", "network-policy", "--set", "networkPolicy.enabled=false", "jiralert", cwd=tmp_path
+    )
+    assert "no NetworkPolicy" in shown.stdout.decode()  # the value switches it off, as charts do
+
+
+def test_a_chart_with_a_policy_template_of_its_own_gets_no_second_one(tmp_path: Path) -> None:
+    """pushgateway has templates/networkpolicy.yaml, switched off: its owner chose so; reported."""
+    root = copied(tmp_path, CORPUS / "helm" / "prometheus-pushgateway")
+    before = files_of(root)
+    args = ("--select", "network-policy", "--unsafe-fixes", "prometheus-pushgateway")
+    k8sfix("--write", *args, cwd=tmp_path)
+    assert files_of(root) == before
+    assert "(a Helm chart: add a NetworkPolicy template to it)" in k8sfix(*args, cwd=tmp_path).stdout.decode()

@@ -16,7 +16,7 @@ from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
 from remediate.output import formats, report
-from remediate.run import bulk, chart_values, charts, delivery, files, registry
+from remediate.run import bulk, chart_policies, chart_values, charts, delivery, files, registry
 from remediate.run import config as configuration
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
@@ -293,19 +293,11 @@ def _charts(
             )
             rendered.append(Input(name, name, error=message))
             continue
-        moved: dict[str, frozenset[tuple]] = {}
-        routable: dict[str, frozenset[tuple]] = {}
-        if engine.fixers:
-            fixed_values = _fixed_values(engine, root, shown, release, chart, fixing=options.fixing)
-            if fixed_values is not None:
-                values_input, fix = fixed_values
-                routable = {t: frozenset(found) for t, found in fix.routable.items()}
-                if values_input is not None:
-                    rendered.append(values_input)
-                    kept = [c for c in kept if os.path.abspath(c.path) != os.path.join(root, "values.yaml")]
-                    moved = {t: frozenset(f.identity for f in found) for t, found in fix.fixed.items()}
-                    if options.fixing and fix.rendered is not None:  # the chart as it is after the fix
-                        chart, moved = fix.rendered, {}
+        fixes = _chart_fixes(engine, root, shown, release, chart, fixing=options.fixing)
+        rendered.extend(fixes.inputs)
+        if fixes.inputs:  # the chart's values.yaml is one of them
+            kept = [c for c in kept if os.path.abspath(c.path) != os.path.join(root, "values.yaml")]
+        chart, moved, routable = fixes.chart, fixes.moved, fixes.routable
         for relative, text in chart.templates.items():
             name = os.path.normpath(os.path.join(shown, relative))
             try:
@@ -326,42 +318,81 @@ def _charts(
     return kept, rendered
 
 
-def _fixed_values(
+@dataclasses.dataclass
+class ChartFixes:
+    """What fixing a chart comes to: inputs whose results are made already (its ``values.yaml``, a
+    new policy template), the chart to show the templates of (as fixed, when fixing), and by
+    template the findings shown elsewhere (``moved``) or fixable in the values (``routable``)."""
+
+    chart: charts.Rendered
+    inputs: list[Input] = dataclasses.field(default_factory=list)
+    moved: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
+    routable: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
+
+
+def _chart_fixes(
     engine: Engine, root: str, shown: str, release: charts.Release, chart: charts.Rendered, *, fixing: bool
-) -> tuple[Input | None, chart_values.ValuesFix] | None:
-    """The input of a chart's ``values.yaml`` with the findings whose fixes go there (its result
-    made already: changed when ``fixing``; None when no fix goes there), and the values fix; None
-    when the chart has no values to fix."""
-    values = chart_values.values_source(root)
+) -> ChartFixes:
+    """The fixes of a chart: in its values (:mod:`remediate.run.chart_values`), then a policy
+    template (:mod:`remediate.run.chart_policies`), each proven by rendering."""
+    outcome = ChartFixes(chart)
+    values = chart_values.values_source(root) if engine.fixers else None
     if values is None:
-        return None
+        return outcome
     checked = chart_values.checked_templates(engine, chart, release.namespace)
     fix = chart_values.fix_values(root, release, values, checked)
-    if fix is None or fix.rendered is None:
-        return (None, fix) if fix is not None else None
-    name = os.path.join(shown, "values.yaml")
-    source = Source.from_bytes(name, values.to_bytes(values.text))
+    text, findings, after = values.text, [], chart
     lines = chart_values.key_lines(values.text)
-    findings = []
-    for template, moved in fix.fixed.items():
-        for finding in moved:
-            key = fix.keys[finding.identity]
-            where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
-            line, column = lines.get(key, (1, 1))
-            shown_finding = dataclasses.replace(
-                finding, line=line, column=column, message=f"{finding.message} ({where})"
-            )
-            findings.append(shown_finding)
+    if fix is not None:
+        outcome.routable = {t: frozenset(found) for t, found in fix.routable.items()}
+        if fix.rendered is not None:
+            text, after = fix.text, fix.rendered
+            for template, moved in fix.fixed.items():
+                for finding in moved:
+                    key = fix.keys[finding.identity]
+                    line, column = lines.get(key, (1, 1))
+                    where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
+                    findings.append((template, finding, line, column, where))
+    policy = chart_policies.propose(engine, root, release, after, text)
+    name = os.path.join(shown, "values.yaml")
+    if policy is not None:
+        text, after = policy.values_text, policy.rendered
+        end = max(len(values.text.splitlines()), 1)
+        for template, finding in policy.fixed:
+            adds = f"its fix adds {chart_policies.TEMPLATE}, switched on by networkPolicy.enabled"
+            where = f"in {os.path.join(shown, template)}; {adds}"
+            findings.append((template, finding, end, 1, where))
+        new_name = os.path.join(shown, chart_policies.TEMPLATE)
+        new = FileResult(
+            new_name,
+            Status.CHANGED if fixing else Status.UNCHANGED,
+            Source(new_name, ""),
+            output=policy.template if fixing else None,
+            created=True,
+        )
+        outcome.inputs.append(Input(new_name, new_name, None, result=new))
+    if not findings:
+        return outcome
+    shown_findings = tuple(
+        dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} ({where})")
+        for _, finding, line, column, where in findings
+    )
     result = FileResult(
         name,
         Status.CHANGED if fixing else Status.UNCHANGED,
-        source,
-        tuple(findings),
-        frozenset(f.identity for f in findings) if fixing else frozenset(),
-        fix.text if fixing else None,
+        Source.from_bytes(name, values.to_bytes(values.text)),
+        shown_findings,
+        frozenset(f.identity for f in shown_findings) if fixing else frozenset(),
+        text if fixing else None,
         documents=1,
     )
-    return Input(name, name, values.to_bytes(values.text), result=result), fix
+    outcome.inputs.insert(0, Input(name, name, values.to_bytes(values.text), result=result))
+    if fixing:
+        outcome.chart = after
+    else:
+        for template, finding, *_ in findings:
+            outcome.moved[template] = outcome.moved.get(template, frozenset()) | {finding.identity}
+    return outcome
 
 
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:

@@ -210,6 +210,7 @@ def _render_with_binary(
 
 
 NOT_FIXED = "(a Helm chart, where no value sets this field: change the template)"
+NO_POLICY_TEMPLATE = "(a Helm chart: add a NetworkPolicy template to it)"
 
 
 def in_template(result: FileResult, template: str, routable: frozenset[tuple] = frozenset()) -> FileResult:
@@ -224,7 +225,8 @@ def in_template(result: FileResult, template: str, routable: frozenset[tuple] = 
         if finding.fix is not None and finding.identity in routable:
             message, fix = f"{finding.message} (in the chart's values)", finding.fix
         else:
-            message = finding.message if finding.fix is None else f"{finding.message} {NOT_FIXED}"
+            why = NO_POLICY_TEMPLATE if finding.fixer == "network-policy" else NOT_FIXED
+            message = finding.message if finding.fix is None else f"{finding.message} {why}"
             fix = None
         findings.append(replace(finding, line=line, column=column, fix=fix, message=message))
     notes = tuple(replace(note, line=None, column=None) for note in result.notes)

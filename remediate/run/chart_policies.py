@@ -1,0 +1,148 @@
+"""A NetworkPolicy for a Helm chart: a new template of the chart, behind a value, as charts have one.
+
+No value of a chart can add an object, so the network-policy fix of a chart is a template of its
+own, ``templates/networkpolicy.yaml``, written the way ``helm create`` charts write theirs: named
+by the chart's ``fullname`` helper, labelled by its ``labels`` helper, selecting the pods by its
+``selectorLabels`` helper (the labels its workloads' selectors use, which do not change at an
+upgrade), and switched on by ``networkPolicy.enabled`` in ``values.yaml``. Like the policy of a
+plain file it allows all traffic, as without a policy, for the user to narrow.
+
+It is written only for a chart that has neither a ``networkpolicy.yaml`` template nor a
+``networkPolicy`` value (a chart with its own policy template has a reason to keep it off), whose
+helpers define ``selectorLabels``, and it is proven like every chart fix: the chart, copied with
+the new template and values, renders the old objects unchanged plus one NetworkPolicy, after which
+the network-policy check finds no pod of the chart uncovered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from remediate.kube.findings import Finding
+from remediate.run.chart_values import checked_templates
+from remediate.run.charts import Release, Rendered, RenderError, render
+from remediate.run.runner import Engine
+from remediate.yaml.document import parse
+from remediate.yaml.source import InputError
+
+TEMPLATE = "templates/networkpolicy.yaml"
+NETWORK_POLICY = "network-policy"
+HELPER = re.compile(r'define\s+"([^"]+)\.selectorLabels"')
+
+VALUES_BLOCK = """
+# -- A NetworkPolicy for the chart's pods (templates/networkpolicy.yaml, added by k8sfix). It
+# allows all traffic, as without a policy: narrow its rules to what the pods need.
+networkPolicy:
+  enabled: true
+"""
+
+
+@dataclass(frozen=True)
+class NewPolicy:
+    """The chart's new policy template and its values text, and the findings it fixes."""
+
+    template: str
+    values_text: str
+    fixed: list[tuple[str, Finding]]
+    rendered: Rendered
+
+
+def template_text(helpers: str) -> str:
+    """The policy template for a chart whose helpers are named ``<helpers>.*``."""
+    return (
+        "{{- if .Values.networkPolicy.enabled }}\n"
+        "# Allows all Ingress and Egress traffic, as without a policy; narrow it to what these pods need.\n"
+        "apiVersion: networking.k8s.io/v1\n"
+        "kind: NetworkPolicy\n"
+        "metadata:\n"
+        f'  name: {{{{ include "{helpers}.fullname" . }}}}\n'
+        "  labels:\n"
+        f'    {{{{- include "{helpers}.labels" . | nindent 4 }}}}\n'
+        "spec:\n"
+        "  podSelector:\n"
+        "    matchLabels:\n"
+        f'      {{{{- include "{helpers}.selectorLabels" . | nindent 6 }}}}\n'
+        "  ingress:\n"
+        "    - {}\n"
+        "  egress:\n"
+        "    - {}\n"
+        "  policyTypes:\n"
+        "    - Ingress\n"
+        "    - Egress\n"
+        "{{- end }}\n"
+    )
+
+
+def helpers_of(root: str) -> str | None:
+    """The prefix of the chart's helper names when it defines ``<prefix>.selectorLabels``,
+    ``<prefix>.fullname`` and ``<prefix>.labels`` (in any of its templates' ``.tpl`` files)."""
+    directory = os.path.join(root, "templates")
+    texts = []
+    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        path = os.path.join(directory, name)
+        if name.endswith(".tpl") and os.path.isfile(path) and not os.path.islink(path):
+            with open(path, encoding="utf-8", errors="replace") as stream:
+                texts.append(stream.read(1_000_000))
+    text = "\n".join(texts)
+    for prefix in HELPER.findall(text):
+        if f'define "{prefix}.fullname"' in text and f'define "{prefix}.labels"' in text:
+            return str(prefix)
+    return None
+
+
+def propose(
+    engine: Engine, root: str, release: Release, rendered: Rendered, values_text: str
+) -> NewPolicy | None:
+    """The chart's new policy (see the module docstring), or None."""
+    checked = checked_templates(engine, rendered, release.namespace)
+    wanted = [
+        (template, finding)
+        for template, entry in checked.items()
+        for finding in entry.findings
+        if finding.fixer == NETWORK_POLICY
+    ]
+    if (
+        not wanted
+        or os.path.exists(os.path.join(root, TEMPLATE))
+        or re.search(r"^networkPolicy\s*:", values_text, re.MULTILINE)
+    ):
+        return None
+    helpers = helpers_of(root)
+    if helpers is None:
+        return None
+    text = template_text(helpers)
+    new_values = values_text + ("" if values_text.endswith("\n") else "\n") + VALUES_BLOCK
+    after = _rendered_with(root, release, text, new_values)
+    if after is None or set(after.templates) != set(rendered.templates) | {TEMPLATE}:
+        return None
+    if any(after.templates[t] != rendered.templates[t] for t in rendered.templates):
+        return None
+    try:
+        policies = parse(after.templates[TEMPLATE])
+    except InputError:
+        return None
+    if len(policies) != 1:
+        return None
+    left = checked_templates(engine, after, release.namespace)
+    if any(f.fixer == NETWORK_POLICY for entry in left.values() for f in entry.findings):
+        return None
+    return NewPolicy(text, new_values, wanted, after)
+
+
+def _rendered_with(root: str, release: Release, template: str, values_text: str) -> Rendered | None:
+    """The chart rendered from a copy of it with the new template and values; None if it fails."""
+    with tempfile.TemporaryDirectory(prefix="k8sfix-chart-") as scratch:
+        copy = os.path.join(scratch, os.path.basename(root))
+        try:
+            shutil.copytree(root, copy, symlinks=True)
+            with open(os.path.join(copy, TEMPLATE), "w", encoding="utf-8") as stream:
+                stream.write(template)
+            with open(os.path.join(copy, "values.yaml"), "w", encoding="utf-8") as stream:
+                stream.write(values_text)
+            return render(copy, release)
+        except (OSError, RenderError):
+            return None
