@@ -5,16 +5,18 @@ into the template's text, which Helm rewrites; but most charts take those fields
 (``{{- with .Values.securityContext }} {{- toYaml . | nindent 12 }}``), and the fix then belongs
 there. Which values key controls which rendered field is learnt by rendering, not guessed from
 names (charts call it ``securityContext``, ``containerSecurityContext``, gate it behind
-``enabled``...): every mapping of the values gets a marker entry of its own, the chart is rendered
-once, and where a marker comes out is where that key's entries go (:func:`controlled_places`).
+``enabled``...): every mapping of the values gets a marker entry of its own and every text value
+becomes a marker, the chart is rendered, and where a marker comes out is what that key controls
+(:func:`controlled_places`).
 
-A fix is moved to the values when every field it sets lies below a place a key controls, and the
-key's entries are then added to ``values.yaml`` (comments, order and the commented hints of
-``resources: {}`` kept: the text is edited, not rewritten). The result is proven: the chart is
-rendered again with the new values, and each rendered object may differ from before only where the
-applied fixes said (the verifier of plain files), the workload guard must find nothing new, and a
-key that feeds several places (an init and a main container) is changed only when every place
-gets what its own fix wanted. Otherwise nothing is changed, and the findings stay for a human.
+A fix is moved to the values when every field it sets lies at or below a place a key controls:
+the key's missing entries are added to ``values.yaml``, or the text value set (comments, order and
+the commented hints of ``resources: {}`` kept: the text is edited, not rewritten). The result is
+proven: the chart is rendered again with the new values, and each rendered object may differ from
+before only where the applied fixes said (the verifier of plain files), the workload guard must
+find nothing new, and a key that feeds several places (an init and a main container) is changed
+only when every place gets what its own fix wanted. Otherwise nothing is changed, and the findings
+stay for a human.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS
 from remediate.run.charts import Release, Rendered, RenderError, render
 from remediate.run.runner import Engine, Scope, guard_refusals
+from remediate.yaml import apply as applying
 from remediate.yaml.document import Document, Mapping, Scalar, parse
 from remediate.yaml.edits import Change, Editor, Uneditable, is_empty
 from remediate.yaml.layout import detect
@@ -379,10 +382,8 @@ def _edited(
         except Uneditable:
             return None
     fixes = [Fix("values", change.edits, change.touches) for change in changes]
-    from remediate.yaml import apply
-
     try:
-        return apply.apply(text, fixes)
+        return applying.apply(text, fixes)
     except ValueError:
         return None
 
