@@ -255,3 +255,24 @@ def test_a_chart_with_a_policy_template_of_its_own_gets_no_second_one(tmp_path: 
     k8sfix("--write", *args, cwd=tmp_path)
     assert files_of(root) == before
     assert "(a Helm chart: add a NetworkPolicy template to it)" in k8sfix(*args, cwd=tmp_path).stdout.decode()
+
+
+HELM_CREATE = Path(__file__).parent / "charts" / "helm-create"
+
+
+def test_the_chart_helm_create_scaffolds_is_fixed_where_it_asks_to_be(tmp_path: Path) -> None:
+    """``helm create`` leaves ``resources: {}`` and ``securityContext: {}`` with hints to fill them:
+    the fix fills them (the hints kept below), sets image.pullPolicy, adds the policy template, and
+    the rendered Deployment then has what the fixes promised; Helm's lint is content."""
+    import helm_python
+
+    root = copied(tmp_path, HELM_CREATE)
+    k8sfix("--write", "--unsafe-fixes", "helm-create", cwd=tmp_path)
+    values = (root / "values.yaml").read_text()
+    assert "resources:\n  requests:\n    cpu: 100m\n    memory: 64Mi\n  limits:" in values
+    assert "securityContext:\n  runAsUser: 10001\n" in values and "  # capabilities:\n" in values
+    assert "pullPolicy: Always" in values and (root / "templates" / "networkpolicy.yaml").is_file()
+    assert helm_python.lint(str(root))["errors"] == []
+    out = k8sfix("--unsafe-fixes", "helm-create", cwd=tmp_path).stdout.decode()
+    deployment = [line for line in out.splitlines() if "Deployment/release-name-web" in line]
+    assert all("readOnlyRootFilesystem" in line or "livenessProbe" in line for line in deployment), deployment

@@ -444,7 +444,8 @@ def _proven(
 
 def checked_templates(engine: Engine, rendered: Rendered, namespace: str) -> dict[str, Checked]:
     """Each rendered template's documents and the findings whose fixes this run applies, found
-    with the chart's own objects as the run (its Services, its NetworkPolicies)."""
+    with the chart's own objects as the run (its Services, its NetworkPolicies), each with a fix of
+    its own rather than one shared by the findings of a node."""
     parsed: dict[str, list[Document]] = {}
     index = RunIndex()
     for template, text in rendered.templates.items():
@@ -456,7 +457,11 @@ def checked_templates(engine: Engine, rendered: Rendered, namespace: str) -> dic
     checked = {}
     for template, documents in parsed.items():
         source = Source.from_bytes(template, rendered.templates[template].encode())
-        findings = engine.find(source, documents, Scope(index, namespace))
+        scope = Scope(index, namespace)
+        first = engine.find(source, documents, scope)
+        # each finding with its own part of a shared fix: a value may take some parts and not others
+        # (the securityContext keys, not the emptyDir volumes of a read-only root filesystem)
+        findings = engine.find(source, documents, scope, frozenset(f.identity for f in first))
         applied = [f for f in findings if engine.applied_here(f) is not None]
         checked[template] = Checked(documents, applied, [f for f in findings if f.fix is not None])
     return checked
