@@ -496,7 +496,7 @@ def _show(result: FileResult, options: RunOptions) -> int:
         sys.stdout.write(report.unified_diff(result))
     if options.output_format == "text":
         stream = _findings_stream(options)
-        for finding in result.findings:
+        for finding in sorted(result.findings, key=lambda found: (found.line, found.column)):  # as read
             if options.diff and finding.identity in result.fixed:
                 continue  # the diff shows it
             unsafe = bool(options.unsafe_fixes)
