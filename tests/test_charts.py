@@ -276,3 +276,19 @@ def test_the_chart_helm_create_scaffolds_is_fixed_where_it_asks_to_be(tmp_path: 
     out = k8sfix("--unsafe-fixes", "helm-create", cwd=tmp_path).stdout.decode()
     deployment = [line for line in out.splitlines() if "Deployment/release-name-web" in line]
     assert all("readOnlyRootFilesystem" in line or "livenessProbe" in line for line in deployment), deployment
+
+
+def test_a_chart_whose_values_or_templates_lead_out_of_it_is_not_written_through(tmp_path: Path) -> None:
+    """A repository is untrusted: a values.yaml that is a link out of the chart, or a templates/
+    directory that is one, is never written through (the fixes are reported, not applied there)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = copied(tmp_path, CORPUS / "helm" / "jiralert")
+    (outside / "values.yaml").write_bytes((root / "values.yaml").read_bytes())
+    (root / "values.yaml").unlink()
+    (root / "values.yaml").symlink_to(outside / "values.yaml")
+    shutil.move(str(root / "templates"), str(outside / "templates"))
+    (root / "templates").symlink_to(outside / "templates")
+    before = files_of(outside)
+    k8sfix("--write", "--unsafe-fixes", "jiralert", cwd=tmp_path)
+    assert files_of(outside) == before

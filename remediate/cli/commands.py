@@ -336,6 +336,9 @@ def _chart_fixes(
     """The fixes of a chart: in its values (:mod:`remediate.run.chart_values`), then a policy
     template (:mod:`remediate.run.chart_policies`), each proven by rendering."""
     outcome = ChartFixes(chart)
+    values_path = os.path.join(root, "values.yaml")
+    if not files.inside(values_path, root):  # a link out of the chart: never written through
+        return outcome
     values = chart_values.values_source(root) if engine.fixers else None
     if values is None:
         return outcome
@@ -353,7 +356,9 @@ def _chart_fixes(
                     line, column = lines.get(key, (1, 1))
                     where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
                     findings.append((template, finding, line, column, where))
-    policy = chart_policies.propose(engine, root, release, after, text)
+    templates = os.path.join(root, "templates")
+    inside = os.path.isdir(templates) and files.inside(templates, root)
+    policy = chart_policies.propose(engine, root, release, after, text) if inside else None
     name = os.path.join(shown, "values.yaml")
     if policy is not None:
         text, after = policy.values_text, policy.rendered
