@@ -38,14 +38,24 @@ def volume_name(path: str) -> str:
 
 
 def volume_names(spec: Mapping) -> set[str]:
-    """The names of the volumes the pod spec declares."""
+    """The names of the volumes the pod spec declares, and of the claims a StatefulSet's
+    ``volumeClaimTemplates`` add to its pods (their names are volume names too)."""
     node = spec.get("volumes")
     listed = to_data(node) if node is not None else None
-    return {
+    names = {
         str(volume["name"])
         for volume in (listed if isinstance(listed, list) else [])
         if isinstance(volume, dict) and "name" in volume
     }
+    template = spec.parent
+    owner = template.parent if template is not None else None
+    claims_node = owner.get("volumeClaimTemplates") if isinstance(owner, Mapping) else None
+    claims = to_data(claims_node) if claims_node is not None else None
+    for claim in claims if isinstance(claims, list) else []:
+        metadata = claim.get("metadata") if isinstance(claim, dict) else None
+        if isinstance(metadata, dict) and "name" in metadata:
+            names.add(str(metadata["name"]))
+    return names
 
 
 def new_names(spec: Mapping, paths: list[str]) -> list[str]:
@@ -79,6 +89,8 @@ def scratch_volumes(ctx: Context, spec: Mapping, container: Container, paths: li
 def add_items(ctx: Context, mapping: Mapping, key: str, items: list[Any]) -> Change:
     """Append ``items`` to the list ``key`` of ``mapping``; create the key, or fill an empty value."""
     node = mapping.own.get(key)
+    if node is None and mapping.get(key) is not None:  # from a merge key: an own one would replace it
+        raise Uneditable(f'"{key}" comes from a merge key (<<)')
     if node is None:
         return ctx.editor.add_key(mapping, key, items)
     if isinstance(node, Sequence) and node.items:

@@ -598,6 +598,14 @@ class NetworkPolicy(Fixer):
                 manifest, workload.node, f"{message(workload)} (not fixed automatically: {why})"
             )
         label = {NAME_LABEL: value}
+        taken = label_in_use(ctx, label, workload)
+        if taken is not None:
+            return self.finding(
+                manifest,
+                workload.node,
+                f"{message(workload)} (not fixed automatically: {reason}; {NAME_LABEL}={value} would put "
+                f"these pods under {taken}: give them a label of their own)",
+            )
         text = (
             f"{message(workload)}; its pod template has no labels to select them by: the fix labels them "
             f"{NAME_LABEL}={value}, then adds a policy that selects them"
@@ -785,6 +793,25 @@ def policy_file(option: str, ctx: Context) -> str | None:
 def target_in(path: str, option: str) -> str:
     """The ``policy-file`` of the directory of ``path``, as a normalized path."""
     return os.path.normpath(os.path.join(os.path.dirname(path), option))
+
+
+def label_in_use(ctx: Context, labels: dict[str, str], workload: Workload) -> str | None:
+    """What in the run already selects or carries ``labels`` in the workload's namespace (a Service
+    that would send the pods traffic, a policy that would cover them, other pods a selector would
+    then count with them), or None."""
+    namespace = workload.namespace
+    services = ctx.index.services_selecting(labels, namespace)
+    if services:
+        return f"Service {services[0].name}"
+    coverage, before = ctx.index.policy_coverage(labels, namespace), ctx.index.policy_coverage({}, namespace)
+    for direction in ("Ingress", "Egress"):
+        added = [p for p in coverage.of(direction) if p not in before.of(direction)]
+        if added:
+            return f"NetworkPolicy {added[0].name}"
+    others = [o for o in ctx.index.workloads_selected_by({"matchLabels": labels}, namespace)]
+    if others:
+        return f"the selectors of {others[0].kind}/{others[0].name}'s pods"
+    return None
 
 
 def add_labels(ctx: Context, template: PodTemplate, labels: dict[str, str]) -> Change:

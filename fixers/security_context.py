@@ -124,6 +124,7 @@ Limitations:
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -597,9 +598,9 @@ def mount_paths(container: Container) -> tuple[str, ...]:
     mounts = to_data(node) if node is not None else None
     listed = mounts if isinstance(mounts, list) else []
     return tuple(
-        str(mount["mountPath"])
+        posixpath.normpath(mount["mountPath"])  # /data/ mounts where /data does
         for mount in listed
-        if isinstance(mount, dict) and isinstance(mount.get("mountPath"), str)
+        if isinstance(mount, dict) and isinstance(mount.get("mountPath"), str) and mount["mountPath"]
     )
 
 

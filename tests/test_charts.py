@@ -292,3 +292,26 @@ def test_a_chart_whose_values_or_templates_lead_out_of_it_is_not_written_through
     before = files_of(outside)
     k8sfix("--write", "--unsafe-fixes", "jiralert", cwd=tmp_path)
     assert files_of(outside) == before
+
+
+def test_the_render_worker_imports_nothing_from_the_directory_it_runs_in(tmp_path: Path) -> None:
+    """A scanned repository may hold a helm_python.py: the worker, started isolated, never imports
+    it (k8sfix itself never imports helm_python)."""
+    copied(tmp_path, CORPUS / "helm" / "prometheus-pushgateway")
+    ran_it = tmp_path / "imported"
+    (tmp_path / "helm_python.py").write_text(f"open({str(ran_it)!r}, 'w').close()\n")
+    ran = k8sfix("--select", "image-pull-policy", "prometheus-pushgateway", cwd=tmp_path, process=True)
+    assert "K8S001" in ran.stdout.decode(), ran.stderr.decode()
+    assert not ran_it.exists()
+
+
+def test_a_chart_with_a_policy_template_under_another_name_gets_no_second_one(tmp_path: Path) -> None:
+    root = copied(tmp_path, CORPUS / "helm" / "jiralert")
+    (root / "templates" / "netpol.yaml").write_text(
+        "{{- if .Values.netpol.enabled }}\\napiVersion: networking.k8s.io/v1\\nkind: NetworkPolicy\\n"
+        "metadata: {name: x}\\nspec: {podSelector: {}}\\n{{- end }}\\n"
+    )
+    with (root / "values.yaml").open("a") as stream:
+        stream.write("netpol:\\n  enabled: false\\n")
+    k8sfix("--write", "--unsafe-fixes", "--select", "network-policy", "jiralert", cwd=tmp_path)
+    assert not (root / "templates" / "networkpolicy.yaml").exists()

@@ -555,6 +555,12 @@ def kustomized(tmp_path: Path, overlay: str) -> Path:
             "    - {op: replace, path: /spec/template/metadata/labels/app, value: web-prod}\n"
         ),
         "resources: [../../base]\nlabels:\n- pairs: {app: web-prod}\n  includeTemplates: true\n",
+        # a strategic-merge patch picked by its target (a regular expression), whatever it names
+        "resources: [../../base]\npatches:\n- path: relabel.yaml\n  target: {kind: Deploy.*, name: w.b}\n",
+        (
+            "resources: [../../base]\npatches:\n- target: {kind: Deployment, name: web}\n  patch: |-\n"
+            "    - {op: remove, path: /spec/template/metadata/labels/app}\n"
+        ),
     ],
 )
 def test_no_policy_in_a_base_whose_overlay_relabels_its_pods(tmp_path: Path, overlay: str) -> None:
@@ -565,7 +571,7 @@ def test_no_policy_in_a_base_whose_overlay_relabels_its_pods(tmp_path: Path, ove
         "--diff", "--unsafe-fixes", "--select", "network-policy", "base/web.yaml", "--context", ".", cwd=root
     )
     assert ran.stdout == b"", ran.stdout
-    expected = "kustomization overlays/prod/kustomization.yaml gives these pods app=web-prod"
+    expected = "kustomization overlays/prod/kustomization.yaml gives these pods app="
     assert expected in ran.stderr.decode()
 
 
@@ -589,3 +595,22 @@ def test_a_policy_file_the_kustomization_does_not_build_is_not_written(tmp_path:
     (root / "base/kustomization.yaml").write_text("resources: [web.yaml, policies.yaml]\n")
     ran = k8sfix("--diff", "--unsafe-fixes", "--select", "network-policy", "base/web.yaml", cwd=root)
     assert b"+kind: NetworkPolicy" in ran.stdout, ran.stderr
+
+
+def test_pods_are_not_labelled_with_a_label_something_else_selects(tmp_path: Path) -> None:
+    """A CronJob "web" labelled app.kubernetes.io/name=web would join Service web's endpoints: the
+    label fix is refused and says why."""
+    (tmp_path / "svc.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+        "spec: {selector: {app.kubernetes.io/name: web}, ports: [{port: 80}]}\n"
+    )
+    (tmp_path / "cj.yaml").write_text(
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: web}\nspec:\n  schedule: '* * * * *'\n"
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n"
+        "          containers: [{name: c, image: 'busybox:1.36'}]\n"
+    )
+    ran = k8sfix(
+        "--diff", "--unsafe-fixes", "--select", "network-policy", "svc.yaml", "cj.yaml", cwd=tmp_path
+    )
+    assert ran.stdout == b""
+    assert "would put these pods under Service web" in ran.stderr.decode()

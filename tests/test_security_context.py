@@ -529,3 +529,30 @@ def test_corpus_objects_fixed_with_the_kube_score_profile_pass_kube_scores_check
             assert found, before
         if not left:
             assert kube_score_failures(after) == set(), after
+
+
+def test_no_empty_dir_over_a_volume_mounted_with_a_trailing_slash_nor_one_named_like_a_claim() -> None:
+    """``mountPath: /data/`` is the volume at /data (the API server compares texts, so an emptyDir
+    at /data would be taken, and would hide the claim); a claim template's name is a volume name."""
+    text = (
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: cache}\nspec:\n  serviceName: cache\n"
+        "  selector: {matchLabels: {app: cache}}\n  template:\n    metadata: {labels: {app: cache}}\n"
+        "    spec:\n      containers:\n      - name: redis\n        image: redis:7.2\n"
+        "        volumeMounts: [{name: data, mountPath: /data/}]\n"
+        "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteOnce]}\n"
+    )
+    fixed = fixed_or_same(fix_text(text, ["security-context"]))
+    assert "emptyDir" not in fixed and "readOnlyRootFilesystem: true" in fixed
+    moved = text.replace("mountPath: /data/", "mountPath: /elsewhere")
+    assert "- name: data-2\n" in fixed_or_same(fix_text(moved, ["security-context"]))
+
+
+def test_volume_mounts_from_a_merge_key_are_not_replaced() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+        "  - &web {name: web, image: 'nginx:1.27',\n"
+        "      volumeMounts: [{name: conf, mountPath: /etc/nginx/conf.d}]}\n"
+        "  - <<: *web\n    name: web2\n  volumes: [{name: conf, configMap: {name: conf}}]\n"
+    )
+    fixed = fixed_or_same(fix_text(text, ["security-context"]))
+    assert fixed.count("/etc/nginx/conf.d") == 1  # web2 keeps what it inherits: no own list over it

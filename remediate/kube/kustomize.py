@@ -18,6 +18,7 @@ top (the directory holding ``.git``) and at most :data:`MAX_LEVELS` levels.
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from typing import Any
 
@@ -198,8 +199,9 @@ def template_labels_set(
 
 
 def _patches(kustomization: str, root: Mapping) -> list[Any]:
-    """The patches of a kustomization as plain data: each document of each patch file, each inline
-    patch, and each list of JSON 6902 operations (with its ``target``)."""
+    """The patches of a kustomization as plain data, each with its ``target`` (None when the entry
+    names none): each document of each patch file, each inline patch, and each list of JSON 6902
+    operations."""
     directory = os.path.dirname(os.path.abspath(kustomization))
     found: list[Any] = []
     for key in PATCH_LISTS:
@@ -215,9 +217,7 @@ def _patches(kustomization: str, root: Mapping) -> list[Any]:
             elif isinstance(data, dict) and isinstance(data.get("path"), str):
                 text = _read_text(os.path.join(directory, data["path"]))
             for document in _documents(text):
-                found.append(
-                    {"target": target, "patch": document} if isinstance(document, list) else document
-                )
+                found.append({"target": target, "patch": document})
     return found
 
 
@@ -237,32 +237,56 @@ def _documents(text: str | None) -> list[Any]:
         return []
 
 
+REMOVED = "\0removed"
+"""What a JSON 6902 ``remove`` of a label leaves: no value a selector can match."""
+
+
+def _targets(target: Any, kind: str, name: str) -> bool:
+    """Whether a patch's ``target`` picks ``kind``/``name`` (kustomize reads its fields as regular
+    expressions); no target, or no kind and name in it, picks what the patch itself names."""
+    if not isinstance(target, dict):
+        return True
+    for field, value in (("kind", kind), ("name", name)):
+        wanted = target.get(field)
+        if wanted is None:
+            continue
+        try:
+            if not re.fullmatch(str(wanted), value):
+                return False
+        except re.error:
+            return str(wanted) == value
+    return True
+
+
 def _patched_labels(patch: Any, kind: str, name: str, template_path: tuple[str, ...]) -> dict[str, str]:
-    """The pod template labels one patch sets on ``kind``/``name``."""
-    if not isinstance(patch, dict):
+    """The pod template labels one patch sets (or removes: :data:`REMOVED`) on ``kind``/``name``."""
+    if not isinstance(patch, dict) or not _targets(patch.get("target"), kind, name):
         return {}
-    if "patch" in patch and isinstance(patch["patch"], list):  # JSON 6902 operations and their target
-        target = patch.get("target")
-        if isinstance(target, dict) and (
-            target.get("kind") not in (None, kind) or target.get("name") not in (None, name)
-        ):
-            return {}
+    body = patch.get("patch")
+    if isinstance(body, list):  # JSON 6902 operations
         prefix = "/" + "/".join((*template_path, "metadata", "labels"))
         found = {}
-        for operation in patch["patch"]:
-            if not isinstance(operation, dict) or operation.get("op") not in ("add", "replace"):
+        for operation in body:
+            if not isinstance(operation, dict) or operation.get("op") not in ("add", "replace", "remove"):
                 continue
             path = str(operation.get("path") or "")
+            removed = operation.get("op") == "remove"
             if path == prefix and isinstance(operation.get("value"), dict):
                 found.update({str(k): str(v) for k, v in operation["value"].items()})
             elif path.startswith(prefix + "/"):
                 key = path[len(prefix) + 1 :].replace("~1", "/").replace("~0", "~")
-                found[key] = str(operation.get("value"))
+                found[key] = REMOVED if removed else str(operation.get("value"))
         return found
-    metadata = patch.get("metadata")
-    if patch.get("kind") != kind or not isinstance(metadata, dict) or metadata.get("name") != name:
+    if not isinstance(body, dict):
         return {}
-    labels: Any = patch
+    metadata = body.get("metadata")
+    if patch.get("target") is None and (
+        body.get("kind") != kind or not isinstance(metadata, dict) or metadata.get("name") != name
+    ):
+        return {}
+    labels: Any = body
     for key in (*template_path, "metadata", "labels"):
         labels = labels.get(key) if isinstance(labels, dict) else None
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+    if not isinstance(labels, dict):
+        return {}
+    return {str(k): REMOVED if v is None else str(v) for k, v in labels.items()}  # null: deleted

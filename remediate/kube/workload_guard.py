@@ -17,6 +17,7 @@ fixer it belongs to, so that reports and config name it the way they name the fi
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -219,7 +220,7 @@ def _volume_problems(spec: Mapping, listed: list[Container]) -> Iterator[Problem
         mounts = to_data(node) if node is not None else None
         if node is None or not isinstance(mounts, list):
             continue
-        paths = [m.get("mountPath") for m in mounts if isinstance(m, dict)]
+        paths = [posixpath.normpath(str(m.get("mountPath"))) for m in mounts if isinstance(m, dict)]
         missing = sorted({str(m.get("name")) for m in mounts if isinstance(m, dict)} - set(map(str, names)))
         if missing:
             message = f'{container.subject} mounts volume "{missing[0]}", which the pod does not have'

@@ -77,6 +77,19 @@ def template_text(helpers: str) -> str:
     )
 
 
+def _has_policy_template(root: str) -> bool:
+    """True when a template of the chart (whatever its name, switched on or not) writes a
+    NetworkPolicy: its owner has one, and a second would not be the owner's choice."""
+    for folder, _, names in os.walk(os.path.join(root, "templates")):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, encoding="utf-8", errors="replace") as stream:
+                    if re.search(r"kind:\s*NetworkPolicy\b", stream.read(1_000_000)):
+                        return True
+    return False
+
+
 def helpers_of(root: str) -> str | None:
     """The prefix of the chart's helper names when it defines ``<prefix>.selectorLabels``,
     ``<prefix>.fullname`` and ``<prefix>.labels`` (in any of its templates' ``.tpl`` files)."""
@@ -107,7 +120,7 @@ def propose(
     ]
     if (
         not wanted
-        or os.path.exists(os.path.join(root, TEMPLATE))
+        or _has_policy_template(root)
         or re.search(r"^networkPolicy\s*:", values_text, re.MULTILINE)
     ):
         return None
@@ -115,7 +128,9 @@ def propose(
     if helpers is None:
         return None
     text = template_text(helpers)
-    new_values = values_text + ("" if values_text.endswith("\n") else "\n") + VALUES_BLOCK
+    newline = "\r\n" if "\r\n" in values_text else "\n"
+    block = VALUES_BLOCK.replace("\n", newline)
+    new_values = values_text + ("" if values_text.endswith("\n") else newline) + block
     after = _rendered_with(root, release, text, new_values)
     if after is None or set(after.templates) != set(rendered.templates) | {TEMPLATE}:
         return None
@@ -138,11 +153,15 @@ def _rendered_with(root: str, release: Release, template: str, values_text: str)
     with tempfile.TemporaryDirectory(prefix="k8sfix-chart-") as scratch:
         copy = os.path.join(scratch, os.path.basename(root))
         try:
-            shutil.copytree(root, copy, symlinks=True)
-            with open(os.path.join(copy, TEMPLATE), "w", encoding="utf-8") as stream:
-                stream.write(template)
-            with open(os.path.join(copy, "values.yaml"), "w", encoding="utf-8") as stream:
-                stream.write(values_text)
+            shutil.copytree(root, copy, symlinks=True)  # links stay links: none is written through
+            if os.path.islink(os.path.join(copy, "templates")):
+                return None
+            for name, text in ((TEMPLATE, template), ("values.yaml", values_text)):
+                path = os.path.join(copy, name)
+                if os.path.lexists(path):
+                    os.unlink(path)  # a link (to the real chart, say) goes, not what it points to
+                with open(path, "x", encoding="utf-8") as stream:
+                    stream.write(text)
             return render(copy, release)
         except (OSError, RenderError):
             return None

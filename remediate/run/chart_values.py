@@ -22,6 +22,7 @@ stay for a human.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,9 @@ from remediate.yaml.model import DELETED, Fix, Touch, YamlPath
 from remediate.yaml.source import InputError, Source
 from remediate.yaml.values import to_data
 from remediate.yaml.verify import VerificationError, verify
+
+NETWORK_POLICY = "network-policy"
+"""Its fixes add objects or label pods: never moved to values (:mod:`remediate.run.chart_policies`)."""
 
 MARKER = "k8sfix-marker"
 """The key of the entry put into every values mapping to see where it is rendered."""
@@ -133,8 +137,23 @@ def controlled_places(
     except RenderError:
         return places
     shapes = {template: _shapes(text) for template, text in plain.templates.items()}
-    _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes)
+    budget = _Budget(time.monotonic() + LEARNING_SECONDS)
+    _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes, budget)
     return places
+
+
+LEARNING_SECONDS = 60
+"""How long learning a chart's values may take in all; a render that times out ends it too."""
+
+
+@dataclass
+class _Budget:
+    """When learning must stop (a slow chart costs a bounded time, not a render per key)."""
+
+    deadline: float
+
+    def spent(self) -> bool:
+        return time.monotonic() > self.deadline
 
 
 def _shapes(text: str) -> list[Any] | None:
@@ -168,17 +187,20 @@ def _learn(
     templates: set[str] | None,
     places: dict[tuple[str, ...], list[Place]],
     shapes: dict[str, list[Any] | None],
+    budget: _Budget,
 ) -> None:
     """Render with the markers ``numbers`` and file where they come out in ``templates`` (all when
     None); halve the markers for the templates they broke: that no longer parse, or whose shape
     changed (a marker that enabled a container would put the others at other indexes)."""
-    if not numbers:
+    if not numbers or budget.spent():
         return
     broken: set[str] = set()
     try:
         rendered = render(root, release, marked(values, [keys[n] for n in numbers]))
-    except RenderError:
+    except RenderError as problem:
         rendered = None
+        if "did not finish" in str(problem):  # a mark that makes the chart slow: learn no more
+            budget.deadline = 0
     if rendered is not None:
         for template, text in rendered.templates.items():
             if templates is not None and template not in templates:
@@ -200,8 +222,8 @@ def _learn(
     if (rendered is None or broken) and len(numbers) > 1:
         half = len(numbers) // 2
         subset = templates if rendered is None else broken  # a render error: the same templates again
-        _learn(root, release, values, keys, numbers[:half], subset, places, shapes)
-        _learn(root, release, values, keys, numbers[half:], subset, places, shapes)
+        _learn(root, release, values, keys, numbers[:half], subset, places, shapes, budget)
+        _learn(root, release, values, keys, numbers[half:], subset, places, shapes, budget)
 
 
 LEAF_MARK = re.compile(rf"{MARKER}-(\d+)")
@@ -235,27 +257,43 @@ def fix_values(root: str, release: Release, values: Source, checked: dict[str, C
     places = controlled_places(root, release, values_data)
     owners = {place: key for key, found in places.items() for place in found}
     leaves = {key for key in places if is_leaf(values_data, key)}
-    routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]] = []
-    for template, entry in checked.items():
-        for finding in entry.findings:
-            routed = _route(template, finding.fix, owners, leaves) if finding.fix is not None else None
-            if routed is not None:
-                routes.append((template, finding, routed))
-    routable: dict[str, set[tuple]] = {}
-    for template, entry in checked.items():
-        for finding in entry.fixable:
-            if finding.fix is not None and _route(template, finding.fix, owners, leaves) is not None:
-                routable.setdefault(template, set()).add(finding.identity)
-    keys = list(dict.fromkeys(key for *_, routed in routes for key in routed))
-    layout = detect(values_documents, json=False, newline=values.newline)
+    layout = detect(values_documents, json=values.text.lstrip()[:1] == "{", newline=values.newline)
     editor = Editor(values_text, layout, values_documents)
-    attempt = _attempt(root, release, editor, values_root, checked, routes)
+
+    def routes_of(pick: str) -> list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]]:
+        found = []
+        for template, entry in checked.items():
+            for finding in getattr(entry, pick):
+                if finding.fix is None or finding.fixer == NETWORK_POLICY:  # a policy: a template of its own
+                    continue
+                routed = _route(template, finding.fix, owners, leaves)
+                if routed is not None:
+                    found.append((template, finding, routed))
+        return found
+
+    applied = routes_of("findings")
+    outcome = _best(_attempt(root, release, editor, values_root, checked, applied), applied)
+    every = routes_of("fixable")
+    proven_every = (
+        outcome
+        if len(every) == len(applied)
+        else _best(_attempt(root, release, editor, values_root, checked, every), every)
+    )
+    outcome = outcome or ValuesFix(values_text)
+    outcome.routable = {  # what a run with unsafe fixes would move there too, proven the same way
+        template: {finding.identity for finding in found}
+        for template, found in (proven_every.fixed if proven_every is not None else {}).items()
+    }
+    return outcome
+
+
+def _best(attempt: Any, routes: list[tuple[str, Finding, dict]]) -> ValuesFix | None:
+    """The proven fix of ``routes``: all their keys at once, else the keys that prove alone."""
+    keys = list(dict.fromkeys(key for *_, routed in routes for key in routed))
     outcome = attempt(set(keys)) if keys else None
     if outcome is None and len(keys) > 1:  # one key that feeds an object no fix is for spoils the rest
         good = {key for key in keys if attempt({key}) is not None}
         outcome = attempt(good) if good else None
-    outcome = outcome or ValuesFix(values_text)
-    outcome.routable = routable
     return outcome
 
 

@@ -24,6 +24,7 @@ say to change the template.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -118,9 +119,20 @@ def render(root: str, release: Release, defaults: dict[str, Any] | None = None) 
     rendered = Rendered(root)
     for key, text in renderer(root, release, defaults).items():
         relative = key.split("/", 1)[1] if "/" in key else key  # Helm names them <chart>/templates/...
-        if text.strip() and relative.endswith((".yaml", ".yml", ".json")):
+        base = os.path.basename(relative)
+        if text.strip() and not base.startswith("_") and base != "NOTES.txt":  # what Helm installs
             rendered.templates[relative] = text
     return rendered
+
+
+PACKAGE_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+"""The directory that holds the ``remediate`` package (for a checkout that is not installed)."""
+
+WORKER_START = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from remediate.run.helm_worker import main; main()"
+)
+"""How the worker starts: isolated (``-I``), so that nothing of the directory k8sfix runs in (a
+``helm_python.py`` in a scanned repository, ``PYTHONPATH``) is imported."""
 
 
 class Worker:
@@ -133,12 +145,11 @@ class Worker:
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "remediate.run.helm_worker"],
+                [sys.executable, "-I", "-c", WORKER_START, PACKAGE_HOME],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
             )
         process = self.process
         assert process.stdin is not None and process.stdout is not None
@@ -152,6 +163,8 @@ class Worker:
         line = process.stdout.readline() if ready else ""
         if not line:
             self.stop()
+            if ready:
+                raise RenderError("the Helm render worker stopped (a crash in Helm)")
             raise RenderError(f"Helm did not finish rendering within {RENDER_TIMEOUT} seconds")
         answer: dict[str, Any] = json.loads(line)
         return answer
@@ -164,6 +177,7 @@ class Worker:
 
 
 WORKER = Worker()
+atexit.register(WORKER.stop)
 
 
 def _render_with_sdk(root: str, release: Release, defaults: dict[str, Any] | None = None) -> dict[str, str]:

@@ -47,9 +47,24 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"cannot read: {exc.strerror}"}
     except helm_python.HelmError as exc:
         return {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - a values file that is not UTF-8, say: the answer says why
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when k8sfix ends (Ctrl-C while Go code runs)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 def main() -> None:
+    _die_with_parent()
     for line in sys.stdin:
         print(json.dumps(answer(json.loads(line))), flush=True)
 
