@@ -308,10 +308,25 @@ def test_the_render_worker_imports_nothing_from_the_directory_it_runs_in(tmp_pat
 def test_a_chart_with_a_policy_template_under_another_name_gets_no_second_one(tmp_path: Path) -> None:
     root = copied(tmp_path, CORPUS / "helm" / "jiralert")
     (root / "templates" / "netpol.yaml").write_text(
-        "{{- if .Values.netpol.enabled }}\\napiVersion: networking.k8s.io/v1\\nkind: NetworkPolicy\\n"
-        "metadata: {name: x}\\nspec: {podSelector: {}}\\n{{- end }}\\n"
+        "{{- if .Values.netpol.enabled }}\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: x}\nspec: {podSelector: {}}\n{{- end }}\n"
     )
     with (root / "values.yaml").open("a") as stream:
-        stream.write("netpol:\\n  enabled: false\\n")
+        stream.write("netpol:\n  enabled: false\n")
     k8sfix("--write", "--unsafe-fixes", "--select", "network-policy", "jiralert", cwd=tmp_path)
     assert not (root / "templates" / "networkpolicy.yaml").exists()
+
+
+def test_a_value_read_by_a_template_switched_off_is_not_changed(tmp_path: Path) -> None:
+    """Only the default release is rendered and proven: a value that a gated template (off by
+    default) reads too would reach it unproven when someone switches it on, so it is left alone."""
+    root = copied(tmp_path, TWO_CONTAINERS)
+    (root / "templates" / "migrate.yaml").write_text(
+        "{{- if .Values.migrations }}\napiVersion: batch/v1\nkind: Job\nmetadata: {name: migrate}\n"
+        "spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n"
+        "        - name: m\n          image: {{ .Values.image }}\n          securityContext:\n"
+        "            {{- toYaml .Values.securityContext | nindent 12 }}\n{{- end }}\n"
+    )
+    before = files_of(root)
+    k8sfix("--write", "--unsafe-fixes", "--select", "security-context", "two-containers", cwd=tmp_path)
+    assert files_of(root) == before

@@ -271,9 +271,20 @@ def fix_values(root: str, release: Release, values: Source, checked: dict[str, C
                     found.append((template, finding, routed))
         return found
 
-    applied = routes_of("findings")
+    unseen = _unrendered_templates(root, checked)
+
+    def seen_only(routes: list) -> list:
+        """The routes whose keys no template left unrendered (switched off by default) reads: a
+        change there would reach it unproven once it is switched on."""
+        return [
+            route
+            for route in routes
+            if not any(f".Values.{'.'.join(key)}" in text for key in route[2] for text in unseen)
+        ]
+
+    applied = seen_only(routes_of("findings"))
     outcome = _best(_attempt(root, release, editor, values_root, checked, applied), applied)
-    every = routes_of("fixable")
+    every = seen_only(routes_of("fixable"))
     proven_every = (
         outcome
         if len(every) == len(applied)
@@ -285,6 +296,24 @@ def fix_values(root: str, release: Release, values: Source, checked: dict[str, C
         for template, found in (proven_every.fixed if proven_every is not None else {}).items()
     }
     return outcome
+
+
+def _unrendered_templates(root: str, checked: dict[str, Checked]) -> list[str]:
+    """The texts of the chart's templates that the release did not render (gated off), helpers and
+    NOTES.txt aside."""
+    import os
+
+    found = []
+    directory = os.path.join(root, "templates")
+    for folder, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, root)
+            if name.startswith("_") or name == "NOTES.txt" or relative in checked or os.path.islink(path):
+                continue
+            with open(path, encoding="utf-8", errors="replace") as stream:
+                found.append(stream.read(1_000_000))
+    return found
 
 
 def _best(attempt: Any, routes: list[tuple[str, Finding, dict]]) -> ValuesFix | None:
