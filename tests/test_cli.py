@@ -171,6 +171,15 @@ def test_select_ignore_and_config(repo: Path) -> None:
     assert ".k8sfix.yaml:3:5: error: fixers.image-pull-policy: unknown key 'polcy'" in bad.stderr.decode()
     unknown = k8sfix("--select", "nope", "deploy", cwd=repo)
     assert unknown.returncode == 2 and b"unknown fixer nope" in unknown.stderr
+    (repo / ".k8sfix.yaml").unlink()
+    typo = k8sfix("--select", "image-pul-policy", "deploy", cwd=repo)
+    assert (
+        typo.returncode == 2
+        and b"unknown fixer image-pul-policy; did you mean image-pull-policy?" in typo.stderr
+    )
+    assert k8sfix("--select", "Image-Pull-Policy", "deploy", cwd=repo).returncode == 1  # ids in any case
+    explained = k8sfix("--explain", "Image-Pull-Policy", cwd=repo)
+    assert explained.returncode == 0 and explained.stdout.startswith(b"image-pull-policy (K8S001)")
 
 
 def test_missing_path_and_conflicting_modes(repo: Path) -> None:

@@ -8,6 +8,7 @@ fixes come out the same on every run; fixers never depend on running before one 
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from functools import cache
@@ -57,18 +58,20 @@ def checks() -> dict[str, str]:
 
 
 def resolve(names: list[str]) -> list[str]:
-    """Check ids for ``names`` (ids or codes, the schema check's too); raise ValueError naming the
-    unknown ones."""
+    """Check ids for ``names`` (ids or codes in any case, the schema check's too); raise ValueError
+    naming the unknown ones, and the nearest id to the first (a typo: ``image-pul-policy``)."""
     known = checks()
     codes = {code: check for check, code in known.items()}
     result, unknown = [], []
     for name in names:
-        if name in known:
-            result.append(name)
+        if name.lower() in known:
+            result.append(name.lower())
         elif name.upper() in codes:
             result.append(codes[name.upper()])
         else:
             unknown.append(name)
     if unknown:
-        raise ValueError(f"unknown fixer {', '.join(unknown)} (known: {', '.join(known)})")
+        near = difflib.get_close_matches(unknown[0].lower(), list(known), n=1)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        raise ValueError(f"unknown fixer {', '.join(unknown)}{hint} (known: {', '.join(known)})")
     return result
