@@ -23,8 +23,21 @@ def ignored(manifest: Manifest, pod_kinds: tuple[PodKind, ...], codes: dict[str,
     """Fixer ids switched off for ``manifest`` (``{"all"}`` for all); ``codes`` maps code to id."""
     template = pod_template(manifest, pod_kinds)
     places = (manifest.metadata, template.metadata if template else None)
-    found = {codes.get(name.upper(), name) for name in listed(places, ANNOTATION)}
+    found = {codes.get(name.upper(), name.lower()) for name in listed(places, ANNOTATION)}
     return found | kube_score_ignores(",".join(listed(places, KUBE_SCORE_ANNOTATION)))
+
+
+def unknown_names(
+    manifest: Manifest, pod_kinds: tuple[PodKind, ...], ids: Iterable[str], codes: dict[str, str]
+) -> list[str]:
+    """The names ``k8sfix.io/ignore`` lists on ``manifest`` that are no fixer id or code (nor
+    ``all``): a typo there switches nothing off, silently."""
+    template = pod_template(manifest, pod_kinds)
+    places = (manifest.metadata, template.metadata if template else None)
+    known = {*(i.lower() for i in ids), ALL}
+    return sorted(
+        name for name in listed(places, ANNOTATION) if name.lower() not in known and name.upper() not in codes
+    )
 
 
 def listed(metadata: Iterable[Mapping | None], annotation: str) -> set[str]:

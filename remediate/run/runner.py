@@ -17,6 +17,7 @@ the object it was looking at; with ``K8SFIX_DEBUG=1`` in the environment it carr
 
 from __future__ import annotations
 
+import difflib
 import os
 import traceback
 from dataclasses import dataclass, field, replace
@@ -213,6 +214,7 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             _undeclared_pod_templates(documents, engine.settings.pod_kinds)
             + _fragments(documents, engine.settings.pod_kinds)
             + engine.notes(source, documents, scope)
+            + _unknown_ignores(documents, engine)
         )
         if unchecked:
             result = replace(result, notes=result.notes + unchecked)
@@ -240,6 +242,25 @@ def _undeclared_pod_templates(documents: list[Document], pod_kinds: tuple) -> tu
         for manifest in manifests(documents)
         if undeclared_pod_template(manifest, pod_kinds)
     )
+
+
+def _unknown_ignores(documents: list[Document], engine: Engine) -> tuple[Problem, ...]:
+    """A note for each name of a ``k8sfix.io/ignore`` annotation that is no fixer (a typo)."""
+    ids = list(registry.checks())
+    notes = []
+    for manifest in manifests(documents):
+        for name in ignore.unknown_names(manifest, engine.settings.pod_kinds, ids, engine.codes):
+            near = difflib.get_close_matches(name.lower(), ids, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            notes.append(
+                Problem(
+                    f'{ignore.ANNOTATION} on {manifest.label} names "{name}", which is no fixer{hint}: '
+                    "it switches nothing off",
+                    manifest.node.line + 1,
+                    manifest.node.column + 1,
+                )
+            )
+    return tuple(notes)
 
 
 def _fragments(documents: list[Document], pod_kinds: tuple) -> tuple[Problem, ...]:
