@@ -524,11 +524,9 @@ def checked_templates(engine: Engine, rendered: Rendered, namespace: str) -> dic
     checked = {}
     for template, documents in parsed.items():
         source = Source.from_bytes(template, rendered.templates[template].encode())
-        scope = Scope(index, namespace)
-        first = engine.find(source, documents, scope)
         # each finding with its own part of a shared fix: a value may take some parts and not others
         # (the securityContext keys, not the emptyDir volumes of a read-only root filesystem)
-        findings = engine.find(source, documents, scope, frozenset(f.identity for f in first))
+        findings = engine.find(source, documents, Scope(index, namespace), shared=False)
         applied = [f for f in findings if engine.applied_here(f) is not None]
         checked[template] = Checked(documents, applied, [f for f in findings if f.fix is not None])
     return checked

@@ -92,11 +92,14 @@ class Engine:
         documents: list[Document],
         scope: Scope,
         rejected: frozenset[tuple] = frozenset(),
+        *,
+        shared: bool = True,
     ) -> list[Finding]:
         """Every finding of every enabled fixer, minus those the objects' annotations switch off.
 
         ``rejected`` are findings whose fixes will not be applied (refused before): fixers that
-        share one fix among several findings leave them out of it."""
+        share one fix among several findings leave them out of it. ``shared=False`` leaves every
+        finding with its own part of such a fix (a chart's value may take some parts, not others)."""
         index = scope.index
         if self.needs_index:  # the file as it is now: a policy added in the last pass covers its pods
             current = summarize(source.name, documents, self.settings.pod_kinds, scope.namespace)
@@ -111,7 +114,7 @@ class Engine:
             from_stdin=scope.from_stdin,
             images=self.settings.images,
             applies=lambda finding: (
-                finding.identity not in rejected and self.applied_here(finding) is not None
+                shared and finding.identity not in rejected and self.applied_here(finding) is not None
             ),
         )
         found: list[Finding] = []
