@@ -21,8 +21,7 @@ ALL = "all"
 
 def ignored(manifest: Manifest, pod_kinds: tuple[PodKind, ...], codes: dict[str, str]) -> set[str]:
     """Fixer ids switched off for ``manifest`` (``{"all"}`` for all); ``codes`` maps code to id."""
-    template = pod_template(manifest, pod_kinds)
-    places = (manifest.metadata, template.metadata if template else None)
+    places = _places(manifest, pod_kinds)
     found = {codes.get(name.upper(), name.lower()) for name in listed(places, ANNOTATION)}
     return found | kube_score_ignores(",".join(listed(places, KUBE_SCORE_ANNOTATION)))
 
@@ -32,12 +31,17 @@ def unknown_names(
 ) -> list[str]:
     """The names ``k8sfix.io/ignore`` lists on ``manifest`` that are no fixer id or code (nor
     ``all``): a typo there switches nothing off, silently."""
-    template = pod_template(manifest, pod_kinds)
-    places = (manifest.metadata, template.metadata if template else None)
+    places = _places(manifest, pod_kinds)
     known = {*(i.lower() for i in ids), ALL}
     return sorted(
         name for name in listed(places, ANNOTATION) if name.lower() not in known and name.upper() not in codes
     )
+
+
+def _places(manifest: Manifest, pod_kinds: tuple[PodKind, ...]) -> tuple[Mapping | None, Mapping | None]:
+    """Where the annotations are read: the object's metadata, and its pod template's."""
+    template = pod_template(manifest, pod_kinds)
+    return manifest.metadata, template.metadata if template else None
 
 
 def listed(metadata: Iterable[Mapping | None], annotation: str) -> set[str]:

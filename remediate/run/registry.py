@@ -71,7 +71,13 @@ def resolve(names: list[str]) -> list[str]:
         else:
             unknown.append(name)
     if unknown:
-        near = difflib.get_close_matches(unknown[0].lower(), list(known), n=1)
-        hint = f"; did you mean {near[0]}?" if near else ""
+        near = nearest(unknown[0])
+        hint = f"; did you mean {near}?" if near else ""
         raise ValueError(f"unknown fixer {', '.join(unknown)}{hint} (known: {', '.join(known)})")
     return result
+
+
+def nearest(name: str) -> str | None:
+    """The check id nearest to ``name`` (a typo: ``image-pul-policy``), if one is near enough."""
+    near = difflib.get_close_matches(name.lower(), list(checks()), n=1)
+    return near[0] if near else None

@@ -17,7 +17,6 @@ the object it was looking at; with ``K8SFIX_DEBUG=1`` in the environment it carr
 
 from __future__ import annotations
 
-import difflib
 import os
 import traceback
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ from remediate.kube import ignore, skips, validation, workload_guard
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import RunIndex, summarize
-from remediate.kube.k8s import is_fragment, manifests, undeclared_pod_template
+from remediate.kube.k8s import Manifest, is_fragment, manifests, undeclared_pod_template
 from remediate.run import registry
 from remediate.run.config import Settings
 from remediate.run.results import FileResult, Problem, Status
@@ -233,14 +232,18 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
         return FileResult(name, Status.FAILED, source, errors=(_internal_error(exc),))
 
 
+def _note(manifest: Manifest, message: str) -> Problem:
+    """A note at an object's first line."""
+    return Problem(message, manifest.node.line + 1, manifest.node.column + 1)
+
+
 def _undeclared_pod_templates(documents: list[Document], pod_kinds: tuple) -> tuple[Problem, ...]:
     """A note for each object of an unknown kind that has a pod template, whose pods no fixer sees."""
     return tuple(
-        Problem(
+        _note(
+            manifest,
             f"{manifest.kind}/{manifest.name or '?'} ({manifest.api_version}) has a pod template at "
             "spec.template.spec that no fixer checks: declare its kind under pod-kinds in .k8sfix.yaml",
-            manifest.node.line + 1,
-            manifest.node.column + 1,
         )
         for manifest in manifests(documents)
         if undeclared_pod_template(manifest, pod_kinds)
@@ -253,27 +256,23 @@ def _unknown_ignores(documents: list[Document], engine: Engine) -> tuple[Problem
     notes = []
     for manifest in manifests(documents):
         for name in ignore.unknown_names(manifest, engine.settings.pod_kinds, ids, engine.codes):
-            near = difflib.get_close_matches(name.lower(), ids, n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
-            notes.append(
-                Problem(
-                    f'{ignore.ANNOTATION} on {manifest.label} names "{name}", which is no fixer{hint}: '
-                    "it switches nothing off",
-                    manifest.node.line + 1,
-                    manifest.node.column + 1,
-                )
+            near = registry.nearest(name)
+            hint = f" (did you mean {near}?)" if near else ""
+            message = (
+                f'{ignore.ANNOTATION} on {manifest.label} names "{name}", which is no fixer{hint}: '
+                "it switches nothing off"
             )
+            notes.append(_note(manifest, message))
     return tuple(notes)
 
 
 def _fragments(documents: list[Document], pod_kinds: tuple) -> tuple[Problem, ...]:
     """A note for each workload without ``metadata.name`` (nor ``generateName``), left unchecked."""
     return tuple(
-        Problem(
+        _note(
+            manifest,
             f"{manifest.kind} without metadata.name is not checked: the API server takes no such object, "
             "so it is a part of one (a patch, a test's expectation) that a field added to would change",
-            manifest.node.line + 1,
-            manifest.node.column + 1,
         )
         for manifest in manifests(documents)
         if is_fragment(manifest, pod_kinds)
