@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from remediate.kube.findings import Finding
 from remediate.run.chart_values import checked_templates
-from remediate.run.charts import Release, Rendered, RenderError, render
+from remediate.run.charts import Release, Rendered, RenderError, render, template_files
 from remediate.run.runner import Engine
 from remediate.yaml.document import parse
 from remediate.yaml.source import InputError
@@ -80,27 +80,17 @@ def template_text(helpers: str) -> str:
 def _has_policy_template(root: str) -> bool:
     """True when a template of the chart (whatever its name, switched on or not) writes a
     NetworkPolicy: its owner has one, and a second would not be the owner's choice."""
-    for folder, _, names in os.walk(os.path.join(root, "templates")):
-        for name in names:
-            path = os.path.join(folder, name)
-            if os.path.isfile(path) and not os.path.islink(path):
-                with open(path, encoding="utf-8", errors="replace") as stream:
-                    if re.search(r"kind:\s*NetworkPolicy\b", stream.read(1_000_000)):
-                        return True
-    return False
+    return any(re.search(r"kind:\s*NetworkPolicy\b", text) for _, text in template_files(root))
 
 
 def helpers_of(root: str) -> str | None:
     """The prefix of the chart's helper names when it defines ``<prefix>.selectorLabels``,
     ``<prefix>.fullname`` and ``<prefix>.labels`` (in any of its templates' ``.tpl`` files)."""
-    directory = os.path.join(root, "templates")
-    texts = []
-    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-        path = os.path.join(directory, name)
-        if name.endswith(".tpl") and os.path.isfile(path) and not os.path.islink(path):
-            with open(path, encoding="utf-8", errors="replace") as stream:
-                texts.append(stream.read(1_000_000))
-    text = "\n".join(texts)
+    text = "\n".join(
+        body
+        for relative, body in template_files(root)
+        if relative.endswith(".tpl") and os.path.dirname(relative) == "templates"
+    )
     for prefix in HELPER.findall(text):
         if f'define "{prefix}.fullname"' in text and f'define "{prefix}.labels"' in text:
             return str(prefix)

@@ -21,6 +21,7 @@ stay for a human.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -30,14 +31,14 @@ from typing import Any
 from remediate.kube.findings import Finding
 from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS
-from remediate.run.charts import Release, Rendered, RenderError, render
+from remediate.run.charts import Release, Rendered, RenderError, render, template_files
 from remediate.run.runner import Engine, Scope, guard_refusals
 from remediate.yaml import apply as applying
 from remediate.yaml.document import Document, Mapping, Scalar, parse
 from remediate.yaml.edits import Change, Editor, Uneditable, is_empty
 from remediate.yaml.layout import detect
 from remediate.yaml.model import DELETED, Fix, Touch, YamlPath
-from remediate.yaml.source import InputError, Source
+from remediate.yaml.source import InputError, Source, read_regular
 from remediate.yaml.values import to_data
 from remediate.yaml.verify import VerificationError, verify
 
@@ -301,19 +302,13 @@ def fix_values(root: str, release: Release, values: Source, checked: dict[str, C
 def _unrendered_templates(root: str, checked: dict[str, Checked]) -> list[str]:
     """The texts of the chart's templates that the release did not render (gated off), helpers and
     NOTES.txt aside."""
-    import os
-
-    found = []
-    directory = os.path.join(root, "templates")
-    for folder, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(folder, name)
-            relative = os.path.relpath(path, root)
-            if name.startswith("_") or name == "NOTES.txt" or relative in checked or os.path.islink(path):
-                continue
-            with open(path, encoding="utf-8", errors="replace") as stream:
-                found.append(stream.read(1_000_000))
-    return found
+    return [
+        text
+        for relative, text in template_files(root)
+        if relative not in checked
+        and not relative.rsplit("/", 1)[-1].startswith("_")
+        and not relative.endswith("/NOTES.txt")
+    ]
 
 
 def _best(attempt: Any, routes: list[tuple[str, Finding, dict]]) -> ValuesFix | None:
@@ -594,10 +589,6 @@ def key_lines(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
 
 def values_source(root: str) -> Source | None:
     """The chart's ``values.yaml``, decoded; None when it has none that can be read."""
-    import os
-
-    from remediate.yaml.source import read_regular
-
     path = os.path.join(root, "values.yaml")
     try:
         return Source.from_bytes(path, read_regular(path)[0])

@@ -33,7 +33,7 @@ import select
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -94,6 +94,23 @@ def forget() -> None:
     """Drop what was seen of charts: the next run looks at the directories as they are then."""
     _outermost_chart.cache_clear()
     WORKER.stop()
+
+
+TEMPLATE_BYTES = 1_000_000
+"""How much of one template file is read (a repository's chart may hold anything)."""
+
+
+def template_files(root: str) -> Iterator[tuple[str, str]]:
+    """The chart's files under ``templates/`` (relative path, text), in sorted order: regular files
+    only, never through a link (a FIFO or a link out of the chart is not opened)."""
+    for folder, folders, names in os.walk(os.path.join(root, "templates")):
+        folders.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf-8", errors="replace") as stream:
+                yield os.path.relpath(path, root), stream.read(TEMPLATE_BYTES)
 
 
 def engine() -> Callable[[str, Release, dict[str, Any] | None], dict[str, str]] | None:
