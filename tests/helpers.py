@@ -200,3 +200,32 @@ def _grew_by_fix(old: str, new: str, keys: tuple[str, ...]) -> bool:
         suffix += 1
     inserted = new[prefix : len(new) - suffix]
     return bool(keys_in(" " + inserted.lstrip(", ")) & set(keys))
+
+
+WEB_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:1
+"""
+"""A Deployment ``web`` selecting ``app: web``, for the kustomize trees of the tests."""
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (path below ``root``: text) under ``root``, as a repository: with a ``.git``
+    directory, so that k8sfix looks no higher for kustomizations or charts."""
+    (root / ".git").mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root

@@ -19,27 +19,11 @@ from typing import Any
 import pytest
 
 from remediate.yaml.document import parse
-from tests.helpers import k8sfix
+from tests.helpers import WEB_DEPLOYMENT, k8sfix, write_tree
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
 
-WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: registry.example/web:1
-"""
 
 TREES = {
     "overlay with namespace and labels": {
@@ -63,11 +47,7 @@ BUILDS = {"overlay with namespace and labels": "overlays/prod", "namespace two l
 
 
 def tree(root: Path, case: str) -> Path:
-    (root / ".git").mkdir()
-    for name, text in {**TREES[case], WORKLOAD[case]: WEB}.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
+    return write_tree(root, {**TREES[case], WORKLOAD[case]: WEB_DEPLOYMENT})
 
 
 def build(root: Path, directory: str) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from remediate.yaml.model import Applicability
 from remediate.yaml.source import Source
 from remediate.yaml.values import to_data
 from tests.conftest import ROOT
-from tests.helpers import fix_text, k8sfix, noise_lines
+from tests.helpers import WEB_DEPLOYMENT, fix_text, k8sfix, noise_lines, write_tree
 
 SELECT = ["network-policy"]
 
@@ -501,22 +501,6 @@ def test_the_example_gets_its_policy_in_the_diff() -> None:
     assert "+      app: semaphore-demo-ruby-kubernetes\n" in completed.stdout
 
 
-KUSTOMIZED_WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: registry.example/web:1
-"""
 RELABELLING_PATCH = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -533,16 +517,15 @@ spec:
 
 def kustomized(tmp_path: Path, overlay: str) -> Path:
     """A base with one Deployment and an overlay of it (``overlay``: its kustomization's text)."""
-    (tmp_path / ".git").mkdir()
-    for name, text in {
-        "base/kustomization.yaml": "resources: [web.yaml]\n",
-        "base/web.yaml": KUSTOMIZED_WEB,
-        "overlays/prod/kustomization.yaml": overlay,
-        "overlays/prod/relabel.yaml": RELABELLING_PATCH,
-    }.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    return tmp_path
+    return write_tree(
+        tmp_path,
+        {
+            "base/kustomization.yaml": "resources: [web.yaml]\n",
+            "base/web.yaml": WEB_DEPLOYMENT,
+            "overlays/prod/kustomization.yaml": overlay,
+            "overlays/prod/relabel.yaml": RELABELLING_PATCH,
+        },
+    )
 
 
 @pytest.mark.parametrize(
