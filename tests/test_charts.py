@@ -16,7 +16,7 @@ import pytest
 
 from remediate.run import charts
 from tests.conftest import CORPUS
-from tests.helpers import k8sfix
+from tests.helpers import k8sfix, write_tree
 
 CHARTS = sorted(path.parent for path in (CORPUS / "helm").glob("*/Chart.yaml"))
 FINDING = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<code>K8S\d+) ", re.MULTILINE)
@@ -330,3 +330,43 @@ def test_a_value_read_by_a_template_switched_off_is_not_changed(tmp_path: Path) 
     before = files_of(root)
     k8sfix("--write", "--unsafe-fixes", "--select", "security-context", "two-containers", cwd=tmp_path)
     assert files_of(root) == before
+
+
+def test_a_chart_is_linted_with_its_values_and_a_change_is_linted_from_a_copy(tmp_path: Path) -> None:
+    """``helm lint``'s warnings and errors come with a render (its notes do not); a render of the
+    chart with a file changed is made from a copy (the chart is untouched) and linted the same way,
+    so a fix's proof can refuse what lint would newly complain of."""
+    (tmp_path / "lint").mkdir()
+    root = write_tree(
+        tmp_path / "lint",
+        {
+            "Chart.yaml": "apiVersion: v2\nname: lint\nversion: 0.1.0\n",
+            "values.yaml": "name: Bad_Name\n",
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n",
+        },
+    )
+    before = files_of(root)
+    release = charts.Release()
+    bad = charts.render(str(root), release, lint=True)
+    assert bad.lint is not None and len(bad.lint) == 1
+    assert next(iter(bad.lint)).startswith("templates/cm.yaml: object name does not conform")
+    assert charts.render(str(root), release).lint is None  # not asked: not linted
+    good = charts.render_changed(str(root), release, {"values.yaml": "name: good\n"}, lint=True)
+    assert good.lint == frozenset() and good.root == str(root)
+    assert "name: good" in good.templates["templates/cm.yaml"]
+    assert bad.new_lint(good) == bad.lint and good.new_lint(bad) == frozenset()
+    assert files_of(root) == before
+
+
+def test_a_changed_render_is_refused_where_a_folder_of_the_change_is_a_link(tmp_path: Path) -> None:
+    """The copy keeps links as links; a change below a linked folder would be written through it."""
+    (tmp_path / "linked").mkdir()
+    root = write_tree(
+        tmp_path / "linked",
+        {"Chart.yaml": "apiVersion: v2\nname: linked\nversion: 0.1.0\n", "values.yaml": "{}\n"},
+    )
+    (tmp_path / "elsewhere").mkdir()
+    (root / "templates").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(charts.RenderError, match="templates is a link"):
+        charts.render_changed(str(root), charts.Release(), {"templates/x.yaml": "{}\n"})
+    assert list((tmp_path / "elsewhere").iterdir()) == []

@@ -285,7 +285,7 @@ def _charts(
     rendered: list[Input] = []
     for root, shown in roots.items():
         try:
-            chart = charts.render(root, release)
+            chart = charts.render(root, release, lint=True)
         except charts.RenderError as problem:
             name = os.path.join(shown, charts.CHART_FILE)
             message = (
@@ -343,7 +343,7 @@ def _chart_fixes(
     if values is None:
         return outcome
     checked = chart_values.checked_templates(engine, chart, release.namespace)
-    fix = chart_values.fix_values(root, release, values, checked)
+    fix = chart_values.fix_values(chart, release, values, checked)
     text, findings, after = values.text, [], chart
     lines = chart_values.key_lines(values.text)
     if fix is not None:

@@ -10,21 +10,19 @@ plain file it allows all traffic, as without a policy, for the user to narrow.
 It is written only for a chart that has neither a ``networkpolicy.yaml`` template nor a
 ``networkPolicy`` value (a chart with its own policy template has a reason to keep it off), whose
 helpers define ``selectorLabels``, and it is proven like every chart fix: the chart, copied with
-the new template and values, renders the old objects unchanged plus one NetworkPolicy, after which
-the network-policy check finds no pod of the chart uncovered.
+the new template and values, renders the old objects unchanged plus one NetworkPolicy, with no new
+``helm lint`` warning, after which the network-policy check finds no pod of the chart uncovered.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 
 from remediate.kube.findings import Finding
 from remediate.run.chart_values import checked_templates
-from remediate.run.charts import Release, Rendered, RenderError, render, template_files
+from remediate.run.charts import Release, Rendered, RenderError, render_changed, template_files
 from remediate.run.runner import Engine
 from remediate.yaml.document import parse
 from remediate.yaml.source import InputError
@@ -121,8 +119,11 @@ def propose(
     newline = "\r\n" if "\r\n" in values_text else "\n"
     block = VALUES_BLOCK.replace("\n", newline)
     new_values = values_text + ("" if values_text.endswith("\n") else newline) + block
-    after = _rendered_with(root, release, text, new_values)
-    if after is None or set(after.templates) != set(rendered.templates) | {TEMPLATE}:
+    try:
+        after = render_changed(root, release, {TEMPLATE: text, "values.yaml": new_values}, lint=True)
+    except RenderError:
+        return None
+    if set(after.templates) != set(rendered.templates) | {TEMPLATE} or after.new_lint(rendered):
         return None
     if any(after.templates[t] != rendered.templates[t] for t in rendered.templates):
         return None
@@ -136,22 +137,3 @@ def propose(
     if any(f.fixer == NETWORK_POLICY for entry in left.values() for f in entry.findings):
         return None
     return NewPolicy(text, new_values, wanted, after)
-
-
-def _rendered_with(root: str, release: Release, template: str, values_text: str) -> Rendered | None:
-    """The chart rendered from a copy of it with the new template and values; None if it fails."""
-    with tempfile.TemporaryDirectory(prefix="k8sfix-chart-") as scratch:
-        copy = os.path.join(scratch, os.path.basename(root))
-        try:
-            shutil.copytree(root, copy, symlinks=True)  # links stay links: none is written through
-            if os.path.islink(os.path.join(copy, "templates")):
-                return None
-            for name, text in ((TEMPLATE, template), ("values.yaml", values_text)):
-                path = os.path.join(copy, name)
-                if os.path.lexists(path):
-                    os.unlink(path)  # a link (to the real chart, say) goes, not what it points to
-                with open(path, "x", encoding="utf-8") as stream:
-                    stream.write(text)
-            return render(copy, release)
-        except (OSError, RenderError):
-            return None

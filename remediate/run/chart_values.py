@@ -14,9 +14,9 @@ the key's missing entries are added to ``values.yaml``, or the text value set (c
 the commented hints of ``resources: {}`` kept: the text is edited, not rewritten). The result is
 proven: the chart is rendered again with the new values, and each rendered object may differ from
 before only where the applied fixes said (the verifier of plain files), the workload guard must
-find nothing new, and a key that feeds several places (an init and a main container) is changed
-only when every place gets what its own fix wanted. Otherwise nothing is changed, and the findings
-stay for a human.
+find nothing new, ``helm lint`` must give no warning or error it did not give before, and a key
+that feeds several places (an init and a main container) is changed only when every place gets
+what its own fix wanted. Otherwise nothing is changed, and the findings stay for a human.
 """
 
 from __future__ import annotations
@@ -243,9 +243,13 @@ def _markers(data: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any]]:
             yield from _markers(value, (*path, index))
 
 
-def fix_values(root: str, release: Release, values: Source, checked: dict[str, Checked]) -> ValuesFix | None:
-    """The values fix of a chart's applied findings (see the module docstring): with no
-    ``rendered`` chart when none could be made; None when the values cannot be read."""
+def fix_values(
+    chart: Rendered, release: Release, values: Source, checked: dict[str, Checked]
+) -> ValuesFix | None:
+    """The values fix of a chart's applied findings (see the module docstring), ``chart`` as it
+    renders now (linted): with no ``rendered`` chart when none could be made; None when the values
+    cannot be read."""
+    root = chart.root
     values_text = values.text
     try:
         values_documents = parse(values_text)
@@ -284,12 +288,12 @@ def fix_values(root: str, release: Release, values: Source, checked: dict[str, C
         ]
 
     applied = seen_only(routes_of("findings"))
-    outcome = _best(_attempt(root, release, editor, values_root, checked, applied), applied)
+    outcome = _best(_attempt(chart, release, editor, values_root, checked, applied), applied)
     every = seen_only(routes_of("fixable"))
     proven_every = (
         outcome
         if len(every) == len(applied)
-        else _best(_attempt(root, release, editor, values_root, checked, every), every)
+        else _best(_attempt(chart, release, editor, values_root, checked, every), every)
     )
     outcome = outcome or ValuesFix(values_text)
     outcome.routable = {  # what a run with unsafe fixes would move there too, proven the same way
@@ -322,7 +326,7 @@ def _best(attempt: Any, routes: list[tuple[str, Finding, dict]]) -> ValuesFix | 
 
 
 def _attempt(
-    root: str,
+    chart: Rendered,
     release: Release,
     editor: Editor,
     values_root: Mapping,
@@ -347,7 +351,7 @@ def _attempt(
         text = _edited(editor, values_root, wanted)
         if text is None:
             return None
-        fix = _proven(root, release, text, checked, moved)
+        fix = _proven(chart, release, text, checked, moved)
         if fix is not None:
             fix.keys = where
         return fix
@@ -478,16 +482,20 @@ def _merged_into(editor: Editor, mapping: Mapping, tree: dict[str, Any]) -> list
 
 
 def _proven(
-    root: str, release: Release, text: str, checked: dict[str, Checked], moved: dict[str, list[Finding]]
+    chart: Rendered,
+    release: Release,
+    text: str,
+    checked: dict[str, Checked],
+    moved: dict[str, list[Finding]],
 ) -> ValuesFix | None:
     """The fix, when the chart rendered with the new values changes exactly what the moved fixes
-    promised and the workload guard finds nothing new; else None."""
+    promised, the workload guard finds nothing new and ``helm lint`` no new warning; else None."""
     try:
         defaults = to_data(parse(text)[0].root)
-        rendered = render(root, release, defaults)
+        rendered = render(chart.root, release, defaults, lint=True)
     except (InputError, RenderError, IndexError):
         return None
-    if set(rendered.templates) != set(checked):
+    if set(rendered.templates) != set(checked) or rendered.new_lint(chart):
         return None
     for template, entry in checked.items():
         fixes = [finding.fix for finding in moved.get(template, []) if finding.fix is not None]

@@ -33,6 +33,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -72,6 +73,19 @@ class Rendered:
 
     root: str
     templates: dict[str, str] = field(default_factory=dict)
+    lint: frozenset[str] | None = None
+    """The warnings and errors ``helm lint`` gives the chart with these values (None: not linted)."""
+
+    def new_lint(self, before: Rendered) -> frozenset[str]:
+        """The lint problems of this rendering that ``before`` did not have (none when either was
+        not linted)."""
+        if self.lint is None or before.lint is None:
+            return frozenset()
+        return self.lint - before.lint
+
+
+Renderer = Callable[[str, Release, dict[str, Any] | None, bool], tuple[dict[str, str], list[str] | None]]
+"""A way of rendering: (chart root, release, defaults, lint?) -> (templates, lint problems or None)."""
 
 
 def chart_root(path: str) -> str | None:
@@ -113,28 +127,32 @@ def template_files(root: str) -> Iterator[tuple[str, str]]:
                 yield os.path.relpath(path, root), stream.read(TEMPLATE_BYTES)
 
 
-def engine() -> Callable[[str, Release, dict[str, Any] | None], dict[str, str]] | None:
+def engine() -> Renderer | None:
     """The renderer of this machine (see the module docstring), or None."""
     return _engine()
 
 
 @cache
-def _engine() -> Callable[[str, Release, dict[str, Any] | None], dict[str, str]] | None:
+def _engine() -> Renderer | None:
     if importlib.util.find_spec("helm_python") is not None:  # found, not imported: the worker does
         return _render_with_sdk
     return _render_with_binary if shutil.which("helm") else None
 
 
-def render(root: str, release: Release, defaults: dict[str, Any] | None = None) -> Rendered:
+def render(
+    root: str, release: Release, defaults: dict[str, Any] | None = None, *, lint: bool = False
+) -> Rendered:
     """Render the chart at ``root``; :class:`RenderError` with Helm's message when it cannot.
 
-    ``defaults``: values that replace the chart's own ``values.yaml`` (what it would say after a
-    fix), under the release's values files and ``--set`` values as the file would be."""
+    ``defaults``: values over the chart's own ``values.yaml`` (what it would say after a fix),
+    under the release's values files and ``--set`` values as the file would be. ``lint``: run
+    ``helm lint`` with the same values too (:attr:`Rendered.lint`)."""
     renderer = engine()
     if renderer is None:
         raise RenderError(HOW_TO_ENABLE)
-    rendered = Rendered(root)
-    for key, text in renderer(root, release, defaults).items():
+    templates, problems = renderer(root, release, defaults, lint)
+    rendered = Rendered(root, lint=None if problems is None else frozenset(problems))
+    for key, text in templates.items():
         relative = key.split("/", 1)[1] if "/" in key else key  # Helm names them <chart>/templates/...
         base = os.path.basename(relative)
         if text.strip() and not base.startswith("_") and base != "NOTES.txt":  # what Helm installs
@@ -144,6 +162,39 @@ def render(root: str, release: Release, defaults: dict[str, Any] | None = None) 
 
 PACKAGE_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 """The directory that holds the ``remediate`` package (for a checkout that is not installed)."""
+
+
+def render_changed(root: str, release: Release, changed: dict[str, str], *, lint: bool = False) -> Rendered:
+    """The chart at ``root`` rendered as it would be with the files ``changed`` (relative path ->
+    new text: a fixed template, a new one, a new ``values.yaml``), from a copy of the chart in a
+    temporary directory; :class:`RenderError` when it cannot be. Links are copied as links, and a
+    changed file that is a link is replaced in the copy, so nothing is written through one."""
+    with tempfile.TemporaryDirectory(prefix="k8sfix-chart-") as scratch:
+        copy = os.path.join(scratch, os.path.basename(root))
+        try:
+            shutil.copytree(root, copy, symlinks=True)
+            for relative, text in changed.items():
+                path = os.path.join(copy, relative)
+                if any(os.path.islink(folder) for folder in _folders(copy, relative)):
+                    raise RenderError(f"{os.path.dirname(relative)} is a link")
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                if os.path.lexists(path):
+                    os.unlink(path)
+                with open(path, "x", encoding="utf-8", newline="") as stream:
+                    stream.write(text)
+        except (OSError, shutil.Error) as problem:  # a FIFO in the chart, say
+            raise RenderError(f"cannot copy the chart: {problem}") from None
+        rendered = render(copy, release, lint=lint)
+    rendered.root = root
+    return rendered
+
+
+def _folders(root: str, relative: str) -> Iterator[str]:
+    """The folders between ``root`` and the file ``relative`` below it, outermost first."""
+    parts = relative.split("/")[:-1]
+    for count in range(1, len(parts) + 1):
+        yield os.path.join(root, *parts[:count])
+
 
 WORKER_START = (
     "import sys; sys.path.insert(0, sys.argv[1]); from remediate.run.helm_worker import main; main()"
@@ -197,7 +248,9 @@ WORKER = Worker()
 atexit.register(WORKER.stop)
 
 
-def _render_with_sdk(root: str, release: Release, defaults: dict[str, Any] | None = None) -> dict[str, str]:
+def _render_with_sdk(
+    root: str, release: Release, defaults: dict[str, Any] | None, lint: bool
+) -> tuple[dict[str, str], list[str] | None]:
     answer = WORKER.ask(
         {
             "root": root,
@@ -206,34 +259,53 @@ def _render_with_sdk(root: str, release: Release, defaults: dict[str, Any] | Non
             "set_values": list(release.set_values),
             "name": release.name,
             "namespace": release.namespace,
+            "lint": lint,
         }
     )
     if "error" in answer:
         raise RenderError(str(answer["error"]))
-    return dict(answer["templates"])
+    return dict(answer["templates"]), answer.get("lint")
 
 
 SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 
 
+LINT_LINE = re.compile(r"^\[(WARNING|ERROR)\] (.+)$", re.MULTILINE)
+
+
 def _render_with_binary(
-    root: str, release: Release, defaults: dict[str, Any] | None = None
-) -> dict[str, str]:
+    root: str, release: Release, defaults: dict[str, Any] | None, lint: bool
+) -> tuple[dict[str, str], list[str] | None]:
     if defaults is not None:
         raise RenderError("changed values are rendered with helm-python-sdk only")
-    command = ["helm", "template", release.name, root, "--namespace", release.namespace]
+    options = ["--namespace", release.namespace]
     for path in release.values_files:
-        command += ["--values", path]
+        options += ["--values", path]
     for assignment in release.set_values:
-        command += ["--set", assignment]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"helm template took more than {RENDER_TIMEOUT} seconds") from None
+        options += ["--set", assignment]
+    done = _helm(["template", release.name, root, *options])
     if done.returncode != 0:
         raise RenderError(done.stderr.strip().removeprefix("Error: "))
+    problems = None
+    if lint:
+        linted = _helm(["lint", root, *options])
+        problems = [match.group(2) for match in LINT_LINE.finditer(linted.stdout + linted.stderr)]
+    return _split_sources(done.stdout), problems
+
+
+def _helm(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["helm", *arguments], capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"helm {arguments[0]} took more than {RENDER_TIMEOUT} seconds") from None
+
+
+def _split_sources(stream: str) -> dict[str, str]:
+    """``helm template``'s output split by its ``# Source:`` comments."""
     found: dict[str, str] = {}
-    pieces = SOURCE.split(done.stdout)
+    pieces = SOURCE.split(stream)
     for name, text in zip(pieces[1::2], pieces[2::2], strict=True):
         body = text.rstrip().removesuffix("---").strip("\n")
         found[name] = found.get(name, "") + ("---\n" if name in found else "") + body + "\n"

@@ -6,9 +6,12 @@ it starts this worker once per run (when it meets a chart), sends it one request
 and reads one answer per line on stdout, and kills it when an answer takes too long
 (:class:`remediate.run.charts.Worker`).
 
-A request is a JSON object: ``root`` (the chart's directory), ``defaults`` (values replacing the
-chart's ``values.yaml``, or null), ``values_files``, ``set_values``, ``name`` and ``namespace``. The
-answer is ``{"templates": {path: text}}`` or ``{"error": message}`` (Helm's own).
+A request is a JSON object: ``root`` (the chart's directory), ``defaults`` (values over the
+chart's ``values.yaml``, or null), ``values_files``, ``set_values``, ``name``, ``namespace`` and
+``lint`` (true: ``helm lint`` the chart with the same values too). The answer is ``{"templates":
+{path: text}, "lint": [problem, ...]}`` or ``{"error": message}`` (Helm's own). A lint problem is
+a warning or an error of ``helm lint`` (``path: message``); its notes (``icon is recommended``)
+are left out.
 """
 
 from __future__ import annotations
@@ -42,13 +45,30 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         for assignment in request.get("set_values") or []:
             values = _merged(values, helm_python.parse_set_string(assignment))
         rendered = chart.render(values or None, name=request["name"], namespace=request["namespace"])
-        return {"templates": dict(rendered)}
+        answered: dict[str, Any] = {"templates": dict(rendered)}
+        if request.get("lint"):
+            answered["lint"] = _lint_problems(helm_python.lint(request["root"], values or None))
+        return answered
     except OSError as exc:
         return {"error": f"cannot read: {exc.strerror}"}
     except helm_python.HelmError as exc:
         return {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a values file that is not UTF-8, say: the answer says why
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+LINT_WARNING = 2
+"""The severity of a ``helm lint`` warning (1 is a note, 3 an error)."""
+
+
+def _lint_problems(linted: dict[str, Any]) -> list[str]:
+    """The warnings and errors of a ``helm_python.lint`` answer, as ``path: message`` texts."""
+    problems = [
+        f"{message.get('path', '')}: {message.get('error', '')}"
+        for message in linted.get("messages") or []
+        if int(message.get("severity", 0)) >= LINT_WARNING
+    ]
+    return problems + [str(error) for error in linted.get("errors") or []]
 
 
 def _die_with_parent() -> None:
