@@ -192,7 +192,11 @@ def test_one_value_that_feeds_two_containers_is_fixed_for_both(tmp_path: Path) -
     k8sfix("--write", "--unsafe-fixes", *args, cwd=tmp_path)
     out = k8sfix("--unsafe-fixes", *args, cwd=tmp_path).stdout.decode()
     assert 'container "migrate"' not in out and 'container "api"' not in out, out
-    assert "pod has no securityContext" in out  # no value controls the pod's: left at the template
+    assert "pod has no securityContext" not in out  # no value controls the pod's: in the template
+    template = (TWO_CONTAINERS / "templates" / "deployment.yaml").read_text()
+    added = "      securityContext:\n        seccompProfile:\n          type: RuntimeDefault\n"
+    assert template.endswith("        {{- end }}\n")  # the pod's block ends with the worker's branch
+    assert (tmp_path / "two-containers" / "templates" / "deployment.yaml").read_text() == template + added
 
 
 def test_a_value_that_also_feeds_what_no_fix_is_for_is_left_alone(tmp_path: Path) -> None:
@@ -205,10 +209,10 @@ def test_a_value_that_also_feeds_what_no_fix_is_for_is_left_alone(tmp_path: Path
         "    - name: check\n      image: {{ .Values.image }}\n      imagePullPolicy: Always\n"
         "      securityContext:\n        {{- toYaml .Values.securityContext | nindent 8 }}\n"
     )
-    before = files_of(root)
+    values = (root / "values.yaml").read_bytes()
     args = ("--select", "security-context", "two-containers")
     k8sfix("--write", "--unsafe-fixes", *args, cwd=tmp_path)
-    assert files_of(root) == before
+    assert (root / "values.yaml").read_bytes() == values
     assert 'container "api"' in k8sfix("--unsafe-fixes", *args, cwd=tmp_path).stdout.decode()
 
 
@@ -327,9 +331,9 @@ def test_a_value_read_by_a_template_switched_off_is_not_changed(tmp_path: Path) 
         "        - name: m\n          image: {{ .Values.image }}\n          securityContext:\n"
         "            {{- toYaml .Values.securityContext | nindent 12 }}\n{{- end }}\n"
     )
-    before = files_of(root)
+    values = (root / "values.yaml").read_bytes()
     k8sfix("--write", "--unsafe-fixes", "--select", "security-context", "two-containers", cwd=tmp_path)
-    assert files_of(root) == before
+    assert (root / "values.yaml").read_bytes() == values
 
 
 def test_a_chart_is_linted_with_its_values_and_a_change_is_linted_from_a_copy(tmp_path: Path) -> None:
@@ -370,3 +374,97 @@ def test_a_changed_render_is_refused_where_a_folder_of_the_change_is_a_link(tmp_
     with pytest.raises(charts.RenderError, match="templates is a link"):
         charts.render_changed(str(root), charts.Release(), {"templates/x.yaml": "{}\n"})
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+HARD_CODED = Path(__file__).parent / "charts" / "hard-coded"
+
+
+def test_fields_no_value_controls_are_fixed_in_the_template_with_unsafe_fixes(tmp_path: Path) -> None:
+    """No value sets the hard-coded chart's securityContext, resources or apiVersion: the fix is
+    made in the template's text, as unsafe; in the block of the field's parent, after a branch
+    closed there, in the template's own indentation; a literal value is replaced with its quotes
+    and comment kept. The chart is then clean of what k8sfix fixes, lints, and a second run changes
+    nothing."""
+    import helm_python
+
+    root = copied(tmp_path, HARD_CODED)
+    before = files_of(root)
+    report = k8sfix("--write", "hard-coded", cwd=tmp_path)
+    assert files_of(root) == before  # safe fixes only: a template edit is an unsafe one
+    assert "more fixes with --unsafe-fixes" in report.stderr.decode()
+
+    k8sfix("--write", "--unsafe-fixes", "hard-coded", cwd=tmp_path)
+    after = files_of(root)
+    assert {path for path in before if before[path] != after[path]} == {
+        root / "templates" / "deployment.yaml",
+        root / "templates" / "cronjob.yaml",
+    }
+    cronjob = (root / "templates" / "cronjob.yaml").read_text()
+    assert cronjob.startswith("{{- if .Values.cleanup.enabled }}\napiVersion: batch/v1\nkind: CronJob\n")
+    assert "            imagePullPolicy: 'Always' # cached on the node\n" in cronjob
+    assert (
+        "              capabilities:\n                drop:\n                - ALL\n" in cronjob
+    )  # its dashes
+    assert cronjob.endswith("              type: RuntimeDefault\n{{- end }}\n")
+    deployment = (root / "templates" / "deployment.yaml").read_text()
+    old = (HARD_CODED / "templates" / "deployment.yaml").read_text()
+    assert deployment.startswith(old)  # the branch closes the container's block: added after it
+    assert deployment[len(old) :].startswith("          resources:\n            requests:\n")
+    assert "              drop:\n                - ALL\n" in deployment
+    assert deployment.endswith(
+        "      securityContext:\n        runAsNonRoot: true\n"
+        "        seccompProfile:\n          type: RuntimeDefault\n"
+    )
+    assert helm_python.lint(str(root))["errors"] == []
+    left = k8sfix("--unsafe-fixes", "hard-coded", cwd=tmp_path).stdout.decode()
+    assert {match["code"] for match in FINDING.finditer(left)} == {"K8S005"}, left  # the policy is left
+    k8sfix("--write", "--unsafe-fixes", "hard-coded", cwd=tmp_path)
+    assert files_of(root) == after
+
+
+def test_a_field_written_in_two_branches_is_not_edited_but_pointed_at(tmp_path: Path) -> None:
+    """The pod's securityContext is written in both branches of an if: which one renders depends
+    on values this run does not try, so the template is left as it is and the finding says to
+    change it."""
+    root = copied(tmp_path, HARD_CODED)
+    deployment = root / "templates" / "deployment.yaml"
+    deployment.write_text(
+        deployment.read_text().replace(
+            "    spec:\n      containers:\n",
+            "    spec:\n      {{- if .Values.strict }}\n      securityContext:\n        runAsNonRoot: true\n"
+            "      {{- else }}\n      securityContext:\n        fsGroup: 2000\n      {{- end }}\n"
+            "      containers:\n",
+        )
+    )
+    before = deployment.read_text()
+    args = ("--unsafe-fixes", "--select", "security-context", "hard-coded/templates/deployment.yaml")
+    k8sfix("--write", *args, cwd=tmp_path)
+    text = deployment.read_text()
+    assert text.count("securityContext:") == before.count("securityContext:") + 1  # the container's only
+    assert text.startswith(before.split("          {{- if .Values.debug }}")[0])
+    out = k8sfix(*args, cwd=tmp_path).stdout.decode()
+    assert (
+        "Deployment/release-name-web: pod securityContext lacks runAsNonRoot: true"
+        " (a Helm chart, where no value sets this field: change the template)"
+    ) in out, out
+    assert 'container "web"' not in out, out
+
+
+def test_a_template_whose_documents_come_from_a_loop_is_not_edited(tmp_path: Path) -> None:
+    """A range writes one Deployment per name: the template's text has one document where Helm
+    renders two, so no line of it is known to write either; nothing is edited."""
+    root = copied(tmp_path, HARD_CODED)
+    (root / "templates" / "cronjob.yaml").unlink()
+    deployment = root / "templates" / "deployment.yaml"
+    deployment.write_text(
+        '{{- range list "a" "b" }}\n---\n'
+        + deployment.read_text()
+        .replace("{{ .Release.Name }}-web", "{{ $.Release.Name }}-{{ . }}")
+        .replace(".Values.", "$.Values.")
+        + "{{- end }}\n"
+    )
+    before = files_of(root)
+    out = k8sfix("--unsafe-fixes", "hard-coded", cwd=tmp_path).stdout.decode()
+    assert "Deployment/release-name-b: pod has no securityContext" in out  # rendered, and checked
+    k8sfix("--write", "--unsafe-fixes", "hard-coded", cwd=tmp_path)
+    assert files_of(root) == before

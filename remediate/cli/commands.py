@@ -16,12 +16,21 @@ from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
 from remediate.output import formats, report
-from remediate.run import bulk, chart_policies, chart_values, charts, delivery, files, registry
+from remediate.run import (
+    bulk,
+    chart_policies,
+    chart_templates,
+    chart_values,
+    charts,
+    delivery,
+    files,
+    registry,
+)
 from remediate.run import config as configuration
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
 from remediate.yaml.document import parse_leading
-from remediate.yaml.source import MAX_BYTES, Source, TooLarge, read_regular
+from remediate.yaml.source import MAX_BYTES, InputError, Source, TooLarge, read_regular
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class Input:
     """For a template: the findings reported at the chart's values instead (their fixes go there)."""
     routable: frozenset[tuple] = frozenset()
     """For a template: the findings whose fixes a value controls (see :func:`charts.in_template`)."""
+    edit: charts.TemplateEdit | None = None
+    """For a template: the proven edit of its own text, for fixes no value controls."""
 
 
 def _error(message: str) -> None:
@@ -313,6 +324,7 @@ def _charts(
                     template=template_text,
                     moved=moved.get(relative, frozenset()),
                     routable=routable.get(relative, frozenset()),
+                    edit=fixes.edits.get(relative),
                 )
             )
     return kept, rendered
@@ -328,13 +340,16 @@ class ChartFixes:
     inputs: list[Input] = dataclasses.field(default_factory=list)
     moved: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
     routable: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
+    edits: dict[str, charts.TemplateEdit] = dataclasses.field(default_factory=dict)
+    """By template, the proven edit of its text (:mod:`remediate.run.chart_templates`)."""
 
 
 def _chart_fixes(
     engine: Engine, root: str, shown: str, release: charts.Release, chart: charts.Rendered, *, fixing: bool
 ) -> ChartFixes:
     """The fixes of a chart: in its values (:mod:`remediate.run.chart_values`), then a policy
-    template (:mod:`remediate.run.chart_policies`), each proven by rendering."""
+    template (:mod:`remediate.run.chart_policies`), then in the templates' text what no value
+    controls (:mod:`remediate.run.chart_templates`, unsafe), each proven by rendering."""
     outcome = ChartFixes(chart)
     values_path = os.path.join(root, "values.yaml")
     if not files.inside(values_path, root):  # a link out of the chart: never written through
@@ -376,6 +391,17 @@ def _chart_fixes(
             created=True,
         )
         outcome.inputs.append(Input(new_name, new_name, None, result=new))
+    changed = {"values.yaml": text} if text != values.text else {}
+    if policy is not None:
+        changed[chart_policies.TEMPLATE] = policy.template
+    elsewhere = {
+        template: set(fix.routable.get(template, ())) if fix is not None else set() for template in checked
+    }
+    for template, finding, *_ in findings:
+        elsewhere.setdefault(template, set()).add(finding.identity)
+    later = checked if after is chart else chart_values.checked_templates(engine, after, release.namespace)
+    applying = fixing and engine.settings.fix_policy.unsafe_fixes
+    outcome.edits = _template_edits(root, shown, release, after, changed, later, elsewhere, apply=applying)
     if not findings:
         return outcome
     shown_findings = tuple(
@@ -398,6 +424,42 @@ def _chart_fixes(
         for template, finding, *_ in findings:
             outcome.moved[template] = outcome.moved.get(template, frozenset()) | {finding.identity}
     return outcome
+
+
+def _template_edits(
+    root: str,
+    shown: str,
+    release: charts.Release,
+    chart: charts.Rendered,
+    changed: dict[str, str],
+    checked: dict[str, chart_values.Checked],
+    elsewhere: dict[str, set[tuple]],
+    *,
+    apply: bool,
+) -> dict[str, charts.TemplateEdit]:
+    """The proven edits of the chart's own templates (not its subcharts': those are fixed through
+    the values only), for the fixes that are not made ``elsewhere``; never of a template that is a
+    link or lies outside the chart."""
+    edits: dict[str, charts.TemplateEdit] = {}
+    for template, entry in checked.items():
+        wanted = chart_templates.candidates(entry, elsewhere.get(template, set()))
+        path = os.path.join(root, template)
+        if (
+            not wanted
+            or template.startswith("charts/")
+            or os.path.islink(path)
+            or not files.inside(path, root)
+        ):
+            continue
+        try:
+            source = Source.from_bytes(os.path.normpath(os.path.join(shown, template)), read_regular(path)[0])
+        except (OSError, InputError):
+            continue
+        fix = chart_templates.fix_template(chart, release, changed, template, source.text, entry, wanted)
+        if fix is not None:
+            identities = frozenset(finding.identity for finding in fix.fixed)
+            edits[template] = charts.TemplateEdit(source, fix.text, identities, apply)
+    return edits
 
 
 def _read(candidate: files.Candidate, options: RunOptions) -> Input:
@@ -476,7 +538,12 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
     if item.template is not None:  # what a chart renders: checked, shown at its template's lines
         checked = process(engine, source, fix=False, scope=scope)
         left = tuple(f for f in checked.findings if f.identity not in item.moved)
-        return charts.in_template(dataclasses.replace(checked, findings=left), item.template, item.routable)
+        shown = charts.in_template(
+            dataclasses.replace(checked, findings=left), item.template, item.routable, item.edit
+        )
+        if write and item.edit is not None and shown.output is not None:
+            return write_result(shown, item.edit.source.to_bytes(item.edit.source.text))
+        return shown
     result = process(engine, source, fix=options.fixing, scope=scope)
     if item.path == "-" and options.write:
         sys.stdout.buffer.write(source.to_bytes(result.output))  # the fixed stream, or the input as it was

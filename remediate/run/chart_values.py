@@ -499,7 +499,7 @@ def _proven(
         return None
     for template, entry in checked.items():
         fixes = [finding.fix for finding in moved.get(template, []) if finding.fix is not None]
-        promise = _together(fixes)
+        promise = together(fixes)
         if promise is None:
             return None
         try:
@@ -535,7 +535,7 @@ def checked_templates(engine: Engine, rendered: Rendered, namespace: str) -> dic
     return checked
 
 
-def _together(fixes: list[Fix]) -> Fix | None:
+def together(fixes: list[Fix]) -> Fix | None:
     """One promise for several fixes applied at once: fixes that each set a whole mapping (the
     requests fix and the limits fix each promise ``resources``) promise it merged, and one
     inside a mapping another sets is merged into it; None when two promise different values."""

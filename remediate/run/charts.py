@@ -18,8 +18,9 @@ run's ``--namespace`` (else ``default``), the chart's ``values.yaml`` and the ``
 is checked as a file of its own, named by the template's path; a finding is shown at the template
 line that writes the field it is about (:func:`template_line`). A fix goes to the chart's
 ``values.yaml`` where a value controls the field it changes (:mod:`remediate.run.chart_values`),
-proven by rendering again; the templates themselves are never edited (yet), so the other findings
-say to change the template.
+proven by rendering again; with ``--unsafe-fixes`` a fix no value controls is made in the
+template's own text where it writes the field as plain YAML (:mod:`remediate.run.chart_templates`),
+proven the same way; the other findings say which template to change.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from functools import cache
 from typing import Any
 
 from remediate.kube import kustomize
-from remediate.run.results import FileResult
+from remediate.run.results import FileResult, Status
+from remediate.yaml.model import Applicability
+from remediate.yaml.source import Source
 
 CHART_FILE = "Chart.yaml"
 RELEASE_NAME = "release-name"
@@ -316,23 +319,55 @@ NOT_FIXED = "(a Helm chart, where no value sets this field: change the template)
 NO_POLICY_TEMPLATE = "(a Helm chart: add a NetworkPolicy template to it)"
 
 
-def in_template(result: FileResult, template: str, routable: frozenset[tuple] = frozenset()) -> FileResult:
+@dataclass(frozen=True)
+class TemplateEdit:
+    """A proven edit of a template's own text (:mod:`remediate.run.chart_templates`): the template
+    as read, its new text, the findings it fixes, and whether this run applies it."""
+
+    source: Source
+    text: str
+    fixed: frozenset[tuple]
+    applied: bool
+
+
+def in_template(
+    result: FileResult,
+    template: str,
+    routable: frozenset[tuple] = frozenset(),
+    edit: TemplateEdit | None = None,
+) -> FileResult:
     """The result of checking what a template rendered, as findings of the template: each at the
     line that writes its field; the rendered text is neither shown nor written. A fix that a value
     controls (``routable``: this run holds it back, as an unsafe one) is kept, so the counts say
-    what ``--unsafe-fixes`` would fix in the values; any other fix is dropped, as k8sfix does not
-    edit templates, and the finding says so."""
+    what ``--unsafe-fixes`` would fix in the values. A fix made in the template's text (``edit``,
+    always an unsafe one) is kept too, and when the run applies it the result is the template's
+    edit, shown and written as a plain file's is; any other fix is dropped, and the finding says
+    which template to change."""
     findings = []
+    edited = edit.fixed if edit is not None else frozenset()
     for finding in result.findings:
         line, column = template_line(template, finding.path)
         if finding.fix is not None and finding.identity in routable:
             message, fix = f"{finding.message} (in the chart's values)", finding.fix
+        elif finding.fix is not None and finding.identity in edited:
+            message = f"{finding.message} (in the template)"
+            fix = replace(finding.fix, applicability=Applicability.UNSAFE)
         else:
             why = NO_POLICY_TEMPLATE if finding.fixer == "network-policy" else NOT_FIXED
             message = finding.message if finding.fix is None else f"{finding.message} {why}"
             fix = None
         findings.append(replace(finding, line=line, column=column, fix=fix, message=message))
     notes = tuple(replace(note, line=None, column=None) for note in result.notes)
+    if edit is not None and edit.applied:
+        return replace(
+            result,
+            findings=tuple(findings),
+            notes=notes,
+            source=edit.source,
+            output=edit.text,
+            fixed=edited,
+            status=Status.CHANGED,
+        )
     return replace(result, findings=tuple(findings), notes=notes, source=None, output=None, fixed=frozenset())
 
 
