@@ -468,3 +468,63 @@ def test_a_template_whose_documents_come_from_a_loop_is_not_edited(tmp_path: Pat
     assert "Deployment/release-name-b: pod has no securityContext" in out  # rendered, and checked
     k8sfix("--write", "--unsafe-fixes", "hard-coded", cwd=tmp_path)
     assert files_of(root) == before
+
+
+def test_values_out_writes_the_fixes_to_a_values_file_of_ones_own(tmp_path: Path) -> None:
+    """For a chart one does not own: the values fixes go to a new values file, the chart is left
+    byte for byte; the next run renders with that file (as the last -f) and has nothing more to
+    put there, and helm renders the chart with it to what the fixes promised."""
+    root = copied(tmp_path, HELM_CREATE)
+    before = files_of(root)
+    args = ("--unsafe-fixes", "--values-out", "prod.yaml", "helm-create")
+    shown = k8sfix("--diff", *args, cwd=tmp_path)
+    assert shown.stdout.decode().startswith("--- /dev/null\n+++ b/prod.yaml\n")
+    assert not (tmp_path / "prod.yaml").exists()
+    k8sfix("--write", *args, cwd=tmp_path)
+    assert files_of(root) == before
+    written = (tmp_path / "prod.yaml").read_text()
+    assert written.startswith("image:\n  pullPolicy: Always\nresources:\n  requests:\n")
+    assert (
+        "podSecurityContext:\n  runAsNonRoot: true\n  seccompProfile:\n    type: RuntimeDefault\n" in written
+    )
+    again = k8sfix("--write", *args, cwd=tmp_path)
+    assert (tmp_path / "prod.yaml").read_text() == written and "fixed: 0" in again.stderr.decode()
+    rendered = k8sfix(
+        "--unsafe-fixes", "--select", "security-context", "-f", "prod.yaml", "helm-create", cwd=tmp_path
+    )
+    deployment = [line for line in rendered.stdout.decode().splitlines() if "Deployment/" in line]
+    assert all("readOnlyRootFilesystem" in line for line in deployment), deployment  # needs volumes
+
+
+def test_values_out_edits_an_existing_file_and_keeps_what_it_says(tmp_path: Path) -> None:
+    """An existing values file keeps its comments and its own choices: it sets image.pullPolicy
+    otherwise, so that key is left (and still reported) while the other keys are added."""
+    copied(tmp_path, HELM_CREATE)
+    mine = tmp_path / "prod.yaml"
+    mine.write_text("# Production.\nreplicaCount: 3  # three zones\nimage:\n  pullPolicy: IfNotPresent\n")
+    args = ("--unsafe-fixes", "--values-out", "prod.yaml", "helm-create")
+    k8sfix("--write", *args, cwd=tmp_path)
+    text = mine.read_text()
+    assert text.startswith(
+        "# Production.\nreplicaCount: 3  # three zones\nimage:\n  pullPolicy: IfNotPresent\n"
+    )
+    assert "\nresources:\n  requests:\n" in text
+    out = k8sfix(*args, cwd=tmp_path).stdout.decode()
+    assert 'container "web" has imagePullPolicy "IfNotPresent"' in out
+
+
+def test_values_out_names_one_chart_and_is_the_last_values_file(tmp_path: Path) -> None:
+    copied(tmp_path, HELM_CREATE)
+    copied(tmp_path, TWO_CONTAINERS)
+    two = k8sfix("--values-out", "prod.yaml", "helm-create", "two-containers", cwd=tmp_path)
+    assert two.returncode == 2
+    assert "--values-out holds one chart's values, and the run met 2" in two.stderr.decode()
+    (tmp_path / "prod.yaml").write_text("replicaCount: 2\n")
+    (tmp_path / "more.yaml").write_text("replicaCount: 3\n")
+    early = k8sfix(
+        "--values-out", "prod.yaml", "-f", "prod.yaml", "-f", "more.yaml", "helm-create", cwd=tmp_path
+    )
+    assert early.returncode == 2
+    assert early.stderr.decode() == (
+        "k8sfix: error: --values-out FILE is rendered as the last values file: list it last\n"
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, sandbox, skips, validation
+from remediate.kube.findings import Finding
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
 from remediate.output import formats, report
@@ -51,6 +52,8 @@ class RunOptions:
     """Helm values files to render charts with (:mod:`remediate.run.charts`)."""
     set_values: list[str] = dataclasses.field(default_factory=list)
     """Helm ``--set`` values to render charts with."""
+    values_out: str | None = None
+    """A values file to write a chart's values fixes to, the chart left as it is."""
     kubernetes_version: str | None = None
     include: list[str] | None = None
     exclude: list[str] | None = None
@@ -294,6 +297,12 @@ def _charts(
         tuple(options.values_files), tuple(options.set_values), options.namespace or "default"
     )
     rendered: list[Input] = []
+    out = None
+    if options.values_out is not None:
+        out, release, problem = _values_out(options.values_out, release, list(roots.values()))
+        if problem is not None:
+            return kept, [problem]
+        kept = [c for c in kept if os.path.abspath(c.path) != os.path.abspath(options.values_out)]
     for root, shown in roots.items():
         try:
             chart = charts.render(root, release, lint=True)
@@ -304,7 +313,7 @@ def _charts(
             )
             rendered.append(Input(name, name, error=message))
             continue
-        fixes = _chart_fixes(engine, root, shown, release, chart, fixing=options.fixing)
+        fixes = _chart_fixes(engine, root, shown, release, chart, fixing=options.fixing, out=out)
         rendered.extend(fixes.inputs)
         if fixes.inputs:  # the chart's values.yaml is one of them
             kept = [c for c in kept if os.path.abspath(c.path) != os.path.join(root, "values.yaml")]
@@ -344,12 +353,45 @@ class ChartFixes:
     """By template, the proven edit of its text (:mod:`remediate.run.chart_templates`)."""
 
 
+def _values_out(
+    path: str, release: charts.Release, charts_met: list[str]
+) -> tuple[chart_values.OutFile | None, charts.Release, Input | None]:
+    """The ``--values-out`` file as read (empty when it is new), the release to render with (the
+    file as its last values file, when it exists), or an error input saying why it cannot be."""
+    here = os.path.abspath(path)
+    if len(charts_met) > 1:
+        met = ", ".join(charts_met)
+        message = (
+            f"--values-out holds one chart's values, and the run met {len(charts_met)} ({met}): name one"
+        )
+        return None, release, Input(path, path, error=message)
+    try:
+        source = Source.from_bytes(path, read_regular(path)[0])
+    except FileNotFoundError:
+        source = Source(path, "")
+    except OSError as problem:
+        return None, release, Input(path, path, error=f"--values-out: cannot read: {problem.strerror}")
+    except InputError as problem:
+        return None, release, Input(path, path, error=f"--values-out: {problem.message}")
+    without = tuple(name for name in release.values_files if os.path.abspath(name) != here)
+    rendered = dataclasses.replace(release, values_files=(*without, path) if source.text.strip() else without)
+    return chart_values.OutFile(source, dataclasses.replace(release, values_files=without)), rendered, None
+
+
 def _chart_fixes(
-    engine: Engine, root: str, shown: str, release: charts.Release, chart: charts.Rendered, *, fixing: bool
+    engine: Engine,
+    root: str,
+    shown: str,
+    release: charts.Release,
+    chart: charts.Rendered,
+    *,
+    fixing: bool,
+    out: chart_values.OutFile | None = None,
 ) -> ChartFixes:
     """The fixes of a chart: in its values (:mod:`remediate.run.chart_values`), then a policy
     template (:mod:`remediate.run.chart_policies`), then in the templates' text what no value
-    controls (:mod:`remediate.run.chart_templates`, unsafe), each proven by rendering."""
+    controls (:mod:`remediate.run.chart_templates`, unsafe), each proven by rendering. With
+    ``out`` (``--values-out``), the values fixes go to that file and the chart is not changed."""
     outcome = ChartFixes(chart)
     values_path = os.path.join(root, "values.yaml")
     if not files.inside(values_path, root):  # a link out of the chart: never written through
@@ -358,9 +400,10 @@ def _chart_fixes(
     if values is None:
         return outcome
     checked = chart_values.checked_templates(engine, chart, release.namespace)
-    fix = chart_values.fix_values(chart, release, values, checked)
-    text, findings, after = values.text, [], chart
-    lines = chart_values.key_lines(values.text)
+    fix = chart_values.fix_values(chart, release, values, checked, out)
+    target = out.source if out is not None else values
+    text, findings, after = target.text, [], chart
+    lines = chart_values.key_lines(values.text if out is None or fix is None else fix.text)
     if fix is not None:
         outcome.routable = {t: frozenset(found) for t, found in fix.routable.items()}
         if fix.rendered is not None:
@@ -370,7 +413,10 @@ def _chart_fixes(
                     key = fix.keys[finding.identity]
                     line, column = lines.get(key, (1, 1))
                     where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
+                    where += f" in {out.source.name}" if out is not None else ""
                     findings.append((template, finding, line, column, where))
+    if out is not None:
+        return _values_out_result(outcome, out, text, findings, after, fixing=fixing)
     templates = os.path.join(root, "templates")
     inside = os.path.isdir(templates) and files.inside(templates, root)
     policy = chart_policies.propose(engine, root, release, after, text) if inside else None
@@ -418,6 +464,44 @@ def _chart_fixes(
         documents=1,
     )
     outcome.inputs.insert(0, Input(name, name, values.to_bytes(values.text), result=result))
+    if fixing:
+        outcome.chart = after
+    else:
+        for template, finding, *_ in findings:
+            outcome.moved[template] = outcome.moved.get(template, frozenset()) | {finding.identity}
+    return outcome
+
+
+def _values_out_result(
+    outcome: ChartFixes,
+    out: chart_values.OutFile,
+    text: str,
+    findings: list[tuple[str, Finding, int, int, str]],
+    after: charts.Rendered,
+    *,
+    fixing: bool,
+) -> ChartFixes:
+    """The chart's fixes when they go to the ``--values-out`` file: that file's result alone."""
+    if not findings:
+        return outcome
+    name = out.source.name
+    created = not os.path.lexists(name)
+    shown_findings = tuple(
+        dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} ({where})")
+        for _, finding, line, column, where in findings
+    )
+    result = FileResult(
+        name,
+        Status.CHANGED if fixing else Status.UNCHANGED,
+        out.source,
+        shown_findings,
+        frozenset(f.identity for f in shown_findings) if fixing else frozenset(),
+        text if fixing else None,
+        documents=1,
+        created=created,
+    )
+    data = None if created else out.source.to_bytes(out.source.text)
+    outcome.inputs.append(Input(name, name, data, result=result))
     if fixing:
         outcome.chart = after
     else:

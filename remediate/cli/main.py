@@ -7,6 +7,7 @@ other files are still processed.
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from typing import Annotated
@@ -156,6 +157,19 @@ def main(
             show_default=False,
         ),
     ] = None,
+    values_out: Annotated[
+        str | None,
+        typer.Option(
+            "--values-out",
+            metavar="FILE",
+            help=(
+                "Helm charts: write the chart's values fixes to FILE (created, or edited keeping its "
+                "comments; rendered as the last --values file), and leave the chart as it is: for "
+                "a chart you do not own. One chart per run."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     kubernetes_version: Annotated[
         str | None,
         typer.Option(
@@ -240,6 +254,13 @@ def main(
     if not paths:
         typer.echo("k8sfix: error: no PATH given (try: k8sfix --help)", err=True)
         raise typer.Exit(EXIT_ERROR)
+    if values_out is not None and os.path.abspath(values_out) in [
+        os.path.abspath(v) for v in (values or [])[:-1]
+    ]:
+        typer.echo(
+            "k8sfix: error: --values-out FILE is rendered as the last values file: list it last", err=True
+        )
+        raise typer.Exit(EXIT_ERROR)
     if report_html:
         from remediate.output.migration_report import format_for
 
@@ -262,6 +283,7 @@ def main(
         namespace=namespace,
         values_files=values or [],
         set_values=set_values or [],
+        values_out=values_out,
         kubernetes_version=kubernetes_version,
         include=_split(include),
         exclude=_split(exclude),

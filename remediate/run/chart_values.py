@@ -25,7 +25,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from remediate.kube.findings import Finding
@@ -36,8 +36,9 @@ from remediate.run.runner import Engine, Scope, guard_refusals
 from remediate.yaml import apply as applying
 from remediate.yaml.document import Document, Mapping, Scalar, parse
 from remediate.yaml.edits import Change, Editor, Uneditable, is_empty
-from remediate.yaml.layout import detect
+from remediate.yaml.layout import Layout, detect
 from remediate.yaml.model import DELETED, Fix, Touch, YamlPath
+from remediate.yaml.render import mapping_lines
 from remediate.yaml.source import InputError, Source, read_regular
 from remediate.yaml.values import to_data
 from remediate.yaml.verify import VerificationError, verify
@@ -243,12 +244,23 @@ def _markers(data: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any]]:
             yield from _markers(value, (*path, index))
 
 
+@dataclass(frozen=True)
+class OutFile:
+    """A values file of the user's own to write the fixes to (``--values-out``), the chart left as
+    it is: its text now (empty for a new file) and the release rendered without it (the file then
+    goes over the release's values files, as the last ``-f``)."""
+
+    source: Source
+    release: Release
+
+
 def fix_values(
-    chart: Rendered, release: Release, values: Source, checked: dict[str, Checked]
+    chart: Rendered, release: Release, values: Source, checked: dict[str, Checked], out: OutFile | None = None
 ) -> ValuesFix | None:
     """The values fix of a chart's applied findings (see the module docstring), ``chart`` as it
     renders now (linted): with no ``rendered`` chart when none could be made; None when the values
-    cannot be read."""
+    cannot be read. With ``out``, the fix's text is that of the values file ``out`` (the entries
+    the chart's ``values.yaml`` would get, merged into it), proven as it would be rendered."""
     root = chart.root
     values_text = values.text
     try:
@@ -288,14 +300,14 @@ def fix_values(
         ]
 
     applied = seen_only(routes_of("findings"))
-    outcome = _best(_attempt(chart, release, editor, values_root, checked, applied), applied)
+    outcome = _best(_attempt(chart, release, editor, values_root, checked, applied, out), applied)
     every = seen_only(routes_of("fixable"))
     proven_every = (
         outcome
         if len(every) == len(applied)
-        else _best(_attempt(chart, release, editor, values_root, checked, every), every)
+        else _best(_attempt(chart, release, editor, values_root, checked, every, out), every)
     )
-    outcome = outcome or ValuesFix(values_text)
+    outcome = outcome or ValuesFix(out.source.text if out is not None else values_text)
     outcome.routable = {  # what a run with unsafe fixes would move there too, proven the same way
         template: {finding.identity for finding in found}
         for template, found in (proven_every.fixed if proven_every is not None else {}).items()
@@ -332,6 +344,7 @@ def _attempt(
     values_root: Mapping,
     checked: dict[str, Checked],
     routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]],
+    out: OutFile | None,
 ) -> Any:
     """A function that tries the fixes routed to a set of keys, returning the proven fix or None."""
 
@@ -348,10 +361,12 @@ def _attempt(
             where[finding.identity] = next(iter(routed))
         if not wanted:
             return None
-        text = _edited(editor, values_root, wanted)
+        text = _edited(editor, values_root, wanted)  # in the chart's values: what agrees with them
+        if text is not None and out is not None:
+            text = _out_text(out.source, wanted, editor.layout)
         if text is None:
             return None
-        fix = _proven(chart, release, text, checked, moved)
+        fix = _proven(chart, release, text, checked, moved, out)
         if fix is not None:
             fix.keys = where
         return fix
@@ -454,6 +469,39 @@ def _edited(
         return None
 
 
+def _out_text(
+    source: Source, wanted: dict[tuple[str, ...], dict[YamlPath, Any]], layout: Layout
+) -> str | None:
+    """The text of the values file ``source`` with the wanted entries merged in (a new file in the
+    chart's indentation); None when the file sets one of them otherwise, or is not a mapping."""
+    try:
+        tree = _tree(
+            {(*key, *path): value for key, settings in wanted.items() for path, value in settings.items()}
+        )
+    except AttributeError:  # one entry inside another's text value
+        return None
+    newline = source.newline
+    if not source.text.strip():
+        return newline.join(mapping_lines(tree, 0, replace(layout, newline=newline))) + newline
+    try:
+        documents = parse(source.text)
+    except InputError:
+        return None
+    if len(documents) != 1 or not isinstance(documents[0].root, Mapping):
+        return None
+    editor = Editor(source.text, detect(documents, json=False, newline=newline), documents)
+    try:
+        changes = _merged_into(editor, documents[0].root, tree)
+    except Uneditable:
+        return None
+    if changes is None:
+        return None
+    try:
+        return applying.apply(source.text, [Fix("values", c.edits, c.touches) for c in changes])
+    except ValueError:
+        return None
+
+
 def _tree(settings: dict[YamlPath, Any]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for path, value in settings.items():
@@ -487,12 +535,17 @@ def _proven(
     text: str,
     checked: dict[str, Checked],
     moved: dict[str, list[Finding]],
+    out: OutFile | None = None,
 ) -> ValuesFix | None:
-    """The fix, when the chart rendered with the new values changes exactly what the moved fixes
-    promised, the workload guard finds nothing new and ``helm lint`` no new warning; else None."""
+    """The fix, when the chart rendered with the new values (the chart's, or ``out``'s over the
+    release's) changes exactly what the moved fixes promised, the workload guard finds nothing new
+    and ``helm lint`` no new warning; else None."""
     try:
-        defaults = to_data(parse(text)[0].root)
-        rendered = render(chart.root, release, defaults, lint=True)
+        data = to_data(parse(text)[0].root)
+        if out is not None:
+            rendered = render(chart.root, out.release, overrides=data, lint=True)
+        else:
+            rendered = render(chart.root, release, data, lint=True)
     except (InputError, RenderError, IndexError):
         return None
     if set(rendered.templates) != set(checked) or rendered.new_lint(chart):

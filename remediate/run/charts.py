@@ -87,8 +87,10 @@ class Rendered:
         return self.lint - before.lint
 
 
-Renderer = Callable[[str, Release, dict[str, Any] | None, bool], tuple[dict[str, str], list[str] | None]]
-"""A way of rendering: (chart root, release, defaults, lint?) -> (templates, lint problems or None)."""
+Values = dict[str, Any] | None
+Renderer = Callable[[str, Release, Values, Values, bool], tuple[dict[str, str], list[str] | None]]
+"""A way of rendering: (chart root, release, defaults, overrides, lint?) -> (templates, lint
+problems or None)."""
 
 
 def chart_root(path: str) -> str | None:
@@ -143,17 +145,24 @@ def _engine() -> Renderer | None:
 
 
 def render(
-    root: str, release: Release, defaults: dict[str, Any] | None = None, *, lint: bool = False
+    root: str,
+    release: Release,
+    defaults: Values = None,
+    *,
+    overrides: Values = None,
+    lint: bool = False,
 ) -> Rendered:
     """Render the chart at ``root``; :class:`RenderError` with Helm's message when it cannot.
 
     ``defaults``: values over the chart's own ``values.yaml`` (what it would say after a fix),
-    under the release's values files and ``--set`` values as the file would be. ``lint``: run
-    ``helm lint`` with the same values too (:attr:`Rendered.lint`)."""
+    under the release's values files and ``--set`` values as the file would be. ``overrides``:
+    values over the release's values files, under its ``--set`` values (what a values file written
+    by ``--values-out`` would say). ``lint``: run ``helm lint`` with the same values too
+    (:attr:`Rendered.lint`)."""
     renderer = engine()
     if renderer is None:
         raise RenderError(HOW_TO_ENABLE)
-    templates, problems = renderer(root, release, defaults, lint)
+    templates, problems = renderer(root, release, defaults, overrides, lint)
     rendered = Rendered(root, lint=None if problems is None else frozenset(problems))
     for key, text in templates.items():
         relative = key.split("/", 1)[1] if "/" in key else key  # Helm names them <chart>/templates/...
@@ -252,13 +261,14 @@ atexit.register(WORKER.stop)
 
 
 def _render_with_sdk(
-    root: str, release: Release, defaults: dict[str, Any] | None, lint: bool
+    root: str, release: Release, defaults: Values, overrides: Values, lint: bool
 ) -> tuple[dict[str, str], list[str] | None]:
     answer = WORKER.ask(
         {
             "root": root,
             "defaults": defaults,
             "values_files": list(release.values_files),
+            "overrides": overrides,
             "set_values": list(release.set_values),
             "name": release.name,
             "namespace": release.namespace,
@@ -277,9 +287,9 @@ LINT_LINE = re.compile(r"^\[(WARNING|ERROR)\] (.+)$", re.MULTILINE)
 
 
 def _render_with_binary(
-    root: str, release: Release, defaults: dict[str, Any] | None, lint: bool
+    root: str, release: Release, defaults: Values, overrides: Values, lint: bool
 ) -> tuple[dict[str, str], list[str] | None]:
-    if defaults is not None:
+    if defaults is not None or overrides is not None:
         raise RenderError("changed values are rendered with helm-python-sdk only")
     options = ["--namespace", release.namespace]
     for path in release.values_files:

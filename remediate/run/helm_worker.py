@@ -7,7 +7,8 @@ and reads one answer per line on stdout, and kills it when an answer takes too l
 (:class:`remediate.run.charts.Worker`).
 
 A request is a JSON object: ``root`` (the chart's directory), ``defaults`` (values over the
-chart's ``values.yaml``, or null), ``values_files``, ``set_values``, ``name``, ``namespace`` and
+chart's ``values.yaml``, or null), ``values_files``, ``overrides`` (values over those files, or
+null: a values file k8sfix is writing), ``set_values``, ``name``, ``namespace`` and
 ``lint`` (true: ``helm lint`` the chart with the same values too). The answer is ``{"templates":
 {path: text}, "lint": [problem, ...]}`` or ``{"error": message}`` (Helm's own). A lint problem is
 a warning or an error of ``helm lint`` (``path: message``); its notes (``icon is recommended``)
@@ -42,6 +43,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         for path in request.get("values_files") or []:
             with open(path, encoding="utf-8") as stream:
                 values = _merged(values, helm_python.values_from_yaml(stream.read()) or {})
+        values = _merged(values, request.get("overrides") or {})
         for assignment in request.get("set_values") or []:
             values = _merged(values, helm_python.parse_set_string(assignment))
         rendered = chart.render(values or None, name=request["name"], namespace=request["namespace"])
