@@ -528,3 +528,33 @@ def test_values_out_names_one_chart_and_is_the_last_values_file(tmp_path: Path) 
     assert early.stderr.decode() == (
         "k8sfix: error: --values-out FILE is rendered as the last values file: list it last\n"
     )
+
+
+WITH_SUBCHART = Path(__file__).parent / "charts" / "with-subchart"
+
+
+def test_a_subchart_is_reported_at_its_own_files_and_fixed_through_the_parents_values(tmp_path: Path) -> None:
+    """The vendored cache subchart (aliased ``sessions``) is rendered under its alias: its
+    findings name its own template file, at lines that exist there, and its fixes go to the
+    parent's ``sessions`` key (added, the subchart's defaults under it learnt by rendering); the
+    subchart is not edited, not even with unsafe fixes, and a second run changes nothing."""
+    root = copied(tmp_path, WITH_SUBCHART)
+    before = files_of(root)
+    out = k8sfix("--unsafe-fixes", "with-subchart", cwd=tmp_path).stdout.decode()
+    statefulset = root / "charts" / "cache" / "templates" / "statefulset.yaml"
+    shown = [match for match in FINDING.finditer(out) if "cache/templates" in match["file"]]
+    assert shown and {tmp_path / match["file"] for match in shown} == {statefulset}, out
+    assert all(1 < int(match["line"]) <= len(statefulset.read_text().splitlines()) for match in shown)
+    k8sfix("--write", "--unsafe-fixes", "with-subchart", cwd=tmp_path)
+    after = files_of(root)
+    assert {path for path in before if before[path] != after[path]} == {root / "values.yaml"}
+    old, new = before[root / "values.yaml"].decode(), after[root / "values.yaml"].decode()
+    assert new.startswith(old)
+    added = new[len(old) :]
+    assert added.startswith("sessions:\n  image:\n    pullPolicy: Always\n  resources:\n    requests:\n")
+    assert "\n  containerSecurityContext:\n    runAsUser: 10001\n" in added
+    left = k8sfix("--unsafe-fixes", "with-subchart", cwd=tmp_path).stdout.decode()
+    assert 'container "cache" has no CPU' not in left and "imagePullPolicy" not in left
+    assert "StatefulSet/release-name-sessions: pod has no securityContext" in left  # no value: the template's
+    k8sfix("--write", "--unsafe-fixes", "with-subchart", cwd=tmp_path)
+    assert files_of(root) == after

@@ -319,9 +319,9 @@ def _charts(
             kept = [c for c in kept if os.path.abspath(c.path) != os.path.join(root, "values.yaml")]
         chart, moved, routable = fixes.chart, fixes.moved, fixes.routable
         for relative, text in chart.templates.items():
-            name = os.path.normpath(os.path.join(shown, relative))
+            name = _template_name(root, shown, relative)
             try:
-                with open(os.path.join(root, relative), encoding="utf-8", errors="replace") as stream:
+                with open(charts.template_path(root, relative), encoding="utf-8", errors="replace") as stream:
                     template_text = stream.read(MAX_BYTES)
             except OSError:
                 template_text = ""
@@ -337,6 +337,12 @@ def _charts(
                 )
             )
     return kept, rendered
+
+
+def _template_name(root: str, shown: str, relative: str) -> str:
+    """How a template Helm names ``relative`` is shown: its file's path below the chart as the
+    user's paths name it (an aliased subchart's templates are in the subchart's own folder)."""
+    return os.path.normpath(os.path.join(shown, os.path.relpath(charts.template_path(root, relative), root)))
 
 
 @dataclasses.dataclass
@@ -412,7 +418,9 @@ def _chart_fixes(
                 for finding in moved:
                     key = fix.keys[finding.identity]
                     line, column = lines.get(key, (1, 1))
-                    where = f"in {os.path.join(shown, template)}; its fix sets values key {'.'.join(key)}"
+                    where = (
+                        f"in {_template_name(root, shown, template)}; its fix sets values key {'.'.join(key)}"
+                    )
                     where += f" in {out.source.name}" if out is not None else ""
                     findings.append((template, finding, line, column, where))
     if out is not None:
@@ -426,7 +434,7 @@ def _chart_fixes(
         end = max(len(values.text.splitlines()), 1)
         for template, finding in policy.fixed:
             adds = f"its fix adds {chart_policies.TEMPLATE}, switched on by networkPolicy.enabled"
-            where = f"in {os.path.join(shown, template)}; {adds}"
+            where = f"in {_template_name(root, shown, template)}; {adds}"
             findings.append((template, finding, end, 1, where))
         new_name = os.path.join(shown, chart_policies.TEMPLATE)
         new = FileResult(
@@ -536,7 +544,7 @@ def _template_edits(
         ):
             continue
         try:
-            source = Source.from_bytes(os.path.normpath(os.path.join(shown, template)), read_regular(path)[0])
+            source = Source.from_bytes(_template_name(root, shown, template), read_regular(path)[0])
         except (OSError, InputError):
             continue
         fix = chart_templates.fix_template(chart, release, changed, template, source.text, entry, wanted)

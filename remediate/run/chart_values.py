@@ -31,7 +31,15 @@ from typing import Any
 from remediate.kube.findings import Finding
 from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS
-from remediate.run.charts import Release, Rendered, RenderError, render, template_files
+from remediate.run.charts import (
+    Release,
+    Rendered,
+    RenderError,
+    render,
+    subcharts,
+    template_files,
+    yaml_mapping,
+)
 from remediate.run.runner import Engine, Scope, guard_refusals
 from remediate.yaml import apply as applying
 from remediate.yaml.document import Document, Mapping, Scalar, parse
@@ -270,7 +278,8 @@ def fix_values(
     values_root = values_documents[0].root if values_documents else None
     if not isinstance(values_root, Mapping):
         return None
-    values_data = to_data(values_root)
+    subcharts = subchart_defaults(root)
+    values_data = with_subcharts(to_data(values_root), subcharts)
     places = controlled_places(root, release, values_data)
     owners = {place: key for key, found in places.items() for place in found}
     leaves = {key for key in places if is_leaf(values_data, key)}
@@ -289,15 +298,21 @@ def fix_values(
         return found
 
     unseen = _unrendered_templates(root, checked)
+    unseen_below = {
+        name: _unrendered_templates(folder, checked, name) for name, (folder, _) in subcharts.items()
+    }
+
+    def read_unseen(key: tuple[str, ...]) -> bool:
+        """True when a template left unrendered reads ``key`` (a subchart's as its own key)."""
+        if any(f".Values.{'.'.join(key)}" in text for text in unseen):
+            return True
+        below = unseen_below.get(key[0], [])
+        return len(key) > 1 and any(f".Values.{'.'.join(key[1:])}" in text for text in below)
 
     def seen_only(routes: list) -> list:
         """The routes whose keys no template left unrendered (switched off by default) reads: a
         change there would reach it unproven once it is switched on."""
-        return [
-            route
-            for route in routes
-            if not any(f".Values.{'.'.join(key)}" in text for key in route[2] for text in unseen)
-        ]
+        return [route for route in routes if not any(read_unseen(key) for key in route[2])]
 
     applied = seen_only(routes_of("findings"))
     outcome = _best(_attempt(chart, release, editor, values_root, checked, applied, out), applied)
@@ -315,16 +330,50 @@ def fix_values(
     return outcome
 
 
-def _unrendered_templates(root: str, checked: dict[str, Checked]) -> list[str]:
+def _unrendered_templates(root: str, checked: dict[str, Checked], subchart: str | None = None) -> list[str]:
     """The texts of the chart's templates that the release did not render (gated off), helpers and
-    NOTES.txt aside."""
+    NOTES.txt aside (of the subchart in ``root``, named so in ``checked``, when ``subchart``)."""
+    prefix = f"charts/{subchart}/" if subchart else ""  # as Helm names a subchart's templates
     return [
         text
         for relative, text in template_files(root)
-        if relative not in checked
+        if f"{prefix}{relative}" not in checked
         and not relative.rsplit("/", 1)[-1].startswith("_")
         and not relative.endswith("/NOTES.txt")
     ]
+
+
+def subchart_defaults(root: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The subcharts of the chart at ``root`` (:func:`remediate.run.charts.subcharts`), by the key
+    the parent's values give them, with their folder and default values."""
+    return {
+        name: (folder, yaml_mapping(os.path.join(folder, "values.yaml")))
+        for name, folder in subcharts(root).items()
+    }
+
+
+def with_subcharts(
+    values: dict[str, Any], subcharts: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """The parent's values with each subchart's defaults under its key, the parent's own settings
+    over them (what the subchart is rendered with): so that learning marks the subchart's keys
+    too, as ``<subchart>.<key>`` of the parent."""
+    merged = dict(values)
+    for name, (_, defaults) in subcharts.items():
+        own = values.get(name, {})
+        if isinstance(own, dict):
+            merged[name] = _merged_values(defaults, own)
+    return merged
+
+
+def _merged_values(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _best(attempt: Any, routes: list[tuple[str, Finding, dict]]) -> ValuesFix | None:
@@ -431,42 +480,60 @@ def _edited(
     editor: Editor, values_root: Mapping, wanted: dict[tuple[str, ...], dict[YamlPath, Any]]
 ) -> str | None:
     """``values.yaml``'s text with the wanted entries added below their keys; None when one of them
-    is set already to something else, or cannot be edited safely."""
+    is set already to something else, or cannot be edited safely. A key the file does not write
+    (a subchart's, ``cache.resources``, which only the subchart's defaults hold) is added, with the
+    mappings above it, once for all the entries that go below it."""
     text = editor.text
     changes: list[Change] = []
+    added: dict[tuple[int, str], tuple[Mapping, str, Any]] = {}
     for key, settings in wanted.items():
         node: Any = values_root
-        for part in key[:-1]:
-            node = node.get(part) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
-            return None
-        target = node.get(key[-1])
-        if () in settings:  # a leaf the field is rendered from: its value is the fix
-            if not isinstance(target, Scalar):
-                return None
+        value = settings[()] if () in settings else _tree(settings)
+        for depth, part in enumerate(key):
+            child = node.get(part) if isinstance(node, Mapping) else None
+            if child is None and isinstance(node, Mapping):  # written nowhere in the file: added
+                nested = _nest(key[depth + 1 :], value)
+                earlier = added.get((id(node), part))
+                merged = nested if earlier is None else _put(earlier[2], (), nested)
+                if merged is None:
+                    return None
+                added[(id(node), part)] = (node, part, merged)
+                break
+            if depth < len(key) - 1:
+                node = child
+                continue
             try:
-                changes.append(editor.set_value(node, key[-1], settings[()]))
+                change = _set(editor, node, part, child, settings, value)
             except Uneditable:
                 return None
-            continue
-        tree = _tree(settings)
-        try:
-            if target is None or is_empty(target) or (isinstance(target, Scalar) and target.is_null):
-                changes.append(editor.set_value(node, key[-1], tree))
-            elif isinstance(target, Mapping):
-                change = _merged_into(editor, target, tree)
-                if change is None:
-                    return None
-                changes.extend(change)
-            else:
+            if change is None:
                 return None
-        except Uneditable:
-            return None
+            changes.extend(change)
+    try:
+        changes.extend(editor.add_key(node, part, value) for node, part, value in added.values())
+    except Uneditable:
+        return None
     fixes = [Fix("values", change.edits, change.touches) for change in changes]
     try:
         return applying.apply(text, fixes)
     except ValueError:
         return None
+
+
+def _set(
+    editor: Editor, mapping: Any, key: str, target: Any, settings: dict[YamlPath, Any], value: Any
+) -> list[Change] | None:
+    """The changes that give the entry ``key`` of ``mapping`` (now ``target``) the wanted value: a
+    text set, an empty or null mapping filled, the missing entries merged in; None on a conflict."""
+    if not isinstance(mapping, Mapping):
+        return None
+    if () in settings:  # a leaf the field is rendered from: its value is the fix
+        return [editor.set_value(mapping, key, value)] if isinstance(target, Scalar) else None
+    if is_empty(target) or (isinstance(target, Scalar) and target.is_null):
+        return [editor.set_value(mapping, key, value)]
+    if isinstance(target, Mapping):
+        return _merged_into(editor, target, value)
+    return None
 
 
 def _out_text(

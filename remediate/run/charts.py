@@ -42,8 +42,10 @@ from typing import Any
 
 from remediate.kube import kustomize
 from remediate.run.results import FileResult, Status
+from remediate.yaml.document import parse
 from remediate.yaml.model import Applicability
-from remediate.yaml.source import Source
+from remediate.yaml.source import InputError, Source, read_regular
+from remediate.yaml.values import to_data
 
 CHART_FILE = "Chart.yaml"
 RELEASE_NAME = "release-name"
@@ -130,6 +132,61 @@ def template_files(root: str) -> Iterator[tuple[str, str]]:
                 continue
             with open(path, encoding="utf-8", errors="replace") as stream:
                 yield os.path.relpath(path, root), stream.read(TEMPLATE_BYTES)
+
+
+def subcharts(root: str) -> dict[str, str]:
+    """The subcharts of the chart at ``root`` that sit unpacked in its ``charts/`` folder (never
+    through a link), by the name Helm gives them (the dependency's alias in ``Chart.yaml``, else
+    the subchart's own name): the key of the parent's values they read, and the folder Helm names
+    their templates by (``charts/<name>/templates/...``)."""
+    folder = os.path.join(root, "charts")
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return {}
+    aliases = _aliases(root)
+    found: dict[str, str] = {}
+    for entry in sorted(os.listdir(folder)):
+        path = os.path.join(folder, entry)
+        if os.path.islink(path) or not os.path.isdir(path):
+            continue
+        name = yaml_mapping(os.path.join(path, CHART_FILE)).get("name")
+        if isinstance(name, str) and name:
+            found[aliases.get(name, name)] = path
+    return found
+
+
+def _aliases(root: str) -> dict[str, str]:
+    """The alias of each dependency of the chart that has exactly one, by its chart name."""
+    dependencies = yaml_mapping(os.path.join(root, CHART_FILE)).get("dependencies")
+    named: dict[str, list[str]] = {}
+    for dependency in dependencies if isinstance(dependencies, list) else []:
+        if isinstance(dependency, dict) and isinstance(dependency.get("name"), str):
+            named.setdefault(dependency["name"], []).append(
+                str(dependency.get("alias") or dependency["name"])
+            )
+    return {name: aliases[0] for name, aliases in named.items() if len(aliases) == 1}
+
+
+def template_path(root: str, relative: str) -> str:
+    """The file below ``root`` of a template as Helm names it: a subchart's
+    ``charts/<name>/templates/x.yaml`` is in the folder of the subchart of that name."""
+    parts = relative.split("/")
+    if len(parts) > 2 and parts[0] == "charts":
+        folder = subcharts(root).get(parts[1])
+        if folder is not None:
+            return template_path(folder, "/".join(parts[2:]))
+    return os.path.join(root, relative)
+
+
+def yaml_mapping(path: str) -> dict[str, Any]:
+    """The top mapping of the YAML file at ``path`` (a regular file, not a link), else {}."""
+    try:
+        if os.path.islink(path):
+            return {}
+        documents = parse(Source.from_bytes(path, read_regular(path)[0]).text)
+    except (OSError, InputError):
+        return {}
+    data = to_data(documents[0].root) if documents else None
+    return data if isinstance(data, dict) else {}
 
 
 def engine() -> Renderer | None:
