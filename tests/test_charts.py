@@ -558,3 +558,69 @@ def test_a_subchart_is_reported_at_its_own_files_and_fixed_through_the_parents_v
     assert "StatefulSet/release-name-sessions: pod has no securityContext" in left  # no value: the template's
     k8sfix("--write", "--unsafe-fixes", "with-subchart", cwd=tmp_path)
     assert files_of(root) == after
+
+
+BITNAMI_STYLE = Path(__file__).parent / "charts" / "bitnami-style"
+
+
+def test_a_bitnami_style_chart_is_fixed_in_its_values_and_its_gate_switched_on(tmp_path: Path) -> None:
+    """The pod's security context is gated behind ``podSecurityContext.enabled: false``: the fix
+    switches it on and adds seccompProfile, and its proof expects what the gate brings with it
+    (fsGroup 1001) in the rendered pod. The metrics gate adds a sidecar when on, which is not a
+    gate that only adds a mapping: it stays off. The vendored common library is not changed; the
+    ``## @param`` comments stay; helm lint is content; a second run changes nothing."""
+    import helm_python
+
+    root = copied(tmp_path, BITNAMI_STYLE)
+    before = files_of(root)
+    k8sfix("--write", "--unsafe-fixes", "bitnami-style", cwd=tmp_path)
+    after = files_of(root)
+    assert {path for path in before if before[path] != after[path]} == {root / "values.yaml"}
+    old, new = before[root / "values.yaml"].decode(), after[root / "values.yaml"].decode()
+    assert [line for line in old.splitlines() if line.startswith("#")] == [
+        line for line in new.splitlines() if line.startswith("#")
+    ]
+    assert "podSecurityContext:\n  enabled: true\n  fsGroupChangePolicy: Always\n  fsGroup: 1001\n" in new
+    assert "  fsGroup: 1001\n  seccompProfile:\n    type: RuntimeDefault\n" in new
+    assert "metrics:\n  enabled: false\n" in new and "  pullPolicy: Always\n" in new
+    assert helm_python.lint(str(root))["errors"] == []
+    rendered = helm_python.Chart.load(str(root)).render(None, name="release-name", namespace="default")
+    pod = rendered["keystore/templates/deployment.yaml"]
+    assert "      securityContext:\n        fsGroup: 1001\n" in pod and "type: RuntimeDefault" in pod
+    left = k8sfix("--unsafe-fixes", "bitnami-style", cwd=tmp_path).stdout.decode()
+    assert {match["code"] for match in FINDING.finditer(left)} <= {"K8S004", "K8S005"}, left
+    assert "has no securityContext" not in left and "seccomp" not in left, left
+    k8sfix("--write", "--unsafe-fixes", "bitnami-style", cwd=tmp_path)
+    assert files_of(root) == after
+
+
+def test_a_gate_is_one_that_only_adds_mappings() -> None:
+    """chart_gates._added: what a switch turns on must add mappings and change nothing else."""
+    from remediate.run.chart_gates import _added
+
+    pod = {"spec": {"containers": [{"name": "a"}]}}
+    with_context = {"spec": {"securityContext": {"fsGroup": 1}, "containers": [{"name": "a"}]}}
+    assert _added(pod, with_context, ()) == [("spec", "securityContext")]
+    sidecar = {"spec": {"containers": [{"name": "a"}, {"name": "metrics"}]}}
+    assert _added(pod, sidecar, ()) is None  # a container more
+    renamed = {"spec": {"containers": [{"name": "b"}]}}
+    assert _added(pod, renamed, ()) is None
+    assert _added(pod, {"spec": {"containers": [{"name": "a"}]}, "kind": "Pod"}, ()) is None  # a text
+
+
+def test_a_chart_whose_dependencies_are_not_vendored_says_so(tmp_path: Path) -> None:
+    """As ``helm template`` does: a dependency missing from charts/ is an error naming it, with
+    how to get it, not the template error it would lead to; the chart is not changed."""
+    root = copied(tmp_path, BITNAMI_STYLE)
+    shutil.rmtree(root / "charts")
+    before = files_of(root)
+    ran = k8sfix("--write", "--unsafe-fixes", "bitnami-style", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert (
+        "bitnami-style/Chart.yaml:1:1: error: Helm cannot render the chart: its dependencies are not in"
+        " charts/: common (run helm dependency build, or vendor them)"
+    ) in ran.stderr.decode()
+    assert files_of(root) == before
+    (root / "charts").mkdir()
+    (root / "charts" / "common-2.20.0.tgz").write_bytes(b"")  # packed: Helm's to read
+    assert "dependencies are not in" not in k8sfix("bitnami-style", cwd=tmp_path).stderr.decode()

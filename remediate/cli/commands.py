@@ -304,10 +304,18 @@ def _charts(
             return kept, [problem]
         kept = [c for c in kept if os.path.abspath(c.path) != os.path.abspath(options.values_out)]
     for root, shown in roots.items():
+        name = os.path.join(shown, charts.CHART_FILE)
+        missing = charts.missing_dependencies(root)
+        if missing:
+            message = (
+                f"Helm cannot render the chart: its dependencies are not in charts/: {', '.join(missing)}"
+                " (run helm dependency build, or vendor them)"
+            )
+            rendered.append(Input(name, name, error=message))
+            continue
         try:
             chart = charts.render(root, release, lint=True)
         except charts.RenderError as problem:
-            name = os.path.join(shown, charts.CHART_FILE)
             message = (
                 f"Helm cannot render the chart: {problem}; pass the values it needs with --values or --set"
             )

@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from remediate.kube.findings import Finding
 from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS
+from remediate.run import chart_gates
 from remediate.run.charts import (
     Release,
     Rendered,
@@ -283,6 +284,9 @@ def fix_values(
     places = controlled_places(root, release, values_data)
     owners = {place: key for key, found in places.items() for place in found}
     leaves = {key for key in places if is_leaf(values_data, key)}
+    gates = _gates(root, release, values_data) if out is None else {}
+    for key, found in gates.items():
+        owners.update({place: key for place in found if place not in owners})
     layout = detect(values_documents, json=values.text.lstrip()[:1] == "{", newline=values.newline)
     editor = Editor(values_text, layout, values_documents)
 
@@ -294,6 +298,8 @@ def fix_values(
                     continue
                 routed = _route(template, finding.fix, owners, leaves)
                 if routed is not None:
+                    for key in set(routed) & set(gates):  # a gate the fix switches on
+                        routed[key][(chart_gates.SWITCH,)] = True
                     found.append((template, finding, routed))
         return found
 
@@ -315,12 +321,12 @@ def fix_values(
         return [route for route in routes if not any(read_unseen(key) for key in route[2])]
 
     applied = seen_only(routes_of("findings"))
-    outcome = _best(_attempt(chart, release, editor, values_root, checked, applied, out), applied)
+    outcome = _best(_attempt(chart, release, editor, values_root, checked, applied, out, gates), applied)
     every = seen_only(routes_of("fixable"))
     proven_every = (
         outcome
         if len(every) == len(applied)
-        else _best(_attempt(chart, release, editor, values_root, checked, every, out), every)
+        else _best(_attempt(chart, release, editor, values_root, checked, every, out, gates), every)
     )
     outcome = outcome or ValuesFix(out.source.text if out is not None else values_text)
     outcome.routable = {  # what a run with unsafe fixes would move there too, proven the same way
@@ -394,6 +400,7 @@ def _attempt(
     checked: dict[str, Checked],
     routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]],
     out: OutFile | None,
+    gates: dict[tuple[str, ...], list[Place]],
 ) -> Any:
     """A function that tries the fixes routed to a set of keys, returning the proven fix or None."""
 
@@ -410,17 +417,53 @@ def _attempt(
             where[finding.identity] = next(iter(routed))
         if not wanted:
             return None
-        text = _edited(editor, values_root, wanted)  # in the chart's values: what agrees with them
+        text = _edited(editor, values_root, wanted, set(gates))  # in the chart's values: what agrees
         if text is not None and out is not None:
             text = _out_text(out.source, wanted, editor.layout)
         if text is None:
             return None
-        fix = _proven(chart, release, text, checked, moved, out)
+        switched = _switched_on(text, {key: gates[key] for key in wanted if key in gates})
+        if switched is None:
+            return None
+        fix = _proven(chart, release, text, checked, moved, out, switched)
         if fix is not None:
             fix.keys = where
         return fix
 
     return attempt
+
+
+def _gates(root: str, release: Release, values: dict[str, Any]) -> dict[tuple[str, ...], list[Place]]:
+    """The gated mappings of the values and where they are rendered once on (:mod:`chart_gates`)."""
+    if not any(True for _ in chart_gates.switches_off(values)):
+        return {}
+    try:
+        plain = render(root, release, values)
+    except RenderError:
+        return {}
+    return chart_gates.gated_places(root, release, values, plain)
+
+
+def _switched_on(text: str, gates: dict[tuple[str, ...], list[Place]]) -> dict[str, list[Touch]] | None:
+    """By template, the promises of the gates a values text switches on: at each of their places,
+    the whole gated mapping of ``text`` (its switch aside), as the chart renders it then."""
+    if not gates:
+        return {}
+    try:
+        data = to_data(parse(text)[0].root)
+    except (InputError, IndexError):
+        return None
+    touches: dict[str, list[Touch]] = {}
+    for key, places in gates.items():
+        node: Any = data
+        for part in key:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or node.get(chart_gates.SWITCH) is not True:
+            return None
+        rendered = {name: value for name, value in node.items() if name != chart_gates.SWITCH}
+        for template, doc, path in places:
+            touches.setdefault(template, []).append(Touch(doc, path, rendered))
+    return touches
 
 
 def _route(
@@ -477,7 +520,10 @@ def _agrees(wanted: dict[tuple[str, ...], dict[YamlPath, Any]], routed: dict) ->
 
 
 def _edited(
-    editor: Editor, values_root: Mapping, wanted: dict[tuple[str, ...], dict[YamlPath, Any]]
+    editor: Editor,
+    values_root: Mapping,
+    wanted: dict[tuple[str, ...], dict[YamlPath, Any]],
+    gated: Collection[tuple[str, ...]] = (),
 ) -> str | None:
     """``values.yaml``'s text with the wanted entries added below their keys; None when one of them
     is set already to something else, or cannot be edited safely. A key the file does not write
@@ -503,7 +549,7 @@ def _edited(
                 node = child
                 continue
             try:
-                change = _set(editor, node, part, child, settings, value)
+                change = _set(editor, node, part, child, settings, value, switch=key in gated)
             except Uneditable:
                 return None
             if change is None:
@@ -521,12 +567,24 @@ def _edited(
 
 
 def _set(
-    editor: Editor, mapping: Any, key: str, target: Any, settings: dict[YamlPath, Any], value: Any
+    editor: Editor,
+    mapping: Any,
+    key: str,
+    target: Any,
+    settings: dict[YamlPath, Any],
+    value: Any,
+    *,
+    switch: bool = False,
 ) -> list[Change] | None:
     """The changes that give the entry ``key`` of ``mapping`` (now ``target``) the wanted value: a
-    text set, an empty or null mapping filled, the missing entries merged in; None on a conflict."""
+    text set, an empty or null mapping filled, the missing entries merged in (with ``switch``, a
+    gate's ``enabled: false`` turned on); None on a conflict."""
     if not isinstance(mapping, Mapping):
         return None
+    if switch and isinstance(target, Mapping) and isinstance(target.get(chart_gates.SWITCH), Scalar):
+        rest = {name: item for name, item in value.items() if name != chart_gates.SWITCH}
+        merged = _merged_into(editor, target, rest)
+        return None if merged is None else [editor.set_value(target, chart_gates.SWITCH, True), *merged]
     if () in settings:  # a leaf the field is rendered from: its value is the fix
         return [editor.set_value(mapping, key, value)] if isinstance(target, Scalar) else None
     if is_empty(target) or (isinstance(target, Scalar) and target.is_null):
@@ -603,6 +661,7 @@ def _proven(
     checked: dict[str, Checked],
     moved: dict[str, list[Finding]],
     out: OutFile | None = None,
+    switched: dict[str, list[Touch]] | None = None,
 ) -> ValuesFix | None:
     """The fix, when the chart rendered with the new values (the chart's, or ``out``'s over the
     release's) changes exactly what the moved fixes promised, the workload guard finds nothing new
@@ -619,7 +678,8 @@ def _proven(
         return None
     for template, entry in checked.items():
         fixes = [finding.fix for finding in moved.get(template, []) if finding.fix is not None]
-        promise = together(fixes)
+        gate = (switched or {}).get(template)
+        promise = together(fixes + ([Fix("gate", (), tuple(gate))] if gate else []))
         if promise is None:
             return None
         try:

@@ -139,19 +139,41 @@ def subcharts(root: str) -> dict[str, str]:
     through a link), by the name Helm gives them (the dependency's alias in ``Chart.yaml``, else
     the subchart's own name): the key of the parent's values they read, and the folder Helm names
     their templates by (``charts/<name>/templates/...``)."""
-    folder = os.path.join(root, "charts")
-    if os.path.islink(folder) or not os.path.isdir(folder):
-        return {}
     aliases = _aliases(root)
     found: dict[str, str] = {}
-    for entry in sorted(os.listdir(folder)):
-        path = os.path.join(folder, entry)
-        if os.path.islink(path) or not os.path.isdir(path):
-            continue
+    for path in _folders_in(os.path.join(root, "charts")):
         name = yaml_mapping(os.path.join(path, CHART_FILE)).get("name")
         if isinstance(name, str) and name:
             found[aliases.get(name, name)] = path
     return found
+
+
+def missing_dependencies(root: str) -> list[str]:
+    """The dependencies ``Chart.yaml`` lists that its ``charts/`` folder holds neither unpacked
+    nor as an archive (``<name>-<version>.tgz``), as ``helm template`` refuses to render them."""
+    dependencies = yaml_mapping(os.path.join(root, CHART_FILE)).get("dependencies")
+    folder = os.path.join(root, "charts")
+    names = {yaml_mapping(os.path.join(path, CHART_FILE)).get("name") for path in _folders_in(folder)}
+    archives = os.listdir(folder) if os.path.isdir(folder) and not os.path.islink(folder) else []
+    missing = []
+    for dependency in dependencies if isinstance(dependencies, list) else []:
+        name = dependency.get("name") if isinstance(dependency, dict) else None
+        if not isinstance(name, str):
+            continue
+        packed = any(entry.startswith(f"{name}-") and entry.endswith(".tgz") for entry in archives)
+        if name not in names and not packed:
+            missing.append(name)
+    return missing
+
+
+def _folders_in(folder: str) -> Iterator[str]:
+    """The folders directly in ``folder``, in sorted order, none through a link."""
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return
+    for entry in sorted(os.listdir(folder)):
+        path = os.path.join(folder, entry)
+        if not os.path.islink(path) and os.path.isdir(path):
+            yield path
 
 
 def _aliases(root: str) -> dict[str, str]:
