@@ -158,3 +158,21 @@ def test_the_check_hook_fails_and_changes_nothing(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "K8S001 Deployment/semaphore-demo-ruby-kubernetes" in result.stdout
     assert (root / "app.yaml").read_bytes() == SEED
+
+
+def test_a_staged_helper_of_a_chart_has_its_chart_rendered_and_checked(
+    tmp_path: Path, hooks: tuple[Path, str, dict[str, str]]
+) -> None:
+    """A commit that changes only ``templates/_helpers.tpl`` can change every object of the chart:
+    the hook runs on it, and renders and checks the chart (with helm-python-sdk added to the hook)."""
+    env = hooks[2]
+    root = project(tmp_path, hooks, "k8sfix-check")
+    config = root / ".pre-commit-config.yaml"
+    config.write_text(config.read_text() + "        additional_dependencies: [helm-python-sdk]\n")
+    shutil.copytree(ROOT / "tests" / "charts" / "helm-create", root / "web")
+    git("add", "-A", cwd=root, env=env)
+    command = [*PRE_COMMIT, "run", "k8sfix-check", "--files", "web/templates/_helpers.tpl"]
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "web/templates/deployment.yaml:" in result.stdout, result.stdout + result.stderr
+    assert "Deployment/release-name-web" in result.stdout
