@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from remediate.run import charts
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, GOLDEN
 from tests.helpers import k8sfix, write_tree
 
 CHARTS = sorted(path.parent for path in (CORPUS / "helm").glob("*/Chart.yaml"))
@@ -38,30 +38,45 @@ def test_the_corpus_has_eight_charts_with_their_licence() -> None:
     assert (CORPUS / "helm" / "LICENSE").is_file() and (CORPUS / "helm" / "SOURCES.tsv").is_file()
 
 
-@pytest.mark.parametrize("chart", CHARTS, ids=[chart.name for chart in CHARTS])
-def test_a_chart_is_checked_at_its_templates_and_fixed_in_its_values(tmp_path: Path, chart: Path) -> None:
-    """Every finding names a template of the chart or its values.yaml, at a line that exists. A
-    --write with unsafe fixes changes values.yaml alone (and may add a NetworkPolicy template),
-    keeps every comment of it, leaves Helm's lint content and fewer findings, and a second run
-    changes nothing."""
+TEST_CHARTS = sorted(path.parent for path in (Path(__file__).parent / "charts").glob("*/Chart.yaml"))
+GOLDEN_CHARTS = GOLDEN / "charts"
+
+
+@pytest.mark.parametrize("chart", CHARTS + TEST_CHARTS, ids=[chart.name for chart in CHARTS + TEST_CHARTS])
+def test_a_chart_is_checked_at_its_templates_and_fixed_as_its_golden_files_say(
+    tmp_path: Path, chart: Path, update_goldens: bool
+) -> None:
+    """``--diff --unsafe-fixes`` of each chart is ``golden/charts/<chart>.diff``, and what it
+    reports ``<chart>.findings`` (``--update-goldens`` rewrites them: review them). Every finding
+    names a template of the chart or its values.yaml, at a line that exists. The ``--write`` that
+    follows changes values.yaml and the chart's own templates only (a subchart never; a new file
+    only the NetworkPolicy template), keeps every comment of values.yaml, leaves Helm's lint
+    content and no more findings, and a second run changes nothing."""
     import helm_python
 
     root = copied(tmp_path, chart)
     before = files_of(root)
-    ran = k8sfix(chart.name, cwd=tmp_path)
-    out = ran.stdout.decode()
-    assert ran.returncode in (0, 1), ran.stderr.decode()
-    assert "error" not in ran.stderr.decode()
-    found = list(FINDING.finditer(out))
-    assert found, out  # every one of these charts has something k8sfix checks
+    ran = k8sfix("--diff", "--unsafe-fixes", chart.name, cwd=tmp_path)
+    diff, reported = ran.stdout.decode(), ran.stderr.decode()
+    assert ran.returncode in (0, 1), reported
+    assert "error" not in reported
+    if update_goldens:
+        GOLDEN_CHARTS.mkdir(exist_ok=True)
+        (GOLDEN_CHARTS / f"{chart.name}.diff").write_text(diff)
+        (GOLDEN_CHARTS / f"{chart.name}.findings").write_text(reported)
+    assert diff == (GOLDEN_CHARTS / f"{chart.name}.diff").read_text()
+    assert reported == (GOLDEN_CHARTS / f"{chart.name}.findings").read_text()
+    found = list(FINDING.finditer(reported))
+    assert found, reported  # every one of these charts has something k8sfix checks
     for match in found:
         where = tmp_path / match["file"]
-        assert where.parent.name == "templates" or where.name == "values.yaml", match[0]
+        assert "templates" in where.parts or where.name == "values.yaml", match[0]
         assert 1 <= int(match["line"]) <= len(where.read_text().splitlines()), match[0]
 
     written = k8sfix("--write", "--unsafe-fixes", chart.name, cwd=tmp_path)
     after = files_of(root)
-    assert {path for path in before if before[path] != after[path]} <= {root / "values.yaml"}
+    changed = {path.relative_to(root) for path in before if before[path] != after[path]}
+    assert all(path == Path("values.yaml") or path.parts[0] == "templates" for path in changed), changed
     assert set(after) - set(before) <= {root / "templates" / "networkpolicy.yaml"}
     old_lines, new_lines = before[root / "values.yaml"].decode(), after[root / "values.yaml"].decode()
     comments = [line for line in old_lines.splitlines() if line.lstrip().startswith("#")]
@@ -70,8 +85,8 @@ def test_a_chart_is_checked_at_its_templates_and_fixed_in_its_values(tmp_path: P
     assert helm_python.lint(str(root))["errors"] == []
     left = len(FINDING.findall(k8sfix("--unsafe-fixes", chart.name, cwd=tmp_path).stdout.decode()))
     assert left <= len(found)
-    again = k8sfix("--write", "--unsafe-fixes", chart.name, cwd=tmp_path)
-    assert "0 changed" in again.stderr.decode(), (written.stderr.decode(), again.stderr.decode())
+    again = k8sfix("--diff", "--unsafe-fixes", chart.name, cwd=tmp_path)
+    assert again.stdout.decode() == "", (written.stderr.decode(), again.stdout.decode())
     assert files_of(root) == after
 
 
@@ -624,3 +639,20 @@ def test_a_chart_whose_dependencies_are_not_vendored_says_so(tmp_path: Path) -> 
     (root / "charts").mkdir()
     (root / "charts" / "common-2.20.0.tgz").write_bytes(b"")  # packed: Helm's to read
     assert "dependencies are not in" not in k8sfix("bitnami-style", cwd=tmp_path).stderr.decode()
+
+
+def test_a_text_value_the_schema_limits_is_found_by_trying_the_fixs_value(tmp_path: Path) -> None:
+    """alertmanager's values.schema.json allows image.pullPolicy only from a list, so no marker can
+    learn it, and extraPodConfigs is rendered as a mapping around the pod (an entry there would
+    repeat the template's own containers key). Rendering with the fix's value finds the key: the
+    one line of values.yaml changes, and Helm renders Always."""
+    root = copied(tmp_path, CORPUS / "helm" / "alertmanager")
+    old = (root / "values.yaml").read_text()
+    k8sfix("--write", "--select", "image-pull-policy", "alertmanager", cwd=tmp_path)
+    new = (root / "values.yaml").read_text()
+    assert new == old.replace(
+        "  repository: quay.io/prometheus/alertmanager\n  pullPolicy: IfNotPresent\n",
+        "  repository: quay.io/prometheus/alertmanager\n  pullPolicy: Always\n",
+    )
+    assert new != old
+    assert "imagePullPolicy" not in k8sfix("alertmanager", cwd=tmp_path).stdout.decode()

@@ -289,6 +289,7 @@ def fix_values(
         owners.update({place: key for place in found if place not in owners})
     layout = detect(values_documents, json=values.text.lstrip()[:1] == "{", newline=values.newline)
     editor = Editor(values_text, layout, values_documents)
+    probe = _Probe(root, release, values_data, {key for key in places})
 
     def routes_of(pick: str) -> list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]]:
         found = []
@@ -296,7 +297,10 @@ def fix_values(
             for finding in getattr(entry, pick):
                 if finding.fix is None or finding.fixer == NETWORK_POLICY:  # a policy: a template of its own
                     continue
-                routed = _route(template, finding.fix, owners, leaves)
+                # a text the template writes: the key that renders there, not a mapping around it
+                routed = probe.route(template, entry, finding.fix) or _route(
+                    template, finding.fix, owners, leaves
+                )
                 if routed is not None:
                     for key in set(routed) & set(gates):  # a gate the fix switches on
                         routed[key][(chart_gates.SWITCH,)] = True
@@ -431,6 +435,91 @@ def _attempt(
         return fix
 
     return attempt
+
+
+@dataclass
+class _Probe:
+    """Text values no marker could learn, found by trying the fix's own value instead.
+
+    A chart's ``values.schema.json`` may allow a text value only from a list (``pullPolicy``:
+    ``Always``, ``IfNotPresent``, ``Never``): a marker there fails the schema, so the key is never
+    learnt. For a fix that sets one rendered text (``imagePullPolicy: IfNotPresent`` becomes
+    ``Always``), the unlearnt values keys holding that same text are tried one by one with the
+    fix's value: the first whose render puts it at the field controls it (the proof then checks
+    that nothing else moved). This comes before the marked mappings: a mapping rendered around the
+    field (``{{ toYaml .Values.extraPodConfigs }}`` in the pod) would take a new entry there, but
+    one that repeats a key the template writes itself."""
+
+    root: str
+    release: Release
+    values: dict[str, Any]
+    learnt: set[tuple[str, ...]]
+    tried: dict[tuple[tuple[str, ...], str, str, int, YamlPath], bool] = field(default_factory=dict)
+
+    def route(
+        self, template: str, entry: Checked, fix: Fix
+    ) -> dict[tuple[str, ...], dict[YamlPath, Any]] | None:
+        if fix.adds or len(fix.touches) != 1 or not isinstance(fix.touches[0].value, str):
+            return None
+        touch = fix.touches[0]
+        if touch.doc >= len(entry.documents):
+            return None
+        old = _at(to_data(entry.documents[touch.doc].root), touch.path)
+        if not isinstance(old, str) or old == touch.value:
+            return None
+        for key in _text_leaves(self.values):
+            if key in self.learnt or _value_at(self.values, key) != old:
+                continue
+            if self._moves(key, touch.value, template, touch.doc, touch.path):
+                return {key: {(): touch.value}}
+        return None
+
+    def _moves(self, key: tuple[str, ...], value: str, template: str, doc: int, path: YamlPath) -> bool:
+        """True when rendering with ``key`` set to ``value`` puts ``value`` at the field."""
+        memo = (key, value, template, doc, path)
+        if memo not in self.tried:
+            self.tried[memo] = False
+            try:
+                rendered = render(self.root, self.release, _with_value(self.values, key, value))
+                documents = parse(rendered.templates.get(template, ""))
+            except (RenderError, InputError):
+                return False
+            node = _at(to_data(documents[doc].root), path) if doc < len(documents) else None
+            self.tried[memo] = node == value
+        return self.tried[memo]
+
+
+def _at(data: Any, path: YamlPath) -> Any:
+    """What ``data`` holds at ``path`` (None where it holds nothing)."""
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _text_leaves(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if isinstance(key, str) and isinstance(value, str):
+                yield (*prefix, key)
+            elif isinstance(key, str):
+                yield from _text_leaves(value, (*prefix, key))
+
+
+def _value_at(values: Any, key: tuple[str, ...]) -> Any:
+    for part in key:
+        values = values.get(part) if isinstance(values, dict) else None
+    return values
+
+
+def _with_value(values: dict[str, Any], key: tuple[str, ...], value: Any) -> dict[str, Any]:
+    if len(key) == 1:
+        return {**values, key[0]: value}
+    return {**values, key[0]: _with_value(values[key[0]], key[1:], value)}
 
 
 def _gates(root: str, release: Release, values: dict[str, Any]) -> dict[tuple[str, ...], list[Place]]:
