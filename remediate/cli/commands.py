@@ -94,8 +94,9 @@ class Input:
     """A result made already (a chart's fixed ``values.yaml``): shown, and written with ``--write``."""
     moved: frozenset[tuple] = frozenset()
     """For a template: the findings reported at the chart's values instead (their fixes go there)."""
-    routable: frozenset[tuple] = frozenset()
-    """For a template: the findings whose fixes a value controls (see :func:`charts.in_template`)."""
+    routable: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    """For a template: the findings whose fixes a value controls, with its key (see
+    :func:`charts.in_template`)."""
     edit: charts.TemplateEdit | None = None
     """For a template: the proven edit of its own text, for fixes no value controls."""
 
@@ -340,7 +341,7 @@ def _charts(
                     text.encode(),
                     template=template_text,
                     moved=moved.get(relative, frozenset()),
-                    routable=routable.get(relative, frozenset()),
+                    routable=routable.get(relative, {}),
                     edit=fixes.edits.get(relative),
                 )
             )
@@ -362,7 +363,7 @@ class ChartFixes:
     chart: charts.Rendered
     inputs: list[Input] = dataclasses.field(default_factory=list)
     moved: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
-    routable: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
+    routable: dict[str, dict[tuple, str]] = dataclasses.field(default_factory=dict)
     edits: dict[str, charts.TemplateEdit] = dataclasses.field(default_factory=dict)
     """By template, the proven edit of its text (:mod:`remediate.run.chart_templates`)."""
 
@@ -419,7 +420,7 @@ def _chart_fixes(
     text, findings, after = target.text, [], chart
     lines = chart_values.key_lines(values.text if out is None or fix is None else fix.text)
     if fix is not None:
-        outcome.routable = {t: frozenset(found) for t, found in fix.routable.items()}
+        outcome.routable = fix.routable
         if fix.rendered is not None:
             text, after = fix.text, fix.rendered
             for template, moved in fix.fixed.items():

@@ -85,8 +85,9 @@ class ValuesFix:
     rendered: Rendered | None = None
     keys: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
     """The values key each moved finding's fix went to, by the finding's identity."""
-    routable: dict[str, set[tuple]] = field(default_factory=dict)
-    """By template, the identities of the findings whose fixes a value controls (applied or not)."""
+    routable: dict[str, dict[tuple, str]] = field(default_factory=dict)
+    """By template, the findings whose fixes a value controls (applied or not): by identity, the
+    values key (``image.pullPolicy``)."""
 
 
 def values_keys(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -333,10 +334,11 @@ def fix_values(
         else _best(_attempt(chart, release, editor, values_root, checked, every, out, gates), every)
     )
     outcome = outcome or ValuesFix(out.source.text if out is not None else values_text)
-    outcome.routable = {  # what a run with unsafe fixes would move there too, proven the same way
-        template: {finding.identity for finding in found}
-        for template, found in (proven_every.fixed if proven_every is not None else {}).items()
-    }
+    if proven_every is not None:  # what a run with unsafe fixes would move there too, proven the same way
+        outcome.routable = {
+            template: {finding.identity: ".".join(proven_every.keys[finding.identity]) for finding in found}
+            for template, found in proven_every.fixed.items()
+        }
     return outcome
 
 

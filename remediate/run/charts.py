@@ -422,22 +422,23 @@ class TemplateEdit:
 def in_template(
     result: FileResult,
     template: str,
-    routable: frozenset[tuple] = frozenset(),
+    routable: dict[tuple, str] | None = None,
     edit: TemplateEdit | None = None,
 ) -> FileResult:
     """The result of checking what a template rendered, as findings of the template: each at the
     line that writes its field; the rendered text is neither shown nor written. A fix that a value
-    controls (``routable``: this run holds it back, as an unsafe one) is kept, so the counts say
-    what ``--unsafe-fixes`` would fix in the values. A fix made in the template's text (``edit``,
-    always an unsafe one) is kept too, and when the run applies it the result is the template's
-    edit, shown and written as a plain file's is; any other fix is dropped, and the finding says
-    which template to change."""
+    controls (``routable``, its key by identity: this run holds it back, as an unsafe one) is kept,
+    so the counts say what ``--unsafe-fixes`` would fix in the values, and the finding names the
+    key. A fix made in the template's text (``edit``, always an unsafe one) is kept too, and when
+    the run applies it the result is the template's edit, shown and written as a plain file's is;
+    any other fix is dropped, and the finding says which template to change."""
     findings = []
     edited = edit.fixed if edit is not None else frozenset()
     for finding in result.findings:
         line, column = template_line(template, finding.path)
-        if finding.fix is not None and finding.identity in routable:
-            message, fix = f"{finding.message} (in the chart's values)", finding.fix
+        if finding.fix is not None and finding.identity in (routable or {}):
+            key = (routable or {})[finding.identity]
+            message, fix = f"{finding.message} (its fix sets values key {key})", finding.fix
         elif finding.fix is not None and finding.identity in edited:
             message = f"{finding.message} (in the template)"
             fix = replace(finding.fix, applicability=Applicability.UNSAFE)
