@@ -592,12 +592,14 @@ def test_a_bitnami_style_chart_is_fixed_in_its_values_and_its_gate_switched_on(t
     after = files_of(root)
     assert {path for path in before if before[path] != after[path]} == {root / "values.yaml"}
     old, new = before[root / "values.yaml"].decode(), after[root / "values.yaml"].decode()
-    assert [line for line in old.splitlines() if line.startswith("#")] == [
-        line for line in new.splitlines() if line.startswith("#")
-    ]
+    comments = [line for line in new.splitlines() if line.startswith("#")]
+    assert [line for line in old.splitlines() if line.startswith("#")] == comments[:-3]  # then the policy's,
+    assert comments[-2].startswith("## @param networkPolicy.enabled ")  # in the chart's own style
     assert "podSecurityContext:\n  enabled: true\n  fsGroupChangePolicy: Always\n  fsGroup: 1001\n" in new
     assert "  fsGroup: 1001\n  seccompProfile:\n    type: RuntimeDefault\n" in new
     assert "metrics:\n  enabled: false\n" in new and "  pullPolicy: Always\n" in new
+    policy = (root / "templates" / "networkpolicy.yaml").read_text()  # by the common library's helpers
+    assert '      {{- include "common.labels.matchLabels" (dict "context" $) | nindent 6 }}\n' in policy
     assert helm_python.lint(str(root))["errors"] == []
     rendered = helm_python.Chart.load(str(root)).render(None, name="release-name", namespace="default")
     pod = rendered["keystore/templates/deployment.yaml"]

@@ -9,9 +9,11 @@ plain file it allows all traffic, as without a policy, for the user to narrow.
 
 It is written only for a chart that has neither a ``networkpolicy.yaml`` template nor a
 ``networkPolicy`` value (a chart with its own policy template has a reason to keep it off), whose
-helpers define ``selectorLabels``, and it is proven like every chart fix: the chart, copied with
-the new template and values, renders the old objects unchanged plus one NetworkPolicy, with no new
-``helm lint`` warning, after which the network-policy check finds no pod of the chart uncovered.
+helpers define ``selectorLabels`` (or that vendors Bitnami's ``common`` library, whose
+``common.labels.matchLabels`` its workloads select by), and it is proven like every chart fix:
+the chart, copied with the new template and values, renders the old objects unchanged plus one
+NetworkPolicy, with no new ``helm lint`` warning, after which the network-policy check finds no pod
+of the chart uncovered.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 from remediate.kube.findings import Finding
 from remediate.run.chart_values import checked_templates
-from remediate.run.charts import Release, Rendered, RenderError, render_changed, template_files
+from remediate.run.charts import Release, Rendered, RenderError, render_changed, subcharts, template_files
 from remediate.run.runner import Engine
 from remediate.yaml.document import parse
 from remediate.yaml.source import InputError
@@ -37,6 +39,18 @@ VALUES_BLOCK = """
 networkPolicy:
   enabled: true
 """
+"""The values that switch the policy on, documented as helm-docs reads a chart's values."""
+
+PARAM_BLOCK = """
+## @section NetworkPolicy parameters (added by k8sfix)
+
+## @param networkPolicy.enabled An allow-all NetworkPolicy (templates/networkpolicy.yaml): narrow its rules
+##
+networkPolicy:
+  enabled: true
+"""
+"""The same, documented with ``## @param`` as Bitnami's readme generator reads them, for a chart
+whose values are documented so."""
 
 
 @dataclass(frozen=True)
@@ -49,21 +63,31 @@ class NewPolicy:
     rendered: Rendered
 
 
-def template_text(helpers: str) -> str:
-    """The policy template for a chart whose helpers are named ``<helpers>.*``."""
+@dataclass(frozen=True)
+class Helpers:
+    """How the chart's own templates name a release's objects, label them and select its pods:
+    the ``include`` of each (``include "web.fullname" .``)."""
+
+    fullname: str
+    labels: str
+    selector: str
+
+
+def template_text(helpers: Helpers) -> str:
+    """The policy template for a chart with these helpers."""
     return (
         "{{- if .Values.networkPolicy.enabled }}\n"
         "# Allows all Ingress and Egress traffic, as without a policy; narrow it to what these pods need.\n"
         "apiVersion: networking.k8s.io/v1\n"
         "kind: NetworkPolicy\n"
         "metadata:\n"
-        f'  name: {{{{ include "{helpers}.fullname" . }}}}\n'
+        f"  name: {{{{ {helpers.fullname} }}}}\n"
         "  labels:\n"
-        f'    {{{{- include "{helpers}.labels" . | nindent 4 }}}}\n'
+        f"    {{{{- {helpers.labels} | nindent 4 }}}}\n"
         "spec:\n"
         "  podSelector:\n"
         "    matchLabels:\n"
-        f'      {{{{- include "{helpers}.selectorLabels" . | nindent 6 }}}}\n'
+        f"      {{{{- {helpers.selector} | nindent 6 }}}}\n"
         "  ingress:\n"
         "    - {}\n"
         "  egress:\n"
@@ -81,9 +105,18 @@ def _has_policy_template(root: str) -> bool:
     return any(re.search(r"kind:\s*NetworkPolicy\b", text) for _, text in template_files(root))
 
 
-def helpers_of(root: str) -> str | None:
-    """The prefix of the chart's helper names when it defines ``<prefix>.selectorLabels``,
-    ``<prefix>.fullname`` and ``<prefix>.labels`` (in any of its templates' ``.tpl`` files)."""
+COMMON = Helpers(
+    'include "common.names.fullname" .',
+    'include "common.labels.standard" (dict "context" $)',
+    'include "common.labels.matchLabels" (dict "context" $)',
+)
+"""The helpers of Bitnami's ``common`` library chart, vendored in ``charts/`` by the charts built on it."""
+
+
+def helpers_of(root: str) -> Helpers | None:
+    """The chart's helpers: ``<prefix>.selectorLabels``, ``<prefix>.fullname`` and
+    ``<prefix>.labels`` as ``helm create`` writes them (in the chart's own ``.tpl`` files), else
+    those of a vendored ``common`` library (:data:`COMMON`)."""
     text = "\n".join(
         body
         for relative, body in template_files(root)
@@ -91,8 +124,19 @@ def helpers_of(root: str) -> str | None:
     )
     for prefix in HELPER.findall(text):
         if f'define "{prefix}.fullname"' in text and f'define "{prefix}.labels"' in text:
-            return str(prefix)
-    return None
+            return Helpers(
+                f'include "{prefix}.fullname" .',
+                f'include "{prefix}.labels" .',
+                f'include "{prefix}.selectorLabels" .',
+            )
+    library = "\n".join(
+        body
+        for folder in subcharts(root).values()
+        for relative, body in template_files(folder)
+        if relative.endswith(".tpl")
+    )
+    names = ("common.names.fullname", "common.labels.standard", "common.labels.matchLabels")
+    return COMMON if all(f'define "{name}"' in library for name in names) else None
 
 
 def propose(
@@ -117,7 +161,7 @@ def propose(
         return None
     text = template_text(helpers)
     newline = "\r\n" if "\r\n" in values_text else "\n"
-    block = VALUES_BLOCK.replace("\n", newline)
+    block = (PARAM_BLOCK if "## @param " in values_text else VALUES_BLOCK).replace("\n", newline)
     new_values = values_text + ("" if values_text.endswith("\n") else newline) + block
     try:
         after = render_changed(root, release, {TEMPLATE: text, "values.yaml": new_values}, lint=True)
