@@ -95,6 +95,8 @@ class Input:
     moved: frozenset[tuple] = frozenset()
     """For a template: the findings reported at the chart's values instead (their fixes go there)."""
     routable: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    unproven: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    """For a template: the findings whose fixes a value controls but did not prove, with why."""
     """For a template: the findings whose fixes a value controls, with its key (see
     :func:`charts.in_template`)."""
     edit: charts.TemplateEdit | None = None
@@ -342,6 +344,7 @@ def _charts(
                     template=template_text,
                     moved=moved.get(relative, frozenset()),
                     routable=routable.get(relative, {}),
+                    unproven=fixes.unproven.get(relative, {}),
                     edit=fixes.edits.get(relative),
                 )
             )
@@ -364,6 +367,7 @@ class ChartFixes:
     inputs: list[Input] = dataclasses.field(default_factory=list)
     moved: dict[str, frozenset[tuple]] = dataclasses.field(default_factory=dict)
     routable: dict[str, dict[tuple, str]] = dataclasses.field(default_factory=dict)
+    unproven: dict[str, dict[tuple, str]] = dataclasses.field(default_factory=dict)
     edits: dict[str, charts.TemplateEdit] = dataclasses.field(default_factory=dict)
     """By template, the proven edit of its text (:mod:`remediate.run.chart_templates`)."""
 
@@ -420,7 +424,7 @@ def _chart_fixes(
     text, findings, after = target.text, [], chart
     lines = chart_values.key_lines(values.text if out is None or fix is None else fix.text)
     if fix is not None:
-        outcome.routable = fix.routable
+        outcome.routable, outcome.unproven = fix.routable, fix.unproven
         if fix.rendered is not None:
             text, after = fix.text, fix.rendered
             for template, moved in fix.fixed.items():
@@ -640,7 +644,11 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
         checked = process(engine, source, fix=False, scope=scope)
         left = tuple(f for f in checked.findings if f.identity not in item.moved)
         shown = charts.in_template(
-            dataclasses.replace(checked, findings=left), item.template, item.routable, item.edit
+            dataclasses.replace(checked, findings=left),
+            item.template,
+            item.routable,
+            item.edit,
+            item.unproven,
         )
         if write and item.edit is not None and shown.output is not None:
             return write_result(shown, item.edit.source.to_bytes(item.edit.source.text))

@@ -88,6 +88,8 @@ class ValuesFix:
     routable: dict[str, dict[tuple, str]] = field(default_factory=dict)
     """By template, the findings whose fixes a value controls (applied or not): by identity, the
     values key (``image.pullPolicy``)."""
+    unproven: dict[str, dict[tuple, str]] = field(default_factory=dict)
+    """By template, the findings whose fixes a value controls but did not prove: by identity, why."""
 
 
 def values_keys(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -327,7 +329,8 @@ def fix_values(
 
     applied = seen_only(routes_of("findings"))
     outcome = _best(_attempt(chart, release, editor, values_root, checked, applied, out, gates), applied)
-    every = seen_only(routes_of("fixable"))
+    routed_every = routes_of("fixable")
+    every = seen_only(routed_every)
     proven_every = (
         outcome
         if len(every) == len(applied)
@@ -339,7 +342,28 @@ def fix_values(
             template: {finding.identity: ".".join(proven_every.keys[finding.identity]) for finding in found}
             for template, found in proven_every.fixed.items()
         }
+    outcome.unproven = _unproven(routed_every, outcome.routable, read_unseen)
     return outcome
+
+
+def _unproven(
+    routes: list[tuple[str, Finding, dict[tuple[str, ...], dict[YamlPath, Any]]]],
+    proven: dict[str, dict[tuple, str]],
+    read_unseen: Any,
+) -> dict[str, dict[tuple, str]]:
+    """By template, why each routed finding whose fix did not prove is left (see :class:`ValuesFix`)."""
+    done = {identity for found in proven.values() for identity in found}
+    left: dict[str, dict[tuple, str]] = {}
+    for template, finding, routed in routes:
+        if finding.identity not in done:
+            name = ".".join(next(iter(routed)))
+            why = OFF_BY_DEFAULT if any(read_unseen(key) for key in routed) else NOT_PROVEN
+            left.setdefault(template, {})[finding.identity] = f"values key {name} sets this field, {why}"
+    return left
+
+
+OFF_BY_DEFAULT = "but a template switched off by default reads it too (it would change unproven)"
+NOT_PROVEN = "but the chart rendered with the fix changes more than the fix, or fails the guard or lint"
 
 
 def _unrendered_templates(root: str, checked: dict[str, Checked], subchart: str | None = None) -> list[str]:

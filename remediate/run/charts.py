@@ -424,6 +424,7 @@ def in_template(
     template: str,
     routable: dict[tuple, str] | None = None,
     edit: TemplateEdit | None = None,
+    unproven: dict[tuple, str] | None = None,
 ) -> FileResult:
     """The result of checking what a template rendered, as findings of the template: each at the
     line that writes its field; the rendered text is neither shown nor written. A fix that a value
@@ -431,7 +432,8 @@ def in_template(
     so the counts say what ``--unsafe-fixes`` would fix in the values, and the finding names the
     key. A fix made in the template's text (``edit``, always an unsafe one) is kept too, and when
     the run applies it the result is the template's edit, shown and written as a plain file's is;
-    any other fix is dropped, and the finding says which template to change."""
+    any other fix is dropped, and the finding says which template to change, or (``unproven``,
+    why by identity) why the value that sets the field was not changed."""
     findings = []
     edited = edit.fixed if edit is not None else frozenset()
     for finding in result.findings:
@@ -444,6 +446,8 @@ def in_template(
             fix = replace(finding.fix, applicability=Applicability.UNSAFE)
         else:
             why = NO_POLICY_TEMPLATE if finding.fixer == "network-policy" else NOT_FIXED
+            if finding.identity in (unproven or {}):
+                why = f"(a Helm chart: {(unproven or {})[finding.identity]}: change it by hand)"
             message = finding.message if finding.fix is None else f"{finding.message} {why}"
             fix = None
         findings.append(replace(finding, line=line, column=column, fix=fix, message=message))
