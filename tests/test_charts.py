@@ -8,8 +8,10 @@ SOURCES.tsv and LICENSE).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -282,6 +284,7 @@ def test_a_chart_with_a_policy_template_of_its_own_gets_no_second_one(tmp_path: 
 
 
 HELM_CREATE = Path(__file__).parent / "charts" / "helm-create"
+FAKE_HELM = Path(__file__).parent / "fake_helm" / "helm.py"
 
 
 def test_the_chart_helm_create_scaffolds_is_fixed_where_it_asks_to_be(tmp_path: Path) -> None:
@@ -669,3 +672,27 @@ def test_a_text_value_the_schema_limits_is_found_by_trying_the_fixs_value(tmp_pa
     )
     assert new != old
     assert "imagePullPolicy" not in k8sfix("alertmanager", cwd=tmp_path).stdout.decode()
+
+
+def test_with_only_the_helm_binary_a_chart_is_fixed_as_with_the_sdk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without helm-python-sdk, ``helm template`` and ``helm lint`` render and lint: the values a
+    fix would give go to them as values files of their own, so the same fixes are found and
+    proven. (``helm`` here is tests/fake_helm, which prints what the real commands print, made
+    with Helm's own engine.)"""
+    binary = tmp_path / "bin" / "helm"
+    binary.parent.mkdir()
+    binary.write_text(
+        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(FAKE_HELM)!r}, run_name='__main__')\n"
+    )
+    binary.chmod(0o755)
+    by_sdk = copied(tmp_path / "sdk", HELM_CREATE)
+    k8sfix("--write", "--unsafe-fixes", "helm-create", cwd=tmp_path / "sdk")
+    by_binary = copied(tmp_path / "binary", HELM_CREATE)
+    monkeypatch.setenv("PATH", f"{binary.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(charts, "engine", lambda: charts._render_with_binary)
+    k8sfix("--write", "--unsafe-fixes", "helm-create", cwd=tmp_path / "binary")
+    fixed = {path.relative_to(by_binary): text for path, text in files_of(by_binary).items()}
+    assert fixed == {path.relative_to(by_sdk): text for path, text in files_of(by_sdk).items()}
+    assert fixed[Path("values.yaml")] != (HELM_CREATE / "values.yaml").read_bytes()

@@ -8,7 +8,8 @@ objects it renders. Two engines are used, whichever is there first:
 - the ``helm-python-sdk`` package (Helm's Go SDK through its C library, a few milliseconds a chart;
   ``pip install 'k8sfix[helm]'``), in a worker process started when a run meets a chart
   (:mod:`remediate.run.helm_worker`: a template that loops forever is killed, not waited for);
-- the ``helm`` binary on ``PATH`` (``helm template``).
+- the ``helm`` binary on ``PATH`` (``helm template``, ``helm lint``; the values a fix would give
+  passed as values files of their own).
 
 Without either, a chart's templates are skipped with a note that says how to check them.
 
@@ -368,21 +369,33 @@ LINT_LINE = re.compile(r"^\[(WARNING|ERROR)\] (.+)$", re.MULTILINE)
 def _render_with_binary(
     root: str, release: Release, defaults: Values, overrides: Values, lint: bool
 ) -> tuple[dict[str, str], list[str] | None]:
-    if defaults is not None or overrides is not None:
-        raise RenderError("changed values are rendered with helm-python-sdk only")
-    options = ["--namespace", release.namespace]
-    for path in release.values_files:
-        options += ["--values", path]
-    for assignment in release.set_values:
-        options += ["--set", assignment]
-    done = _helm(["template", release.name, root, *options])
-    if done.returncode != 0:
-        raise RenderError(done.stderr.strip().removeprefix("Error: "))
-    problems = None
-    if lint:
-        linted = _helm(["lint", root, *options])
-        problems = [match.group(2) for match in LINT_LINE.finditer(linted.stdout + linted.stderr)]
+    """``helm template`` (and ``helm lint``) of the chart; ``defaults`` and ``overrides`` are given
+    as values files of their own (JSON, which YAML reads), the first and the last ``--values``."""
+    with tempfile.TemporaryDirectory(prefix="k8sfix-values-") as scratch:
+        options = ["--namespace", release.namespace]
+        files = [_values_file(scratch, "defaults", defaults), *release.values_files]
+        files.append(_values_file(scratch, "overrides", overrides))
+        for path in filter(None, files):
+            options += ["--values", path]
+        for assignment in release.set_values:
+            options += ["--set", assignment]
+        done = _helm(["template", release.name, root, *options])
+        if done.returncode != 0:
+            raise RenderError(done.stderr.strip().removeprefix("Error: "))
+        problems = None
+        if lint:
+            linted = _helm(["lint", root, *options])
+            problems = [match.group(2) for match in LINT_LINE.finditer(linted.stdout + linted.stderr)]
     return _split_sources(done.stdout), problems
+
+
+def _values_file(folder: str, name: str, values: Values) -> str | None:
+    if values is None:
+        return None
+    path = os.path.join(folder, f"{name}.json")
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(values, stream)
+    return path
 
 
 def _helm(arguments: list[str]) -> subprocess.CompletedProcess[str]:
