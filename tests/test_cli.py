@@ -237,3 +237,54 @@ def test_diff_headers_of_an_absolute_path_are_relative_so_git_applies_them(repo:
     subprocess.run(["git", "init", "-q", "."], cwd=repo, check=True)
     subprocess.run(["git", "apply", "-"], cwd=repo, input=result.stdout, check=True)
     assert b"imagePullPolicy: Always" in (repo / "deploy" / "app.yaml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--jobs", "x"), "k8sfix: error: '--jobs' / '-j': expected a whole number (try: k8sfix --help)\n"),
+        (
+            ("--jobs", "0"),
+            "k8sfix: error: '--jobs' / '-j': must be greater than or equal to 1 (try: k8sfix --help)\n",
+        ),
+        (
+            ("--format", "xml"),
+            (
+                "k8sfix: error: '--format': 'xml' is not one of 'text', 'json', 'sarif', 'github'"
+                " (try: k8sfix --help)\n"
+            ),
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_in_k8sfixs_own_style(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    """Not the command-line library's usage block and its validation library's wording: one line,
+    ``k8sfix: error: ...``, exit 2, as the errors of k8sfix itself."""
+    (tmp_path / "app.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    ran = k8sfix(*args, "app.yaml", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert ran.stderr.decode() == said
+    assert ran.stdout == b""
+
+
+def test_help_names_what_each_option_takes_and_k8sfix_help_is_help(tmp_path: Path) -> None:
+    shown = k8sfix("--help", cwd=tmp_path).stdout.decode()
+    assert shown.startswith("Usage: k8sfix [OPTIONS] [PATH]...\n")
+    for option in ("--select ID,...", "--config FILE", "-j, --jobs N", "--set KEY=VALUE", "--explain ID"):
+        assert option in shown, option
+    assert "<str>" not in shown and "<list[str]>" not in shown and "<int>" not in shown
+    ran = k8sfix("help", cwd=tmp_path)
+    assert ran.returncode == 0 and ran.stdout.decode() == shown
+    (tmp_path / "help").mkdir()  # a directory of that name is a path after all
+    assert "warning: help: no YAML or JSON files here" in k8sfix("help", cwd=tmp_path).stderr.decode()
+
+
+def test_a_directory_with_no_manifests_is_warned_of(tmp_path: Path) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "README.md").write_text("manifests moved to charts/\n")
+    ran = k8sfix("deploy", cwd=tmp_path)
+    assert ran.returncode == 0
+    assert ran.stderr.decode().startswith(
+        "k8sfix: warning: deploy: no YAML or JSON files here (--include names what is read)\n"
+    )

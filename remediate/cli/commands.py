@@ -138,6 +138,7 @@ def run(options: RunOptions) -> int:
     candidates = _patches_listed_elsewhere(
         files.expand(options.paths, options.include, options.exclude), in_context
     )
+    _warn_of_empty_directories(options.paths, candidates)
     candidates, rendered = _charts(candidates, options, engine)
     inputs = [_read(candidate, options) for candidate in candidates] + rendered
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
@@ -259,6 +260,17 @@ def _results(
         delivered, refused = delivery.deliver(everyone, held, receiving, write=options.write)
         yield from (delivery.unfixed(result, refused) for result in senders)
         yield from (delivery.unfixed(result, refused) for result in delivered)
+
+
+def _warn_of_empty_directories(paths: list[str], candidates: list[files.Candidate]) -> None:
+    """Say so of each directory named that holds no file the run reads: a wrong directory, or
+    manifests under other names than ``--include`` looks for, would otherwise pass as clean."""
+    for path in paths:
+        if path == "-" or not os.path.isdir(path):
+            continue
+        inside = os.path.abspath(path) + os.sep
+        if not any(os.path.abspath(c.path).startswith(inside) for c in candidates):
+            _error(f"k8sfix: warning: {path}: no YAML or JSON files here (--include names what is read)")
 
 
 def _patches_listed_elsewhere(

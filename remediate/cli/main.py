@@ -8,7 +8,9 @@ other files are still processed.
 from __future__ import annotations
 
 import os
+import re
 import sys
+import typing
 from enum import Enum
 from typing import Annotated
 
@@ -18,6 +20,8 @@ from remediate import __version__
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR
 
 HELP = """Find and fix unsafe Kubernetes manifests, keeping every comment and line you did not ask to change.
+
+PATH: files and directories to check (directories are walked; '-' reads stdin).
 
 \b
 Examples:
@@ -44,9 +48,8 @@ class Format(str, Enum):
     github = "github"
 
 
-app = typer.Typer(
-    add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
-)
+CONTEXT: dict[str, typing.Any] = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, rich_markup_mode=None, context_settings=CONTEXT)
 
 
 def _version(value: bool) -> None:
@@ -64,7 +67,8 @@ def _split(values: list[str] | None) -> list[str] | None:
 @app.command(help=HELP)
 def main(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Files or directories; '-' reads stdin.", show_default=False)
+        list[str] | None,
+        typer.Argument(metavar="PATH", show_default=False, hidden=True),  # in HELP: a row shows "<list[str]>"
     ] = None,
     diff: Annotated[
         bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")
@@ -83,13 +87,18 @@ def main(
     ] = None,
     select: Annotated[
         list[str] | None,
-        typer.Option(help="Run only these fixers (ids or codes, comma-separated).", show_default=False),
+        typer.Option(
+            metavar="ID,...",
+            help="Run only these fixers (ids or codes, comma-separated).",
+            show_default=False,
+        ),
     ] = None,
     ignore: Annotated[
-        list[str] | None, typer.Option(help="Do not run these fixers.", show_default=False)
+        list[str] | None, typer.Option(metavar="ID,...", help="Do not run these fixers.", show_default=False)
     ] = None,
     config: Annotated[
-        str | None, typer.Option(help="Config file (default: nearest .k8sfix.yaml).", show_default=False)
+        str | None,
+        typer.Option(metavar="FILE", help="Config file (default: nearest .k8sfix.yaml).", show_default=False),
     ] = None,
     output_format: Annotated[
         Format,
@@ -105,6 +114,7 @@ def main(
         str | None,
         typer.Option(
             "--report",
+            metavar="FILE",
             help="Also write a JSON report of the run (files, findings, fixes, totals) to this file.",
             show_default=False,
         ),
@@ -113,6 +123,7 @@ def main(
         str | None,
         typer.Option(
             "--report-html",
+            metavar="FILE",
             help="Also write a migration report for reviewers: HTML for FILE.html, Markdown for FILE.md.",
             show_default=False,
         ),
@@ -121,6 +132,7 @@ def main(
         list[str] | None,
         typer.Option(
             "--context",
+            metavar="PATH",
             help=(
                 "Other manifests (file or directory) to consult, e.g. NetworkPolicies and Services; "
                 "never rewritten."
@@ -133,6 +145,7 @@ def main(
         typer.Option(
             "--namespace",
             "-n",
+            metavar="NAME",
             help=(
                 "Namespace of objects that name none, and of Helm releases (default: the namespace "
                 "of the outermost kustomization.yaml that builds the file, else 'default')."
@@ -145,6 +158,7 @@ def main(
         typer.Option(
             "--values",
             "-f",
+            metavar="FILE",
             help="Helm charts: render with this values file too (repeatable; later ones win, as helm -f).",
             show_default=False,
         ),
@@ -153,6 +167,7 @@ def main(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="KEY=VALUE",
             help="Helm charts: render with this value (key=value, repeatable, as with helm --set).",
             show_default=False,
         ),
@@ -174,6 +189,7 @@ def main(
         str | None,
         typer.Option(
             "--kubernetes-version",
+            metavar="VERSION",
             help=(
                 "Kubernetes version to target, e.g. 1.29 (default: the newest version k8sfix "
                 "has schemas for)."
@@ -198,6 +214,7 @@ def main(
         str | None,
         typer.Option(
             "--schema-dir",
+            metavar="DIR",
             help=(
                 "Validate (implies --validate) custom resources with the JSON schemas in this "
                 "directory ({kind}_{version}.json)."
@@ -206,12 +223,13 @@ def main(
         ),
     ] = None,
     stdin_filename: Annotated[
-        str | None, typer.Option(help="Name to report for '-' (stdin).", show_default=False)
+        str | None, typer.Option(metavar="NAME", help="Name to report for '-' (stdin).", show_default=False)
     ] = None,
     include: Annotated[
         list[str] | None,
         typer.Option(
             "--include",
+            metavar="GLOB",
             help=(
                 "Read only files matching these globs (.gitignore syntax) in directories; "
                 "default: *.yaml, *.yml, *.json."
@@ -223,6 +241,7 @@ def main(
         list[str] | None,
         typer.Option(
             "--exclude",
+            metavar="GLOB",
             help="Leave out files and directories matching these globs (.gitignore syntax) in directories.",
             show_default=False,
         ),
@@ -230,12 +249,18 @@ def main(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Worker processes (default: one per CPU).", show_default=False
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Worker processes (default: one per CPU).",
+            show_default=False,
         ),
     ] = None,
     list_fixers: Annotated[bool, typer.Option("--list-fixers", help="List the fixers and exit.")] = False,
     explain: Annotated[
-        str | None, typer.Option(help="Print a fixer's documentation and exit.", show_default=False)
+        str | None,
+        typer.Option(metavar="ID", help="Print a fixer's documentation and exit.", show_default=False),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary and no notes.")] = False,
     version: Annotated[
@@ -244,6 +269,10 @@ def main(
 ) -> None:
     from remediate.cli import commands
 
+    if paths == ["help"] and not os.path.lexists("help"):  # "k8sfix help": what was meant
+        command = typer.main.get_command(app)
+        typer.echo(command.get_help(typer.Context(command, info_name="k8sfix", **CONTEXT)))
+        raise typer.Exit(EXIT_CLEAN)
     if list_fixers:
         raise typer.Exit(commands.list_fixers())
     if explain:
@@ -309,12 +338,22 @@ def run(argv: list[str]) -> int:
         return exc.exit_code
     except SystemExit as exc:  # click's own exits (usage errors)
         return int(exc.code or 0)
-    except Exception as exc:  # click.UsageError and friends
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-            return EXIT_ERROR
-        raise
+    except Exception as exc:  # a bad option or value (typer's UsageError): said in k8sfix's words
+        message = getattr(exc, "format_message", None)
+        if message is None:
+            raise
+        typer.echo(f"k8sfix: error: {usage_message(message())} (try: k8sfix --help)", err=True)
+        return EXIT_ERROR
+
+
+def usage_message(message: str) -> str:
+    """A usage error as one line: the option it is about, then what is wrong (the command-line
+    library's message, without the validation library's wording: "Input should be a valid
+    integer, unable to parse string as an integer" says "expected a whole number")."""
+    if "valid integer" in message:
+        message = re.sub(r"Input should be a valid integer.*$", "expected a whole number", message)
+    message = re.sub(r": Value error, ", ": ", message).replace(": Input should be ", ": must be ")
+    return message.removeprefix("Invalid value for ").rstrip(".")
 
 
 def entry() -> None:
