@@ -288,3 +288,20 @@ def test_a_directory_with_no_manifests_is_warned_of(tmp_path: Path) -> None:
     assert ran.stderr.decode().startswith(
         "k8sfix: warning: deploy: no YAML or JSON files here (--include names what is read)\n"
     )
+
+
+def test_write_prints_what_is_left_and_verbose_the_fixed_findings_too(tmp_path: Path) -> None:
+    """A migration fixes thousands of findings: --write prints the ones left for a human (and the
+    summary counts the fixed ones); --verbose lists each fixed one as well."""
+    seed = (ROOT / "examples" / "deployment.yml").read_bytes()
+    (tmp_path / "quiet.yaml").write_bytes(seed)
+    (tmp_path / "loud.yaml").write_bytes(seed)
+    quiet = k8sfix("--write", "quiet.yaml", cwd=tmp_path)
+    loud = k8sfix("--write", "--verbose", "loud.yaml", cwd=tmp_path)
+    assert (tmp_path / "quiet.yaml").read_bytes() == (tmp_path / "loud.yaml").read_bytes() != seed
+    left = quiet.stdout.decode().splitlines()
+    assert left and not any(line.endswith("(fixed)") for line in left)
+    listed = loud.stdout.decode().replace("loud.yaml", "quiet.yaml").splitlines()
+    fixed = [line for line in listed if line.endswith("(fixed)")]
+    assert len(fixed) == 2 and sorted(set(listed) - set(fixed)) == sorted(left)
+    assert "fixed: 2 (" in quiet.stderr.decode()

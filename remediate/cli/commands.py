@@ -46,6 +46,8 @@ class RunOptions:
     """How findings are printed: text, json, sarif or github (see :mod:`remediate.output.formats`)."""
     stdin_filename: str | None = None
     quiet: bool = False
+    verbose: bool = False
+    """With ``--write``, print the fixed findings too (by default only what is left for a human)."""
     context: list[str] = dataclasses.field(default_factory=list)
     namespace: str | None = None
     values_files: list[str] = dataclasses.field(default_factory=list)
@@ -690,8 +692,8 @@ def _show(result: FileResult, options: RunOptions) -> int:
     if options.output_format == "text":
         stream = _findings_stream(options)
         for finding in sorted(result.findings, key=lambda found: (found.line, found.column)):  # as read
-            if options.diff and finding.identity in result.fixed:
-                continue  # the diff shows it
+            if finding.identity in result.fixed and (options.diff or not options.verbose):
+                continue  # the diff shows it; a fixed one needs nobody (--verbose lists them)
             unsafe = bool(options.unsafe_fixes)
             print(report.finding_line(result, finding, fixing=options.write, unsafe=unsafe), file=stream)
     if result.errors:

@@ -263,6 +263,12 @@ def main(
         typer.Option(metavar="ID", help="Print a fixer's documentation and exit.", show_default=False),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary and no notes.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="With --write, print the findings it fixed too (else only what is left)."
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -308,6 +314,7 @@ def main(
         output_format=output_format.value,
         stdin_filename=stdin_filename,
         quiet=quiet,
+        verbose=verbose,
         context=context or [],
         namespace=namespace,
         values_files=values or [],
