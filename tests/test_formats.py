@@ -412,3 +412,61 @@ def test_stdin_results_are_named_by_stdin_filename() -> None:
         stdin=SEED,
     )
     assert result.stdout.decode().startswith("::error file=k8s/app.yaml,line=18,col=9,")
+
+
+def _applied(text: str, replacements: list[dict]) -> str:
+    """``text`` with SARIF replacements applied, last first (their regions refer to the original)."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        return starts[line - 1] + column - 1
+
+    for item in sorted(
+        replacements,
+        key=lambda r: (r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"]),
+        reverse=True,
+    ):
+        region = item["deletedRegion"]
+        start = offset(region["startLine"], region["startColumn"])
+        end = offset(region["endLine"], region["endColumn"])
+        text = text[:start] + item["insertedContent"]["text"] + text[end:]
+    return text
+
+
+def test_sarif_carries_each_fix_as_replacements_that_make_what_write_makes(repos: Path) -> None:
+    """A code-review tool can offer a SARIF fix as a suggested change: its replacements, applied
+    to the file, give exactly what ``--write`` of that fixer gives."""
+    log = json.loads(k8sfix("--format", "sarif", "--select", "image-pull-policy", "shop", cwd=repos).stdout)
+    assert schema_errors(log) == []
+    (result,) = log["runs"][0]["results"]
+    (fix,) = result["fixes"]
+    assert fix["description"]["text"] == "set imagePullPolicy: Always"
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "shop/deploy/app.yaml"
+    suggested = _applied(SEED.decode(), change["replacements"])
+    k8sfix("--write", "--select", "image-pull-policy", "shop", cwd=repos)
+    assert suggested == (repos / "shop" / "deploy" / "app.yaml").read_text() != SEED.decode()
+    written = json.loads(k8sfix("--format", "sarif", "shop", cwd=repos).stdout)
+    assert all("fixes" not in item for item in written["runs"][0]["results"] if item["ruleId"] == "K8S001")
+
+
+def test_sarif_ranks_findings_by_security_severity_and_paths_from_the_repository_root(repos: Path) -> None:
+    """GitHub shows High/Medium/Low from ``security-severity`` on rules tagged ``security``, and
+    resolves paths against the repository root, wherever in the checkout k8sfix ran."""
+    (repos / "shop" / ".git").mkdir()
+    log = json.loads(k8sfix("--format", "sarif", "app.yaml", cwd=repos / "shop" / "deploy").stdout)
+    assert schema_errors(log) == []
+    rules = {rule["id"]: rule["properties"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["K8S004"] == {
+        "tags": ["security", "kubernetes", "security-context"],
+        "security-severity": "8.0",
+    }
+    assert all(float(properties["security-severity"]) > 0 for properties in rules.values())
+    uris = {
+        item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for item in log["runs"][0]["results"]
+    }
+    assert uris == {"deploy/app.yaml"}

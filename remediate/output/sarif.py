@@ -1,11 +1,14 @@
 """``--format sarif``: findings as a SARIF 2.1.0 log that GitHub code scanning accepts.
 
 One run; its tool is k8sfix with one rule per fixer (id = the fixer's code, e.g. ``K8S001``), whose
-descriptions and help come from the fixer's docstring, the text ``k8sfix --explain`` prints. Each
-finding is a result at ``path:line:column`` (the path relative to the current directory, with
-forward slashes, as GitHub expects it relative to the repository root; columns count characters,
-hence ``columnKind: unicodeCodePoints``). Files that could not be read, parsed or fixed are tool
-execution notifications of the invocation, which is then not successful.
+descriptions and help come from the fixer's docstring, the text ``k8sfix --explain`` prints, and
+whose ``security-severity`` (with a ``security`` tag) makes GitHub show High or Medium instead of
+"Error" (:data:`SECURITY_SEVERITY`). Each finding is a result at ``path:line:column`` (the path
+relative to the repository root, found by its ``.git``, as GitHub resolves it, else to the
+current directory, with forward slashes; columns count characters, hence ``columnKind:
+unicodeCodePoints``), with its fix as SARIF ``fixes`` (the replacement text of each splice) when
+the run did not write it. Files that could not be read, parsed or fixed are tool execution
+notifications of the invocation, which is then not successful.
 
 No ``partialFingerprints`` are written: GitHub's upload action computes them from the file's text.
 ``informationUri`` and ``helpUri`` come from the package's ``Homepage`` project URL when it has one.
@@ -27,8 +30,22 @@ from remediate.kube.fixer import DOC_SECTIONS, Fixer
 from remediate.output import formats
 from remediate.run import registry
 from remediate.run.results import FileResult, Status
+from remediate.yaml.model import Edit
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+SECURITY_SEVERITY = {
+    "security-context": "8.0",
+    "network-policy": "7.0",
+    "deprecated-api": "6.0",
+    "container-resources": "5.0",
+    "container-probes": "4.0",
+    "image-pull-policy": "3.0",
+}
+"""How GitHub ranks each fixer's findings (CVSS-like: 7.0 and up High, 4.0 to 6.9 Medium, below
+Low): a container that can escalate to root or a pod open to all traffic is a security hole; no
+memory limit lets one pod starve a node; a missing probe or a cached ``latest`` image is a
+reliability risk."""
 
 
 def log(
@@ -103,6 +120,11 @@ def rule(code: str, check: str, doc: str, level: str, homepage: str | None) -> d
         "defaultConfiguration": {"level": level},
         "properties": {"tags": ["kubernetes", check]},
     }
+    if check in SECURITY_SEVERITY:
+        descriptor["properties"] = {
+            "tags": ["security", "kubernetes", check],
+            "security-severity": SECURITY_SEVERITY[check],
+        }
     if homepage:
         descriptor["helpUri"] = f"{homepage}#fixers"
     return descriptor
@@ -114,7 +136,7 @@ def result_record(
     """A finding as a SARIF result."""
     obj = finding.obj
     qualified = "/".join(part for part in (obj.namespace, obj.kind, obj.name) if part)
-    return {
+    record = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": finding.severity.value,
@@ -137,6 +159,33 @@ def result_record(
             "rule": finding.rule or None,
         },
     }
+    fix = finding.fix
+    if fix is not None and fix.edits and not written and result.source is not None:
+        record["fixes"] = [sarif_fix(result, fix.title, fix.edits)]
+    return record
+
+
+def sarif_fix(result: FileResult, title: str, edits: tuple[Edit, ...]) -> dict[str, Any]:
+    """A fix as SARIF ``fixes`` give it: each splice of the file as the region it replaces (empty
+    for an insertion) and the text put there."""
+    assert result.source is not None
+    replacements = []
+    for edit in edits:
+        start_line, start_column = result.source.position(edit.start)
+        end_line, end_column = result.source.position(edit.end)
+        region = {
+            "startLine": start_line,
+            "startColumn": start_column,
+            "endLine": end_line,
+            "endColumn": end_column,
+        }
+        replacements.append({"deletedRegion": region, "insertedContent": {"text": edit.new}})
+    return {
+        "description": {"text": title},
+        "artifactChanges": [
+            {"artifactLocation": {"uri": artifact_uri(result.name)}, "replacements": replacements}
+        ],
+    }
 
 
 def notification(result: FileResult, message: str, line: int | None, column: int | None) -> dict[str, Any]:
@@ -152,8 +201,9 @@ def notification(result: FileResult, message: str, line: int | None, column: int
 
 
 def artifact_uri(name: str) -> str:
-    """A URI reference for a file: relative (``deploy/app.yaml``) or ``file:///abs/path``."""
-    path = formats.relative_path(name)
+    """A URI reference for a file: relative to the repository root (``deploy/app.yaml``), or
+    ``file:///abs/path`` outside it."""
+    path = formats.repository_path(name)
     quoted = urllib.parse.quote(path, safe="/")
     return f"file://{quoted}" if path.startswith("/") else quoted
 
