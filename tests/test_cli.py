@@ -250,8 +250,8 @@ def test_diff_headers_of_an_absolute_path_are_relative_so_git_applies_them(repo:
         (
             ("--format", "xml"),
             (
-                "k8sfix: error: '--format': 'xml' is not one of 'text', 'json', 'sarif', 'github'"
-                " (try: k8sfix --help)\n"
+                "k8sfix: error: '--format': 'xml' is not one of 'text', 'json', 'sarif', 'github',"
+                " 'rdjson' (try: k8sfix --help)\n"
             ),
         ),
     ],

@@ -382,7 +382,7 @@ def test_markdown_cell_escapes_markup() -> None:
 # Exit codes
 
 
-@pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github"])
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github", "rdjson"])
 def test_formats_and_reports_do_not_change_exit_codes(repos: Path, output_format: str) -> None:
     clean = [
         "--select",
@@ -470,3 +470,54 @@ def test_sarif_ranks_findings_by_security_severity_and_paths_from_the_repository
         for item in log["runs"][0]["results"]
     }
     assert uris == {"deploy/app.yaml"}
+
+
+# rdjson
+
+
+def test_rdjson_gives_reviewdog_each_finding_and_its_fix_as_a_suggested_change(repos: Path) -> None:
+    """reviewdog's Diagnostic Format: one diagnostic per finding, at the line and column of the
+    text format, with the fix's splices as suggestions (end exclusive, empty for an insertion)
+    that, applied, make what --write makes."""
+    text = k8sfix("shop", cwd=repos).stdout.decode()
+    ran = k8sfix("--format", "rdjson", "shop", cwd=repos)
+    assert ran.returncode == 1
+    document = json.loads(ran.stdout)
+    assert document["source"] == {"name": "k8sfix"}
+    diagnostics = document["diagnostics"]
+    where = sorted(
+        (
+            d["location"]["path"],
+            d["location"]["range"]["start"]["line"],
+            d["location"]["range"]["start"]["column"],
+        )
+        for d in diagnostics
+    )
+    expected = sorted(
+        (m[1], int(m[2]), int(m[3])) for m in re.finditer(r"^(\S+?):(\d+):(\d+): K8S", text, re.MULTILINE)
+    )
+    assert where == expected and len(where) == 12
+    assert {d["severity"] for d in diagnostics} == {"ERROR", "WARNING"}
+    (pull,) = [d for d in diagnostics if d["code"]["value"] == "K8S001"]
+    replacements = [
+        {
+            "deletedRegion": {
+                "startLine": s["range"]["start"]["line"],
+                "startColumn": s["range"]["start"]["column"],
+                "endLine": s["range"]["end"]["line"],
+                "endColumn": s["range"]["end"]["column"],
+            },
+            "insertedContent": {"text": s["text"]},
+        }
+        for s in pull["suggestions"]
+    ]
+    suggested = _applied(SEED.decode(), replacements)  # ASCII: bytes and characters agree
+    k8sfix("--write", "--select", "image-pull-policy", "shop", cwd=repos)
+    assert suggested == (repos / "shop" / "deploy" / "app.yaml").read_text()
+
+
+def test_rdjson_counts_columns_in_utf8_bytes() -> None:
+    """As the format's own example: in 'a𐐀b' the column of b is 6."""
+    from remediate.output.rdjson import _byte_column
+
+    assert [_byte_column(["a𐐀b"], 1, column) for column in (1, 2, 3)] == [1, 2, 6]

@@ -46,6 +46,7 @@ class Format(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    rdjson = "rdjson"
 
 
 CONTEXT: dict[str, typing.Any] = {"help_option_names": ["-h", "--help"]}
@@ -105,8 +106,8 @@ def main(
         typer.Option(
             "--format",
             help=(
-                "How findings are printed: text, json, sarif (GitHub code scanning) "
-                "or github (workflow-command annotations)."
+                "How findings are printed: text, json, sarif (GitHub code scanning), github "
+                "(workflow-command annotations) or rdjson (reviewdog: fixes as suggested changes)."
             ),
         ),
     ] = Format.text,

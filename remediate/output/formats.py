@@ -82,12 +82,14 @@ def render(
     output_format: str, results: list[FileResult], *, fixing: bool, written: bool, unsafe: bool = False
 ) -> str:
     """The end-of-run document of ``output_format`` (any format but ``text``)."""
-    from remediate.output import github, sarif  # they import this module's helpers
+    from remediate.output import github, rdjson, sarif  # they import this module's helpers
 
     if output_format == "json":
         return json_document(results, fixing=fixing)
     if output_format == "sarif":
         return sarif.dumps(sarif.log(results, written=written, unsafe=unsafe))
+    if output_format == "rdjson":
+        return rdjson.dumps(rdjson.document(results, written=written, unsafe=unsafe))
     if output_format == "github":
         return "".join(line + "\n" for line in github.commands(results, written=written, unsafe=unsafe))
     raise ValueError(f"no end-of-run document for format {output_format!r}")
