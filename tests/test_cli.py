@@ -305,3 +305,19 @@ def test_write_prints_what_is_left_and_verbose_the_fixed_findings_too(tmp_path: 
     fixed = [line for line in listed if line.endswith("(fixed)")]
     assert len(fixed) == 2 and sorted(set(listed) - set(fixed)) == sorted(left)
     assert "fixed: 2 (" in quiet.stderr.decode()
+
+
+@pytest.mark.parametrize("output_format", ["json", "sarif", "rdjson"])
+def test_a_diff_and_a_document_never_share_stdout(tmp_path: Path, output_format: str) -> None:
+    """A machine reading the document would read a diff in it: the combination is refused, and
+    says how to get both (the JSON report is written to a file)."""
+    (tmp_path / "app.yaml").write_bytes(SEED)
+    ran = k8sfix("--diff", "--format", output_format, "app.yaml", cwd=tmp_path)
+    assert ran.returncode == 2 and ran.stdout == b""
+    assert ran.stderr.decode() == (
+        f"k8sfix: error: --diff prints the diff on stdout, where --format {output_format} prints its"
+        " document: use one (--report FILE writes the JSON report beside a diff)\n"
+    )
+    both = k8sfix("--diff", "--report", "run.json", "app.yaml", cwd=tmp_path)
+    assert both.stdout.decode().startswith("--- a/app.yaml\n")
+    assert json.loads((tmp_path / "run.json").read_text())["mode"] == "diff"

@@ -284,6 +284,13 @@ def main(
         raise typer.Exit(commands.list_fixers())
     if explain:
         raise typer.Exit(commands.explain(explain))
+    if diff and output_format in (Format.json, Format.sarif, Format.rdjson):
+        typer.echo(
+            f"k8sfix: error: --diff prints the diff on stdout, where --format {output_format.value}"
+            " prints its document: use one (--report FILE writes the JSON report beside a diff)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_ERROR)
     if diff and write:
         typer.echo("k8sfix: error: --diff and --write cannot be combined", err=True)
         raise typer.Exit(EXIT_ERROR)
