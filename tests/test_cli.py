@@ -321,3 +321,34 @@ def test_a_diff_and_a_document_never_share_stdout(tmp_path: Path, output_format:
     both = k8sfix("--diff", "--report", "run.json", "app.yaml", cwd=tmp_path)
     assert both.stdout.decode().startswith("--- a/app.yaml\n")
     assert json.loads((tmp_path / "run.json").read_text())["mode"] == "diff"
+
+
+def test_the_configs_excludes_leave_files_out_of_walks_and_with_force_exclude_named_ones(
+    tmp_path: Path,
+) -> None:
+    """``exclude`` (which ``--exclude`` replaces) and ``extend-exclude`` (which stays) are matched
+    from the config's directory; a file named on the command line is read anyway unless
+    ``--force-exclude`` says otherwise, as the pre-commit hooks do."""
+    for name in ("legacy/a.yaml", "apps/b.yaml", "vendor/c.yaml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(SEED)
+    (tmp_path / ".k8sfix.yaml").write_text("exclude: [legacy/]\nextend-exclude: [vendor/]\n")
+    (tmp_path / ".git").mkdir()
+
+    def read(*args: str) -> set[str]:
+        return {line.split(":", 1)[0] for line in k8sfix(*args, cwd=tmp_path).stdout.decode().splitlines()}
+
+    assert read(".") == {"apps/b.yaml"}
+    assert read("legacy/a.yaml") == {"legacy/a.yaml"}  # named: read
+    assert read("--force-exclude", "legacy/a.yaml", "apps/b.yaml", "vendor") == {"apps/b.yaml"}
+    assert read("--exclude", "apps/", ".") == {"legacy/a.yaml"}  # replaces exclude, not extend-exclude
+    from_below = k8sfix(
+        "--force-exclude", "../legacy/a.yaml", "b.yaml", cwd=tmp_path / "apps"
+    ).stdout.decode()
+    assert {line.split(":", 1)[0] for line in from_below.splitlines()} == {"b.yaml"}
+    (tmp_path / ".k8sfix.yaml").write_text("extend-exclude: ['!']\n")
+    bad = k8sfix(".", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.decode() == ".k8sfix.yaml:1:17: error: extend-exclude: '!' is not a .gitignore pattern\n"
+    )

@@ -47,6 +47,8 @@ class RunOptions:
     stdin_filename: str | None = None
     quiet: bool = False
     verbose: bool = False
+    force_exclude: bool = False
+    """Apply the excludes to the paths named too (pre-commit names each staged file)."""
     """With ``--write``, print the fixed findings too (by default only what is left for a human)."""
     context: list[str] = dataclasses.field(default_factory=list)
     namespace: str | None = None
@@ -137,9 +139,14 @@ def run(options: RunOptions) -> int:
         _error(f"k8sfix: error: {problem}")
         return EXIT_ERROR
     in_context = list(files.expand(options.context)) if options.context else []
-    candidates = _patches_listed_elsewhere(
-        files.expand(options.paths, options.include, options.exclude), in_context
+    expanded = files.expand(
+        options.paths,
+        options.include,
+        options.exclude,
+        _project_excludes(engine.settings, replaced=options.exclude is not None),
+        force_exclude=options.force_exclude,
     )
+    candidates = _patches_listed_elsewhere(expanded, in_context)
     _warn_of_empty_directories(options.paths, candidates)
     candidates, rendered = _charts(candidates, options, engine)
     inputs = [_read(candidate, options) for candidate in candidates] + rendered
@@ -262,6 +269,12 @@ def _results(
         delivered, refused = delivery.deliver(everyone, held, receiving, write=options.write)
         yield from (delivery.unfixed(result, refused) for result in senders)
         yield from (delivery.unfixed(result, refused) for result in delivered)
+
+
+def _project_excludes(settings: configuration.Settings, *, replaced: bool) -> files.ProjectExcludes | None:
+    """The config's ``exclude`` (unless ``--exclude`` replaced it) and ``extend-exclude``."""
+    patterns = (() if replaced else settings.exclude) + settings.extend_exclude
+    return files.ProjectExcludes(settings.base, patterns) if settings.base and patterns else None
 
 
 def _warn_of_empty_directories(paths: list[str], candidates: list[files.Candidate]) -> None:

@@ -247,6 +247,13 @@ def main(
             show_default=False,
         ),
     ] = None,
+    force_exclude: Annotated[
+        bool,
+        typer.Option(
+            "--force-exclude",
+            help="Apply --exclude and the config's excludes to the paths named too (pre-commit names files).",
+        ),
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -323,6 +330,7 @@ def main(
         stdin_filename=stdin_filename,
         quiet=quiet,
         verbose=verbose,
+        force_exclude=force_exclude,
         context=context or [],
         namespace=namespace,
         values_files=values or [],

@@ -9,6 +9,8 @@ file given with ``--config``::
     unsafe-fixes: false                # also apply fixes that can break some workloads
     extend-safe-fixes: [security-context/run-as-user]   # fixers or rules whose fixes count as safe
     extend-unsafe-fixes: [image-pull-policy]             # ... or as unsafe (remediate/run/applicability.py)
+    exclude: [legacy/, "*.rendered.yaml"]   # .gitignore patterns from here (--exclude replaces)
+    extend-exclude: [vendor/]          # ... always left out too
     pod-kinds:                         # custom kinds with a pod template, fixed like Deployments
       - kind: Rollout
         apiVersion: argoproj.io/v1alpha1   # optional: any version when omitted
@@ -70,6 +72,12 @@ class Settings:
     """Which fixes are applied (``unsafe-fixes``, ``extend-safe-fixes``, ``extend-unsafe-fixes``)."""
     images: images.Catalog = images.BUILT_IN
     """What is known of images: the built-in table, after the config's ``images:`` entries."""
+    exclude: tuple[str, ...] = ()
+    """``.gitignore`` patterns of files to leave out, from :attr:`base` (``--exclude`` replaces them)."""
+    extend_exclude: tuple[str, ...] = ()
+    """Patterns left out as well, whatever ``--exclude`` says."""
+    base: str | None = None
+    """The directory of the config file, which its patterns are relative to."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -115,6 +123,8 @@ def load(
     if unsafe_fixes is not None:
         policy = dataclasses.replace(settings.fix_policy, unsafe_fixes=unsafe_fixes)
         settings = dataclasses.replace(settings, fix_policy=policy)
+    if path is not None:
+        settings = dataclasses.replace(settings, base=os.path.dirname(os.path.abspath(path)))
     return settings
 
 
@@ -173,6 +183,8 @@ def _settings(
     version = _kubernetes_version(root, where)
     policy = _fix_policy(root, where) if root is not None else FixPolicy()
     catalog = _images(root, where) if root is not None else images.BUILT_IN
+    exclude = _patterns(root, "exclude", where) if root is not None else ()
+    extend_exclude = _patterns(root, "extend-exclude", where) if root is not None else ()
     return Settings(
         enabled_ids,
         options,
@@ -183,7 +195,25 @@ def _settings(
         positions=positions,
         fix_policy=policy,
         images=catalog,
+        exclude=exclude,
+        extend_exclude=extend_exclude,
     )
+
+
+def _patterns(root: Mapping, key: str, where: _Where) -> tuple[str, ...]:
+    """A list of ``.gitignore`` patterns (``exclude``, ``extend-exclude``)."""
+    from remediate.run.gitignore import valid_pattern
+
+    node = root.get(key)
+    if node is None:
+        return ()
+    value = to_data(node)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise where.error(node, f"{key}: expected a list of .gitignore patterns")
+    for pattern in value:
+        if not valid_pattern(pattern):
+            raise where.error(node, f"{key}: {pattern!r} is not a .gitignore pattern")
+    return tuple(value)
 
 
 def _images(root: Mapping, where: _Where) -> images.Catalog:
@@ -207,6 +237,8 @@ TOP_LEVEL_KEYS = {
     "extend-safe-fixes",
     "extend-unsafe-fixes",
     "images",
+    "exclude",
+    "extend-exclude",
 }
 
 

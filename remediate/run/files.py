@@ -76,17 +76,42 @@ class Globs:
     exclude: GitIgnoreSpec
 
 
+@dataclass(frozen=True)
+class ProjectExcludes:
+    """The config file's ``exclude`` patterns, relative to its directory ``base``."""
+
+    base: str
+    patterns: tuple[str, ...]
+
+    def match(self, path: str, *, is_dir: bool) -> bool:
+        from pathspec import GitIgnoreSpec
+
+        relative = os.path.relpath(os.path.abspath(path), self.base)
+        if relative.startswith(os.pardir) or not self.patterns:
+            return False
+        return GitIgnoreSpec.from_lines(self.patterns).match_file(relative + ("/" if is_dir else ""))
+
+
 def expand(
-    paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None
+    paths: list[str],
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    project: ProjectExcludes | None = None,
+    *,
+    force_exclude: bool = False,
 ) -> Iterator[Candidate]:
-    """The files named, and the manifest files found below the directories named, each file once."""
+    """The files named, and the manifest files found below the directories named, each file once;
+    left out: what ``exclude`` (below each directory walked) or ``project`` match, in walks, and
+    with ``force_exclude`` in the files and directories named too (pre-commit names each file)."""
     seen: set[tuple[int, int]] = set()
     for path in paths:
         if path == "-":
             yield Candidate(path)
             continue
+        if force_exclude and _excluded_by_name(path, exclude or [], project):
+            continue
         if os.path.isdir(path):
-            found: Iterable[Candidate] = _walk(path, include or list(MANIFEST_GLOBS), exclude or [])
+            found: Iterable[Candidate] = _walk(path, include or list(MANIFEST_GLOBS), exclude or [], project)
         elif os.path.lexists(path):
             found = (named(path),)
         else:
@@ -148,7 +173,25 @@ def inside(path: str, directory: str) -> bool:
     return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
-def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidate]:
+def _excluded_by_name(path: str, exclude: list[str], project: ProjectExcludes | None) -> bool:
+    """True when a path named on the command line is excluded: by ``--exclude`` (from the current
+    directory) or by the config's patterns."""
+    from pathspec import GitIgnoreSpec
+
+    is_dir = os.path.isdir(path)
+    relative = os.path.relpath(path) + ("/" if is_dir else "")
+    if (
+        exclude
+        and not relative.startswith(os.pardir)
+        and GitIgnoreSpec.from_lines(exclude).match_file(relative)
+    ):
+        return True
+    return project is not None and project.match(path, is_dir=is_dir)
+
+
+def _walk(
+    top: str, include: list[str], exclude: list[str], project: ProjectExcludes | None = None
+) -> Iterator[Candidate]:
     """The files below ``top``; the patches of every kustomization found are marked once the walk is done,
     as an overlay may list a patch of a directory walked before it."""
     from pathspec import GitIgnoreSpec  # imported by walks only: a one-file run starts faster
@@ -167,6 +210,7 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
             if not d.startswith(".")
             and not os.path.islink(os.path.join(directory, d))
             and not _left_out(os.path.join(directory, d), top, globs, ignore, is_dir=True)
+            and not (project is not None and project.match(os.path.join(directory, d), is_dir=True))
         )
         kustomization = kustomize.in_directory(directory)
         if kustomization:
@@ -176,6 +220,8 @@ def _walk(top: str, include: list[str], exclude: list[str]) -> Iterator[Candidat
             if name.startswith(".") or not globs.include.match_file(_relative(path, top)):
                 continue
             if _left_out(path, top, globs, ignore, is_dir=False):
+                continue
+            if project is not None and project.match(path, is_dir=False):
                 continue
             found.append(_walked(path, top))
         while errors:
