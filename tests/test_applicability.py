@@ -78,7 +78,7 @@ def test_every_output_carries_the_applicability(
     sarif_result = sarif.result_record(result, finding, 0, written=False)
     assert sarif_result["properties"]["applicability"] == applicability.value
     fixed = run_with(applicability, fix=True, unsafe=True)
-    entry = run_report.file_entry(fixed, fixing=True)
+    entry = run_report.file_entry(fixed, mode="write")
     if applicability is Applicability.DISPLAY_ONLY:
         assert fixed.output is None and entry["fixes"] == []
     else:
@@ -96,7 +96,7 @@ def test_a_default_run_applies_only_safe_fixes(applicability: Applicability) -> 
         assert report.finding_line(fixed, finding, fixing=True).endswith("[replicas-two] (fixed)")
     else:
         assert fixed.output is None and not fixed.fixed
-        assert run_report.file_entry(fixed, fixing=True)["fixes"] == []
+        assert run_report.file_entry(fixed, mode="write")["fixes"] == []
     held = report.summary([fixed], fixing=True).splitlines()[-1]
     if applicability is Applicability.UNSAFE:
         assert held == "1 more fix with --unsafe-fixes (replicas-two 1)"

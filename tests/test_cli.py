@@ -153,6 +153,7 @@ def test_json_format_records(repo: Path) -> None:
         "path": ["spec", "template", "spec", "containers", 0],
         "fix_available": True,
         "fix_applied": False,
+        "would_fix": False,
         "fix": "set imagePullPolicy: Always",
         "applicability": "safe",
         "rule": None,

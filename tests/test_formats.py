@@ -255,7 +255,7 @@ def test_run_report_records_every_file_fix_and_total(repos: Path) -> None:
     result = k8sfix("--write", "--unsafe-fixes", "--quiet", "--report", "run.json", "shop", "blog", cwd=repos)
     assert result.returncode == 2
     report = json.loads((repos / "run.json").read_text())
-    assert report["schemaVersion"] == 1 and report["tool"] == {"name": "k8sfix", "version": __version__}
+    assert report["schemaVersion"] == 2 and report["tool"] == {"name": "k8sfix", "version": __version__}
     assert report["mode"] == "write" and report["arguments"]["paths"] == ["shop", "blog"]
     files = {entry["path"]: entry for entry in report["files"]}
     assert set(files) == {"shop/deploy/app.yaml", "blog/web.yaml", "blog/values.yaml", "blog/broken.yaml"}
@@ -281,7 +281,12 @@ def test_run_report_records_every_file_fix_and_total(repos: Path) -> None:
     totals = report["totals"]
     assert (totals["files"], totals["changed"], totals["skipped"], totals["failed"]) == (4, 2, 1, 1)
     assert (totals["findings"], totals["fixed"], totals["unfixed"]) == (24, 24, 0)
-    assert totals["byFixer"]["security-context"] == {"code": "K8S004", "findings": 12, "fixed": 12}
+    assert totals["byFixer"]["security-context"] == {
+        "code": "K8S004",
+        "findings": 12,
+        "fixed": 12,
+        "wouldFix": 0,
+    }
     assert sum(totals["skipReasons"].values()) == 1
     assert b"imagePullPolicy: Always" in (repos / "shop" / "deploy" / "app.yaml").read_bytes()
 
@@ -297,9 +302,35 @@ def test_run_report_of_a_default_write_records_only_the_safe_fixes(repos: Path) 
     ]
     totals = report["totals"]
     assert (totals["findings"], totals["fixed"], totals["unfixed"]) == (12, 2, 10)
-    assert totals["byFixer"]["security-context"] == {"code": "K8S004", "findings": 6, "fixed": 0}
+    assert totals["byFixer"]["security-context"] == {
+        "code": "K8S004",
+        "findings": 6,
+        "fixed": 0,
+        "wouldFix": 0,
+    }
     assert report["arguments"]["unsafe_fixes"] is False  # what the config decided (none here: safe only)
     assert totals["fixable"] == 2 and totals["heldBack"] == 10
+
+
+def test_run_report_of_a_diff_says_what_would_change_not_what_changed(repos: Path) -> None:
+    """--diff writes nothing: the report says the file would change and the diff would fix the
+    findings, and counts nothing as fixed; the migration report says "to fix"."""
+    assert (
+        k8sfix("--diff", "--report", "run.json", "--report-html", "review.md", "shop", cwd=repos).returncode
+        == 1
+    )
+    report = json.loads((repos / "run.json").read_text())
+    assert report["mode"] == "diff"
+    (app,) = report["files"]
+    assert app["status"] == "would_change" and len(app["fixes"]) == 2
+    proposed = [finding for finding in app["findings"] if finding["would_fix"]]
+    assert len(proposed) == 2 and not any(finding["fix_applied"] for finding in app["findings"])
+    totals = report["totals"]
+    assert (totals["changed"], totals["would_change"], totals["fixed"], totals["wouldFix"]) == (0, 1, 0, 2)
+    assert totals["unfixed"] == 10 and totals["byFixer"]["image-pull-policy"]["wouldFix"] == 1
+    review = (repos / "review.md").read_text()
+    assert "1 to change (nothing was written)" in review and "2 to fix" in review
+    assert (repos / "shop" / "deploy" / "app.yaml").read_bytes() == SEED
 
 
 def test_run_report_in_check_mode_has_no_fixes(repos: Path) -> None:

@@ -36,7 +36,7 @@ def repositories(report: dict[str, Any]) -> list[dict[str, Any]]:
     for entry in report["files"]:
         groups.setdefault(_root_of(entry["path"], roots), []).append(entry)
     return [
-        {"path": root, "totals": run_report.totals(files, unsafe=unsafe), "files": files}
+        {"path": root, "totals": run_report.totals(files, unsafe=unsafe, mode=report["mode"]), "files": files}
         for root, files in groups.items()
         if files
     ]

@@ -67,8 +67,10 @@ def finding_line(result: FileResult, finding: Finding, *, fixing: bool, unsafe: 
     )
 
 
-def finding_record(result: FileResult, finding: Finding, *, fixing: bool) -> dict[str, Any]:
-    """One JSON record of ``--format json``."""
+def finding_record(result: FileResult, finding: Finding, *, mode: str) -> dict[str, Any]:
+    """One JSON record of ``--format json``; ``mode``: ``check``, ``diff`` or ``write`` (a fix in
+    the diff ``would_fix``, one written is ``fix_applied``)."""
+    fixed = finding.identity in result.fixed
     return {
         "file": display_name(result.name),
         "line": finding.line,
@@ -81,7 +83,8 @@ def finding_record(result: FileResult, finding: Finding, *, fixing: bool) -> dic
         "container": finding.container,
         "path": list(finding.path),
         "fix_available": finding.fix is not None,
-        "fix_applied": fixing and finding.identity in result.fixed,
+        "fix_applied": mode == "write" and fixed,
+        "would_fix": mode == "diff" and fixed,
         "fix": finding.fix.title if finding.fix is not None else None,
         "applicability": finding.fix.applicability.value if finding.fix is not None else None,
         "rule": finding.rule or None,
@@ -181,7 +184,8 @@ def _listed(counts: Counter[str]) -> str:
 
 
 def json_document(results: list[FileResult], *, fixing: bool) -> str:
-    records = [finding_record(r, f, fixing=fixing) for r in results for f in r.findings]
+    mode = "write" if fixing else "check"  # a diff and this document never share stdout
+    records = [finding_record(r, f, mode=mode) for r in results for f in r.findings]
     errors = [
         {"file": display_name(r.name), "line": p.line, "column": p.column, "message": p.message}
         for r in results
