@@ -176,3 +176,34 @@ def test_a_staged_helper_of_a_chart_has_its_chart_rendered_and_checked(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "web/templates/deployment.yaml:" in result.stdout, result.stdout + result.stderr
     assert "Deployment/release-name-web" in result.stdout
+
+
+POLICY = b"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: all-traffic
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress: [{}]
+  egress: [{}]
+"""
+
+
+def test_the_hooks_consult_the_repository_as_the_commit_will_hold_it(
+    tmp_path: Path, hooks: tuple[Path, str, dict[str, str]]
+) -> None:
+    """An untracked NetworkPolicy covers the staged Deployment on disk only: CI, which sees what is
+    committed, would report the pods uncovered, so the hook does too; staged, it counts."""
+    env = hooks[2]
+    root = project(tmp_path, hooks, "k8sfix-check")
+    (root / "deploy").mkdir()
+    (root / "deploy" / "app.yaml").write_bytes(SEED)
+    git("add", "-A", cwd=root, env=env)
+    (root / "policy.yaml").write_bytes(POLICY)  # untracked
+    command = [*PRE_COMMIT, "run", "k8sfix-check", "--files", "deploy/app.yaml"]
+    untracked = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert "K8S005" in untracked.stdout, untracked.stdout + untracked.stderr
+    git("add", "policy.yaml", cwd=root, env=env)
+    staged = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert "K8S001" in staged.stdout and "K8S005" not in staged.stdout, staged.stdout + staged.stderr

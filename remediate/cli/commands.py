@@ -28,6 +28,7 @@ from remediate.run import (
     registry,
 )
 from remediate.run import config as configuration
+from remediate.run import staged as staged_files
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
 from remediate.yaml.document import parse_leading
@@ -48,6 +49,8 @@ class RunOptions:
     quiet: bool = False
     verbose: bool = False
     force_exclude: bool = False
+    context_staged: bool = False
+    """Consult the repository's manifests as git's index holds them (:mod:`remediate.run.staged`)."""
     """Apply the excludes to the paths named too (pre-commit names each staged file)."""
     """With ``--write``, print the fixed findings too (by default only what is left for a human)."""
     context: list[str] = dataclasses.field(default_factory=list)
@@ -152,7 +155,16 @@ def run(options: RunOptions) -> int:
     inputs = [_read(candidate, options) for candidate in candidates] + rendered
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
-    index = _index(engine, options, inputs, in_context, receiving, jobs) if engine.needs_index else RunIndex()
+    try:
+        staged = _staged_context(inputs) if options.context_staged and engine.needs_index else []
+    except staged_files.NotARepository as problem:
+        _error(f"k8sfix: error: --context-staged: {problem}")
+        return EXIT_ERROR
+    index = (
+        _index(engine, options, inputs, in_context, receiving, jobs, staged)
+        if engine.needs_index
+        else RunIndex()
+    )
     exit_code = EXIT_CLEAN
     for path in options.context:  # a typo would hide the policies and Services it should show
         if not os.path.exists(path):
@@ -216,8 +228,10 @@ def _index(
     in_context: list[files.Candidate],
     receiving: dict[str, str],
     jobs: int,
+    staged: list[Input] | None = None,
 ) -> RunIndex:
-    """The index of every input, ``--context`` file and policy file of the run, each file once."""
+    """The index of every input, ``--context`` file (or staged manifest) and policy file of the
+    run, each file once."""
     seen = {item.identity for item in inputs if item.identity is not None}
     context: list[Input] = []
     beside = [
@@ -230,7 +244,7 @@ def _index(
             seen.add(candidate.identity)
             context.append(_read(candidate, options))
     index = RunIndex()
-    consulted = inputs + context
+    consulted = inputs + context + (staged or [])
     found_in = bulk.ordered_map(_index_work, (engine.settings, options), consulted, jobs=jobs)
     for number, (found, problem) in enumerate(found_in):
         index.add(found)
@@ -269,6 +283,16 @@ def _results(
         delivered, refused = delivery.deliver(everyone, held, receiving, write=options.write)
         yield from (delivery.unfixed(result, refused) for result in senders)
         yield from (delivery.unfixed(result, refused) for result in delivered)
+
+
+def _staged_context(inputs: list[Input]) -> list[Input]:
+    """The staged manifests of the repository but the inputs, as inputs to consult."""
+    named = {os.path.abspath(item.path) for item in inputs if item.path != "-"}
+    return [
+        Input(found.path, found.path, found.data)
+        for found in staged_files.staged_manifests()
+        if os.path.abspath(found.path) not in named
+    ]
 
 
 def _project_excludes(settings: configuration.Settings, *, replaced: bool) -> files.ProjectExcludes | None:

@@ -247,6 +247,16 @@ def main(
             show_default=False,
         ),
     ] = None,
+    context_staged: Annotated[
+        bool,
+        typer.Option(
+            "--context-staged",
+            help=(
+                "Consult the repository's manifests as git's index holds them (what the commit will "
+                "contain), not the working tree: the pre-commit hooks' context."
+            ),
+        ),
+    ] = False,
     force_exclude: Annotated[
         bool,
         typer.Option(
@@ -331,6 +341,7 @@ def main(
         quiet=quiet,
         verbose=verbose,
         force_exclude=force_exclude,
+        context_staged=context_staged,
         context=context or [],
         namespace=namespace,
         values_files=values or [],

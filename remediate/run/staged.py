@@ -1,0 +1,102 @@
+"""The repository as git's index holds it: what a commit will contain (``--context-staged``).
+
+A pre-commit hook checks the staged files against the rest of the repository: a NetworkPolicy in
+another file covers their pods, a Service selects them. Read from the working tree, that context
+is wrong both ways: an untracked policy lets a commit pass that CI (which sees only what was
+committed) then fails, and a policy whose staged version differs is seen as it is on disk. So the
+context is read from the index instead: every staged regular file whose name a manifest has
+(``*.yaml``, ``*.yml``, ``*.json``), with the content staged for it. Links and submodules are
+left out; each file is read up to :data:`~remediate.yaml.source.MAX_BYTES`.
+
+git runs with the repository's fsmonitor switched off: reading the index must not run a program
+the repository's configuration names (a repository is untrusted input).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+
+from remediate.yaml.source import MAX_BYTES
+
+GIT = ["git", "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false"]
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+REGULAR_MODES = ("100644", "100755")
+TIMEOUT = 60
+
+
+class NotARepository(Exception):
+    """The current directory is not in a git work tree (or git is missing); the message says which."""
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A staged manifest: its path (relative to the current directory when below it) and content."""
+
+    path: str
+    data: bytes
+
+
+def staged_manifests() -> list[StagedFile]:
+    """Every staged manifest of the repository holding the current directory (see the module
+    docstring); :class:`NotARepository` outside one."""
+    top = _git("rev-parse", "--show-toplevel").decode().strip()
+    listing = _git("-C", top, "ls-files", "--stage", "-z")
+    entries = []
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        mode, blob, stage = meta.decode().split()
+        path = os.fsdecode(name)
+        if mode in REGULAR_MODES and stage == "0" and path.lower().endswith(MANIFEST_SUFFIXES):
+            entries.append((path, blob))
+    contents = _blobs(top, [blob for _, blob in entries])
+    found = []
+    for (path, _), data in zip(entries, contents, strict=True):
+        absolute = os.path.join(top, path)
+        relative = os.path.relpath(absolute)
+        found.append(StagedFile(absolute if relative.startswith(os.pardir) else relative, data))
+    return found
+
+
+def _git(*arguments: str) -> bytes:
+    try:
+        done = subprocess.run([*GIT, *arguments], capture_output=True, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as problem:
+        raise NotARepository(f"git could not be run: {problem}") from None
+    if done.returncode != 0:
+        raise NotARepository(done.stderr.decode(errors="replace").strip() or "not a git repository")
+    return done.stdout
+
+
+def _blobs(top: str, blobs: list[str]) -> list[bytes]:
+    """The contents of ``blobs``, in order (``git cat-file --batch``), each cut at MAX_BYTES + 1
+    (a file larger than a manifest can be is then reported as too large, not read whole)."""
+    if not blobs:
+        return []
+    request = "".join(f"{blob}\n" for blob in blobs).encode()
+    try:
+        done = subprocess.run(
+            [*GIT, "-C", top, "cat-file", "--batch"],
+            input=request,
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as problem:
+        raise NotARepository(f"git could not be run: {problem}") from None
+    out, contents, at = done.stdout, [], 0
+    for _ in blobs:
+        header_end = out.index(b"\n", at)
+        header = out[at:header_end].split()
+        if len(header) != 3:  # "<blob> missing": a broken index holds nothing to read
+            contents.append(b"")
+            at = header_end + 1
+            continue
+        size = int(header[2])
+        start = header_end + 1
+        contents.append(out[start : start + min(size, MAX_BYTES + 1)])
+        at = start + size + 1
+    return contents
