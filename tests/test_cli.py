@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -352,4 +353,44 @@ def test_the_configs_excludes_leave_files_out_of_walks_and_with_force_exclude_na
     assert bad.returncode == 2
     assert (
         bad.stderr.decode() == ".k8sfix.yaml:1:17: error: extend-exclude: '!' is not a .gitignore pattern\n"
+    )
+
+
+def test_each_file_takes_the_settings_of_the_nearest_config_above_it(tmp_path: Path) -> None:
+    """As ruff and black: apps/.k8sfix.yaml decides for the files under apps/, wherever k8sfix runs
+    from, and a file with no config above it gets the defaults; --config decides for all."""
+    (tmp_path / ".git").mkdir()
+    for name in ("apps/app.yaml", "web/app.yaml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(SEED)
+    (tmp_path / "apps" / ".k8sfix.yaml").write_text("select: [image-pull-policy]\n")
+
+    def fixers(*args: str, cwd: Path = tmp_path) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for line in k8sfix(*args, cwd=cwd).stdout.decode().splitlines():
+            name, fixer = line.split(":", 1)[0], line.rsplit("[", 1)[1].split("]")[0]
+            found.setdefault(os.path.basename(os.path.dirname(os.path.abspath(cwd / name))), set()).add(fixer)
+        return found
+
+    everything = {
+        "image-pull-policy",
+        "container-resources",
+        "container-probes",
+        "security-context",
+        "network-policy",
+    }
+    assert fixers("apps/app.yaml", "web/app.yaml") == {"apps": {"image-pull-policy"}, "web": everything}
+    assert fixers("app.yaml", "../web/app.yaml", cwd=tmp_path / "apps") == {
+        "apps": {"image-pull-policy"},
+        "web": everything,
+    }
+    assert fixers("--config", "apps/.k8sfix.yaml", "apps/app.yaml", "web/app.yaml") == {
+        "apps": {"image-pull-policy"},
+        "web": {"image-pull-policy"},
+    }
+    (tmp_path / "web" / ".k8sfix.yaml").write_text("select: [bogus]\n")
+    bad = k8sfix("apps/app.yaml", "web/app.yaml", cwd=tmp_path)
+    assert (
+        bad.returncode == 2
+        and "web/.k8sfix.yaml:1:10: error: select: unknown fixer bogus" in bad.stderr.decode()
     )

@@ -10,6 +10,7 @@ import shutil
 import sys
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, sandbox, skips, validation
@@ -154,16 +155,20 @@ def run(options: RunOptions) -> int:
     candidates, rendered = _charts(candidates, options, engine)
     inputs = [_read(candidate, options) for candidate in candidates] + rendered
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
+    try:
+        engines = _engines(options, engine, inputs)
+    except Stop as stop:
+        _error(str(stop))
+        return EXIT_ERROR
+    needs_index = any(each.needs_index for each in (engine, *engines.by_config.values()))
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     try:
-        staged = _staged_context(inputs) if options.context_staged and engine.needs_index else []
+        staged = _staged_context(inputs) if options.context_staged and needs_index else []
     except staged_files.NotARepository as problem:
         _error(f"k8sfix: error: --context-staged: {problem}")
         return EXIT_ERROR
     index = (
-        _index(engine, options, inputs, in_context, receiving, jobs, staged)
-        if engine.needs_index
-        else RunIndex()
+        _index(engine, options, inputs, in_context, receiving, jobs, staged) if needs_index else RunIndex()
     )
     exit_code = EXIT_CLEAN
     for path in options.context:  # a typo would hide the policies and Services it should show
@@ -171,7 +176,7 @@ def run(options: RunOptions) -> int:
             _error(f"{path}:1:1: error: --context: no such file or directory")
             exit_code = EXIT_ERROR
     results: list[FileResult] = []
-    for result in _results(engine, options, index, inputs, receiving, jobs):
+    for result in _results(engines, options, index, inputs, receiving, jobs):
         results.append(result)
         exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
@@ -190,11 +195,60 @@ def run(options: RunOptions) -> int:
     return exit_code
 
 
-def _engine(options: RunOptions) -> Engine:
-    """The fixers of the run, from the config and the command line; :class:`Stop` when they cannot run."""
+@dataclass
+class Engines:
+    """The engine of each config the run's files are under: a file's settings come from the
+    nearest ``.k8sfix.yaml`` in its directory or above (as ruff and black find theirs), unless
+    ``--config`` names one for all. ``main`` (``--config``'s, or the current directory's) is the
+    engine of the run as a whole: which files are read, the index, charts, policy files."""
+
+    main: Engine
+    by_config: dict[str | None, Engine] = dataclasses.field(default_factory=dict)
+    """The engines of the other configs (None: files with no config above them)."""
+    config_of: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    """The nearest config of each directory that holds an input (None: none)."""
+
+    def for_path(self, path: str) -> Engine:
+        if path == "-" or not self.by_config:
+            return self.main
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in self.config_of:
+            return self.main
+        return self.by_config.get(self.config_of[directory], self.main)
+
+
+def _engines(options: RunOptions, main: Engine, inputs: list[Input]) -> Engines:
+    """The engines of the configs nearest to the inputs (see :class:`Engines`); :class:`Stop`
+    when one cannot be used (its error names it)."""
+    if options.config is not None:
+        return Engines(main)
+    found = configuration.find_config(Path(os.getcwd()))
+    main_config = str(found) if found is not None else None
+    engines = Engines(main)
+    for item in inputs:
+        if item.path == "-" or item.result is not None:
+            continue
+        directory = os.path.dirname(os.path.abspath(item.path))
+        if directory in engines.config_of:
+            continue
+        nearest = configuration.find_config(Path(directory))
+        config = str(nearest) if nearest is not None else None
+        engines.config_of[directory] = config
+        if config != main_config and config not in engines.by_config:
+            engines.by_config[config] = _engine(options, Path(config) if config else None)
+    return engines
+
+
+_DISCOVER = Path("")
+"""The config :func:`_engine` looks for: the nearest one above the current directory."""
+
+
+def _engine(options: RunOptions, config: Path | None = _DISCOVER) -> Engine:
+    """The fixers of the run, from the config and the command line; :class:`Stop` when they cannot
+    run. ``config``: the file to read (None: none; default: ``--config``, else the nearest one)."""
     try:
         settings = configuration.load(
-            configuration.discover(options.config),
+            configuration.discover(options.config) if config is _DISCOVER else config,
             select=options.select,
             ignore=options.ignore,
             kubernetes_version=options.kubernetes_version,
@@ -256,7 +310,7 @@ def _index(
 
 
 def _results(
-    engine: Engine,
+    engines: Engines,
     options: RunOptions,
     index: RunIndex,
     inputs: list[Input],
@@ -269,7 +323,7 @@ def _results(
     held: dict[str, delivery.Held] = {}
     senders: list[FileResult] = []
     originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
-    state = (engine, options, index, deferred)
+    state = (engines, options, index, deferred)
     for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
         key = delivery.key(result.name)
         if key in deferred and key in originals:  # shown and written once it has what other files add
@@ -665,10 +719,12 @@ def _summaries(
     return found, problem
 
 
-def _work(state: tuple[Engine, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:
-    """One file of a run, in this process or a worker (see :mod:`remediate.run.bulk`)."""
-    engine, options, index, deferred = state
-    return _one(engine, item, options, index, write=options.write and delivery.key(item.path) not in deferred)
+def _work(state: tuple[Engines, RunOptions, RunIndex, frozenset[str]], item: Input) -> FileResult:
+    """One file of a run, in this process or a worker (see :mod:`remediate.run.bulk`), with the
+    engine of its nearest config."""
+    engines, options, index, deferred = state
+    write = options.write and delivery.key(item.path) not in deferred
+    return _one(engines.for_path(item.path), item, options, index, write=write)
 
 
 def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, write: bool) -> FileResult:

@@ -36,7 +36,7 @@ Examples:
 \b
 Exit codes: 0 nothing to fix; 1 findings remain or files changed/would change;
 2 an error (invalid input, bad config, a fix that failed verification).
-Config: .k8sfix.yaml in this directory or above (see README). Opt an object out with the
+Config: each file's nearest .k8sfix.yaml, in its directory or above (see README). Opt an object out with the
 annotation k8sfix.io/ignore: "image-pull-policy,..." or "all".
 """
 

@@ -1,7 +1,7 @@
 """The configuration file: which fixers run, their options, and extra pod-bearing kinds.
 
-k8sfix reads ``.k8sfix.yaml`` from the working directory or the nearest directory above it, or the
-file given with ``--config``::
+Each file is checked with the nearest ``.k8sfix.yaml`` in its directory or above (the run as a
+whole with the current directory's), or the file given with ``--config``::
 
     select: [image-pull-policy]        # run only these fixers (ids or codes); default: all
     ignore: [container-probes]         # never run these
