@@ -375,27 +375,58 @@ def migration_report_of(repos: Path, mode: str, name: str) -> str:
 
 
 def test_html_migration_report_groups_by_repository_and_escapes(repos: Path) -> None:
+    """Each repository, its files grouped by what the reviewer must do, each collapsible with its
+    fixes and its diff in colour; names from manifests are escaped."""
     page = migration_report_of(repos, "--diff", "review.html")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x" in page
     sections = page.split("<section")[1:]
     assert [re.search(r'<h2 class="path">(.*?)</h2>', s).group(1) for s in sections] == ["shop", "blog"]
     shop, blog = sections
-    assert shop.count("<td>set imagePullPolicy: Always</td>") == 1
-    assert blog.count("<td>set imagePullPolicy: Always</td>") == 2
+    assert "<h3>Needs review (0 files)</h3>" in shop and "<h3>Safe fixes (1 files)</h3>" in shop
+    assert shop.count("set imagePullPolicy: Always</li>") == 1
+    assert blog.count("set imagePullPolicy: Always</li>") == 2 and blog.count('<details class="file">') == 2
+    assert '<span class="add">+        imagePullPolicy: Always</span>' in shop
     assert "blog/broken.yaml</td><td>failed</td>" in blog and "blog/values.yaml</td><td>skipped</td>" in blog
     assert "mode diff" in page and "to change (nothing was written)" in page
+
+
+def test_migration_report_puts_the_fixes_that_need_review_first(repos: Path) -> None:
+    """With unsafe fixes, the file that has them is under "Needs review", open, its unsafe fixes
+    listed before its safe ones; the Markdown report says the same in collapsible blocks."""
+    k8sfix("--diff", "--unsafe-fixes", "--quiet", "--report-html", "review.html", "shop", cwd=repos)
+    page = (repos / "review.html").read_text()
+    review = page.split("<h3>Needs review (1 files)</h3>", 1)[1].split("<h3>", 1)[0]
+    assert '<details class="file" open>' in review and "shop/deploy/app.yaml" in review
+    assert review.index("<h4>Needs review</h4>") < review.index("<h4>Safe fixes</h4>")
+    k8sfix("--diff", "--unsafe-fixes", "--quiet", "--report-html", "review.md", "shop", cwd=repos)
+    text = (repos / "review.md").read_text()
+    assert "| needs review | 10 | unsafe fixes: they can change how a workload behaves |" in text
+    assert "<details><summary>shop/deploy/app.yaml: 10 to review, 0 left, 2 safe</summary>" in text
+    assert "```diff\n--- a/shop/deploy/app.yaml\n" in text
+
+
+def test_a_markdown_report_too_long_for_a_description_is_split(
+    repos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migration_report, "DESCRIPTION_LIMIT", 2_000)
+    k8sfix("--diff", "--unsafe-fixes", "--quiet", "--report-html", "review.md", "shop", "blog", cwd=repos)
+    summary, details = (repos / "review.md").read_text(), (repos / "review.details.md").read_text()
+    assert "## Files that need review (2)\n\n- shop/deploy/app.yaml\n- blog/web.yaml\n" in summary
+    assert "<details>" not in summary and summary.rstrip().endswith("its diff: review.details.md.")
+    assert details.startswith("# k8sfix migration report: the files\n") and "```diff\n" in details
 
 
 def test_markdown_migration_report_keeps_tables_intact(repos: Path) -> None:
     text = migration_report_of(repos, "--write", "review.md")
     assert "| shop | 1 | 1 | 0 | 0 | 0 | 1 | 1 | 0 |" in text
     assert "| blog | 4 | 2 | 0 | 1 | 1 | 2 | 2 | 0 |" in text
-    rows = [line for line in text.splitlines() if "set imagePullPolicy: Always" in line]
+    rows = [line for line in text.splitlines() if line.startswith("- line") and "set imagePullPolicy" in line]
     assert len(rows) == 3
-    hostile = next(row for row in rows if "hostile" in row)
-    assert "Pod/&lt;script&gt;alert(1)&lt;/script&gt;\\|x" in hostile
-    # An escaped pipe does not split a cell: every change row has the header's six cells.
-    assert all(len(re.split(r"(?<!\\)\|", row)) == 6 + 2 for row in rows)
+    hostile = next(row for row in rows if "script" in row)
+    assert "Pod/&lt;script&gt;alert(1)&lt;/script&gt;\\|x" in hostile and "<script>" not in text
+    # An escaped pipe does not split a cell: each row of the failed files' table has its three cells.
+    failed = [line for line in text.splitlines() if line.startswith("| blog/")]
+    assert failed and all(len(re.split(r"(?<!\\)\|", row)) == 3 + 2 for row in failed)
 
 
 def test_report_html_needs_a_known_suffix(repos: Path) -> None:

@@ -813,7 +813,12 @@ def _write_reports(results: list[FileResult], options: RunOptions) -> int:
         outputs.append((options.report, run_report.dumps(document)))
     if options.report_html:
         html_format = migration_report.format_for(options.report_html)
-        outputs.append((options.report_html, migration_report.render(document, html_format)))
+        diffs = {
+            report.display_name(result.name): report.unified_diff(result)
+            for result in results
+            if result.source is not None and result.output is not None
+        }
+        outputs.extend(migration_report.documents(document, html_format, options.report_html, diffs))
     code = EXIT_CLEAN
     for path, text in outputs:
         try:
