@@ -696,3 +696,20 @@ def test_with_only_the_helm_binary_a_chart_is_fixed_as_with_the_sdk(
     fixed = {path.relative_to(by_binary): text for path, text in files_of(by_binary).items()}
     assert fixed == {path.relative_to(by_sdk): text for path, text in files_of(by_sdk).items()}
     assert fixed[Path("values.yaml")] != (HELM_CREATE / "values.yaml").read_bytes()
+
+
+def test_a_finding_of_a_container_after_one_switched_off_points_at_its_own_lines() -> None:
+    """The sidecar is written first but switched off, so the rendered container 0 is the main one:
+    its name (``{{ .Chart.Name }}`` can render "web"; ``{{ .Chart.Name }}-reload`` cannot) finds
+    its lines, not the sidecar's at index 0."""
+    template = (
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        {{- if .Values.reload.enabled }}\n"
+        "        - name: {{ .Chart.Name }}-reload\n          image: reloader\n          livenessProbe: {}\n"
+        "        {{- end }}\n"
+        "        - name: {{ .Chart.Name }}\n          image: web\n          livenessProbe: {}\n"
+    )
+    rendered = {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web"}]}}}}
+    path = ("spec", "template", "spec", "containers", 0, "livenessProbe")
+    assert charts.template_line(template, path, rendered) == (14, 11)
+    assert charts.template_line(template, path) == (10, 11)  # by index alone: the sidecar's

@@ -449,8 +449,10 @@ def in_template(
     why by identity) why the value that sets the field was not changed."""
     findings = []
     edited = edit.fixed if edit is not None else frozenset()
+    rendered = _rendered_documents(result)
     for finding in result.findings:
-        line, column = template_line(template, finding.path)
+        document = rendered[finding.doc] if finding.doc < len(rendered) else None
+        line, column = template_line(template, finding.path, document)
         if finding.fix is not None and finding.identity in (routable or {}):
             key = (routable or {})[finding.identity]
             message, fix = f"{finding.message} (its fix sets values key {key})", finding.fix
@@ -478,17 +480,35 @@ def in_template(
     return replace(result, findings=tuple(findings), notes=notes, source=None, output=None, fixed=frozenset())
 
 
-def template_line(template: str, path: tuple[Any, ...]) -> tuple[int, int]:
+def _rendered_documents(result: FileResult) -> list[Any]:
+    """The data of each document a template rendered (none when it does not parse)."""
+    if result.source is None:
+        return []
+    try:
+        return [to_data(document.root) for document in parse(result.source.text)]
+    except InputError:
+        return []
+
+
+def template_line(template: str, path: tuple[Any, ...], rendered: Any = None) -> tuple[int, int]:
     """The line (from 1) of ``template`` that writes the field at ``path`` of a rendered object, as
     near as its text shows, and the column of its key: each key of the path is looked for on a line
     after the previous one, and the last one found wins (a key that comes from a value, ``toYaml
     .Values.x``, is not in the template, so the line of the template that includes it is the one
-    shown)."""
+    shown). A list item is the one whose ``name:`` can render the rendered item's name (in
+    ``rendered``, the object's data) when one alone can: items switched off by an ``if`` before
+    it would put it at another index."""
     lines = template.splitlines() or [""]
     line = next((number for number, text in enumerate(lines) if re.match(r"\s*kind\s*:", text)), 0)
     on_item = False
+    node = rendered
     for key in path:
-        found = _item_line(lines, line, key) if isinstance(key, int) else _key_line(lines, line, key, on_item)
+        node = _child(node, key)
+        name = node.get("name") if isinstance(node, dict) and isinstance(node.get("name"), str) else None
+        if isinstance(key, int):
+            found = _item_line(lines, line, key, name)
+        else:
+            found = _key_line(lines, line, key, on_item)
         if found is None:
             break
         line, on_item = found, isinstance(key, int)
@@ -509,9 +529,30 @@ def _key_line(lines: list[str], after: int, key: str, on_item: bool) -> int | No
     return next((n for n in range(start, len(lines)) if pattern.match(lines[n])), None)
 
 
-def _item_line(lines: list[str], key_line: int, index: int) -> int | None:
+def _child(node: Any, key: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
+
+
+NAME_LINE = re.compile(r"^\s*(?:-\s+)?name\s*:\s*(.*?)\s*$")
+ACTION_TEXT = re.compile(r"\{\{.*?\}\}")
+
+
+def _could_render(written: str, name: str) -> bool:
+    """True when the template text ``written`` (``{{ .Chart.Name }}-sidecar``) can render ``name``:
+    its literal parts in order, anything where its actions are."""
+    text = written.strip().strip("\"'")
+    pattern = ".*".join(re.escape(part) for part in ACTION_TEXT.split(text))
+    return re.fullmatch(pattern, name, re.DOTALL) is not None
+
+
+def _item_line(lines: list[str], key_line: int, index: int, name: str | None = None) -> int | None:
     """The line of item ``index`` of the list written under the key on ``key_line`` (template
-    actions and comments between them skipped), or None when the template does not write it."""
+    actions and comments between them skipped), or None when the template does not write it;
+    with the rendered item's ``name``, the one item whose ``name:`` can render it, if one alone can."""
     base = _indent(lines[key_line])
     items: list[tuple[int, int]] = []
     for number in range(key_line + 1, len(lines)):
@@ -527,4 +568,21 @@ def _item_line(lines: list[str], key_line: int, index: int) -> int | None:
         return None
     dash = min(indent for indent, _ in items)
     at_dash = [number for indent, number in items if indent == dash]
+    if name is not None:
+        named = [start for start in at_dash if _item_could_be(lines, start, dash, name)]
+        if len(named) == 1:
+            return named[0]
     return at_dash[index] if index < len(at_dash) else None
+
+
+def _item_could_be(lines: list[str], start: int, dash: int, name: str) -> bool:
+    """True when the list item starting on line ``start`` writes a ``name:`` that can render ``name``."""
+    for number in range(start, len(lines)):
+        text = lines[number]
+        literal = text.strip() and not text.lstrip().startswith(("{{", "#"))
+        if number > start and literal and _indent(text) <= dash:  # the next item, or the list's end
+            return False
+        match = NAME_LINE.match(text)
+        if match and (number == start or _indent(text) > dash):
+            return _could_render(match.group(1), name)
+    return False
