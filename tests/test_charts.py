@@ -713,3 +713,22 @@ def test_a_finding_of_a_container_after_one_switched_off_points_at_its_own_lines
     path = ("spec", "template", "spec", "containers", 0, "livenessProbe")
     assert charts.template_line(template, path, rendered) == (14, 11)
     assert charts.template_line(template, path) == (10, 11)  # by index alone: the sidecar's
+
+
+def test_a_template_edit_finds_the_container_after_one_switched_off(tmp_path: Path) -> None:
+    """The hard-coded chart with a sidecar written first, behind an if that is off: the edit for
+    the rendered container 0 goes to the web container's block (its name can render "web"), and
+    the sidecar's block is left as it was."""
+    root = copied(tmp_path, HARD_CODED)
+    (root / "templates" / "cronjob.yaml").unlink()
+    deployment = root / "templates" / "deployment.yaml"
+    sidecar = (
+        "      containers:\n        {{- if .Values.reload }}\n        - name: reload\n"
+        "          image: registry.example/reload:1.0\n        {{- end }}\n"
+    )
+    deployment.write_text(deployment.read_text().replace("      containers:\n", sidecar))
+    k8sfix("--write", "--unsafe-fixes", "--select", "container-resources", "hard-coded", cwd=tmp_path)
+    text = deployment.read_text()
+    assert text.count("resources:") == 1
+    assert text.index("- name: web") < text.index("          resources:\n            requests:")
+    assert sidecar in text

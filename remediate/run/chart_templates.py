@@ -36,11 +36,13 @@ from typing import Any
 from remediate.kube.findings import Finding
 from remediate.kube.k8s import BUILTIN_POD_KINDS
 from remediate.run.chart_values import NETWORK_POLICY, Checked, together
-from remediate.run.charts import Release, Rendered, RenderError, render_changed
+from remediate.run.charts import Release, Rendered, RenderError, child, item_could_render, render_changed
 from remediate.run.runner import guard_refusals
+from remediate.yaml.document import Document
 from remediate.yaml.layout import Layout
 from remediate.yaml.model import DELETED, Applicability, Touch
 from remediate.yaml.render import entry_lines, scalar
+from remediate.yaml.values import to_data
 from remediate.yaml.verify import VerificationError, verify
 
 
@@ -90,7 +92,7 @@ def fix_template(
     for finding in findings:
         assert finding.fix is not None
         try:
-            candidate = _carried(current, finding.fix.touches, len(entry.documents))
+            candidate = _carried(current, finding.fix.touches, entry.documents)
         except Unplaceable:
             continue
         if candidate != current:
@@ -114,7 +116,7 @@ def fix_template(
 def _apply(text: str, findings: list[Finding], entry: Checked) -> str:
     for finding in findings:
         assert finding.fix is not None
-        text = _carried(text, finding.fix.touches, len(entry.documents))
+        text = _carried(text, finding.fix.touches, entry.documents)
     return text
 
 
@@ -151,11 +153,11 @@ def _proven(
     return TemplateFix(text, fixed, rendered)
 
 
-def _carried(text: str, touches: tuple[Touch, ...], documents: int) -> str:
+def _carried(text: str, touches: tuple[Touch, ...], documents: list[Document]) -> str:
     """``text`` with each promise carried over (see the module docstring); :class:`Unplaceable`
     when one cannot be."""
     for touch in touches:
-        text = _carried_one(text, touch, documents)
+        text = _carried_one(text, touch, [to_data(document.root) for document in documents])
     return text
 
 
@@ -169,19 +171,23 @@ and the rest of the line."""
 DOCUMENT_START = re.compile(r"^---(?:\s|$)")
 
 
-def _carried_one(text: str, touch: Touch, documents: int) -> str:
+def _carried_one(text: str, touch: Touch, documents: list[Any]) -> str:
+    """``text`` with one promise carried over; ``documents``: the data of what it renders."""
     if touch.value is DELETED:
         raise Unplaceable("a deletion")
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.split(newline)
     parts = _documents(lines)
-    if len(parts) != documents or touch.doc >= len(parts):
+    if len(parts) != len(documents) or touch.doc >= len(parts):
         raise Unplaceable("the template's documents do not match what it renders")
     start, end = parts[touch.doc]
     block = _Block(start, end, _column_of(lines, start, end))
+    node = documents[touch.doc]
     for depth, key in enumerate(touch.path):
+        node = child(node, key)
         if isinstance(key, int):
-            block = _item(lines, block, key)
+            name = node.get("name") if isinstance(node, dict) else None
+            block = _item(lines, block, key, name if isinstance(name, str) else None)
             continue
         found = _entry(lines, block, key)
         if found is None:
@@ -294,9 +300,10 @@ def _first_literal(lines: list[str], start: int, end: int) -> int | None:
     return next((number for number in range(start, end) if _is_literal(lines[number])), None)
 
 
-def _item(lines: list[str], block: _Block, index: int) -> _Block:
+def _item(lines: list[str], block: _Block, index: int, name: str | None = None) -> _Block:
     """The mapping of item ``index`` of the list in ``block``: the index-th dash at the list's
-    column (its first key on the dash line)."""
+    column (its first key on the dash line); with the rendered item's ``name``, the one item whose
+    ``name:`` can render it, when one alone can (an item switched off before it shifts indexes)."""
     dashes = []
     for number in range(block.start, block.end):
         match = KEY.match(lines[number]) if _is_literal(lines[number]) else None
@@ -306,6 +313,10 @@ def _item(lines: list[str], block: _Block, index: int) -> _Block:
         raise Unplaceable("a list the template writes with an action")
     column = min(indent for indent, _, _ in dashes)
     at_column = [(number, match) for indent, number, match in dashes if indent == column]
+    if name is not None:
+        named = [item for item in at_column if item_could_render(lines, item[0], column, name)]
+        if len(named) == 1:
+            at_column, index = named, 0
     if index >= len(at_column) or at_column[index][1] is None:
         raise Unplaceable("a list item the template does not write as a mapping")
     number, match = at_column[index]

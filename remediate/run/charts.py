@@ -503,7 +503,7 @@ def template_line(template: str, path: tuple[Any, ...], rendered: Any = None) ->
     on_item = False
     node = rendered
     for key in path:
-        node = _child(node, key)
+        node = child(node, key)
         name = node.get("name") if isinstance(node, dict) and isinstance(node.get("name"), str) else None
         if isinstance(key, int):
             found = _item_line(lines, line, key, name)
@@ -529,7 +529,8 @@ def _key_line(lines: list[str], after: int, key: str, on_item: bool) -> int | No
     return next((n for n in range(start, len(lines)) if pattern.match(lines[n])), None)
 
 
-def _child(node: Any, key: Any) -> Any:
+def child(node: Any, key: Any) -> Any:
+    """What a mapping holds at ``key`` or a list at index ``key`` (None when nothing)."""
     if isinstance(node, dict):
         return node.get(key)
     if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
@@ -569,13 +570,13 @@ def _item_line(lines: list[str], key_line: int, index: int, name: str | None = N
     dash = min(indent for indent, _ in items)
     at_dash = [number for indent, number in items if indent == dash]
     if name is not None:
-        named = [start for start in at_dash if _item_could_be(lines, start, dash, name)]
+        named = [start for start in at_dash if item_could_render(lines, start, dash, name)]
         if len(named) == 1:
             return named[0]
     return at_dash[index] if index < len(at_dash) else None
 
 
-def _item_could_be(lines: list[str], start: int, dash: int, name: str) -> bool:
+def item_could_render(lines: list[str], start: int, dash: int, name: str) -> bool:
     """True when the list item starting on line ``start`` writes a ``name:`` that can render ``name``."""
     for number in range(start, len(lines)):
         text = lines[number]
