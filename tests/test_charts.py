@@ -299,6 +299,10 @@ def test_the_chart_helm_create_scaffolds_is_fixed_where_it_asks_to_be(tmp_path: 
     assert "resources:\n  requests:\n    cpu: 100m\n    memory: 64Mi\n  limits:" in values
     assert "securityContext:\n  runAsUser: 10001\n" in values and "  # capabilities:\n" in values
     assert "pullPolicy: Always" in values and (root / "templates" / "networkpolicy.yaml").is_file()
+    test_pod = root / "templates" / "tests" / "test-connection.yaml"  # helm test's wget: not hardened
+    assert (
+        test_pod.read_bytes() == (HELM_CREATE / "templates" / "tests" / "test-connection.yaml").read_bytes()
+    )
     assert helm_python.lint(str(root))["errors"] == []
     out = k8sfix("--unsafe-fixes", "helm-create", cwd=tmp_path).stdout.decode()
     deployment = [line for line in out.splitlines() if "Deployment/release-name-web" in line]

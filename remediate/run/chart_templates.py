@@ -61,18 +61,30 @@ class Unplaceable(Exception):
 
 def candidates(entry: Checked, elsewhere: set[tuple]) -> list[Finding]:
     """The findings of a rendered template whose fixes could be made in its text: every fix but the
-    display-only ones, those that add objects (a NetworkPolicy: a template of its own) and those
-    fixed ``elsewhere`` (in the values)."""
+    display-only ones, those that add objects (a NetworkPolicy: a template of its own), those
+    fixed ``elsewhere`` (in the values) and those of a Helm test hook (``helm.sh/hook: test``: a
+    pod ``helm test`` runs once to check the release, such as ``helm create``'s ``wget`` of the
+    Service, which a non-root user or a read-only root would make fail, not safer)."""
+    hooks = {index for index, document in enumerate(entry.documents) if _is_test_hook(document)}
     return [
         finding
         for finding in entry.fixable
-        if finding.fix is not None
+        if finding.doc not in hooks
+        and finding.fix is not None
         and finding.fix.touches
         and not finding.fix.adds
         and finding.fix.applicability is not Applicability.DISPLAY_ONLY
         and finding.fixer != NETWORK_POLICY
         and finding.identity not in elsewhere
     ]
+
+
+def _is_test_hook(document: Document) -> bool:
+    data = to_data(document.root)
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    hook = annotations.get("helm.sh/hook") if isinstance(annotations, dict) else None
+    return isinstance(hook, str) and any(part.strip().startswith("test") for part in hook.split(","))
 
 
 def fix_template(
