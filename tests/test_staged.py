@@ -41,3 +41,19 @@ def test_outside_a_repository_it_is_an_error(tmp_path: Path) -> None:
     ran = k8sfix("--context-staged", "app.yaml", cwd=tmp_path)
     assert ran.returncode == 2
     assert ran.stderr.decode().startswith("k8sfix: error: --context-staged: fatal: not a git repository")
+
+
+def test_a_file_named_or_given_as_context_is_not_read_from_the_index_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --context-staged and --context both, a file is consulted once: as --context reads it."""
+    from remediate.cli.commands import Input, _staged_context
+    from remediate.run.files import Candidate
+
+    git("init", "-q", ".", cwd=tmp_path)
+    for name in ("app.yaml", "policy.yaml", "service.yaml"):
+        (tmp_path / name).write_text("kind: ConfigMap\n")
+    git("add", "-A", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    consulted = _staged_context([Input("app.yaml", "app.yaml")], [Candidate("policy.yaml")])
+    assert [item.path for item in consulted] == ["service.yaml"]

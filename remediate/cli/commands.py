@@ -163,7 +163,7 @@ def run(options: RunOptions) -> int:
     needs_index = any(each.needs_index for each in (engine, *engines.by_config.values()))
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     try:
-        staged = _staged_context(inputs) if options.context_staged and needs_index else []
+        staged = _staged_context(inputs, in_context) if options.context_staged and needs_index else []
     except staged_files.NotARepository as problem:
         _error(f"k8sfix: error: --context-staged: {problem}")
         return EXIT_ERROR
@@ -339,9 +339,11 @@ def _results(
         yield from (delivery.unfixed(result, refused) for result in delivered)
 
 
-def _staged_context(inputs: list[Input]) -> list[Input]:
-    """The staged manifests of the repository but the inputs, as inputs to consult."""
+def _staged_context(inputs: list[Input], in_context: list[files.Candidate]) -> list[Input]:
+    """The staged manifests of the repository but the inputs (and the ``--context`` files, read
+    as they are on disk), as inputs to consult."""
     named = {os.path.abspath(item.path) for item in inputs if item.path != "-"}
+    named |= {os.path.abspath(candidate.path) for candidate in in_context}
     return [
         Input(found.path, found.path, found.data)
         for found in staged_files.staged_manifests()
