@@ -69,7 +69,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 def main(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(metavar="PATH", show_default=False, hidden=True),  # in HELP: a row shows "<list[str]>"
+        typer.Argument(metavar="[PATH]...", show_default=False, hidden=True),  # HELP describes it
     ] = None,
     diff: Annotated[
         bool, typer.Option("--diff", help="Print a unified diff of the fixes; write nothing.")
@@ -381,11 +381,17 @@ def run(argv: list[str]) -> int:
 
 
 def usage_message(message: str) -> str:
-    """A usage error as one line: the option it is about, then what is wrong (the command-line
-    library's message, without the validation library's wording: "Input should be a valid
-    integer, unable to parse string as an integer" says "expected a whole number")."""
-    if "valid integer" in message:
-        message = re.sub(r"Input should be a valid integer.*$", "expected a whole number", message)
+    """A usage error as one line: the option it is about, then what is wrong, in the same words
+    whichever wording the command-line library uses ("'x' is not a valid integer", or pydantic's
+    "Input should be a valid integer, unable to parse string as an integer")."""
+    message = re.sub(
+        r": (?:Input should be a valid integer.*|'.*' is not a valid integer(?: range)?\.?)$",
+        ": expected a whole number",
+        message,
+    )
+    message = re.sub(
+        r": -?\d+ is not in the range x>=(-?\d+)\.?$", r": must be greater than or equal to \1", message
+    )
     message = re.sub(r": Value error, ", ": ", message).replace(": Input should be ", ": must be ")
     return message.removeprefix("Invalid value for ").rstrip(".")
 
