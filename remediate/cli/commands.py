@@ -576,27 +576,9 @@ def _chart_fixes(
     later = checked if after is chart else chart_values.checked_templates(engine, after, release.namespace)
     applying = fixing and engine.settings.fix_policy.unsafe_fixes
     outcome.edits = _template_edits(root, shown, release, after, changed, later, elsewhere, apply=applying)
-    if not findings:
-        return outcome
-    shown_findings = tuple(
-        dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} ({where})")
-        for _, finding, line, column, where in findings
-    )
-    result = FileResult(
-        name,
-        Status.CHANGED if fixing else Status.UNCHANGED,
-        Source.from_bytes(name, values.to_bytes(values.text)),
-        shown_findings,
-        frozenset(f.identity for f in shown_findings) if fixing else frozenset(),
-        text if fixing else None,
-        documents=1,
-    )
-    outcome.inputs.insert(0, Input(name, name, values.to_bytes(values.text), result=result))
-    if fixing:
-        outcome.chart = after
-    else:
-        for template, finding, *_ in findings:
-            outcome.moved[template] = outcome.moved.get(template, frozenset()) | {finding.identity}
+    if findings:
+        source = Source.from_bytes(name, values.to_bytes(values.text))
+        outcome.inputs.insert(0, _values_input(outcome, source, text, findings, after, fixing=fixing))
     return outcome
 
 
@@ -610,32 +592,48 @@ def _values_out_result(
     fixing: bool,
 ) -> ChartFixes:
     """The chart's fixes when they go to the ``--values-out`` file: that file's result alone."""
-    if not findings:
-        return outcome
-    name = out.source.name
-    created = not os.path.lexists(name)
+    if findings:
+        created = not os.path.lexists(out.source.name)
+        outcome.inputs.append(
+            _values_input(outcome, out.source, text, findings, after, fixing=fixing, created=created)
+        )
+    return outcome
+
+
+def _values_input(
+    outcome: ChartFixes,
+    source: Source,
+    text: str,
+    findings: list[tuple[str, Finding, int, int, str]],
+    after: charts.Rendered,
+    *,
+    fixing: bool,
+    created: bool = False,
+) -> Input:
+    """The input of a values file a chart's fixes go to (``source`` as it is, ``text`` as fixed),
+    its result made already: the moved findings at their values keys. When fixing, the chart is
+    shown as the fixed values render it; else the moved findings are not shown at the templates."""
     shown_findings = tuple(
         dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} ({where})")
         for _, finding, line, column, where in findings
     )
     result = FileResult(
-        name,
+        source.name,
         Status.CHANGED if fixing else Status.UNCHANGED,
-        out.source,
+        source,
         shown_findings,
         frozenset(f.identity for f in shown_findings) if fixing else frozenset(),
         text if fixing else None,
         documents=1,
         created=created,
     )
-    data = None if created else out.source.to_bytes(out.source.text)
-    outcome.inputs.append(Input(name, name, data, result=result))
     if fixing:
         outcome.chart = after
     else:
         for template, finding, *_ in findings:
             outcome.moved[template] = outcome.moved.get(template, frozenset()) | {finding.identity}
-    return outcome
+    data = None if created else source.to_bytes(source.text)
+    return Input(source.name, source.name, data, result=result)
 
 
 def _template_edits(
