@@ -46,23 +46,15 @@ def repository_path(name: str) -> str:
     """A file's path with forward slashes relative to the root of the git repository that holds
     the current directory (the nearest one above with a ``.git``), as GitHub resolves SARIF paths
     wherever in the checkout k8sfix ran; else as :func:`relative_path` gives it."""
-    root = _repository_root(os.getcwd())
+    from remediate.run.gitignore import repository_root
+
+    root = repository_root(os.getcwd())
     absolute = os.path.abspath(name) if name != "-" else name
     if root is not None and os.path.isabs(absolute):
         inside = os.path.relpath(absolute, root)
         if not inside.startswith(os.pardir):
             return posixpath.normpath(inside.replace(os.sep, "/"))
     return relative_path(name)
-
-
-def _repository_root(directory: str) -> str | None:
-    while True:
-        if os.path.exists(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
 
 
 def relative_path(name: str) -> str:
