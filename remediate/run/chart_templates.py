@@ -99,37 +99,34 @@ def fix_template(
     """The proven edit of ``template`` (its text ``text``) for as many of ``findings`` as prove
     together, ``chart`` being the chart as it renders now with the files ``changed`` (a fixed
     ``values.yaml``); None when no finding's fix can be made in the text."""
-    edited: list[tuple[Finding, str]] = []
-    current = text
+    documents = [to_data(document.root) for document in entry.documents]
+
+    def proven(chosen: list[Finding]) -> TemplateFix | None:
+        edited, made = _edited(text, chosen, documents)
+        return _proven(chart, release, changed, template, edited, entry, made) if made else None
+
+    _, made = _edited(text, findings, documents)
+    together = proven(made)
+    if together is not None or len(made) <= 1:
+        return together
+    alone = [finding for finding in made if proven([finding]) is not None]
+    return proven(alone)
+
+
+def _edited(text: str, findings: list[Finding], documents: list[Any]) -> tuple[str, list[Finding]]:
+    """``text`` with the fixes of ``findings`` carried over one after the other, and the findings
+    whose fixes changed it (one that cannot be carried over, or changes nothing, is passed over)."""
+    made = []
     for finding in findings:
         assert finding.fix is not None
         try:
-            candidate = _carried(current, finding.fix.touches, entry.documents)
+            candidate = _carried(text, finding.fix.touches, documents)
         except Unplaceable:
             continue
-        if candidate != current:
-            edited.append((finding, candidate))
-            current = candidate
-    if not edited:
-        return None
-    proven = _proven(chart, release, changed, template, current, entry, [f for f, _ in edited])
-    if proven is not None or len(edited) == 1:
-        return proven
-    alone = [
-        finding
-        for finding, _ in edited
-        if _proven(chart, release, changed, template, _apply(text, [finding], entry), entry, [finding])
-    ]
-    if not alone:
-        return None
-    return _proven(chart, release, changed, template, _apply(text, alone, entry), entry, alone)
-
-
-def _apply(text: str, findings: list[Finding], entry: Checked) -> str:
-    for finding in findings:
-        assert finding.fix is not None
-        text = _carried(text, finding.fix.touches, entry.documents)
-    return text
+        if candidate != text:
+            made.append(finding)
+            text = candidate
+    return text, made
 
 
 def _proven(
@@ -165,11 +162,11 @@ def _proven(
     return TemplateFix(text, fixed, rendered)
 
 
-def _carried(text: str, touches: tuple[Touch, ...], documents: list[Document]) -> str:
+def _carried(text: str, touches: tuple[Touch, ...], documents: list[Any]) -> str:
     """``text`` with each promise carried over (see the module docstring); :class:`Unplaceable`
     when one cannot be."""
     for touch in touches:
-        text = _carried_one(text, touch, [to_data(document.root) for document in documents])
+        text = _carried_one(text, touch, documents)
     return text
 
 
