@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from remediate.run.charts import Release, Rendered, RenderError, render
+from remediate.run.charts import Release, Rendered, RenderError, render, with_value
 from remediate.yaml.document import parse
 from remediate.yaml.model import YamlPath
 from remediate.yaml.source import InputError
@@ -62,7 +62,7 @@ def gated_places(
     found: dict[tuple[str, ...], list[Place]] = {}
     for key in list(switches_off(values))[:MAX_GATES]:
         try:
-            after = _documents(render(root, release, _switched_on(values, key)))
+            after = _documents(render(root, release, with_value(values, (*key, SWITCH), True)))
         except RenderError:
             continue
         if after is None or set(after) != set(before):
@@ -88,12 +88,6 @@ def _documents(rendered: Rendered) -> dict[str, list[Any]] | None:
         return {t: [to_data(d.root) for d in parse(text)] for t, text in rendered.templates.items()}
     except InputError:
         return None
-
-
-def _switched_on(values: dict[str, Any], key: tuple[str, ...]) -> dict[str, Any]:
-    if not key:
-        return {**values, SWITCH: True}
-    return {**values, key[0]: _switched_on(values[key[0]], key[1:])}
 
 
 def _added(old: Any, new: Any, path: YamlPath) -> list[YamlPath] | None:

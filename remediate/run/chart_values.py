@@ -31,14 +31,16 @@ from typing import Any
 from remediate.kube.findings import Finding
 from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS
-from remediate.run import chart_gates
+from remediate.run import chart_gates, helm_worker
 from remediate.run.charts import (
     Release,
     Rendered,
     RenderError,
+    child,
     render,
     subcharts,
     template_files,
+    with_value,
     yaml_mapping,
 )
 from remediate.run.runner import Engine, Scope, guard_refusals
@@ -398,17 +400,7 @@ def with_subcharts(
     for name, (_, defaults) in subcharts.items():
         own = values.get(name, {})
         if isinstance(own, dict):
-            merged[name] = _merged_values(defaults, own)
-    return merged
-
-
-def _merged_values(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged_values(merged[key], value)
-        else:
-            merged[key] = value
+            merged[name] = helm_worker.merged(defaults, own)
     return merged
 
 
@@ -494,7 +486,7 @@ class _Probe:
         if not isinstance(old, str) or old == touch.value:
             return None
         for key in _text_leaves(self.values):
-            if key in self.learnt or _value_at(self.values, key) != old:
+            if key in self.learnt or _at(self.values, key) != old:
                 continue
             if self._moves(key, touch.value, template, touch.doc, touch.path):
                 return {key: {(): touch.value}}
@@ -506,7 +498,7 @@ class _Probe:
         if memo not in self.tried:
             self.tried[memo] = False
             try:
-                rendered = render(self.root, self.release, _with_value(self.values, key, value))
+                rendered = render(self.root, self.release, with_value(self.values, key, value))
                 documents = parse(rendered.templates.get(template, ""))
             except (RenderError, InputError):
                 return False
@@ -518,12 +510,7 @@ class _Probe:
 def _at(data: Any, path: YamlPath) -> Any:
     """What ``data`` holds at ``path`` (None where it holds nothing)."""
     for part in path:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
+        data = child(data, part)
     return data
 
 
@@ -534,18 +521,6 @@ def _text_leaves(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[st
                 yield (*prefix, key)
             elif isinstance(key, str):
                 yield from _text_leaves(value, (*prefix, key))
-
-
-def _value_at(values: Any, key: tuple[str, ...]) -> Any:
-    for part in key:
-        values = values.get(part) if isinstance(values, dict) else None
-    return values
-
-
-def _with_value(values: dict[str, Any], key: tuple[str, ...], value: Any) -> dict[str, Any]:
-    if len(key) == 1:
-        return {**values, key[0]: value}
-    return {**values, key[0]: _with_value(values[key[0]], key[1:], value)}
 
 
 def _gates(root: str, release: Release, values: dict[str, Any]) -> dict[tuple[str, ...], list[Place]]:

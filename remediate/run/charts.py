@@ -529,6 +529,14 @@ def _key_line(lines: list[str], after: int, key: str, on_item: bool) -> int | No
     return next((n for n in range(start, len(lines)) if pattern.match(lines[n])), None)
 
 
+def with_value(values: dict[str, Any], key: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of ``values`` with ``value`` at the key path ``key`` (the mappings on the way
+    copied, the rest shared)."""
+    if len(key) == 1:
+        return {**values, key[0]: value}
+    return {**values, key[0]: with_value(values[key[0]], key[1:], value)}
+
+
 def child(node: Any, key: Any) -> Any:
     """What a mapping holds at ``key`` or a list at index ``key`` (None when nothing)."""
     if isinstance(node, dict):

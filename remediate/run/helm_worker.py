@@ -22,15 +22,15 @@ import sys
 from typing import Any
 
 
-def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """``extra`` over ``base``, mappings merged key by key (as Helm merges values files)."""
-    merged = dict(base)
+    result = dict(base)
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
         else:
-            merged[key] = value
-    return merged
+            result[key] = value
+    return result
 
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:
@@ -42,10 +42,10 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = dict(request.get("defaults") or {})
         for path in request.get("values_files") or []:
             with open(path, encoding="utf-8") as stream:
-                values = _merged(values, helm_python.values_from_yaml(stream.read()) or {})
-        values = _merged(values, request.get("overrides") or {})
+                values = merged(values, helm_python.values_from_yaml(stream.read()) or {})
+        values = merged(values, request.get("overrides") or {})
         for assignment in request.get("set_values") or []:
-            values = _merged(values, helm_python.parse_set_string(assignment))
+            values = merged(values, helm_python.parse_set_string(assignment))
         rendered = chart.render(values or None, name=request["name"], namespace=request["namespace"])
         answered: dict[str, Any] = {"templates": dict(rendered)}
         if request.get("lint"):
