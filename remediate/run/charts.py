@@ -115,6 +115,7 @@ def _outermost_chart(directory: str) -> str | None:
 def forget() -> None:
     """Drop what was seen of charts: the next run looks at the directories as they are then."""
     _outermost_chart.cache_clear()
+    subcharts.cache_clear()
     WORKER.stop()
 
 
@@ -135,11 +136,13 @@ def template_files(root: str) -> Iterator[tuple[str, str]]:
                 yield os.path.relpath(path, root), stream.read(TEMPLATE_BYTES)
 
 
+@cache
 def subcharts(root: str) -> dict[str, str]:
     """The subcharts of the chart at ``root`` that sit unpacked in its ``charts/`` folder (never
     through a link), by the name Helm gives them (the dependency's alias in ``Chart.yaml``, else
     the subchart's own name): the key of the parent's values they read, and the folder Helm names
-    their templates by (``charts/<name>/templates/...``)."""
+    their templates by (``charts/<name>/templates/...``). Read once per run (every template's
+    name is looked up in it; callers only read the mapping): :func:`forget` drops it."""
     aliases = _aliases(root)
     found: dict[str, str] = {}
     for path in _folders_in(os.path.join(root, "charts")):
