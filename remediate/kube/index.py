@@ -231,7 +231,10 @@ class RunIndex:
             for obj in pick(lookups):
                 if obj.file not in hidden and id(obj) not in found:
                     found[id(obj)] = (lookups.ranks[id(obj)], obj)
-            hidden |= set(index._files) | ({index._replaced} if index._replaced else set())
+            if index._parent is not None:  # an overlay's files hide its parents' entries of them
+                hidden.update(index._files)
+                if index._replaced:
+                    hidden.add(index._replaced)
             index = index._parent
         return [obj for _, obj in sorted(found.values(), key=lambda item: item[0])]
 
