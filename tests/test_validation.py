@@ -501,4 +501,4 @@ def test_schema_is_a_check_select_ignore_and_list_fixers_know(tmp_path: Path) ->
     )
     assert b"K8S100" not in ignored.stdout and b"K8S001" in ignored.stdout
     listed = k8sfix("--list-fixers", cwd=tmp_path).stdout.decode().splitlines()
-    assert listed[-1].startswith("K8S100  schema ")
+    assert listed[-2].startswith("K8S100  schema ")

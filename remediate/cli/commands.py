@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
-from remediate.kube import kustomize, sandbox, skips, validation
+from remediate.kube import kustomize, sandbox, skips, unknown_ignores, validation
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
@@ -257,7 +257,7 @@ def _engine(options: RunOptions, config: Path | None = _DISCOVER) -> Engine:
     except configuration.ConfigError as exc:
         raise Stop(str(exc)) from None
     validate = settings.schema if settings.schema is not None else options.validate
-    if not settings.enabled and not validate:
+    if not settings.enabled and not validate and not settings.unknown_ignores:
         raise Stop(
             "k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
             "would be checked; k8sfix --list-fixers shows them"
@@ -838,13 +838,21 @@ def plain_doc(text: str) -> str:
     return _ROLE.sub(r"`\1`", text).replace("``", "`")
 
 
+CHECKS_WITHOUT_FIXES = (
+    (validation, " On with --validate or --select schema."),
+    (unknown_ignores, " On by default."),
+)
+"""The checks that are no fixer (each module's docstring is its page), with when each is on."""
+
+
 def list_fixers() -> int:
-    """One line per check: the fixers, then the schema check (``--validate``, or ``--select schema``)."""
+    """One line per check: the fixers, then the checks without fixes (:data:`CHECKS_WITHOUT_FIXES`)."""
     for fixer in registry.all_fixers():
         summary = plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip().splitlines()[0])
         print(f"{fixer.code}  {fixer.id:<22} {summary}")
-    summary = plain_doc((validation.__doc__ or "").strip().splitlines()[0])
-    print(f"{validation.CODE}  {validation.ID:<22} {summary} On with --validate or --select schema.")
+    for module, when in CHECKS_WITHOUT_FIXES:
+        summary = plain_doc((module.__doc__ or "").strip().splitlines()[0])
+        print(f"{module.CODE}  {module.ID:<22} {summary}{when}")
     return EXIT_CLEAN
 
 
@@ -852,9 +860,10 @@ def explain(name: str) -> int:
     """Print a fixer's docstring, the scanner checks it answers, and its option defaults."""
     from remediate.kube.crosswalk import CROSSWALK
 
-    if name.lower() in (validation.ID, validation.CODE.lower()):  # --validate's check, not a fixer
-        print(f"{validation.ID} ({validation.CODE})\n\n{plain_doc((validation.__doc__ or '').strip())}")
-        return EXIT_CLEAN
+    for module, _ in CHECKS_WITHOUT_FIXES:
+        if name.lower() in (module.ID, module.CODE.lower()):
+            print(f"{module.ID} ({module.CODE})\n\n{plain_doc((module.__doc__ or '').strip())}")
+            return EXIT_CLEAN
     try:
         (fixer_id,) = registry.resolve([name])
     except ValueError as exc:

@@ -26,18 +26,6 @@ def ignored(manifest: Manifest, pod_kinds: tuple[PodKind, ...], codes: dict[str,
     return found | kube_score_ignores(",".join(listed(places, KUBE_SCORE_ANNOTATION)))
 
 
-def unknown_names(
-    manifest: Manifest, pod_kinds: tuple[PodKind, ...], ids: Iterable[str], codes: dict[str, str]
-) -> list[str]:
-    """The names ``k8sfix.io/ignore`` lists on ``manifest`` that are no fixer id or code (nor
-    ``all``): a typo there switches nothing off, silently."""
-    places = _places(manifest, pod_kinds)
-    known = {*(i.lower() for i in ids), ALL}
-    return sorted(
-        name for name in listed(places, ANNOTATION) if name.lower() not in known and name.upper() not in codes
-    )
-
-
 def _places(manifest: Manifest, pod_kinds: tuple[PodKind, ...]) -> tuple[Mapping | None, Mapping | None]:
     """Where the annotations are read: the object's metadata, and its pod template's."""
     template = pod_template(manifest, pod_kinds)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remediate.kube import images, validation, versions
+from remediate.kube import images, unknown_ignores, validation, versions
 from remediate.kube.k8s import BUILTIN_POD_KINDS, PodKind
 from remediate.run import registry
 from remediate.run.applicability import FixPolicy
@@ -65,6 +65,9 @@ class Settings:
     schema: bool | None = None
     """The schema check (``K8S100``): True when ``select`` names it, False when ``ignore`` does,
     None when neither (then ``--validate`` decides)."""
+    unknown_ignores: bool = True
+    """The check of ``k8sfix.io/ignore`` names (``K8S101``): on unless ``select`` leaves it out or
+    ``ignore`` names it."""
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
     for errors found once the options are in use (a template that does not compile)."""
@@ -180,6 +183,7 @@ def _settings(
     )
     named = select is not None or file_select is not None
     schema = False if validation.ID in skipped else (True if named and validation.ID in chosen else None)
+    check_ignores = unknown_ignores.ID in chosen and unknown_ignores.ID not in skipped
     version = _kubernetes_version(root, where)
     policy = _fix_policy(root, where) if root is not None else FixPolicy()
     catalog = _images(root, where) if root is not None else images.BUILT_IN
@@ -192,6 +196,7 @@ def _settings(
         name,
         version,
         schema=schema,
+        unknown_ignores=check_ignores,
         positions=positions,
         fix_policy=policy,
         images=catalog,

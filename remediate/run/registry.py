@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from remediate.kube import validation
+from remediate.kube import unknown_ignores, validation
 from remediate.kube.fixer import Fixer
 
 
@@ -52,9 +52,14 @@ def by_id() -> dict[str, type[Fixer]]:
 
 
 def checks() -> dict[str, str]:
-    """Every check's id and code: the fixers', then the schema check of ``--validate``, which finds
-    without fixing (:mod:`remediate.kube.validation`)."""
-    return {**{fixer.id: fixer.code for fixer in all_fixers()}, validation.ID: validation.CODE}
+    """Every check's id and code: the fixers', then the two that find without fixing: the schema
+    check of ``--validate`` (:mod:`remediate.kube.validation`) and unknown names in
+    ``k8sfix.io/ignore`` (:mod:`remediate.kube.unknown_ignores`)."""
+    return {
+        **{fixer.id: fixer.code for fixer in all_fixers()},
+        validation.ID: validation.CODE,
+        unknown_ignores.ID: unknown_ignores.CODE,
+    }
 
 
 def resolve(names: list[str]) -> list[str]:

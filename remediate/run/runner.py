@@ -21,7 +21,7 @@ import os
 import traceback
 from dataclasses import dataclass, field, replace
 
-from remediate.kube import ignore, skips, validation, workload_guard
+from remediate.kube import ignore, skips, unknown_ignores, validation, workload_guard
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer, SetupProblem
 from remediate.kube.index import RunIndex, summarize
@@ -216,10 +216,13 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             _undeclared_pod_templates(documents, engine.settings.pod_kinds)
             + _fragments(documents, engine.settings.pod_kinds)
             + engine.notes(source, documents, scope)
-            + _unknown_ignores(documents, engine)
         )
         if unchecked:
             result = replace(result, notes=result.notes + unchecked)
+        if engine.settings.unknown_ignores:
+            checks = registry.checks()
+            typos = unknown_ignores.check(documents, engine.settings.pod_kinds, checks, registry.nearest)
+            result = replace(result, findings=result.findings + tuple(typos))
         if engine.schema.enabled:
             found, fixed, remarks = validation.check_fixed(
                 documents, result.output, engine.settings.kubernetes_version, engine.schema
@@ -248,22 +251,6 @@ def _undeclared_pod_templates(documents: list[Document], pod_kinds: tuple) -> tu
         for manifest in manifests(documents)
         if undeclared_pod_template(manifest, pod_kinds)
     )
-
-
-def _unknown_ignores(documents: list[Document], engine: Engine) -> tuple[Problem, ...]:
-    """A note for each name of a ``k8sfix.io/ignore`` annotation that is no fixer (a typo)."""
-    ids = list(registry.checks())
-    notes = []
-    for manifest in manifests(documents):
-        for name in ignore.unknown_names(manifest, engine.settings.pod_kinds, ids, engine.codes):
-            near = registry.nearest(name)
-            hint = f" (did you mean {near}?)" if near else ""
-            message = (
-                f'{ignore.ANNOTATION} on {manifest.label} names "{name}", which is no fixer{hint}: '
-                "it switches nothing off"
-            )
-            notes.append(_note(manifest, message))
-    return tuple(notes)
 
 
 def _fragments(documents: list[Document], pod_kinds: tuple) -> tuple[Problem, ...]:
