@@ -187,12 +187,13 @@ def test_skipped_files_are_counted_by_reason_and_left_byte_identical(mixed_repo:
         "repo/overlays/prod/replicas.yaml": listed_patch,
         "repo/shared/image.yaml": listed_patch,
     }
-    summary = result.stderr.splitlines()[-5:]
+    (start,) = [i for i, line in enumerate(lines) if " files scanned: " in line]
+    summary = lines[start:]
     assert summary[0] == "11 files scanned: 1 changed, 3 unchanged, 6 skipped, 1 failed"
     assert summary[1] == "skipped: 3 kustomize patch, 3 not Kubernetes"
     assert "repo/chart/templates/deployment.yaml:" in result.stdout  # rendered by Helm, checked, not written
     # app.yaml's 10 unsafe fixes wait, and the chart's 11, made in its template's text
-    assert summary[-1].startswith("21 more fixes with --unsafe-fixes (")
+    assert summary[-1] == "21 more fixes with --unsafe-fixes"
     after = {p: p.read_bytes() for p in (mixed_repo / "repo").rglob("*") if p.is_file()}
     changed = sorted(str(p.relative_to(mixed_repo)) for p in before if before[p] != after[p])
     assert changed == ["repo/app.yaml"]
@@ -263,31 +264,34 @@ def test_summary_counts_fixes_and_findings_left_by_fixer(tmp_path: Path) -> None
         "2 files scanned: 0 changed, 2 unchanged, 0 skipped, 0 failed",
         "findings: 4 (container-probes 3, image-pull-policy 1); 3 fixable with --write --unsafe-fixes",
     ]
-    dry = k8sfix(*select, "--diff", "deploy", cwd=tmp_path).stderr.splitlines()[-4:]
+    dry = k8sfix(*select, "--diff", "deploy", cwd=tmp_path).stderr.splitlines()[-5:]
+    assert dry == [  # one line per fixer, in the order of their codes, as ruff's statistics
+        "2 files scanned: 1 would change, 1 unchanged, 0 skipped, 0 failed",
+        "image-pull-policy: 1 would be fixed",
+        "container-probes:  0 would be fixed, 3 remaining (2 fixable with --unsafe-fixes)",
+        "in all: 1 would be fixed, 3 remaining",
+        "2 more fixes with --unsafe-fixes",
+    ]
+    dry = k8sfix(*select, "--diff", "--unsafe-fixes", "deploy", cwd=tmp_path).stderr.splitlines()[-4:]
     assert dry == [
         "2 files scanned: 1 would change, 1 unchanged, 0 skipped, 0 failed",
-        "fixable: 1 (image-pull-policy 1)",
-        "left unfixed: 3 (container-probes 3)",
-        "2 more fixes with --unsafe-fixes (container-probes 2)",
+        "image-pull-policy: 1 would be fixed",
+        "container-probes:  2 would be fixed, 1 remaining",
+        "in all: 3 would be fixed, 1 remaining",
     ]
-    dry = k8sfix(*select, "--diff", "--unsafe-fixes", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
-    assert dry == [
-        "2 files scanned: 1 would change, 1 unchanged, 0 skipped, 0 failed",
-        "fixable: 3 (container-probes 2, image-pull-policy 1)",
-        "left unfixed: 1 (container-probes 1)",
-    ]
-    written = k8sfix(*select, "--write", "deploy", cwd=tmp_path).stderr.splitlines()[-4:]
+    written = k8sfix(*select, "--write", "deploy", cwd=tmp_path).stderr.splitlines()[-5:]
     assert written == [
         "2 files scanned: 1 changed, 1 unchanged, 0 skipped, 0 failed",
-        "fixed: 1 (image-pull-policy 1)",
-        "left unfixed: 3 (container-probes 3)",
-        "2 more fixes with --unsafe-fixes (container-probes 2)",
+        "image-pull-policy: 1 fixed",
+        "container-probes:  0 fixed, 3 remaining (2 fixable with --unsafe-fixes)",
+        "in all: 1 fixed, 3 remaining",
+        "2 more fixes with --unsafe-fixes",
     ]
     written = k8sfix(*select, "--write", "--unsafe-fixes", "deploy", cwd=tmp_path).stderr.splitlines()[-3:]
-    assert written == [
+    assert written == [  # the pull policy was fixed by the run before: nothing of it is left to count
         "2 files scanned: 1 changed, 1 unchanged, 0 skipped, 0 failed",
-        "fixed: 2 (container-probes 2)",
-        "left unfixed: 1 (container-probes 1)",
+        "container-probes: 2 fixed, 1 remaining",
+        "in all: 2 fixed, 1 remaining",
     ]
 
 
@@ -315,7 +319,7 @@ def test_the_readme_shows_the_summary_of_the_corpus_as_it_is(tmp_path: Path) -> 
     lines = ran.stderr.splitlines()
     (start,) = [i for i, line in enumerate(lines) if " files scanned: " in line]
     summary = lines[start:]  # the counts, then what --unsafe-fixes would fix as well
-    assert len(summary) == 4 and summary[-1].split(" ")[1:5] == ["more", "fixes", "with", "--unsafe-fixes"]
+    assert summary[-2].startswith("in all: ") and summary[-1].endswith(" more fixes with --unsafe-fixes")
     assert "\n".join(summary) + "\n" == shown
 
 

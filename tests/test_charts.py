@@ -520,7 +520,7 @@ def test_values_out_writes_the_fixes_to_a_values_file_of_ones_own(tmp_path: Path
         "podSecurityContext:\n  runAsNonRoot: true\n  seccompProfile:\n    type: RuntimeDefault\n" in written
     )
     again = k8sfix("--write", *args, cwd=tmp_path)
-    assert (tmp_path / "prod.yaml").read_text() == written and "fixed: 0" in again.stderr.decode()
+    assert (tmp_path / "prod.yaml").read_text() == written and "\nin all: 0 fixed" in again.stderr.decode()
     rendered = k8sfix(
         "--unsafe-fixes", "--select", "security-context", "-f", "prod.yaml", "helm-create", cwd=tmp_path
     )

@@ -306,7 +306,7 @@ def test_write_prints_what_is_left_and_verbose_the_fixed_findings_too(tmp_path: 
     listed = loud.stdout.decode().replace("loud.yaml", "quiet.yaml").splitlines()
     fixed = [line for line in listed if line.endswith("(fixed)")]
     assert len(fixed) == 2 and sorted(set(listed) - set(fixed)) == sorted(left)
-    assert "fixed: 2 (" in quiet.stderr.decode()
+    assert "\nin all: 2 fixed, " in quiet.stderr.decode()
 
 
 @pytest.mark.parametrize("output_format", ["json", "sarif", "rdjson"])

@@ -63,7 +63,7 @@ def test_a_directory_gets_one_policy_file_and_the_workload_files_stay_as_they_we
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # a normal new file, not a private temporary
     err = capsys.readouterr().err
-    assert "1 changed" in err and "fixed: 2 (network-policy 2)" in err
+    assert "1 changed" in err and "\nnetwork-policy: 2 fixed\n" in err
 
     before = target.read_bytes()
     assert run(RunOptions(["apps"], write=True, select=SELECT)) == 0

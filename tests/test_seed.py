@@ -54,12 +54,19 @@ def test_a_default_run_makes_the_safe_part_and_says_what_it_holds_back(tmp_path:
     assert not {"livenessProbe", "readinessProbe", "securityContext"} & set(container)
     shutil.copy(SEED, tmp_path / "deployment.yml")
     ran = k8sfix("--write", "deployment.yml", cwd=tmp_path)
-    assert ran.stderr.decode().splitlines()[-1] == (
-        "10 more fixes with --unsafe-fixes "
-        "(security-context 6, container-probes 2, container-resources 1, network-policy 1)"
-    )
+    summary = ran.stderr.decode().splitlines()[-8:]
+    assert summary == [
+        "1 file scanned: 1 changed, 0 unchanged, 0 skipped, 0 failed",
+        "image-pull-policy:   1 fixed",
+        "container-resources: 1 fixed, 1 remaining (1 fixable with --unsafe-fixes)",
+        "container-probes:    0 fixed, 2 remaining (2 fixable with --unsafe-fixes)",
+        "security-context:    0 fixed, 6 remaining (6 fixable with --unsafe-fixes)",
+        "network-policy:      0 fixed, 1 remaining (1 fixable with --unsafe-fixes)",
+        "in all: 2 fixed, 10 remaining",
+        "10 more fixes with --unsafe-fixes",
+    ]
     ran = k8sfix("--write", "--unsafe-fixes", "deployment.yml", cwd=tmp_path)
-    assert b"--unsafe-fixes" not in ran.stderr and b"left unfixed: 0" in ran.stderr
+    assert b"--unsafe-fixes" not in ran.stderr and ran.stderr.decode().splitlines()[-1] == "in all: 10 fixed"
     assert (tmp_path / "deployment.yml").read_text().count("kind: NetworkPolicy") == 1
 
 

@@ -343,7 +343,7 @@ def test_a_policy_file_that_links_out_of_the_directory_is_not_written(repo: Path
     assert outside.read_bytes() == b"# not k8sfix's to change\n"
     assert (repo / "network-policies.yaml").is_symlink()
     assert "(fixed)" not in result.stdout.decode()  # the policy did not get there: nothing was fixed
-    assert "\nfixed: 0\nleft unfixed: 1 (network-policy 1)\n" in stderr
+    assert "\nnetwork-policy: 0 fixed, 1 remaining\nin all: 0 fixed, 1 remaining\n" in stderr
 
 
 def test_a_policy_file_of_comments_only_receives_the_policies(repo: Path) -> None:

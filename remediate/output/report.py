@@ -12,6 +12,7 @@ from typing import Any
 from remediate.kube import skips
 from remediate.kube.findings import Finding
 from remediate.output import patch
+from remediate.run import registry
 from remediate.run.results import FileResult, Status
 from remediate.yaml.model import Applicability
 from remediate.yaml.source import BOM
@@ -117,52 +118,74 @@ def summary(
 
         12 files scanned: 3 changed, 6 unchanged, 2 skipped, 1 failed
         skipped: 1 Helm template, 1 kustomize patch
-        fixed: 7 (container-resources 4, image-pull-policy 3)
-        left unfixed: 2 (container-probes 2)
-        2 more fixes with --unsafe-fixes (container-probes 2)
+        image-pull-policy:   3 fixed
+        container-resources: 4 fixed, 1 remaining (1 fixable with --unsafe-fixes)
+        container-probes:    0 fixed, 1 remaining
+        in all: 7 fixed, 2 remaining
+        1 more fix with --unsafe-fixes
 
-    With ``--diff`` nothing is written: "would change" and "fixable". Without a fixing mode the
-    findings are counted by fixer, with how many ``--write`` would fix. ``unsafe``: the run applies
-    unsafe fixes; when it does not, the last line counts the fixes it held back.
+    Fixing, there is one line per check that found something (in the order of their codes), as
+    ruff's statistics give one per rule; with ``--diff`` nothing is written: "would change" and
+    "would be fixed". Without a fixing mode the findings are counted by fixer, with how many ``--write``
+    would fix. ``unsafe``: the run applies unsafe fixes; when it does not, the last line counts the
+    fixes it held back.
     """
     results = list(results)
     statuses = Counter(r.status for r in results)
     changed = "would change" if dry_run else "changed"
     counts = ", ".join(
-        f"{statuses[status]} {changed if status is Status.CHANGED else status.value}"
+        f"{statuses[status]:,} {changed if status is Status.CHANGED else status.value}"
         for status in (Status.CHANGED, Status.UNCHANGED, Status.SKIPPED, Status.FAILED)
     )
     lines = [f"{_plural(len(results), 'file')} scanned: {counts}"]
     skipped = Counter(skips.reason(r.skip_reason or "") for r in results if r.status is Status.SKIPPED)
     if skipped:
-        lines.append("skipped: " + ", ".join(f"{count} {reason}" for reason, count in _ranked(skipped)))
+        lines.append("skipped: " + ", ".join(f"{count:,} {reason}" for reason, count in _ranked(skipped)))
+    held = Counter(
+        f.fixer
+        for r in results
+        for f in r.unfixed
+        if not unsafe and f.fix is not None and f.fix.applicability is Applicability.UNSAFE
+    )
     if fixing:
-        fixes = Counter(f.fixer for r in results for f in r.findings if f.identity in r.fixed)
-        left = Counter(f.fixer for r in results for f in r.unfixed)
-        lines.append(f"{'fixable' if dry_run else 'fixed'}: {_by_fixer(fixes)}")
-        lines.append(f"left unfixed: {_by_fixer(left)}")
+        lines.extend(_fixer_lines(results, held, "would be fixed" if dry_run else "fixed"))
     else:
         found = Counter(f.fixer for r in results for f in r.findings)
         classes = Counter(f.fix.applicability for r in results for f in r.findings if f.fix is not None)
         fixable = classes[Applicability.SAFE] + (classes[Applicability.UNSAFE] if unsafe else 0)
         command = "--write --unsafe-fixes" if unsafe else "--write"
-        lines.append(f"findings: {_by_fixer(found)}; {fixable} fixable with {command}")
-    if not unsafe:
-        held = Counter(
-            f.fixer
-            for r in results
-            for f in r.unfixed
-            if f.fix is not None and f.fix.applicability is Applicability.UNSAFE
-        )
-        if held:
-            total = sum(held.values())
-            noun = "fix" if total == 1 else "fixes"
-            lines.append(f"{total} more {noun} with --unsafe-fixes {_listed(held)}")
+        lines.append(f"findings: {_by_fixer(found)}; {fixable:,} fixable with {command}")
+    if held:
+        total = sum(held.values())
+        noun = "fix" if total == 1 else "fixes"
+        lines.append(f"{total:,} more {noun} with --unsafe-fixes" + ("" if fixing else f" {_listed(held)}"))
     return "\n".join(lines)
 
 
+def _fixer_lines(results: list[FileResult], held: Counter[str], done: str) -> list[str]:
+    """One line per check that found something: how many of its findings were fixed (``done``) and
+    how many remain, of which ``held`` were held back as unsafe; then the totals."""
+    fixed = Counter(f.fixer for r in results for f in r.findings if f.identity in r.fixed)
+    left = Counter(f.fixer for r in results for f in r.unfixed)
+    order = {check: place for place, check in enumerate(registry.checks())}
+    checks = sorted(fixed.keys() | left.keys(), key=lambda check: (order.get(check, len(order)), check))
+    width = max((len(check) for check in checks), default=0) + 1
+    lines = []
+    for check in checks:
+        counts = f"{fixed[check]:,} {done}"
+        if left[check]:
+            counts += f", {left[check]:,} remaining"
+        if held[check]:
+            counts += f" ({held[check]:,} fixable with --unsafe-fixes)"
+        lines.append(f"{check + ':':<{width}} {counts}")
+    total_left = sum(left.values())
+    remaining = f", {total_left:,} remaining" if total_left else ""
+    lines.append(f"in all: {sum(fixed.values()):,} {done}{remaining}")
+    return lines
+
+
 def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
@@ -175,12 +198,12 @@ def _by_fixer(counts: Counter[str]) -> str:
     total = sum(counts.values())
     if not total:
         return "0"
-    return f"{total} {_listed(counts)}"
+    return f"{total:,} {_listed(counts)}"
 
 
 def _listed(counts: Counter[str]) -> str:
     """``(container-resources 4, image-pull-policy 3)``."""
-    return f"({', '.join(f'{fixer} {count}' for fixer, count in _ranked(counts))})"
+    return f"({', '.join(f'{fixer} {count:,}' for fixer, count in _ranked(counts))})"
 
 
 def json_document(results: list[FileResult], *, fixing: bool) -> str:
