@@ -356,6 +356,25 @@ def test_the_configs_excludes_leave_files_out_of_walks_and_with_force_exclude_na
     )
 
 
+def test_the_excludes_of_a_config_below_the_runs_own_hold_for_the_files_under_it(tmp_path: Path) -> None:
+    """apps/.k8sfix.yaml's ``exclude`` leaves apps/generated/ out of a run from the root, matched
+    from apps/ (as ruff applies each configuration to its own files); the root's config and a
+    named file are as before, and ``--force-exclude`` leaves the named one out too."""
+    (tmp_path / ".git").mkdir()
+    for name in ("apps/generated/a.yaml", "apps/b.yaml", "generated/c.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(SEED)
+    (tmp_path / "apps" / ".k8sfix.yaml").write_text("exclude: [generated/]\n")
+
+    def read(*args: str) -> set[str]:
+        return {line.split(":", 1)[0] for line in k8sfix(*args, cwd=tmp_path).stdout.decode().splitlines()}
+
+    assert read(".") == {"apps/b.yaml", "generated/c.yaml"}
+    assert read("apps/generated/a.yaml") == {"apps/generated/a.yaml"}
+    assert read("--force-exclude", "apps/generated/a.yaml", "apps/b.yaml") == {"apps/b.yaml"}
+    assert read("--exclude", "nothing/", ".") == {"apps/b.yaml", "apps/generated/a.yaml", "generated/c.yaml"}
+
+
 def test_each_file_takes_the_settings_of_the_nearest_config_above_it(tmp_path: Path) -> None:
     """As ruff and black: apps/.k8sfix.yaml decides for the files under apps/, wherever k8sfix runs
     from, and a file with no config above it gets the defaults; --config decides for all."""

@@ -1,9 +1,9 @@
 """The HTML migration report in a real browser: readable at 1400 px and on a phone.
 
 Headless Chromium (Debian's ``chromium`` package, which ``scripts/test`` installs where it can;
-the test is skipped without it) loads the report of a repository with long paths and many fixes, and the page says
-how wide its content is once laid out: no wider than the window, so nothing is pushed off screen
-(long paths wrap, wide tables scroll in their own box).
+the test is skipped without it) loads the report of a repository with long paths and many fixes,
+and the page says how wide its content is once laid out: no wider than the window, so nothing is
+pushed off screen (long paths wrap, wide tables scroll in their own box).
 """
 
 from __future__ import annotations

@@ -150,16 +150,18 @@ def run(options: RunOptions) -> int:
         _project_excludes(engine.settings, replaced=options.exclude is not None),
         force_exclude=options.force_exclude,
     )
-    candidates = _patches_listed_elsewhere(expanded, in_context)
-    _warn_of_empty_directories(options.paths, candidates)
-    candidates, rendered = _charts(candidates, options, engine)
-    inputs = [_read(candidate, options) for candidate in candidates] + rendered
-    jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     try:
-        engines = _engines(options, engine, inputs)
+        expanded_list = list(expanded)
+        engines = _engines(options, engine, [c.path for c in expanded_list if c.error is None])
+        candidates = _patches_listed_elsewhere(_nested_excludes(expanded_list, options, engines), in_context)
+        _warn_of_empty_directories(options.paths, candidates)
+        candidates, rendered = _charts(candidates, options, engine)
+        inputs = [_read(candidate, options) for candidate in candidates] + rendered
+        _engines(options, engine, [item.path for item in inputs if item.result is None], engines)
     except Stop as stop:
         _error(str(stop))
         return EXIT_ERROR
+    jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
     needs_index = any(each.needs_index for each in (engine, *engines.by_config.values()))
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     try:
@@ -217,18 +219,20 @@ class Engines:
         return self.by_config.get(self.config_of[directory], self.main)
 
 
-def _engines(options: RunOptions, main: Engine, inputs: list[Input]) -> Engines:
-    """The engines of the configs nearest to the inputs (see :class:`Engines`); :class:`Stop`
-    when one cannot be used (its error names it)."""
+def _engines(
+    options: RunOptions, main: Engine, paths: typing.Iterable[str], engines: Engines | None = None
+) -> Engines:
+    """The engines of the configs nearest to ``paths`` (see :class:`Engines`), added to
+    ``engines`` when given; :class:`Stop` when one cannot be used (its error names it)."""
+    engines = engines or Engines(main)
     if options.config is not None:
-        return Engines(main)
+        return engines
     found = configuration.find_config(Path(os.getcwd()))
     main_config = str(found) if found is not None else None
-    engines = Engines(main)
-    for item in inputs:
-        if item.path == "-" or item.result is not None:
+    for path in paths:
+        if path == "-":
             continue
-        directory = os.path.dirname(os.path.abspath(item.path))
+        directory = os.path.dirname(os.path.abspath(path))
         if directory in engines.config_of:
             continue
         nearest = configuration.find_config(Path(directory))
@@ -237,6 +241,26 @@ def _engines(options: RunOptions, main: Engine, inputs: list[Input]) -> Engines:
         if config != main_config and config not in engines.by_config:
             engines.by_config[config] = _engine(options, Path(config) if config else None)
     return engines
+
+
+def _nested_excludes(
+    candidates: list[files.Candidate], options: RunOptions, engines: Engines
+) -> list[files.Candidate]:
+    """The candidates without those that the ``exclude`` or ``extend-exclude`` of their own nearest
+    config (one below the run's, :class:`Engines`) leaves out, relative to that config's directory,
+    as ruff applies each configuration to the files under it. A file named on the command line is
+    left out only with ``--force-exclude``, as with the run's own config."""
+    named = {os.path.abspath(path) for path in options.paths}
+    kept = []
+    for candidate in candidates:
+        engine = engines.for_path(candidate.path)
+        if engine is not engines.main and candidate.error is None:
+            project = _project_excludes(engine.settings, replaced=options.exclude is not None)
+            explicit = os.path.abspath(candidate.path) in named and not options.force_exclude
+            if project is not None and not explicit and project.match(candidate.path, is_dir=False):
+                continue
+        kept.append(candidate)
+    return kept
 
 
 _DISCOVER = Path("")

@@ -34,6 +34,7 @@ could not be given (k8sfix not running as root). That write is not atomic.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import tempfile
@@ -84,12 +85,18 @@ class ProjectExcludes:
     patterns: tuple[str, ...]
 
     def match(self, path: str, *, is_dir: bool) -> bool:
-        from pathspec import GitIgnoreSpec
-
         relative = os.path.relpath(os.path.abspath(path), self.base)
         if relative.startswith(os.pardir) or not self.patterns:
             return False
-        return GitIgnoreSpec.from_lines(self.patterns).match_file(relative + ("/" if is_dir else ""))
+        return _compiled(self.patterns).match_file(relative + ("/" if is_dir else ""))
+
+
+@functools.cache
+def _compiled(patterns: tuple[str, ...]) -> GitIgnoreSpec:
+    """The patterns as one matcher, compiled once (a walk asks for every directory and file)."""
+    from pathspec import GitIgnoreSpec
+
+    return GitIgnoreSpec.from_lines(patterns)
 
 
 def expand(
