@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Rewrite golden/*/*.out.* from the current output (delete it where the input is unchanged).",
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _context_cache_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tests keep k8sfix's context cache in a directory of their own, not the user's."""
+    os.environ["K8SFIX_CACHE_DIR"] = str(tmp_path_factory.mktemp("k8sfix-cache"))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from remediate.run import staged
+from remediate.run import context_cache, staged
 from tests.helpers import k8sfix
 
 if shutil.which("git") is None:
@@ -33,7 +33,10 @@ def test_the_staged_manifests_are_read_as_staged_not_as_on_disk(
     (tmp_path / "apps" / "web.yaml").write_text("kind: ConfigMap  # on disk only\n")
     (tmp_path / "new.yaml").write_text("kind: ConfigMap  # untracked\n")
     monkeypatch.chdir(tmp_path / "apps")
-    assert staged.staged_manifests() == [staged.StagedFile("web.yaml", b"kind: ConfigMap  # staged\n")]
+    (found,) = staged.staged_manifests()
+    assert (found.path, found.top) == ("web.yaml", str(tmp_path))
+    assert staged.read([found]) == [b"kind: ConfigMap  # staged\n"]
+    assert found.blob == context_cache.blob_id(b"kind: ConfigMap  # staged\n")  # git's id of the content
 
 
 def test_outside_a_repository_it_is_an_error(tmp_path: Path) -> None:
@@ -57,3 +60,84 @@ def test_a_file_named_or_given_as_context_is_not_read_from_the_index_again(
     monkeypatch.chdir(tmp_path)
     consulted = _staged_context([Input("app.yaml", "app.yaml")], [Candidate("policy.yaml")])
     assert [item.path for item in consulted] == ["service.yaml"]
+
+
+POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress, Egress]
+"""
+WEB = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1
+"""
+
+
+def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second run takes the policy's entries from the cache (no staged content is read), a
+    restaged change is seen, --no-cache reads everything, and what is found is the same each time."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git("init", "-q", ".", cwd=repo)
+    (repo / "policy.yaml").write_text(POLICY)
+    (repo / "web.yaml").write_text(WEB)
+    git("add", "-A", cwd=repo)
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    args = ("--select", "network-policy", "--context-staged", "web.yaml")
+    assert k8sfix(*args, cwd=repo).returncode == 0  # the staged policy covers the pod
+    (cache_file,) = (tmp_path / "cache").iterdir()
+    assert cache_file.name.startswith("context-") and "NetworkPolicy" in cache_file.read_text()
+
+    reads: list[int] = []
+    read = staged.read
+
+    def counting(found: list[staged.StagedFile]) -> list[bytes]:
+        reads.append(len(found))
+        return read(found)
+
+    monkeypatch.setattr(staged, "read", counting)
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    assert reads == [0]  # the policy came from the cache
+    (repo / "policy.yaml").write_text(POLICY.replace("app: web", "app: other"))
+    git("add", "-A", cwd=repo)
+    assert k8sfix(*args, cwd=repo).returncode == 1  # the new content is read: it covers the pod no more
+    assert reads == [0, 1]
+    assert k8sfix(*args, "--no-cache", cwd=repo).returncode == 1
+    assert reads == [0, 1, 1]
+    assert context_cache.ContextCache(str(repo), "another fingerprint").get("anything") is None
+
+
+def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git("init", "-q", ".", cwd=repo)
+    (repo / "policy.yaml").write_text(POLICY)
+    (repo / "web.yaml").write_text(WEB)
+    git("add", "-A", cwd=repo)
+    args = ("--select", "network-policy", "--context-staged", "web.yaml")
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    k8sfix(*args, cwd=repo)
+    (cache_file,) = (tmp_path / "cache").iterdir()
+    cache_file.write_text('{"fingerprint": [2, "x"], "entries": {"not": "an entry"}}')
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    cache_file.write_text("not JSON")
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    (tmp_path / "blocked").write_text("a file where the cache directory would be")
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "blocked" / "cache"))
+    ran = k8sfix(*args, cwd=repo)
+    assert ran.returncode == 0 and ran.stderr.decode().count("error") == 0

@@ -12,6 +12,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
+from remediate import __version__
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, sandbox, skips, unknown_ignores, validation
 from remediate.kube.findings import Finding
@@ -24,6 +25,7 @@ from remediate.run import (
     chart_templates,
     chart_values,
     charts,
+    context_cache,
     delivery,
     files,
     registry,
@@ -49,11 +51,13 @@ class RunOptions:
     stdin_filename: str | None = None
     quiet: bool = False
     verbose: bool = False
+    """With ``--write``, print the fixed findings too (by default only what is left for a human)."""
     force_exclude: bool = False
+    """Apply the excludes to the paths named too (pre-commit names each staged file)."""
     context_staged: bool = False
     """Consult the repository's manifests as git's index holds them (:mod:`remediate.run.staged`)."""
-    """Apply the excludes to the paths named too (pre-commit names each staged file)."""
-    """With ``--write``, print the fixed findings too (by default only what is left for a human)."""
+    cache: bool = True
+    """Keep the index entries of context files between runs (:mod:`remediate.run.context_cache`)."""
     context: list[str] = dataclasses.field(default_factory=list)
     namespace: str | None = None
     values_files: list[str] = dataclasses.field(default_factory=list)
@@ -103,12 +107,15 @@ class Input:
     moved: frozenset[tuple] = frozenset()
     """For a template: the findings reported at the chart's values instead (their fixes go there)."""
     routable: dict[tuple, str] = dataclasses.field(default_factory=dict)
-    unproven: dict[tuple, str] = dataclasses.field(default_factory=dict)
-    """For a template: the findings whose fixes a value controls but did not prove, with why."""
     """For a template: the findings whose fixes a value controls, with its key (see
     :func:`charts.in_template`)."""
+    unproven: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    """For a template: the findings whose fixes a value controls but did not prove, with why."""
     edit: charts.TemplateEdit | None = None
     """For a template: the proven edit of its own text, for fixes no value controls."""
+    staged: staged_files.StagedFile | None = None
+    """For a staged manifest consulted (``--context-staged``): where git keeps it; ``data`` is
+    read from there only when the context cache has no entries for it."""
 
 
 def _error(message: str) -> None:
@@ -323,7 +330,7 @@ def _index(
             context.append(_read(candidate, options))
     index = RunIndex()
     consulted = inputs + context + (staged or [])
-    found_in = bulk.ordered_map(_index_work, (engine.settings, options), consulted, jobs=jobs)
+    found_in = _entries(engine.settings, options, consulted, len(inputs), jobs)
     for number, (found, problem) in enumerate(found_in):
         index.add(found)
         if problem is not None and number >= len(inputs) and not options.quiet:  # inputs: reported later
@@ -331,6 +338,56 @@ def _index(
             where = f"{report.shown_name(item.name)}:{problem.line or 1}:{problem.column or 1}"
             _error(f"{where}: note: --context file read {'in part' if found else 'not'}: {problem.message}")
     return index
+
+
+def _entries(
+    settings: configuration.Settings, options: RunOptions, consulted: list[Input], inputs: int, jobs: int
+) -> list[context_cache.Entry]:
+    """The index entries of each file ``consulted``, in order; those of the files after the first
+    ``inputs`` (the context) come from the context cache when it has them, and go into it."""
+    cache = _context_cache(settings, options, consulted[inputs:]) if len(consulted) > inputs else None
+    found: dict[int, context_cache.Entry] = {}
+    keys: dict[int, str] = {}
+    if cache is not None:
+        for number in range(inputs, len(consulted)):
+            item = consulted[number]
+            blob = item.staged.blob if item.staged else item.data and context_cache.blob_id(item.data)
+            if blob:
+                keys[number] = cache.key(blob, item.name, _default_namespace(item, options))
+                entry = cache.get(keys[number])
+                if entry is not None:
+                    found[number] = entry
+    missing = [number for number in range(len(consulted)) if number not in found]
+    unread = [number for number in missing if consulted[number].staged is not None]
+    read = staged_files.read([typing.cast(staged_files.StagedFile, consulted[n].staged) for n in unread])
+    for number, data in zip(unread, read, strict=True):
+        consulted[number] = dataclasses.replace(consulted[number], data=data)
+    worked = bulk.ordered_map(_index_work, (settings, options), [consulted[n] for n in missing], jobs=jobs)
+    for number, entry in zip(missing, worked, strict=True):
+        found[number] = entry
+        if cache is not None and number in keys:
+            cache.put(keys[number], entry)
+    if cache is not None:
+        cache.save()
+    return [found[number] for number in range(len(consulted))]
+
+
+def _context_cache(
+    settings: configuration.Settings, options: RunOptions, context: list[Input]
+) -> context_cache.ContextCache | None:
+    """The cache of the run's context files (None with ``--no-cache``): the repository's, when they
+    are staged manifests, else the current directory's."""
+    if not options.cache:
+        return None
+    root = next((item.staged.top for item in context if item.staged is not None), os.getcwd())
+    return context_cache.ContextCache(root, f"{__version__} {settings.pod_kinds!r}")
+
+
+def _default_namespace(item: Input, options: RunOptions) -> str:
+    """The namespace of the objects of ``item`` that state none."""
+    if item.path == "-":
+        return options.namespace or "default"
+    return default_namespace(item.path, options.namespace)
 
 
 def _results(
@@ -369,9 +426,9 @@ def _staged_context(inputs: list[Input], in_context: list[files.Candidate]) -> l
     named = {os.path.abspath(item.path) for item in inputs if item.path != "-"}
     named |= {os.path.abspath(candidate.path) for candidate in in_context}
     return [
-        Input(found.path, found.path, found.data)
+        Input(found.path, found.path, staged=found)
         for found in staged_files.staged_manifests()
-        if os.path.abspath(found.path) not in named
+        if found.absolute not in named
     ]
 
 
@@ -731,11 +788,7 @@ def _summaries(
     if isinstance(source, FileResult):
         return [], source.errors[0]
     documents, error = parse_leading(source.text)
-    namespace = (
-        default_namespace(item.path, options.namespace)
-        if item.path != "-"
-        else options.namespace or "default"
-    )
+    namespace = _default_namespace(item, options)
     problem = Problem(error.message, error.line, error.column) if error else None
     found = summarize(item.name, documents, settings.pod_kinds, namespace)
     if item.path != "-" and os.path.basename(item.path) in kustomize.NAMES:

@@ -257,6 +257,16 @@ def main(
             ),
         ),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help=(
+                "Parse every --context and staged file again, instead of taking what the last run found "
+                "in the same content from the user's cache directory (K8SFIX_CACHE_DIR)."
+            ),
+        ),
+    ] = False,
     force_exclude: Annotated[
         bool,
         typer.Option(
@@ -342,6 +352,7 @@ def main(
         verbose=verbose,
         force_exclude=force_exclude,
         context_staged=context_staged,
+        cache=not no_cache,
         context=context or [],
         namespace=namespace,
         values_files=values or [],

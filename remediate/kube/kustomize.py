@@ -44,6 +44,7 @@ def forget() -> None:
     patch_files.cache_clear()
     in_directory.cache_clear()
     included_files.cache_clear()
+    _above_directory.cache_clear()
 
 
 @cache
@@ -88,8 +89,14 @@ def ancestors(directory: str) -> list[str]:
 
 def above(path: str) -> list[str]:
     """The kustomizations of the directory of the file ``path`` and of those above it, nearest first."""
-    directories = ancestors(os.path.dirname(os.path.abspath(path)))
-    return [k for k in map(in_directory, directories) if k is not None]
+    return list(_above_directory(os.path.dirname(os.path.abspath(path))))
+
+
+@cache
+def _above_directory(directory: str) -> tuple[str, ...]:
+    """The kustomizations of ``directory`` (absolute) and of those above it, found once per
+    directory: a repository's files share few directories, and a run asks for each file."""
+    return tuple(k for k in map(in_directory, ancestors(directory)) if k is not None)
 
 
 def namespace(path: str) -> str | None:
@@ -98,7 +105,7 @@ def namespace(path: str) -> str | None:
     kustomization beside the file counts whether or not it lists it."""
     target = os.path.abspath(path)
     chosen = None
-    for number, kustomization in enumerate(above(target)):
+    for number, kustomization in enumerate(_above_directory(os.path.dirname(target))):
         beside = number == 0 and os.path.dirname(kustomization) == os.path.dirname(target)
         if beside or target in included_files(kustomization):
             chosen = _namespace_set_by(kustomization) or chosen

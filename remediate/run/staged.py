@@ -32,16 +32,19 @@ class NotARepository(Exception):
 
 @dataclass(frozen=True)
 class StagedFile:
-    """A staged manifest: its path (relative to the current directory when below it) and content."""
+    """A staged manifest: its path (relative to the current directory when below it), the git blob
+    id of its staged content, and the repository's top directory (:func:`read` gets the content)."""
 
     path: str
-    data: bytes
+    blob: str
+    top: str
+    absolute: str
 
 
 def staged_manifests() -> list[StagedFile]:
     """Every staged manifest of the repository holding the current directory (see the module
-    docstring); :class:`NotARepository` outside one."""
-    top = _git("rev-parse", "--show-toplevel").decode().strip()
+    docstring), without its content; :class:`NotARepository` outside one."""
+    top = repository_top()
     listing = _git("-C", top, "ls-files", "--stage", "-z")
     entries = []
     for record in listing.split(b"\0"):
@@ -52,13 +55,31 @@ def staged_manifests() -> list[StagedFile]:
         path = os.fsdecode(name)
         if mode in REGULAR_MODES and stage == "0" and path.lower().endswith(MANIFEST_SUFFIXES):
             entries.append((path, blob))
-    contents = _blobs(top, [blob for _, blob in entries])
+    here = os.getcwd()
     found = []
-    for (path, _), data in zip(entries, contents, strict=True):
+    for path, blob in entries:
         absolute = os.path.join(top, path)
-        relative = os.path.relpath(absolute)
-        found.append(StagedFile(absolute if relative.startswith(os.pardir) else relative, data))
+        found.append(StagedFile(_shown(absolute, here), blob, top, absolute))
     return found
+
+
+def _shown(absolute: str, here: str = "") -> str:
+    """``absolute`` relative to the current directory when below it, else as it is."""
+    here = here or os.getcwd()
+    if absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return absolute[len(here.rstrip(os.sep)) + 1 :]
+    relative = os.path.relpath(absolute, here)
+    return absolute if relative.startswith(os.pardir) else relative
+
+
+def repository_top() -> str:
+    """The top directory of the repository holding the current directory; :class:`NotARepository`."""
+    return _git("rev-parse", "--show-toplevel").decode().strip()
+
+
+def read(staged: list[StagedFile]) -> list[bytes]:
+    """The staged contents of ``staged`` (of one repository), in order."""
+    return _blobs(staged[0].top, [each.blob for each in staged]) if staged else []
 
 
 def _git(*arguments: str) -> bytes:

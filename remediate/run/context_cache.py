@@ -1,0 +1,150 @@
+"""The index entries of context files, kept between runs, so that a pre-commit run stays fast.
+
+A pre-commit hook consults the whole repository on every commit (``--context-staged``), and
+``--context DIR`` reads a whole directory: at 24,000 files, parsing them all took 10 s, for a
+commit that changes one. The entries of a context file depend only on its content, its name, the
+namespace its objects default to and the run's pod kinds, so they are kept, by the git blob id of
+the content (which ``git ls-files --stage`` gives for a staged file without reading it, and which
+is computed for a file read from disk), with that name and namespace. A file whose content
+changed has another blob id, so an entry can never be stale; the pod kinds and the k8sfix version
+are the cache's fingerprint, and a cache of another fingerprint is started afresh.
+
+The cache is one JSON file per repository (or working directory) in the user's cache directory:
+``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``; never in the
+repository, which is untrusted input and is not written to. It is written atomically, with the
+entries of the last run only, so it is as large as the repository's context. A cache that cannot be
+read, or holds anything unexpected, counts as empty; one that cannot be written is not kept.
+Entries whose values JSON would not give back exactly (a non-text key, an infinite number) are
+not kept: they are computed on every run. ``--no-cache`` does without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from typing import Any
+
+from remediate.kube.index import IndexedObject
+from remediate.run.results import Problem
+
+FORMAT = 2
+"""The layout of the cache file; a change to it starts every cache afresh."""
+
+Entry = tuple[list[IndexedObject], Problem | None]
+"""What the index pass makes of one file: its index entries, and why part of it could not be read."""
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob of ``data`` (the key of a file read from disk)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def directory() -> str:
+    """Where caches are kept (see the module docstring)."""
+    chosen = os.environ.get("K8SFIX_CACHE_DIR")
+    if chosen:
+        return chosen
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "k8sfix")
+
+
+class ContextCache:
+    """The cache of one repository: :meth:`get` and :meth:`put` entries, then :meth:`save`."""
+
+    def __init__(self, root: str, fingerprint: str) -> None:
+        name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        self.path = os.path.join(directory(), f"context-{name}.json")
+        self.fingerprint = fingerprint
+        self._old = self._load()
+        self._new: dict[str, Any] = {}
+        self.changed = False
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                stored = json.load(stream)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(stored, dict) or stored.get("fingerprint") != [FORMAT, self.fingerprint]:
+            return {}
+        entries = stored.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    @staticmethod
+    def key(blob: str, name: str, namespace: str) -> str:
+        """The key of the entries of the file ``name`` with the content ``blob``, whose objects
+        that state no namespace are in ``namespace``."""
+        return f"{blob}\0{name}\0{namespace}"
+
+    def get(self, key: str) -> Entry | None:
+        """The entry kept for ``key``; None when there is none (or it is not as written)."""
+        stored = self._old.get(key)
+        if stored is None:
+            return None
+        try:
+            entry = _entry(key.split("\0")[1], stored)
+        except (TypeError, ValueError, IndexError):
+            return None
+        self._new[key] = stored
+        return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        """Keep ``entry`` for ``key``, when JSON gives it back exactly."""
+        stored = _stored(entry)
+        if _exact(stored):
+            self._new[key] = stored
+            self.changed = True
+
+    def save(self) -> None:
+        """Write the entries this run used, atomically; keep nothing when the directory cannot be written."""
+        if not self.changed and len(self._new) == len(self._old):
+            return
+        folder = os.path.dirname(self.path)
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix=".context-", suffix=".tmp")
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump({"fingerprint": [FORMAT, self.fingerprint], "entries": self._new}, stream)
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _stored(entry: Entry) -> list[Any]:
+    """An entry as the cache file keeps it: its objects (their file is in the key) and its problem."""
+    found, problem = entry
+    objects = [
+        [o.kind, o.api_version, o.name, o.namespace, dict(o.labels), o.pod_labels, o.spec] for o in found
+    ]
+    return [objects, None if problem is None else [problem.message, problem.line, problem.column]]
+
+
+def _entry(file: str, stored: Any) -> Entry:
+    """An entry as :func:`_stored` keeps it, of the file ``file``."""
+    objects, problem = stored
+    found = [
+        IndexedObject(file, kind, api_version, name, namespace, labels, pod_labels, spec)
+        for kind, api_version, name, namespace, labels, pod_labels, spec in objects
+    ]
+    return found, None if problem is None else Problem(*problem)
+
+
+def _exact(value: Any) -> bool:
+    """True when JSON gives ``value`` back as it is: text keys, finite numbers, lists not tuples."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_exact(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _exact(item) for key, item in value.items())
+    return False
