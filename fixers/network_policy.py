@@ -151,6 +151,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from fixers._builtin_policies import BUILT_IN
 from fixers._common import TemplateProblem
 from remediate.kube import ignore, kustomize, sandbox
 from remediate.kube.findings import Finding
@@ -726,7 +727,9 @@ class NetworkPolicy(Fixer):
         template = template_name(self.options.template)
         base = base_name(workload.manifest, template, workload.namespace, index)
         name = unique_name(base, workload.namespace, index)
-        value, comment = render(self.template_text, workload.variables(name, template, needed))
+        variables = workload.variables(name, template, needed)
+        built_in = BUILT_IN.get(self.options.template)  # the same policy, without importing jinja2
+        value, comment = built_in(variables) if built_in else render(self.template_text, variables)
         metadata = value.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
         indexed = IndexedObject(

@@ -3,12 +3,15 @@ refused; its templates and options; appending several documents; and runs over s
 
 from __future__ import annotations
 
+import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from fixers._builtin_policies import BUILT_IN
 from fixers.network_policy import (
     BUILTIN_TEMPLATES,
     MAX_NAME_LENGTH,
@@ -16,6 +19,7 @@ from fixers.network_policy import (
     label_value,
     leading_comment,
     load_template,
+    render,
     template_name,
 )
 from remediate.cli.commands import RunOptions, run
@@ -254,6 +258,28 @@ def test_builtin_templates_are_package_data_and_names_are_object_names() -> None
     assert template_name("policies/Web Default.yaml.j2") == "web-default"
     assert template_name("x.j2") == "x"
     assert template_name("...j2") == "policy"
+
+
+@pytest.mark.parametrize("template", BUILTIN_TEMPLATES)
+def test_a_builtin_template_gives_what_jinja2_renders_of_its_file(template: str) -> None:
+    """A run takes a built-in policy from :mod:`fixers._builtin_policies`, without jinja2: for every
+    direction, with and without a namespace, and labels that JSON and YAML quote, it is exactly
+    what the template file renders (the data with its key order and types, and the comment)."""
+    text = load_template(template, None)
+    labels = ({"app": "web"}, {"z": "1", "app.kubernetes.io/name": "yes", "tier": 'a "b" <c>'})
+    for types, namespace, selector in itertools.product(
+        (["Ingress"], ["Egress"], ["Ingress", "Egress"]), (None, "", "prod"), labels
+    ):
+        variables = {
+            "name": "web-" + template,
+            "namespace": namespace,
+            "labels": selector,
+            "policy_types": types,
+        }
+        built_in = BUILT_IN[template](variables)
+        rendered = render(text, variables)
+        assert json.dumps(built_in) == json.dumps(rendered), (variables, built_in, rendered)
+        assert repr(built_in) == repr(rendered)  # the same types: 53 is a number, "yes" a string
 
 
 def test_same_namespace_allows_the_namespace_and_dns(tmp_path: Path) -> None:
