@@ -116,6 +116,9 @@ class Input:
     staged: staged_files.StagedFile | None = None
     """For a staged manifest consulted (``--context-staged``): where git keeps it; ``data`` is
     read from there only when the context cache has no entries for it."""
+    unread: bool = False
+    """A file on disk not read yet: the process that works on it reads it (:func:`_loaded`), so
+    that a run does not hold every file's bytes, nor send them to its workers."""
 
 
 def _error(message: str) -> None:
@@ -163,7 +166,7 @@ def run(options: RunOptions) -> int:
         candidates = _patches_listed_elsewhere(_nested_excludes(expanded_list, options, engines), in_context)
         _warn_of_empty_directories(options.paths, candidates)
         candidates, rendered = _charts(candidates, options, engine)
-        inputs = [_read(candidate, options) for candidate in candidates] + rendered
+        inputs = [_read(candidate, options, now=False) for candidate in candidates] + rendered
         _engines(options, engine, [item.path for item in inputs if item.result is None], engines)
     except Stop as stop:
         _error(str(stop))
@@ -184,9 +187,13 @@ def run(options: RunOptions) -> int:
         if not os.path.exists(path):
             _error(f"{path}:1:1: error: --context: no such file or directory")
             exit_code = EXIT_ERROR
-    results: list[FileResult] = []
+    results: list[FileResult] = []  # kept only for what needs them all: a document, a report
+    keep = options.output_format != "text" or bool(options.report or options.report_html)
+    tally = report.Tally()
     for result in _results(engines, options, index, inputs, receiving, jobs):
-        results.append(result)
+        if keep:
+            results.append(result)
+        tally.add(result)
         exit_code = max(exit_code, _show(result, options))
     if options.output_format != "text":
         document = formats.render(
@@ -200,7 +207,7 @@ def run(options: RunOptions) -> int:
     exit_code = max(exit_code, _write_reports(results, options))
     if not options.quiet:
         unsafe = bool(options.unsafe_fixes)
-        _error(report.summary(results, fixing=options.fixing, dry_run=options.diff, unsafe=unsafe))
+        _error(report.summary(tally, fixing=options.fixing, dry_run=options.diff, unsafe=unsafe))
     return exit_code
 
 
@@ -403,7 +410,11 @@ def _results(
     deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
     held: dict[str, delivery.Held] = {}
     senders: list[FileResult] = []
-    originals = {delivery.key(item.path): item.data for item in inputs if item.data is not None}
+    originals = {  # what the files other files add to held, read once: their writes must find it there
+        delivery.key(item.path): loaded.data
+        for item in inputs
+        if delivery.key(item.path) in deferred and (loaded := _loaded(item)).data is not None
+    }
     state = (engines, options, index, deferred)
     for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
         key = delivery.key(result.name)
@@ -753,20 +764,30 @@ def _template_edits(
     return edits
 
 
-def _read(candidate: files.Candidate, options: RunOptions) -> Input:
+def _read(candidate: files.Candidate, options: RunOptions, *, now: bool = True) -> Input:
+    """The input of a candidate: read, or (``now`` False) to be read by :func:`_loaded` where it is
+    worked on."""
     if candidate.error:
         return Input(candidate.path, candidate.path, error=candidate.error)
     if candidate.skip:
         return Input(candidate.path, candidate.path, skip=candidate.skip)
     if candidate.path == "-":
         return Input("-", options.stdin_filename or "-", sys.stdin.buffer.read(MAX_BYTES + 1))
+    unread = Input(candidate.path, candidate.path, identity=candidate.identity, unread=True)
+    return unread if not now else _loaded(unread)
+
+
+def _loaded(item: Input) -> Input:
+    """``item`` with its bytes, when it is a file not read yet (or why it cannot be read)."""
+    if not item.unread:
+        return item
     try:
-        data, _ = read_regular(candidate.path)
+        data, _ = read_regular(item.path)
     except TooLarge as exc:
-        return Input(candidate.path, candidate.path, error=exc.strerror)
+        return Input(item.path, item.name, error=exc.strerror)
     except OSError as exc:
-        return Input(candidate.path, candidate.path, error=f"cannot read: {exc.strerror}")
-    return Input(candidate.path, candidate.path, data, identity=candidate.identity)
+        return Input(item.path, item.name, error=f"cannot read: {exc.strerror}")
+    return Input(item.path, item.name, data, identity=item.identity)
 
 
 def _index_work(
@@ -782,6 +803,7 @@ def _summaries(
 ) -> tuple[list[IndexedObject], Problem | None]:
     """Index entries of a file, and why some or all of it could not be read: the documents before the
     first one that does not parse still count (a policy before a typo still covers its pods)."""
+    item = _loaded(item)
     if item.data is None:
         return [], Problem(item.error or "cannot read") if item.skip is None else None
     source = decode(item.name, item.data)
@@ -806,6 +828,7 @@ def _work(state: tuple[Engines, RunOptions, RunIndex, frozenset[str]], item: Inp
 
 def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, write: bool) -> FileResult:
     """Process one file; with ``write``, write its fixes (files that others add to are written later)."""
+    item = _loaded(item)
     if item.skip:
         return FileResult(item.name, Status.SKIPPED, skip_reason=item.skip)
     if item.result is not None:

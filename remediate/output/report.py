@@ -7,6 +7,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from remediate.kube import skips
@@ -109,8 +110,40 @@ def unified_diff(result: FileResult) -> str:
     return patch.unified_diff(old, new, "/dev/null" if result.created else f"a/{name}", f"b/{name}")
 
 
+@dataclass
+class Tally:
+    """What the summary counts, added up one result at a time, so that a run need not keep its
+    results (a repository of 200,000 files)."""
+
+    files: int = 0
+    statuses: Counter[Status] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    found: Counter[str] = field(default_factory=Counter)
+    fixed: Counter[str] = field(default_factory=Counter)
+    left: Counter[str] = field(default_factory=Counter)
+    held: Counter[str] = field(default_factory=Counter)
+    """The findings left whose fix is unsafe, by fixer (what ``--unsafe-fixes`` would fix too)."""
+    classes: Counter[Applicability] = field(default_factory=Counter)
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        self.statuses[result.status] += 1
+        if result.status is Status.SKIPPED:
+            self.skipped[skips.reason(result.skip_reason or "")] += 1
+        for finding in result.findings:
+            self.found[finding.fixer] += 1
+            if finding.fix is not None:
+                self.classes[finding.fix.applicability] += 1
+            if finding.identity in result.fixed:
+                self.fixed[finding.fixer] += 1
+        for finding in result.unfixed:
+            self.left[finding.fixer] += 1
+            if finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE:
+                self.held[finding.fixer] += 1
+
+
 def summary(
-    results: Iterable[FileResult], *, fixing: bool, dry_run: bool = False, unsafe: bool = False
+    results: Iterable[FileResult] | Tally, *, fixing: bool, dry_run: bool = False, unsafe: bool = False
 ) -> str:
     """The end of a run, on stderr: what happened to the files, then the findings by fixer.
 
@@ -130,31 +163,25 @@ def summary(
     would fix. ``unsafe``: the run applies unsafe fixes; when it does not, the last line counts the
     fixes it held back.
     """
-    results = list(results)
-    statuses = Counter(r.status for r in results)
+    tally = results if isinstance(results, Tally) else _tally(results)
     changed = "would change" if dry_run else "changed"
     counts = ", ".join(
-        f"{statuses[status]:,} {changed if status is Status.CHANGED else status.value}"
+        f"{tally.statuses[status]:,} {changed if status is Status.CHANGED else status.value}"
         for status in (Status.CHANGED, Status.UNCHANGED, Status.SKIPPED, Status.FAILED)
     )
-    lines = [f"{_plural(len(results), 'file')} scanned: {counts}"]
-    skipped = Counter(skips.reason(r.skip_reason or "") for r in results if r.status is Status.SKIPPED)
-    if skipped:
-        lines.append("skipped: " + ", ".join(f"{count:,} {reason}" for reason, count in _ranked(skipped)))
-    held = Counter(
-        f.fixer
-        for r in results
-        for f in r.unfixed
-        if not unsafe and f.fix is not None and f.fix.applicability is Applicability.UNSAFE
-    )
+    lines = [f"{_plural(tally.files, 'file')} scanned: {counts}"]
+    if tally.skipped:
+        lines.append(
+            "skipped: " + ", ".join(f"{count:,} {reason}" for reason, count in _ranked(tally.skipped))
+        )
+    held = Counter() if unsafe else tally.held
     if fixing:
-        lines.extend(_fixer_lines(results, held, "would be fixed" if dry_run else "fixed"))
+        lines.extend(_fixer_lines(tally, held, "would be fixed" if dry_run else "fixed"))
     else:
-        found = Counter(f.fixer for r in results for f in r.findings)
-        classes = Counter(f.fix.applicability for r in results for f in r.findings if f.fix is not None)
+        classes = tally.classes
         fixable = classes[Applicability.SAFE] + (classes[Applicability.UNSAFE] if unsafe else 0)
         command = "--write --unsafe-fixes" if unsafe else "--write"
-        lines.append(f"findings: {_by_fixer(found)}; {fixable:,} fixable with {command}")
+        lines.append(f"findings: {_by_fixer(tally.found)}; {fixable:,} fixable with {command}")
     if held:
         total = sum(held.values())
         noun = "fix" if total == 1 else "fixes"
@@ -162,11 +189,17 @@ def summary(
     return "\n".join(lines)
 
 
-def _fixer_lines(results: list[FileResult], held: Counter[str], done: str) -> list[str]:
+def _tally(results: Iterable[FileResult]) -> Tally:
+    tally = Tally()
+    for result in results:
+        tally.add(result)
+    return tally
+
+
+def _fixer_lines(tally: Tally, held: Counter[str], done: str) -> list[str]:
     """One line per check that found something: how many of its findings were fixed (``done``) and
     how many remain, of which ``held`` were held back as unsafe; then the totals."""
-    fixed = Counter(f.fixer for r in results for f in r.findings if f.identity in r.fixed)
-    left = Counter(f.fixer for r in results for f in r.unfixed)
+    fixed, left = tally.fixed, tally.left
     order = {check: place for place, check in enumerate(registry.checks())}
     checks = sorted(fixed.keys() | left.keys(), key=lambda check: (order.get(check, len(order)), check))
     width = max((len(check) for check in checks), default=0) + 1
