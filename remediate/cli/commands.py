@@ -88,7 +88,7 @@ class RunOptions:
         return self.diff or self.write
 
 
-@dataclass
+@dataclass(slots=True)
 class Input:
     """A file named or found on the command line, read once: its bytes, or why it cannot be read."""
 

@@ -21,10 +21,10 @@ policies of the same kind name select pods differently.
 from __future__ import annotations
 
 import os
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 from remediate.kube import kustomize, selectors
@@ -56,9 +56,10 @@ RULES = {"Ingress": ("ingress", "from"), "Egress": ("egress", "to")}
 """Per direction: the spec key of its rules, and the rule key of its peers."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedObject:
-    """What other objects need to know about one object."""
+    """What other objects need to know about one object. (A repository of 200,000 files has an
+    index of about 400,000 of them: slots, and the texts many share interned, keep each small.)"""
 
     file: str
     kind: str
@@ -68,16 +69,25 @@ class IndexedObject:
     labels: Mapping[str, str]
     pod_labels: Mapping[str, str] | None = None
     spec: Any = None
+    service_pairs: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
+    """For a Service, the label pairs of the pods it sends traffic to; empty when it selects no
+    pods (no selector, or ``type: ExternalName``, which has no endpoints), and for other kinds.
+    Computed once: the run asks for every container."""
 
-    @cached_property
-    def service_pairs(self) -> frozenset[tuple[str, str]]:
-        """For a Service, the label pairs of the pods it sends traffic to; empty when it selects no
-        pods (no selector, or ``type: ExternalName``, which has no endpoints). Computed once: the
-        run asks for every container."""
-        spec = self.spec if isinstance(self.spec, dict) else {}
-        if spec.get("type") == "ExternalName":
-            return frozenset()
-        return selectors.selector_pairs(spec.get("selector"))
+    def __post_init__(self) -> None:
+        for name in ("kind", "api_version", "namespace"):
+            object.__setattr__(self, name, sys.intern(getattr(self, name)))
+        object.__setattr__(self, "service_pairs", _service_pairs(self.kind, self.spec))
+
+
+NO_PAIRS: frozenset[tuple[str, str]] = frozenset()
+"""The pairs of everything but a Service that selects pods: one object for all of them."""
+
+
+def _service_pairs(kind: str, spec: Any) -> frozenset[tuple[str, str]]:
+    if kind != "Service" or not isinstance(spec, dict) or spec.get("type") == "ExternalName":
+        return NO_PAIRS
+    return selectors.selector_pairs(spec.get("selector")) or NO_PAIRS
 
 
 @dataclass(frozen=True)
@@ -471,7 +481,7 @@ def labels_of(metadata: MappingNode | None) -> dict[str, str]:
     if not isinstance(labels, MappingNode):
         return {}
     data = to_data(labels)
-    return {selectors.label_text(k): selectors.label_text(v) for k, v in data.items()}
+    return {sys.intern(selectors.label_text(k)): sys.intern(selectors.label_text(v)) for k, v in data.items()}
 
 
 def default_namespace(path: str, explicit: str | None) -> str:

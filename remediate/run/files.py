@@ -58,7 +58,7 @@ SPECIAL_FILE = "not a regular file"
 """The heads of skip notes (:func:`remediate.kube.skips.reason` counts skips by them)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A file to read: its display name, the error that kept it from being listed, or why it is
     skipped; ``identity`` is its ``(device, inode)``, the same for every name of one file."""
