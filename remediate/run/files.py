@@ -133,6 +133,8 @@ def expand(
 
 def bad_glob(include: list[str] | None, exclude: list[str] | None) -> str | None:
     """The first ``--include`` or ``--exclude`` glob that is not a ``.gitignore`` pattern, as an error."""
+    if not include and not exclude:
+        return None  # and pathspec stays unimported: a one-file run starts faster
     from remediate.run.gitignore import valid_pattern
 
     for option, globs in (("--include", include or []), ("--exclude", exclude or [])):
