@@ -116,7 +116,7 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     assert reads == [0, 1]
     assert k8sfix(*args, "--no-cache", cwd=repo).returncode == 1
     assert reads == [0, 1, 1]
-    assert context_cache.ContextCache(str(repo), "another fingerprint").get("anything") is None
+    assert context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another").get("anything") is None
 
 
 def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
@@ -141,3 +141,45 @@ def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "blocked" / "cache"))
     ran = k8sfix(*args, cwd=repo)
     assert ran.returncode == 0 and ran.stderr.decode().count("error") == 0
+
+
+def test_a_kustomization_met_from_two_directories_is_not_taken_for_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies of one overlay, at the same path below two directories: the cache keeps each
+    one's entry apart (a kustomization's entry holds where it is), so the overlay that relabels
+    the pods still stops a policy in its base when the run starts from the other directory."""
+    repo = tmp_path / "repo"
+    overlay = "resources: [../base/web.yaml]\nlabels:\n- pairs: {app: other}\n  includeTemplates: true\n"
+    for copy in ("a", "b"):
+        write_files(repo / copy, {"base/web.yaml": WEB, "k/kustomization.yaml": overlay})
+    git("init", "-q", ".", cwd=repo)
+    git("add", "-A", cwd=repo)
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    args = ("--select", "network-policy", "--unsafe-fixes", "--diff", "--context-staged", "base/web.yaml")
+    for copy in ("a", "b", "a"):
+        ran = k8sfix(*args, cwd=repo / copy)
+        assert ran.stdout == b"" and b"k/kustomization.yaml gives these pods app=other" in ran.stderr, copy
+
+
+def test_a_cache_directory_that_is_not_absolute_keeps_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No HOME (``~`` stays ``~``) or a relative setting would put the cache in the repository."""
+    repo = tmp_path / "repo"
+    write_files(repo, {"policy.yaml": POLICY, "web.yaml": WEB})
+    git("init", "-q", ".", cwd=repo)
+    git("add", "-A", cwd=repo)
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", "cache")
+    assert k8sfix("--select", "network-policy", "--context-staged", "web.yaml", cwd=repo).returncode == 0
+    monkeypatch.delenv("K8SFIX_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "~")
+    assert k8sfix("--select", "network-policy", "--context-staged", "web.yaml", cwd=repo).returncode == 0
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "policy.yaml", "web.yaml"]
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)

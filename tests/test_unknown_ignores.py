@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from remediate.run.registry import all_fixers
 from tests.helpers import k8sfix, write_tree
 
 DEPLOYMENT = """\
@@ -69,3 +70,25 @@ def test_the_check_is_listed_and_explained(tmp_path: Path) -> None:
     assert listed[-1].startswith("K8S101  unknown-ignore ") and listed[-1].endswith("On by default.")
     page = k8sfix("--explain", "k8s101", cwd=tmp_path).stdout.decode()
     assert page.startswith("unknown-ignore (K8S101)\n\nA name in a `k8sfix.io/ignore` annotation")
+
+
+def test_a_name_is_reported_once_and_an_annotation_may_opt_out_of_the_check(tmp_path: Path) -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  annotations:\n"
+    pod += "    k8sfix.io/ignore: {names}\n"
+    body = "spec:\n  containers:\n  - name: a\n    image: a:1\n"
+    documents = [
+        pod.format(name="twice", names='"banana, banana"') + body,
+        pod.format(name="all", names='"all, banana"') + body,
+        pod.format(name="opted-out", names='"banana, unknown-ignore"') + body,
+        pod.format(name="by-code", names='"banana,k8s101"') + body,
+    ]
+    write_tree(tmp_path, {"pods.yaml": "---\n".join(documents)})
+    out = k8sfix("--select", "unknown-ignore", "pods.yaml", cwd=tmp_path).stdout.decode()
+    assert [line.split(": K8S101 ")[1].split(":")[0] for line in out.splitlines()] == ["Pod/twice"]
+
+
+def test_ignoring_every_fixer_is_still_a_run_of_no_fixer(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app.yaml": DEPLOYMENT})
+    every = ",".join(fixer.id for fixer in all_fixers())
+    ran = k8sfix("--ignore", every, "app.yaml", cwd=tmp_path)
+    assert ran.returncode == 2 and b"no fixer is selected" in ran.stderr

@@ -12,7 +12,6 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from remediate import __version__
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, sandbox, skips, unknown_ignores, validation
 from remediate.kube.findings import Finding
@@ -90,7 +89,10 @@ class RunOptions:
 
 @dataclass(slots=True)
 class Input:
-    """A file named or found on the command line, read once: its bytes, or why it cannot be read."""
+    """A file named or found on the command line: its bytes, or why it cannot be read. A file on disk
+    is read by the process that works on it (:attr:`unread`), in each pass that needs it: the index
+    pass and the fixing pass may each read it, and fixes are written only over what the fixing pass
+    read (:func:`remediate.run.files.write_atomic`)."""
 
     path: str
     name: str
@@ -295,7 +297,7 @@ def _engine(options: RunOptions, config: Path | None = _DISCOVER) -> Engine:
     except configuration.ConfigError as exc:
         raise Stop(str(exc)) from None
     validate = settings.schema if settings.schema is not None else options.validate
-    if not settings.enabled and not validate and not settings.unknown_ignores:
+    if not settings.enabled and not validate and settings.unknown_ignores is not True:
         raise Stop(
             "k8sfix: error: no fixer is selected (--select, --ignore and the config leave none), so nothing "
             "would be checked; k8sfix --list-fixers shows them"
@@ -360,7 +362,8 @@ def _entries(
             item = consulted[number]
             blob = item.staged.blob if item.staged else item.data and context_cache.blob_id(item.data)
             if blob:
-                keys[number] = cache.key(blob, item.name, _default_namespace(item, options))
+                where = os.path.abspath(item.path)  # a kustomization's entry holds its absolute path
+                keys[number] = cache.key(blob, f"{where}\0{item.name}", _default_namespace(item, options))
                 entry = cache.get(keys[number])
                 if entry is not None:
                     found[number] = entry
@@ -372,22 +375,36 @@ def _entries(
     worked = bulk.ordered_map(_index_work, (settings, options), [consulted[n] for n in missing], jobs=jobs)
     for number, entry in zip(missing, worked, strict=True):
         found[number] = entry
-        if cache is not None and number in keys:
+        item = consulted[number]
+        if cache is not None and number in keys and _true_blob(item):
             cache.put(keys[number], entry)
     if cache is not None:
         cache.save()
     return [found[number] for number in range(len(consulted))]
 
 
+def _true_blob(item: Input) -> bool:
+    """True unless ``item`` is a staged file whose content is not what git's index says its blob
+    id is (a crafted index, or a file cut at the size limit): its entries are not kept, as they
+    would be served for the real content of that id."""
+    if item.staged is None:
+        return True
+    return item.data is not None and context_cache.blob_id(item.data) == item.staged.blob
+
+
 def _context_cache(
     settings: configuration.Settings, options: RunOptions, context: list[Input]
 ) -> context_cache.ContextCache | None:
-    """The cache of the run's context files (None with ``--no-cache``): the repository's, when they
-    are staged manifests, else the current directory's."""
-    if not options.cache:
+    """The cache of the run's context files (None with ``--no-cache``, or without a cache directory
+    given as an absolute path): the repository's, when they are staged manifests, else the current
+    directory's."""
+    folder = context_cache.directory()
+    if not options.cache or folder is None:
         return None
     root = next((item.staged.top for item in context if item.staged is not None), os.getcwd())
-    return context_cache.ContextCache(root, f"{__version__} {settings.pod_kinds!r}")
+    return context_cache.ContextCache(
+        folder, root, f"{context_cache.code_fingerprint()} {settings.pod_kinds!r}"
+    )
 
 
 def _default_namespace(item: Input, options: RunOptions) -> str:
@@ -410,7 +427,7 @@ def _results(
     deferred = frozenset(map(delivery.key, receiving)) if options.fixing else frozenset()
     held: dict[str, delivery.Held] = {}
     senders: list[FileResult] = []
-    originals = {  # what the files other files add to held, read once: their writes must find it there
+    originals = {  # what the files other files add to hold now: their writes must find it there
         delivery.key(item.path): loaded.data
         for item in inputs
         if delivery.key(item.path) in deferred and (loaded := _loaded(item)).data is not None

@@ -6,7 +6,8 @@ that is no check id or code (nor `all`) is reported where the annotation is, wit
 when one is near enough. Like ruff's `RUF102` (an unknown rule code in a `# noqa` comment).
 
 There is no fix: which check was meant is for the author to say. On by default; `--ignore
-unknown-ignore` (or `ignore:` in `.k8sfix.yaml`) switches it off.
+unknown-ignore` (or `ignore:` in `.k8sfix.yaml`) switches it off, and an annotation that lists
+`all` or `unknown-ignore` itself is not checked.
 
 Example:
 
@@ -37,7 +38,8 @@ def check(
     nearest: Callable[[str], str | None],
 ) -> list[Finding]:
     """A finding for each name of a ``k8sfix.io/ignore`` annotation on an object (or its pod
-    template) that is none of ``checks`` (id to code, matched in any case) nor ``all``."""
+    template) that is none of ``checks`` (id to code, matched in any case) nor ``all``, each once;
+    none on an annotation that lists ``all`` or this check (an opt-out of this check too)."""
     known = {ALL, *(check_id.lower() for check_id in checks), *(code.lower() for code in checks.values())}
     found = []
     for manifest in manifests(documents):
@@ -47,7 +49,10 @@ def check(
             value = _annotation(metadata)
             if value is None:
                 continue
-            for name in _names(value.data):
+            names = [name.lower() for name in _names(value.data)]
+            if {ALL, ID, CODE.lower()} & set(names):
+                continue
+            for name in dict.fromkeys(_names(value.data)):
                 if name.lower() not in known:
                     found.append(_finding(manifest, value, name, nearest(name)))
     return found

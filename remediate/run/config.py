@@ -65,9 +65,10 @@ class Settings:
     schema: bool | None = None
     """The schema check (``K8S100``): True when ``select`` names it, False when ``ignore`` does,
     None when neither (then ``--validate`` decides)."""
-    unknown_ignores: bool = True
-    """The check of ``k8sfix.io/ignore`` names (``K8S101``): on unless ``select`` leaves it out or
-    ``ignore`` names it."""
+    unknown_ignores: bool | None = None
+    """The check of ``k8sfix.io/ignore`` names (``K8S101``): True when ``select`` names it, False
+    when ``select`` leaves it out or ``ignore`` names it, None when neither (it is on, but a run
+    that leaves it alone is still a run of no fixer)."""
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
     for errors found once the options are in use (a template that does not compile)."""
@@ -183,7 +184,7 @@ def _settings(
     )
     named = select is not None or file_select is not None
     schema = False if validation.ID in skipped else (True if named and validation.ID in chosen else None)
-    check_ignores = unknown_ignores.ID in chosen and unknown_ignores.ID not in skipped
+    check_ignores = _named_check(unknown_ignores.ID, chosen, skipped, named=named)
     version = _kubernetes_version(root, where)
     policy = _fix_policy(root, where) if root is not None else FixPolicy()
     catalog = _images(root, where) if root is not None else images.BUILT_IN
@@ -203,6 +204,14 @@ def _settings(
         exclude=exclude,
         extend_exclude=extend_exclude,
     )
+
+
+def _named_check(check: str, chosen: list[str], skipped: set[str], *, named: bool) -> bool | None:
+    """A check that is on unless left out: False when ``ignore`` names it or a ``select`` leaves it
+    out, True when a ``select`` names it, None when no list says (on by default)."""
+    if check in skipped or check not in chosen:
+        return False
+    return True if named else None
 
 
 def _patterns(root: Mapping, key: str, where: _Where) -> tuple[str, ...]:

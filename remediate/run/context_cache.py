@@ -2,25 +2,29 @@
 
 A pre-commit hook consults the whole repository on every commit (``--context-staged``), and
 ``--context DIR`` reads a whole directory: at 24,000 files, parsing them all took 10 s, for a
-commit that changes one. The entries of a context file depend only on its content, its name, the
-namespace its objects default to and the run's pod kinds, so they are kept, by the git blob id of
-the content (which ``git ls-files --stage`` gives for a staged file without reading it, and which
-is computed for a file read from disk), with that name and namespace. A file whose content
-changed has another blob id, so an entry can never be stale; the pod kinds and the k8sfix version
-are the cache's fingerprint, and a cache of another fingerprint is started afresh.
+commit that changes one. The entries of a context file depend only on its content, where it is,
+the name it is shown by, the namespace its objects default to and the run's pod kinds. So they are
+kept under the git blob id of the content (which ``git ls-files --stage`` gives for a staged file
+without reading it, and which is computed for a file read from disk), with its absolute path, its
+shown name and that namespace. A file whose content changed has another blob id, so an entry is
+never stale. The entries of a staged file whose content is not what its blob id says (a crafted
+index, a file cut at the size limit) are not kept. The pod kinds, the k8sfix version and the size
+and time of each of its modules are the cache's fingerprint: a cache of another one starts afresh.
 
 The cache is one JSON file per repository (or working directory) in the user's cache directory:
-``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``; never in the
-repository, which is untrusted input and is not written to. It is written atomically, with the
-entries of the last run only, so it is as large as the repository's context. A cache that cannot be
-read, or holds anything unexpected, counts as empty; one that cannot be written is not kept.
-Entries whose values JSON would not give back exactly (a non-text key, an infinite number) are
-not kept: they are computed on every run. ``--no-cache`` does without it.
+``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``, and only when
+that is an absolute path; never in the repository, which is untrusted input and is not written to.
+It is written atomically, with the entries of the last run only, so it is as large as the
+repository's context. A cache that cannot be read, or holds anything unexpected, counts as empty;
+one that cannot be written is not kept. Entries whose values JSON would not give back exactly (a
+non-text key, an infinite number) are not kept: they are computed on every run. ``--no-cache``
+does without it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -28,6 +32,7 @@ import os
 import tempfile
 from typing import Any
 
+from remediate import __version__
 from remediate.kube.index import IndexedObject
 from remediate.run.results import Problem
 
@@ -43,21 +48,38 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def directory() -> str:
-    """Where caches are kept (see the module docstring)."""
+def directory() -> str | None:
+    """Where caches are kept (see the module docstring); None when that is not an absolute path
+    (no ``HOME``, or a relative setting): a relative one would put the cache in the directory k8sfix
+    runs in, the repository, and there is then no cache."""
     chosen = os.environ.get("K8SFIX_CACHE_DIR")
-    if chosen:
-        return chosen
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "k8sfix")
+    if not chosen:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        chosen = os.path.join(base, "k8sfix")
+    return chosen if os.path.isabs(chosen) else None
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """What identifies the code that makes the entries: the version, and the size and time of every
+    module of the package, so that a changed checkout (an editable install, a new pre-commit
+    ``rev``) starts its caches afresh."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest = hashlib.sha256(__version__.encode())
+    for folder, _, names in sorted(os.walk(package)):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                status = os.stat(os.path.join(folder, name))
+                digest.update(f"{folder}/{name} {status.st_size} {status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 class ContextCache:
     """The cache of one repository: :meth:`get` and :meth:`put` entries, then :meth:`save`."""
 
-    def __init__(self, root: str, fingerprint: str) -> None:
+    def __init__(self, folder: str, root: str, fingerprint: str) -> None:
         name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
-        self.path = os.path.join(directory(), f"context-{name}.json")
+        self.path = os.path.join(folder, f"context-{name}.json")
         self.fingerprint = fingerprint
         self._old = self._load()
         self._new: dict[str, Any] = {}
@@ -76,8 +98,8 @@ class ContextCache:
 
     @staticmethod
     def key(blob: str, name: str, namespace: str) -> str:
-        """The key of the entries of the file ``name`` with the content ``blob``, whose objects
-        that state no namespace are in ``namespace``."""
+        """The key of the entries of the file ``name`` (``absolute path\\0shown name``) with the
+        content ``blob``, whose objects that state no namespace are in ``namespace``."""
         return f"{blob}\0{name}\0{namespace}"
 
     def get(self, key: str) -> Entry | None:
@@ -86,7 +108,7 @@ class ContextCache:
         if stored is None:
             return None
         try:
-            entry = _entry(key.split("\0")[1], stored)
+            entry = _entry(key.split("\0")[2], stored)
         except (TypeError, ValueError, IndexError):
             return None
         self._new[key] = stored
@@ -128,13 +150,25 @@ def _stored(entry: Entry) -> list[Any]:
 
 
 def _entry(file: str, stored: Any) -> Entry:
-    """An entry as :func:`_stored` keeps it, of the file ``file``."""
+    """An entry as :func:`_stored` keeps it, of the file ``file``; ValueError when it is not one."""
     objects, problem = stored
-    found = [
-        IndexedObject(file, kind, api_version, name, namespace, labels, pod_labels, spec)
-        for kind, api_version, name, namespace, labels, pod_labels, spec in objects
-    ]
-    return found, None if problem is None else Problem(*problem)
+    found = []
+    for kind, api_version, name, namespace, labels, pod_labels, spec in objects:
+        if not all(isinstance(text, str) for text in (kind, api_version, name, namespace)):
+            raise ValueError("not an entry")
+        if not _labels(labels) or not (pod_labels is None or _labels(pod_labels)):
+            raise ValueError("not an entry")
+        found.append(IndexedObject(file, kind, api_version, name, namespace, labels, pod_labels, spec))
+    if problem is not None:
+        message, line, column = problem
+        if not isinstance(message, str) or not all(n is None or type(n) is int for n in (line, column)):
+            raise ValueError("not an entry")
+        return found, Problem(message, line, column)
+    return found, None
+
+
+def _labels(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
 def _exact(value: Any) -> bool:

@@ -219,7 +219,7 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
         )
         if unchecked:
             result = replace(result, notes=result.notes + unchecked)
-        if engine.settings.unknown_ignores:
+        if engine.settings.unknown_ignores is not False:
             checks = registry.checks()
             typos = unknown_ignores.check(documents, engine.settings.pod_kinds, checks, registry.nearest)
             result = replace(result, findings=result.findings + tuple(typos))
