@@ -20,9 +20,6 @@ from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kus
 from remediate.output import formats, report
 from remediate.run import (
     bulk,
-    chart_policies,
-    chart_templates,
-    chart_values,
     charts,
     context_cache,
     delivery,
@@ -35,6 +32,9 @@ from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import Engine, Scope, decode, process, write_result
 from remediate.yaml.document import parse_leading
 from remediate.yaml.source import MAX_BYTES, InputError, Source, TooLarge, read_regular
+
+if typing.TYPE_CHECKING:
+    from remediate.run import chart_values
 
 
 @dataclass(frozen=True)
@@ -593,6 +593,8 @@ def _values_out(
 ) -> tuple[chart_values.OutFile | None, charts.Release, Input | None]:
     """The ``--values-out`` file as read (empty when it is new), the release to render with (the
     file as its last values file, when it exists), or an error input saying why it cannot be."""
+    from remediate.run import chart_values  # a run without charts does not import them
+
     here = os.path.abspath(path)
     if len(charts_met) > 1:
         met = ", ".join(charts_met)
@@ -627,6 +629,8 @@ def _chart_fixes(
     template (:mod:`remediate.run.chart_policies`), then in the templates' text what no value
     controls (:mod:`remediate.run.chart_templates`, unsafe), each proven by rendering. With
     ``out`` (``--values-out``), the values fixes go to that file and the chart is not changed."""
+    from remediate.run import chart_policies, chart_values  # a run without charts does not import them
+
     outcome = ChartFixes(chart)
     values_path = os.path.join(root, "values.yaml")
     if not files.inside(values_path, root):  # a link out of the chart: never written through
@@ -759,6 +763,8 @@ def _template_edits(
     """The proven edits of the chart's own templates (not its subcharts': those are fixed through
     the values only), for the fixes that are not made ``elsewhere``; never of a template that is a
     link or lies outside the chart."""
+    from remediate.run import chart_templates  # a run without charts does not import them
+
     edits: dict[str, charts.TemplateEdit] = {}
     for template, entry in checked.items():
         wanted = chart_templates.candidates(entry, elsewhere.get(template, set()))
