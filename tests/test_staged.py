@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from remediate.run import context_cache, staged
-from tests.helpers import k8sfix
+from tests.helpers import k8sfix, write_tree
 
 if shutil.which("git") is None:
     pytest.skip("git is not installed", allow_module_level=True)
@@ -18,6 +18,15 @@ if shutil.which("git") is None:
 
 def git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def staged_repository(root: Path, files: dict[str, str]) -> Path:
+    """A git repository at ``root`` with ``files`` (path to text) written and staged."""
+    root.mkdir(parents=True)
+    write_tree(root, files)
+    git("init", "-q", ".", cwd=root)
+    git("add", "-A", cwd=root)
+    return root
 
 
 def test_the_staged_manifests_are_read_as_staged_not_as_on_disk(
@@ -88,12 +97,7 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
 ) -> None:
     """The second run takes the policy's entries from the cache (no staged content is read), a
     restaged change is seen, --no-cache reads everything, and what is found is the same each time."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git("init", "-q", ".", cwd=repo)
-    (repo / "policy.yaml").write_text(POLICY)
-    (repo / "web.yaml").write_text(WEB)
-    git("add", "-A", cwd=repo)
+    repo = staged_repository(tmp_path / "repo", {"policy.yaml": POLICY, "web.yaml": WEB})
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     args = ("--select", "network-policy", "--context-staged", "web.yaml")
     assert k8sfix(*args, cwd=repo).returncode == 0  # the staged policy covers the pod
@@ -122,12 +126,7 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
 def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git("init", "-q", ".", cwd=repo)
-    (repo / "policy.yaml").write_text(POLICY)
-    (repo / "web.yaml").write_text(WEB)
-    git("add", "-A", cwd=repo)
+    repo = staged_repository(tmp_path / "repo", {"policy.yaml": POLICY, "web.yaml": WEB})
     args = ("--select", "network-policy", "--context-staged", "web.yaml")
     (tmp_path / "cache").mkdir()
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
@@ -149,12 +148,13 @@ def test_a_kustomization_met_from_two_directories_is_not_taken_for_the_other(
     """Two copies of one overlay, at the same path below two directories: the cache keeps each
     one's entry apart (a kustomization's entry holds where it is), so the overlay that relabels
     the pods still stops a policy in its base when the run starts from the other directory."""
-    repo = tmp_path / "repo"
     overlay = "resources: [../base/web.yaml]\nlabels:\n- pairs: {app: other}\n  includeTemplates: true\n"
-    for copy in ("a", "b"):
-        write_files(repo / copy, {"base/web.yaml": WEB, "k/kustomization.yaml": overlay})
-    git("init", "-q", ".", cwd=repo)
-    git("add", "-A", cwd=repo)
+    copies = {
+        f"{copy}/{name}": text
+        for copy in "ab"
+        for name, text in (("base/web.yaml", WEB), ("k/kustomization.yaml", overlay))
+    }
+    repo = staged_repository(tmp_path / "repo", copies)
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     args = ("--select", "network-policy", "--unsafe-fixes", "--diff", "--context-staged", "base/web.yaml")
     for copy in ("a", "b", "a"):
@@ -166,10 +166,7 @@ def test_a_cache_directory_that_is_not_absolute_keeps_no_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No HOME (``~`` stays ``~``) or a relative setting would put the cache in the repository."""
-    repo = tmp_path / "repo"
-    write_files(repo, {"policy.yaml": POLICY, "web.yaml": WEB})
-    git("init", "-q", ".", cwd=repo)
-    git("add", "-A", cwd=repo)
+    repo = staged_repository(tmp_path / "repo", {"policy.yaml": POLICY, "web.yaml": WEB})
     monkeypatch.setenv("K8SFIX_CACHE_DIR", "cache")
     assert k8sfix("--select", "network-policy", "--context-staged", "web.yaml", cwd=repo).returncode == 0
     monkeypatch.delenv("K8SFIX_CACHE_DIR")
@@ -177,9 +174,3 @@ def test_a_cache_directory_that_is_not_absolute_keeps_no_cache(
     monkeypatch.setenv("HOME", "~")
     assert k8sfix("--select", "network-policy", "--context-staged", "web.yaml", cwd=repo).returncode == 0
     assert sorted(p.name for p in repo.iterdir()) == [".git", "policy.yaml", "web.yaml"]
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
-from remediate.kube import kustomize, sandbox, skips, unknown_ignores, validation
+from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import SetupProblem
 from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
@@ -362,8 +362,8 @@ def _entries(
             item = consulted[number]
             blob = item.staged.blob if item.staged else item.data and context_cache.blob_id(item.data)
             if blob:
-                where = os.path.abspath(item.path)  # a kustomization's entry holds its absolute path
-                keys[number] = cache.key(blob, f"{where}\0{item.name}", _default_namespace(item, options))
+                where = os.path.abspath(item.path)
+                keys[number] = cache.key(blob, where, item.name, _default_namespace(item, options))
                 entry = cache.get(keys[number])
                 if entry is not None:
                     found[number] = entry
@@ -864,12 +864,7 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
             sys.stdout.buffer.write(item.data)
             shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)  # the rest of one too large to read
         return source
-    namespace = (
-        default_namespace(item.path, options.namespace)
-        if item.path != "-"
-        else options.namespace or "default"
-    )
-    scope = Scope(index, namespace, from_stdin=item.path == "-")
+    scope = Scope(index, _default_namespace(item, options), from_stdin=item.path == "-")
     if item.template is not None:  # what a chart renders: checked, shown at its template's lines
         checked = process(engine, source, fix=False, scope=scope)
         left = tuple(f for f in checked.findings if f.identity not in item.moved)
@@ -961,21 +956,14 @@ def plain_doc(text: str) -> str:
     return _ROLE.sub(r"`\1`", text).replace("``", "`")
 
 
-CHECKS_WITHOUT_FIXES = (
-    (validation, " On with --validate or --select schema."),
-    (unknown_ignores, " On by default."),
-)
-"""The checks that are no fixer (each module's docstring is its page), with when each is on."""
-
-
 def list_fixers() -> int:
-    """One line per check: the fixers, then the checks without fixes (:data:`CHECKS_WITHOUT_FIXES`)."""
+    """One line per check: the fixers, then the checks without fixes (``registry.CHECKS_WITHOUT_FIXES``)."""
     for fixer in registry.all_fixers():
         summary = plain_doc((sys.modules[fixer.__module__].__doc__ or "").strip().splitlines()[0])
         print(f"{fixer.code}  {fixer.id:<22} {summary}")
-    for module, when in CHECKS_WITHOUT_FIXES:
-        summary = plain_doc((module.__doc__ or "").strip().splitlines()[0])
-        print(f"{module.CODE}  {module.ID:<22} {summary}{when}")
+    for check in registry.CHECKS_WITHOUT_FIXES:
+        summary = plain_doc((check.__doc__ or "").strip().splitlines()[0])
+        print(f"{check.CODE}  {check.ID:<22} {summary} {check.WHEN_ON}")
     return EXIT_CLEAN
 
 
@@ -983,9 +971,9 @@ def explain(name: str) -> int:
     """Print a fixer's docstring, the scanner checks it answers, and its option defaults."""
     from remediate.kube.crosswalk import CROSSWALK
 
-    for module, _ in CHECKS_WITHOUT_FIXES:
-        if name.lower() in (module.ID, module.CODE.lower()):
-            print(f"{module.ID} ({module.CODE})\n\n{plain_doc((module.__doc__ or '').strip())}")
+    for check in registry.CHECKS_WITHOUT_FIXES:
+        if name.lower() in (check.ID, check.CODE.lower()):
+            print(f"{check.ID} ({check.CODE})\n\n{plain_doc((check.__doc__ or '').strip())}")
             return EXIT_CLEAN
     try:
         (fixer_id,) = registry.resolve([name])

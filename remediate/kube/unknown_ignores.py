@@ -29,6 +29,8 @@ from remediate.yaml.document import Document, Mapping, Scalar
 
 CODE = "K8S101"
 ID = "unknown-ignore"
+WHEN_ON = "On by default."
+"""When the check runs (``--list-fixers`` says it)."""
 
 
 def check(
@@ -49,10 +51,10 @@ def check(
             value = _annotation(metadata)
             if value is None:
                 continue
-            names = [name.lower() for name in _names(value.data)]
-            if {ALL, ID, CODE.lower()} & set(names):
+            names = list(dict.fromkeys(_names(value.data)))  # each once, in their order
+            if {ALL, ID, CODE.lower()} & {name.lower() for name in names}:
                 continue
-            for name in dict.fromkeys(_names(value.data)):
+            for name in names:
                 if name.lower() not in known:
                     found.append(_finding(manifest, value, name, nearest(name)))
     return found

@@ -40,6 +40,8 @@ from remediate.yaml.values import to_data
 
 CODE = "K8S100"
 ID = "schema"
+WHEN_ON = "On with --validate or --select schema."
+"""When the check runs (``--list-fixers`` says it)."""
 
 
 @dataclass(frozen=True)

@@ -97,10 +97,11 @@ class ContextCache:
         return entries if isinstance(entries, dict) else {}
 
     @staticmethod
-    def key(blob: str, name: str, namespace: str) -> str:
-        """The key of the entries of the file ``name`` (``absolute path\\0shown name``) with the
-        content ``blob``, whose objects that state no namespace are in ``namespace``."""
-        return f"{blob}\0{name}\0{namespace}"
+    def key(blob: str, path: str, name: str, namespace: str) -> str:
+        """The key of the entries of the file at the absolute ``path`` (a kustomization's entry
+        holds it), shown as ``name``, with the content ``blob``, whose objects that state no
+        namespace are in ``namespace``."""
+        return f"{blob}\0{path}\0{name}\0{namespace}"
 
     def get(self, key: str) -> Entry | None:
         """The entry kept for ``key``; None when there is none (or it is not as written)."""

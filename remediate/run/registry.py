@@ -51,14 +51,17 @@ def by_id() -> dict[str, type[Fixer]]:
     return {fixer.id: fixer for fixer in all_fixers()}
 
 
+CHECKS_WITHOUT_FIXES = (validation, unknown_ignores)
+"""The checks that find without fixing, each a module with ``ID``, ``CODE``, ``WHEN_ON`` and its
+page as its docstring: the schema check of ``--validate``, and unknown names in
+``k8sfix.io/ignore``."""
+
+
 def checks() -> dict[str, str]:
-    """Every check's id and code: the fixers', then the two that find without fixing: the schema
-    check of ``--validate`` (:mod:`remediate.kube.validation`) and unknown names in
-    ``k8sfix.io/ignore`` (:mod:`remediate.kube.unknown_ignores`)."""
+    """Every check's id and code: the fixers', then :data:`CHECKS_WITHOUT_FIXES`."""
     return {
         **{fixer.id: fixer.code for fixer in all_fixers()},
-        validation.ID: validation.CODE,
-        unknown_ignores.ID: unknown_ignores.CODE,
+        **{check.ID: check.CODE for check in CHECKS_WITHOUT_FIXES},
     }
 
 

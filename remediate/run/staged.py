@@ -63,11 +63,11 @@ def staged_manifests() -> list[StagedFile]:
     return found
 
 
-def _shown(absolute: str, here: str = "") -> str:
-    """``absolute`` relative to the current directory when below it, else as it is."""
-    here = here or os.getcwd()
-    if absolute.startswith(here.rstrip(os.sep) + os.sep):
-        return absolute[len(here.rstrip(os.sep)) + 1 :]
+def _shown(absolute: str, here: str) -> str:
+    """``absolute`` relative to the directory ``here`` (the current one) when below it, else as it is."""
+    top = here.rstrip(os.sep) + os.sep
+    if absolute.startswith(top):
+        return absolute[len(top) :]
     relative = os.path.relpath(absolute, here)
     return absolute if relative.startswith(os.pardir) else relative
 
