@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from remediate.yaml.source import InputError
 from remediate.yaml.values import as_json_reads, key_text, scalar_value, to_data
@@ -93,16 +93,20 @@ class Scalar(Node):
 class Mapping(Node):
     """A mapping. ``pairs`` keeps every entry in order; ``get`` sees merge keys (``<<``) too."""
 
-    __slots__ = ("flow", "own", "pairs")
+    __slots__ = ("flow", "merges", "own", "pairs")
 
-    pairs: list[tuple[Node, Node]]
+    pairs: list[tuple[Scalar, Node]]
+    """Each entry's key and value nodes (a key is always a scalar: the parser refuses others)."""
     flow: bool
     own: dict[Any, Node]
+    merges: tuple[Node, ...]
+    """The values of this mapping's merge keys (``<<``), in order: empty for nearly every mapping,
+    so that a lookup of a missing key does not scan the entries for them."""
 
     def get(self, key: Any) -> Node | None:
         """The value node for ``key`` (aliases resolved), looking through merge keys like Kubernetes."""
         node = self.own.get(key)
-        if node is None:
+        if node is None and self.merges:
             for merged in self.merged():
                 node = merged.get(key)
                 if node is not None:
@@ -119,13 +123,12 @@ class Mapping(Node):
     def merged(self) -> list[Mapping]:
         """Mappings merged into this one with ``<<``, in precedence order."""
         result: list[Mapping] = []
-        for key_node, value in self.pairs:
-            if isinstance(key_node, Scalar) and key_node.is_merge_key:
-                value = value.resolve()
-                for source in value.items if isinstance(value, Sequence) else [value]:
-                    merged = source.resolve()
-                    if isinstance(merged, Mapping):
-                        result.append(merged)
+        for value in self.merges:
+            value = value.resolve()
+            for source in value.items if isinstance(value, Sequence) else [value]:
+                merged = source.resolve()
+                if isinstance(merged, Mapping):
+                    result.append(merged)
         return result
 
     def str(self, key: Any) -> str | None:
@@ -408,6 +411,7 @@ def _finish_mapping(node: Mapping, items: list[Node]) -> None:
     pairs = list(zip(items[0::2], items[1::2], strict=True))  # a mapping's events come in key-value pairs
     own: dict[Any, Node] = {}
     first_keys: dict[Any, Node] = {}
+    merges: list[Node] = []
     size = 1
     for key_node, value in pairs:
         size += key_node.size + value.size
@@ -424,6 +428,8 @@ def _finish_mapping(node: Mapping, items: list[Node]) -> None:
                 )
             first_keys[key] = key_node
             own[key] = value
+            if key_node.is_merge_key:
+                merges.append(value)
             value.parent = node
             value.key = key
         else:
@@ -433,8 +439,9 @@ def _finish_mapping(node: Mapping, items: list[Node]) -> None:
                 key_node.line + 1,
                 key_node.column + 1,
             )
-    node.pairs = pairs
+    node.pairs = cast("list[tuple[Scalar, Node]]", pairs)  # every key is a scalar: checked above
     node.own = own
+    node.merges = tuple(merges)
     node.size = size
 
 

@@ -199,33 +199,33 @@ def to_data(node: Node) -> Any:
     """Plain Python data (dict, list, str, int, ...) for a node, resolving aliases and merge keys.
 
     Aliased nodes become one shared object, so building is linear in the size of the text even for
-    documents built to explode (the parser refuses those before anything walks them).
+    documents built to explode (the parser refuses those before anything walks them). Only nodes
+    under an anchor (``shared``) can be reached twice, so only they are remembered once built.
     """
-    return _build(node, {})
-
-
-def _build(node: Node, memo: dict[int, Any]) -> Any:
     from remediate.yaml.document import Alias, Mapping, Scalar, Sequence
 
-    while isinstance(node, Alias):
-        node = node.target
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    if isinstance(node, Scalar):
-        return node.data
-    if isinstance(node, Mapping):
-        result: dict[Any, Any] = {}
-        memo[key] = result
-        for merged in reversed(node.merged()):
-            result.update(_build(merged, memo))
-        for key_node, value_node in node.pairs:
-            assert isinstance(key_node, Scalar)  # the parser refuses other keys
-            if not key_node.is_merge_key:
-                result[key_node.key_value] = _build(value_node, memo)
-        return result
-    assert isinstance(node, Sequence)
-    items: list[Any] = []
-    memo[key] = items
-    items.extend(_build(item, memo) for item in node.items)
-    return items
+    memo: dict[int, Any] = {}
+
+    def build(node: Node) -> Any:
+        while type(node) is Alias:
+            node = node.target
+        if type(node) is Scalar:
+            return node.data
+        if node.shared and id(node) in memo:
+            return memo[id(node)]
+        built: Any
+        if type(node) is Mapping:
+            built = {}
+            for merged in reversed(node.merged()) if node.merges else ():
+                built.update(build(merged))
+            for key_node, value_node in node.pairs:
+                if not key_node.is_merge_key:
+                    built[key_node.key_value] = build(value_node)
+        else:
+            assert type(node) is Sequence
+            built = [build(item) for item in node.items]
+        if node.shared:
+            memo[id(node)] = built
+        return built
+
+    return build(node)
