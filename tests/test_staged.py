@@ -123,6 +123,51 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     assert context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another").get("anything") is None
 
 
+def test_the_runs_own_files_are_kept_too_and_one_edited_while_read_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run over the same files parses none of them for the index; a file changed on disk
+    is read again; a file edited between its blob id and its reading keeps no entry (which would
+    give the new content's objects for the old content's id)."""
+    from remediate.cli import commands
+
+    (tmp_path / "repo").mkdir()
+    repo = write_tree(tmp_path / "repo", {"policy.yaml": POLICY, "web.yaml": WEB})
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    summarized: list[str] = []
+    summaries = commands._summaries
+
+    def counting(item: commands.Input, *args: object) -> object:
+        summarized.append(os.path.basename(item.name))
+        return summaries(item, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commands, "_summaries", counting)
+    args = ("--select", "network-policy", "--jobs", "1", ".")  # in this process, where it is counted
+    assert k8sfix(*args, cwd=repo).returncode == 0  # the policy covers the pod
+    assert sorted(summarized) == ["policy.yaml", "web.yaml"]
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    assert sorted(summarized) == ["policy.yaml", "web.yaml"]  # both from the cache
+    assert k8sfix(*args, "--no-cache", cwd=repo).returncode == 0
+    assert len(summarized) == 4
+
+    loaded = commands._loaded
+    other = POLICY.replace("app: web", "app: other")
+
+    def edited_meanwhile(item: commands.Input) -> commands.Input:
+        if os.path.basename(item.name) == "policy.yaml":
+            (repo / "policy.yaml").write_text(other)
+        return loaded(item)
+
+    (repo / "policy.yaml").write_text(POLICY.replace("name: web", "name: web-2"))  # not in the cache
+    monkeypatch.setattr(commands, "_loaded", edited_meanwhile)
+    assert k8sfix(*args, cwd=repo).returncode == 1  # indexed as edited: it covers the pod no more
+    monkeypatch.setattr(commands, "_loaded", loaded)
+    (repo / "policy.yaml").write_text(POLICY.replace("name: web", "name: web-2"))
+    del summarized[:]
+    assert k8sfix(*args, cwd=repo).returncode == 0  # the content of that id is read, not served
+    assert summarized == ["policy.yaml"]
+
+
 def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -352,16 +352,18 @@ def _index(
 def _entries(
     settings: configuration.Settings, options: RunOptions, consulted: list[Input], inputs: int, jobs: int
 ) -> list[context_cache.Entry]:
-    """The index entries of each file ``consulted``, in order; those of the files after the first
-    ``inputs`` (the context) come from the context cache when it has them, and go into it."""
-    cache = _context_cache(settings, options, consulted[inputs:]) if len(consulted) > inputs else None
+    """The index entries of each file ``consulted``, in order (the first ``inputs`` are the run's
+    own files, the rest its context); they come from the context cache when it has them, and go
+    into it."""
+    cache = _context_cache(settings, options, consulted[inputs:])
     found: dict[int, context_cache.Entry] = {}
     keys: dict[int, str] = {}
+    blobs: dict[int, str] = {}
     if cache is not None:
-        for number in range(inputs, len(consulted)):
-            item = consulted[number]
-            blob = item.staged.blob if item.staged else item.data and context_cache.blob_id(item.data)
+        for number, item in enumerate(consulted):
+            blob = _blob(item)
             if blob:
+                blobs[number] = blob
                 where = os.path.abspath(item.path)
                 keys[number] = cache.key(blob, where, item.name, _default_namespace(item, options))
                 entry = cache.get(keys[number])
@@ -373,31 +375,36 @@ def _entries(
     for number, data in zip(unread, read, strict=True):
         consulted[number] = dataclasses.replace(consulted[number], data=data)
     worked = bulk.ordered_map(_index_work, (settings, options), [consulted[n] for n in missing], jobs=jobs)
-    for number, entry in zip(missing, worked, strict=True):
+    for number, (entry, blob) in zip(missing, worked, strict=True):
         found[number] = entry
-        item = consulted[number]
-        if cache is not None and number in keys and _true_blob(item):
+        if cache is not None and number in keys and blob == blobs[number]:
             cache.put(keys[number], entry)
     if cache is not None:
         cache.save()
     return [found[number] for number in range(len(consulted))]
 
 
-def _true_blob(item: Input) -> bool:
-    """True unless ``item`` is a staged file whose content is not what git's index says its blob
-    id is (a crafted index, or a file cut at the size limit): its entries are not kept, as they
-    would be served for the real content of that id."""
-    if item.staged is None:
-        return True
-    return item.data is not None and context_cache.blob_id(item.data) == item.staged.blob
+def _blob(item: Input) -> str | None:
+    """The git blob id of ``item``'s content: git's index gives a staged file's; a file on disk not
+    read yet is read for it (and its bytes dropped: the pass that works on it reads it again, so a
+    run does not hold every file). None for a file that cannot be read."""
+    if item.staged is not None:
+        return item.staged.blob
+    if item.unread:
+        try:
+            data, _ = read_regular(item.path)
+        except OSError:  # TooLarge too: the pass that works on it says why
+            return None
+        return context_cache.blob_id(data)
+    return None if item.data is None else context_cache.blob_id(item.data)
 
 
 def _context_cache(
     settings: configuration.Settings, options: RunOptions, context: list[Input]
 ) -> context_cache.ContextCache | None:
-    """The cache of the run's context files (None with ``--no-cache``, or without a cache directory
-    given as an absolute path): the repository's, when they are staged manifests, else the current
-    directory's."""
+    """The cache of the index entries of the run's files and context (None with ``--no-cache``, or
+    without a cache directory given as an absolute path): the repository's, when the context is
+    staged manifests, else the current directory's."""
     folder = context_cache.directory()
     if not options.cache or folder is None:
         return None
@@ -815,10 +822,16 @@ def _loaded(item: Input) -> Input:
 
 def _index_work(
     state: tuple[configuration.Settings, RunOptions], item: Input
-) -> tuple[list[IndexedObject], Problem | None]:
-    """The index entries of one file, in this process or a worker (see :mod:`remediate.run.bulk`)."""
+) -> tuple[context_cache.Entry, str | None]:
+    """The index entries of one file, in this process or a worker (see :mod:`remediate.run.bulk`),
+    and the blob id of the content they were made of (None: none was read). The cache keeps them
+    only under that id: a file that changed since its id was taken (a file on disk edited during
+    the run; a staged file whose content is not what git's index claims, crafted or cut at the
+    size limit) has its entries made of other content, which must not be served for that id."""
     settings, options = state
-    return _summaries(item, settings, options)
+    item = _loaded(item)
+    blob = None if item.data is None else context_cache.blob_id(item.data)
+    return _summaries(item, settings, options), blob
 
 
 def _summaries(

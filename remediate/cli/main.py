@@ -262,8 +262,9 @@ def main(
         typer.Option(
             "--no-cache",
             help=(
-                "Parse every --context and staged file again, instead of taking what the last run found "
-                "in the same content from the user's cache directory (K8SFIX_CACHE_DIR)."
+                "Parse every file again for what other files' fixes consult (names, labels, selectors, "
+                "policies), instead of taking what the last run found in the same content from the "
+                "user's cache directory (K8SFIX_CACHE_DIR)."
             ),
         ),
     ] = False,

@@ -1,21 +1,25 @@
-"""The index entries of context files, kept between runs, so that a pre-commit run stays fast.
+"""The index entries of a run's files, kept between runs, so that a pre-commit run stays fast.
 
 A pre-commit hook consults the whole repository on every commit (``--context-staged``), and
 ``--context DIR`` reads a whole directory: at 24,000 files, parsing them all took 10 s, for a
-commit that changes one. The entries of a context file depend only on its content, where it is,
+commit that changes one. A run over a repository parses each file twice, once for the index
+(what other files' fixes consult) and once to fix it; run again, the first parse is saved for
+every file that did not change. The entries of a file depend only on its content, where it is,
 the name it is shown by, the namespace its objects default to and the run's pod kinds. So they are
 kept under the git blob id of the content (which ``git ls-files --stage`` gives for a staged file
 without reading it, and which is computed for a file read from disk), with its absolute path, its
 shown name and that namespace. A file whose content changed has another blob id, so an entry is
-never stale. The entries of a staged file whose content is not what its blob id says (a crafted
-index, a file cut at the size limit) are not kept. The pod kinds, the k8sfix version and the size
-and time of each of its modules are the cache's fingerprint: a cache of another one starts afresh.
+never stale. Entries are kept only under the blob id of the content they were made of: those of
+a staged file whose content is not what git's index says (a crafted index, a file cut at the size
+limit), or of a file edited while the run read it, are not kept. The pod kinds, the k8sfix
+version and the size and time of each of its modules are the cache's fingerprint: a cache of
+another one starts afresh.
 
 The cache is one JSON file per repository (or working directory) in the user's cache directory:
 ``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``, and only when
 that is an absolute path; never in the repository, which is untrusted input and is not written to.
-It is written atomically, with the entries of the last run only, so it is as large as the
-repository's context. A cache that cannot be read, or holds anything unexpected, counts as empty;
+It is written atomically, with the entries of the last run only, so it is as large as what that
+run read. A cache that cannot be read, or holds anything unexpected, counts as empty;
 one that cannot be written is not kept. Entries whose values JSON would not give back exactly (a
 non-text key, an infinite number) are not kept: they are computed on every run. ``--no-cache``
 does without it.
