@@ -90,6 +90,8 @@ CROSSWALK: dict[str, dict[str, tuple[str, ...]]] = {
 def kube_score_ignores(check_ids: str) -> set[str]:
     """The k8sfix fixer ids that a ``kube-score/ignore`` annotation value switches off."""
     wanted = {part.strip() for part in check_ids.split(",") if part.strip()}
+    if not wanted:
+        return set()
     return {
         fixer for fixer, scanners in CROSSWALK.items() if wanted.intersection(scanners.get("kube-score", ()))
     }

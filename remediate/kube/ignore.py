@@ -35,11 +35,18 @@ def _places(manifest: Manifest, pod_kinds: tuple[PodKind, ...]) -> tuple[Mapping
 def listed(metadata: Iterable[Mapping | None], annotation: str) -> set[str]:
     """The comma-separated names an annotation lists on any of these metadata mappings."""
     return {
-        part.strip()
-        for node in metadata
-        for part in annotations_of(node).get(annotation, "").split(",")
-        if part.strip()
+        part.strip() for node in metadata for part in _annotation(node, annotation).split(",") if part.strip()
     }
+
+
+def _annotation(metadata: Mapping | None, annotation: str) -> str:
+    """The text of one annotation of a metadata mapping ('' when it has none): what
+    :func:`~remediate.kube.k8s.annotations_of` gives for it, without reading every other one (each
+    object is asked for two, by every check of every pass)."""
+    annotations = metadata.get("annotations") if metadata is not None else None
+    if not isinstance(annotations, Mapping) or annotation not in annotations.own:
+        return ""
+    return annotations_of(metadata).get(annotation, "")
 
 
 def kube_score_checks(manifest: Manifest, pod_metadata: Mapping | None) -> set[str]:

@@ -94,7 +94,8 @@ class Manifest:
     kind: str
     api_version: str
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
-    """What checks work out once per object and share (the workload guard's problems)."""
+    """What checks work out once per object and share (its pod template, the workload guard's
+    problems)."""
 
     @property
     def metadata(self) -> Mapping | None:
@@ -234,7 +235,16 @@ def follow(node: Node | None, path: tuple[str, ...]) -> Node | None:
 
 
 def pod_template(manifest: Manifest, kinds: tuple[PodKind, ...]) -> PodTemplate | None:
-    """The pod spec and pod metadata of a pod-bearing object, or None for other objects."""
+    """The pod spec and pod metadata of a pod-bearing object, or None for other objects (worked
+    out once per object and ``kinds``: every fixer asks)."""
+    known = manifest.memo.get("pod_template")
+    if known is not None and known[0] is kinds:
+        return known[1]
+    manifest.memo["pod_template"] = (kinds, template := _pod_template(manifest, kinds))
+    return template
+
+
+def _pod_template(manifest: Manifest, kinds: tuple[PodKind, ...]) -> PodTemplate | None:
     entry = pod_kind(manifest, kinds)
     if entry is None:
         return None

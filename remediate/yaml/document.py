@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from remediate.yaml.source import InputError
-from remediate.yaml.values import as_json_reads, key_text, scalar_value, to_data
+from remediate.yaml.values import as_json_reads, key_text, plain_value, scalar_value, to_data
 
 MAX_DEPTH = 256
 """Deepest nesting accepted. Real manifests stay far below it (CRD schemas reach about 60)."""
@@ -46,13 +46,13 @@ class Node:
     shared: bool
     size: int
 
-    def _place(self, event: Any) -> None:
+    def _place(self, event: Any, tag: str | None) -> None:
         mark = event.start_mark
         self.start = mark.index
         self.line = mark.line
         self.column = mark.column
-        self.anchor = getattr(event, "anchor", None)
-        self.tag = getattr(event, "tag", None)
+        self.anchor = event.anchor
+        self.tag = tag
         self.parent = None
         self.key = None
         self.shared = False
@@ -111,7 +111,7 @@ class Mapping(Node):
                 node = merged.get(key)
                 if node is not None:
                     break
-        return node.resolve() if node is not None else None
+        return node.target if type(node) is Alias else node  # resolve(), without a call per lookup
 
     def key_node(self, key: Any) -> Node | None:
         """The key node of this mapping's own entry ``key``."""
@@ -181,20 +181,6 @@ class Document:
         if self._data is _UNBUILT:
             self._data = to_data(self.root)
         return self._data
-
-
-def _events(text: str) -> Iterator[Any]:
-    """The parse events of ``text`` from libyaml, through ruamel.yaml's C parser itself: ruamel's
-    ``YAML().parse`` wraps the same calls in a generator of its own (a tenth of the parsing time),
-    and its shared ``YAML`` instance keeps a record of every stream it parsed."""
-    from ruamel.yaml.cyaml import CParser
-
-    parser = CParser(text)
-    try:
-        while parser.check_event():
-            yield parser.get_event()
-    finally:
-        parser.dispose()
 
 
 def _mark_error(exc: Exception, text: str) -> InputError:
@@ -284,7 +270,12 @@ def parse(text: str) -> list[Document]:
 
 
 def _compose(text: str) -> Iterator[Document]:
+    """The documents of ``text``, composed from the parse events of libyaml, through ruamel.yaml's
+    C parser itself (ruamel's ``YAML().parse`` wraps the same calls in a generator of its own, and
+    its shared ``YAML`` instance keeps a record of every stream it parsed). This loop is where most
+    of the parsing time goes, so it calls as little as it can."""
     from ruamel.yaml import events
+    from ruamel.yaml.cyaml import CParser
 
     parsed, masked = _mask_surrogates(text)
 
@@ -292,7 +283,8 @@ def _compose(text: str) -> Iterator[Document]:
     mapping_start = events.MappingStartEvent
     sequence_start = events.SequenceStartEvent
     alias_event = events.AliasEvent
-    collection_end = (events.MappingEndEvent, events.SequenceEndEvent)
+    mapping_end = events.MappingEndEvent
+    sequence_end = events.SequenceEndEvent
     document_start = events.DocumentStartEvent
     document_end = events.DocumentEndEvent
 
@@ -305,68 +297,81 @@ def _compose(text: str) -> Iterator[Document]:
     explicit_start = False
     index = 0
 
-    def add(node: Node) -> None:
-        nonlocal root
-        if children:
-            children[-1].append(node)
-        else:
-            root = node
-
-    for event in _events(parsed):
-        kind = type(event)
-        node: Node
-        if kind is scalar_event:
-            node = _scalar(event, text, masked)
-            if node.anchor:
-                anchors[node.anchor] = node
-            add(node)
-        elif kind is mapping_start or kind is sequence_start:
-            node = _collection(event, kind is mapping_start, len(stack))
-            if node.anchor:
-                anchors[node.anchor] = node
-                node.end = -1  # marks it incomplete: an alias to it now would be recursive
-            add(node)
-            stack.append(node)
-            children.append([])
-        elif kind in collection_end:
-            _finish(stack.pop(), children.pop(), event.end_mark.index)
-        elif kind is alias_event:
-            node = _alias(event, anchors)
-            aliased.append(node.target)
-            add(node)
-        elif kind is document_start:
-            doc_start = event.start_mark.index
-            explicit_start = bool(getattr(event, "explicit", False))
-            root = None
-            anchors = {}
-            aliased = []
-        elif kind is document_end:
-            assert root is not None
-            _check_expansion(root, aliased)
-            for target in aliased:
-                _mark_shared(target)
-            yield Document(index, root, doc_start, event.end_mark.index, explicit_start)
-            index += 1
+    parser = CParser(parsed)
+    next_event = parser.get_event
+    try:
+        while (event := next_event()) is not None:  # None after the stream's end
+            kind = type(event)
+            node: Node
+            if kind is scalar_event:
+                node = _scalar(event, text, masked)
+                if node.anchor:
+                    anchors[node.anchor] = node
+                if children:
+                    children[-1].append(node)
+                else:
+                    root = node
+            elif kind is mapping_start or kind is sequence_start:
+                node = _collection(event, kind is mapping_start, len(stack))
+                if node.anchor:
+                    anchors[node.anchor] = node
+                    node.end = -1  # marks it incomplete: an alias to it now would be recursive
+                if children:
+                    children[-1].append(node)
+                else:
+                    root = node
+                stack.append(node)
+                children.append([])
+            elif kind is mapping_end or kind is sequence_end:
+                _finish(stack.pop(), children.pop(), event.end_mark.index)
+            elif kind is alias_event:
+                node = _alias(event, anchors)
+                aliased.append(node.target)
+                if children:
+                    children[-1].append(node)
+                else:
+                    root = node
+            elif kind is document_start:
+                doc_start = event.start_mark.index
+                explicit_start = bool(getattr(event, "explicit", False))
+                root = None
+                anchors = {}
+                aliased = []
+            elif kind is document_end:
+                assert root is not None
+                _check_expansion(root, aliased)
+                for target in aliased:
+                    _mark_shared(target)
+                yield Document(index, root, doc_start, event.end_mark.index, explicit_start)
+                index += 1
+    finally:
+        parser.dispose()
 
 
 def _scalar(event: Any, text: str, masked: list[int]) -> Scalar:
     """The node of a scalar event (its value decoded from the JSON text where surrogates were masked)."""
     node = Scalar()
-    node._place(event)
+    tag = event.ctag  # ruamel's Tag (its ``tag`` property makes the text on every read)
+    tag = None if tag is None else str(tag)
+    node._place(event, tag)
     node.end = event.end_mark.index
-    node.value = event.value
+    value = event.value
     if masked and bisect.bisect_left(masked, node.start) < bisect.bisect_left(masked, node.end):
-        node.value = _json_string(text[node.start : node.end], node.line, node.column)
-    node.style = event.style or ""
-    node.data = as_json_reads(scalar_value(node.value, node.style, node.tag))
-    node.is_merge_key = node.value == "<<" and not node.style and node.tag is None
+        value = _json_string(text[node.start : node.end], node.line, node.column)
+    node.value = value
+    style = node.style = event.style or ""
+    plain = not style and tag is None
+    data = plain_value(value) if plain else scalar_value(value, style, tag)
+    node.data = as_json_reads(data) if type(data) is float else data
+    node.is_merge_key = plain and value == "<<"
     return node
 
 
 def _collection(event: Any, mapping: bool, depth: int) -> Mapping | Sequence:
     """The (still empty) node of a mapping or sequence start; refused beyond :data:`MAX_DEPTH`."""
     node: Mapping | Sequence = Mapping() if mapping else Sequence()
-    node._place(event)
+    tag = event.ctag
+    node._place(event, None if tag is None else str(tag))
     node.flow = bool(event.flow_style)
     if depth >= MAX_DEPTH:
         raise InputError(
@@ -400,7 +405,7 @@ def _alias(event: Any, anchors: dict[str, Node]) -> Alias:
     if target.end == -1:
         raise InputError(f"recursive alias *{event.anchor}", mark.line + 1, mark.column + 1)
     node = Alias()
-    node._place(event)
+    node._place(event, None)
     node.end = event.end_mark.index
     node.target = target
     node.size = target.size
@@ -410,15 +415,20 @@ def _alias(event: Any, anchors: dict[str, Node]) -> Alias:
 def _finish_mapping(node: Mapping, items: list[Node]) -> None:
     pairs = list(zip(items[0::2], items[1::2], strict=True))  # a mapping's events come in key-value pairs
     own: dict[Any, Node] = {}
-    first_keys: dict[Any, Node] = {}
     merges: list[Node] = []
     size = 1
     for key_node, value in pairs:
         size += key_node.size + value.size
         if isinstance(key_node, Scalar):
-            key = key_node.key_value = key_text(scalar_value(key_node.value, key_node.style, key_node.tag))
-            if key in first_keys:
-                first = first_keys[key]
+            data = key_node.data  # a text key is its own key; others are read as Kubernetes reads keys
+            key = (
+                data
+                if type(data) is str
+                else key_text(scalar_value(key_node.value, key_node.style, key_node.tag))
+            )
+            key_node.key_value = key
+            if key in own:
+                first = next(earlier for earlier, _ in pairs if getattr(earlier, "key_value", None) == key)
                 raise InputError(
                     f'duplicate key "{key_node.value}" (first defined at line {first.line + 1}, '
                     f"column {first.column + 1}); Kubernetes tools disagree on which one wins, "
@@ -426,7 +436,6 @@ def _finish_mapping(node: Mapping, items: list[Node]) -> None:
                     key_node.line + 1,
                     key_node.column + 1,
                 )
-            first_keys[key] = key_node
             own[key] = value
             if key_node.is_merge_key:
                 merges.append(value)
