@@ -36,6 +36,10 @@ FIXED_IDENTITY = {
     "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
 }
 
+pytestmark = pytest.mark.xdist_group("pre-commit")
+"""One worker runs them all: the hook repository is locked while a module uses it, so a second
+worker would only wait for the lock."""
+
 pytest.importorskip("pre_commit", reason="pre-commit is in the test extra: pip install -e '.[test]'")
 if shutil.which("git") is None:
     pytest.skip("git is not installed", allow_module_level=True)
