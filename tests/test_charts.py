@@ -735,3 +735,44 @@ def test_a_template_edit_finds_the_container_after_one_switched_off(tmp_path: Pa
     assert text.count("resources:") == 1
     assert text.index("- name: web") < text.index("          resources:\n            requests:")
     assert sidecar in text
+
+
+def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run over the same chart takes what the first learnt (the same fixes, no learning
+    renders); a changed template, --no-cache and a damaged cache file each make it learn again."""
+    from remediate.run import chart_values
+
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    learnt: list[str] = []  # one entry for each learning (its first, outermost render)
+    learn = chart_values._learn
+    depth = [0]
+
+    def counting(root: str, *args: object) -> None:
+        if not depth[0]:
+            learnt.append(root)
+        depth[0] += 1
+        try:
+            learn(root, *args)  # type: ignore[arg-type]
+        finally:
+            depth[0] -= 1
+
+    monkeypatch.setattr(chart_values, "_learn", counting)
+    root = copied(tmp_path, CORPUS / "helm" / "prometheus-pushgateway")
+    first = k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
+    assert len(learnt) == 1 and first.stdout.count(b"+++ b/") > 0
+    again = k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
+    assert (again.stdout, again.stderr, len(learnt)) == (first.stdout, first.stderr, 1)
+    assert k8sfix("--diff", "--unsafe-fixes", "--no-cache", root.name, cwd=tmp_path).stdout == first.stdout
+    assert len(learnt) == 2
+    (cache_file,) = (tmp_path / "cache").glob("learning-*.json")
+    cache_file.write_text('{"key": 1, "places": "not places"}')
+    assert k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path).stdout == first.stdout
+    assert len(learnt) == 3
+    template = next((root / "templates").glob("deployment.yaml"))
+    template.write_text(template.read_text() + "\n")
+    k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
+    assert len(learnt) == 4
+    k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
+    assert len(learnt) == 4

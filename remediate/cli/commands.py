@@ -547,7 +547,9 @@ def _charts(
             )
             rendered.append(Input(name, name, error=message))
             continue
-        fixes = _chart_fixes(engine, root, shown, release, chart, fixing=options.fixing, out=out)
+        fixes = _chart_fixes(
+            engine, root, shown, release, chart, fixing=options.fixing, out=out, cache=options.cache
+        )
         rendered.extend(fixes.inputs)
         if fixes.inputs:  # the chart's values.yaml is one of them
             kept = [c for c in kept if os.path.abspath(c.path) != os.path.join(root, "values.yaml")]
@@ -631,11 +633,13 @@ def _chart_fixes(
     *,
     fixing: bool,
     out: chart_values.OutFile | None = None,
+    cache: bool = True,
 ) -> ChartFixes:
     """The fixes of a chart: in its values (:mod:`remediate.run.chart_values`), then a policy
     template (:mod:`remediate.run.chart_policies`), then in the templates' text what no value
     controls (:mod:`remediate.run.chart_templates`, unsafe), each proven by rendering. With
-    ``out`` (``--values-out``), the values fixes go to that file and the chart is not changed."""
+    ``out`` (``--values-out``), the values fixes go to that file and the chart is not changed;
+    ``cache``: what the values control may come from an earlier run (:mod:`remediate.run.learning_cache`)."""
     from remediate.run import chart_policies, chart_values  # a run without charts does not import them
 
     outcome = ChartFixes(chart)
@@ -646,7 +650,7 @@ def _chart_fixes(
     if values is None:
         return outcome
     checked = chart_values.checked_templates(engine, chart, release.namespace)
-    fix = chart_values.fix_values(chart, release, values, checked, out)
+    fix = chart_values.fix_values(chart, release, values, checked, out, cache=cache)
     target = out.source if out is not None else values
     text, findings, after = target.text, [], chart
     lines = chart_values.key_lines(values.text if out is None or fix is None else fix.text)

@@ -263,8 +263,9 @@ def main(
             "--no-cache",
             help=(
                 "Parse every file again for what other files' fixes consult (names, labels, selectors, "
-                "policies), instead of taking what the last run found in the same content from the "
-                "user's cache directory (K8SFIX_CACHE_DIR)."
+                "policies), and learn again which values of a Helm chart control which fields, instead "
+                "of taking what the last run found in the same content from the user's cache directory "
+                "(K8SFIX_CACHE_DIR)."
             ),
         ),
     ] = False,

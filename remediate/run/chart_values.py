@@ -31,7 +31,7 @@ from typing import Any
 from remediate.kube.findings import Finding
 from remediate.kube.index import RunIndex, summarize
 from remediate.kube.k8s import BUILTIN_POD_KINDS
-from remediate.run import chart_gates, helm_worker
+from remediate.run import chart_gates, helm_worker, learning_cache
 from remediate.run.charts import (
     Release,
     Rendered,
@@ -140,12 +140,17 @@ def _copy(value: Any) -> Any:
 
 
 def controlled_places(
-    root: str, release: Release, values: dict[str, Any]
+    root: str, release: Release, values: dict[str, Any], *, cache: bool = True
 ) -> dict[tuple[str, ...], list[Place]]:
     """Where each values mapping is rendered, found by rendering the chart with every mapping
     marked. A marker can break a template (a mapping the template reads entry by entry, such as an
     image's ``registry`` and ``tag``): the templates that no longer render or parse are rendered
-    again with half the markers, and so on, so that each key is learnt where it can be."""
+    again with half the markers, and so on, so that each key is learnt where it can be. With
+    ``cache``, what an earlier run learnt of the same chart is taken (:mod:`remediate.run.learning_cache`)."""
+    digest = learning_cache.key(root, release, values, (MAX_KEYS, MARKER)) if cache else None
+    known = learning_cache.get(root, digest) if digest else None
+    if known is not None:
+        return known
     keys = list(values_keys(values))[:MAX_KEYS]
     places: dict[tuple[str, ...], list[Place]] = {}
     try:
@@ -155,6 +160,8 @@ def controlled_places(
     shapes = {template: _shapes(text) for template, text in plain.templates.items()}
     budget = _Budget(time.monotonic() + LEARNING_SECONDS)
     _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes, budget)
+    if digest and not budget.spent():  # a learning cut short is not what the chart says
+        learning_cache.put(root, digest, places)
     return places
 
 
@@ -269,7 +276,13 @@ class OutFile:
 
 
 def fix_values(
-    chart: Rendered, release: Release, values: Source, checked: dict[str, Checked], out: OutFile | None = None
+    chart: Rendered,
+    release: Release,
+    values: Source,
+    checked: dict[str, Checked],
+    out: OutFile | None = None,
+    *,
+    cache: bool = True,
 ) -> ValuesFix | None:
     """The values fix of a chart's applied findings (see the module docstring), ``chart`` as it
     renders now (linted): with no ``rendered`` chart when none could be made; None when the values
@@ -286,7 +299,7 @@ def fix_values(
         return None
     subcharts = subchart_defaults(root)
     values_data = with_subcharts(to_data(values_root), subcharts)
-    places = controlled_places(root, release, values_data)
+    places = controlled_places(root, release, values_data, cache=cache)
     owners = {place: key for key, found in places.items() for place in found}
     leaves = {key for key in places if is_leaf(values_data, key)}
     gates = _gates(root, release, values_data) if out is None else {}

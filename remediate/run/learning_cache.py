@@ -1,0 +1,151 @@
+"""Where a chart's values are rendered, kept between runs: learning it is most of a chart's time.
+
+:func:`remediate.run.chart_values.controlled_places` renders a chart twenty times or more to learn
+which values key controls which rendered field (about 0.3 s for a chart of the Prometheus
+community's). What it learns depends only on the chart's files, the release (its values files'
+content, ``--set`` values, namespace and name), the values it starts from, the renderer (the
+helm-python-sdk's version, or the ``helm`` binary) and k8sfix's own code. A digest of all of those
+is the key, and the places learnt are kept under it, so that a run over a chart that did not change
+(CI, a second pre-commit run) renders it only to check it.
+
+Each chart directory has one cache file, holding what its last learning found, in the context
+cache's directory (:func:`remediate.run.context_cache.directory`: never in the repository). It is
+written atomically. A chart with a link in it, a file that cannot be read, or a learning cut short
+by its time budget is not kept. A file that cannot be read, or holds anything unexpected, counts
+as none; ``--no-cache`` does without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from remediate.run import context_cache
+from remediate.run.charts import Release, engine
+from remediate.yaml.model import YamlPath
+from remediate.yaml.source import read_regular
+
+FORMAT = 1
+"""The layout of the cache file; a change to it starts every cache afresh."""
+
+Places = dict[tuple[str, ...], list[tuple[str, int, YamlPath]]]
+"""What learning finds (:func:`remediate.run.chart_values.controlled_places`)."""
+
+
+def key(root: str, release: Release, values: dict[str, Any], settings: tuple[Any, ...]) -> str | None:
+    """The digest of what learning the chart at ``root`` depends on (``settings``: the learner's
+    own, such as how many keys it marks); None when some of it cannot be read, or the chart holds
+    a link (whose target is outside what is digested), and nothing is kept."""
+    digest = hashlib.sha256(repr((FORMAT, context_cache.code_fingerprint(), _renderer(), settings)).encode())
+    for folder, folders, names in os.walk(root):
+        folders.sort()
+        for name in sorted(names + [f for f in folders if os.path.islink(os.path.join(folder, f))]):
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                return None
+            content = _content(path)
+            if content is None:
+                return None
+            digest.update(
+                f"{os.path.relpath(path, root)}\0{len(content)}\0".encode("utf-8", "surrogateescape")
+            )
+            digest.update(content)
+    for path in release.values_files:
+        content = _content(path)
+        if content is None:
+            return None
+        digest.update(b"values file\0%d\0" % len(content) + content)
+    release_text = repr((release.set_values, release.namespace, release.name, values))
+    digest.update(release_text.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _content(path: str) -> bytes | None:
+    try:
+        return read_regular(path)[0]
+    except OSError:  # TooLarge, a FIFO, a device: not read, nothing kept
+        return None
+
+
+def _renderer() -> str:
+    """Which Helm renders: the SDK's version, or the binary's path, size and time."""
+    renderer: Callable[..., Any] | None = engine()
+    if renderer is None:
+        return ""
+    if renderer.__name__ == "_render_with_sdk":
+        return f"sdk {importlib.metadata.version('helm-python-sdk')}"
+    binary = shutil.which("helm") or ""
+    status = os.stat(binary) if binary else None
+    return f"helm {binary} {status.st_size if status else 0} {status.st_mtime_ns if status else 0}"
+
+
+def _file(root: str) -> str | None:
+    folder = context_cache.directory()
+    if folder is None:
+        return None
+    name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return os.path.join(folder, f"learning-{name}.json")
+
+
+def get(root: str, digest: str) -> Places | None:
+    """What the last learning of the chart at ``root`` found, when it was made under ``digest``."""
+    path = _file(root)
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as stream:
+            stored = json.load(stream)
+        if stored["key"] != digest:
+            return None
+        return _places(stored["places"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _places(stored: Any) -> Places:
+    """The places as :func:`put` keeps them; ValueError when they are not."""
+    places: Places = {}
+    for values_key, found in stored:
+        if not all(isinstance(part, str) for part in values_key):
+            raise ValueError("not a key")
+        places[tuple(values_key)] = []
+        for template, document, path in found:
+            if not isinstance(template, str) or type(document) is not int:
+                raise ValueError("not a place")
+            if not all(type(part) in (str, int) for part in path):
+                raise ValueError("not a path")
+            places[tuple(values_key)].append((template, document, tuple(path)))
+    return places
+
+
+def put(root: str, digest: str, places: Places) -> None:
+    """Keep ``places`` as what learning the chart at ``root`` found under ``digest``; nothing is
+    kept when the cache directory cannot be written, or a path holds what JSON would not give back."""
+    path = _file(root)
+    if path is None:
+        return
+    stored = [
+        [list(values_key), [[t, d, list(p)] for t, d, p in found]] for values_key, found in places.items()
+    ]
+    if any(type(part) not in (str, int) for _, found in places.items() for *_, p in found for part in p):
+        return
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".learning-", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump({"key": digest, "places": stored}, stream)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
