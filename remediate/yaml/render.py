@@ -9,6 +9,7 @@ YAML reads the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -52,9 +53,15 @@ def scalar(value: Any, *, json_style: bool = False, quote: str = "") -> str:
     text = str(value)
     if quote == "'" and not json_style and "\n" not in text:
         return "'" + text.replace("'", "''") + "'"
-    if json_style or quote == '"' or not (_PLAIN.fullmatch(text) and is_plain_string(text)):
+    if json_style or quote == '"' or not _reads_back_plain(text):
         return quoted(text)
     return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _reads_back_plain(text: str) -> bool:
+    """True when ``text`` can be written unquoted (asked for the same few keys again and again)."""
+    return bool(_PLAIN.fullmatch(text)) and is_plain_string(text)
 
 
 def flow(value: Any, *, json_style: bool = False) -> str:
