@@ -114,12 +114,15 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     monkeypatch.setattr(staged, "read", counting)
     assert k8sfix(*args, cwd=repo).returncode == 0
     assert reads == [0]  # the policy came from the cache
+    assert k8sfix("--select", "network-policy", "web.yaml", cwd=repo).returncode == 1  # alone: uncovered
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    assert reads == [0, 0, 0]  # a run over one file (reading none staged) kept what the others found
     (repo / "policy.yaml").write_text(POLICY.replace("app: web", "app: other"))
     git("add", "-A", cwd=repo)
     assert k8sfix(*args, cwd=repo).returncode == 1  # the new content is read: it covers the pod no more
-    assert reads == [0, 1]
+    assert reads == [0, 0, 0, 1]
     assert k8sfix(*args, "--no-cache", cwd=repo).returncode == 1
-    assert reads == [0, 1, 1]
+    assert reads == [0, 0, 0, 1, 1]
     assert context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another").get("anything") is None
 
 

@@ -18,11 +18,11 @@ another one starts afresh.
 The cache is one JSON file per repository (or working directory) in the user's cache directory:
 ``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``, and only when
 that is an absolute path; never in the repository, which is untrusted input and is not written to.
-It is written atomically, with the entries of the last run only, so it is as large as what that
-run read. A cache that cannot be read, or holds anything unexpected, counts as empty;
-one that cannot be written is not kept. Entries whose values JSON would not give back exactly (a
-non-text key, an infinite number) are not kept: they are computed on every run. ``--no-cache``
-does without it.
+It is written atomically, with the entries the last run used first and those of earlier runs after
+them, up to :data:`MAX_ENTRIES` in all. A cache that cannot be read, or holds anything unexpected,
+counts as empty; one that cannot be written is not kept. Entries whose values JSON would not give
+back exactly (a non-text key, an infinite number) are not kept: they are computed on every run.
+``--no-cache`` does without it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ from remediate.run.results import Problem
 
 FORMAT = 2
 """The layout of the cache file; a change to it starts every cache afresh."""
+
+MAX_ENTRIES = 100_000
+"""Entries kept at most: those the last run used, then those of the runs before it, most recent
+first (a run over one file keeps what a run over the repository found; the oldest go first)."""
 
 Entry = tuple[list[IndexedObject], Problem | None]
 """What the index pass makes of one file: its index entries, and why part of it could not be read."""
@@ -127,9 +131,15 @@ class ContextCache:
             self.changed = True
 
     def save(self) -> None:
-        """Write the entries this run used, atomically; keep nothing when the directory cannot be written."""
-        if not self.changed and len(self._new) == len(self._old):
+        """Write the entries this run used, then those of earlier runs it did not use (up to
+        :data:`MAX_ENTRIES` in all), atomically; keep nothing when the directory cannot be written."""
+        if not self.changed:  # every entry used was there already: the file holds them all
             return
+        room = max(MAX_ENTRIES, len(self._new))
+        for key, stored in self._old.items():  # most recently used first, as the last save wrote them
+            if len(self._new) >= room:
+                break
+            self._new.setdefault(key, stored)
         folder = os.path.dirname(self.path)
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
