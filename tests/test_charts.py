@@ -8,6 +8,7 @@ SOURCES.tsv and LICENSE).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -767,12 +768,18 @@ def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes
     assert k8sfix("--diff", "--unsafe-fixes", "--no-cache", root.name, cwd=tmp_path).stdout == first.stdout
     assert len(learnt) == 2
     (cache_file,) = (tmp_path / "cache").glob("learning-*.json")
-    cache_file.write_text('{"key": 1, "places": "not places"}')
+    kept = json.loads(cache_file.read_text())
+    for damaged in ({"key": kept["key"], "places": "abc"}, {"key": kept["key"], "places": [["a", "b"]]}):
+        cache_file.write_text(json.dumps(damaged))
+        assert k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path).stdout == first.stdout
+    cache_file.write_text(cache_file.read_text()[:40])  # cut short
     assert k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path).stdout == first.stdout
-    assert len(learnt) == 3
+    assert len(learnt) == 5
+    k8sfix("--diff", "--unsafe-fixes", "--set", "podLabels.team=web", root.name, cwd=tmp_path)
+    assert len(learnt) == 6  # other values: learnt again
     template = next((root / "templates").glob("deployment.yaml"))
     template.write_text(template.read_text() + "\n")
     k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
-    assert len(learnt) == 4
+    assert len(learnt) == 7
     k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
-    assert len(learnt) == 4
+    assert len(learnt) == 7

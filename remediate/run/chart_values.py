@@ -36,6 +36,7 @@ from remediate.run.charts import (
     Release,
     Rendered,
     RenderError,
+    RenderStopped,
     child,
     render,
     subcharts,
@@ -161,7 +162,9 @@ def controlled_places(
     budget = _Budget(time.monotonic() + LEARNING_SECONDS)
     _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes, budget)
     if digest and not budget.spent():  # a learning cut short is not what the chart says
-        learning_cache.put(root, digest, places)
+        learning_cache.put(
+            root, digest, places, learning_cache.key(root, release, values, (MAX_KEYS, MARKER))
+        )
     return places
 
 
@@ -222,7 +225,7 @@ def _learn(
         rendered = render(root, release, marked(values, [keys[n] for n in numbers]))
     except RenderError as problem:
         rendered = None
-        if "did not finish" in str(problem):  # a mark that makes the chart slow: learn no more
+        if isinstance(problem, RenderStopped):  # a mark that makes the chart slow, or a crash: learn no more
             budget.deadline = 0
     if rendered is not None:
         for template, text in rendered.templates.items():

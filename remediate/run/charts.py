@@ -62,6 +62,11 @@ class RenderError(Exception):
     """Helm could not render the chart; the message is Helm's own (template and line)."""
 
 
+class RenderStopped(RenderError):
+    """The render did not end with Helm's answer: it took longer than :data:`RENDER_TIMEOUT`, or
+    the render worker died. Unlike Helm's own errors, it says nothing of the chart's values."""
+
+
 @dataclass(frozen=True)
 class Release:
     """How a chart is rendered: the values files and ``--set`` values of the run, the namespace."""
@@ -328,14 +333,14 @@ class Worker:
             process.stdin.flush()
         except OSError:
             self.stop()
-            raise RenderError("the Helm render worker stopped") from None
+            raise RenderStopped("the Helm render worker stopped") from None
         ready, _, _ = select.select([process.stdout], [], [], RENDER_TIMEOUT)
         line = process.stdout.readline() if ready else ""
         if not line:
             self.stop()
             if ready:
-                raise RenderError("the Helm render worker stopped (a crash in Helm)")
-            raise RenderError(f"Helm did not finish rendering within {RENDER_TIMEOUT} seconds")
+                raise RenderStopped("the Helm render worker stopped (a crash in Helm)")
+            raise RenderStopped(f"Helm did not finish rendering within {RENDER_TIMEOUT} seconds")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -414,7 +419,7 @@ def _helm(arguments: list[str]) -> subprocess.CompletedProcess[str]:
             ["helm", *arguments], capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False
         )
     except subprocess.TimeoutExpired:
-        raise RenderError(f"helm {arguments[0]} took more than {RENDER_TIMEOUT} seconds") from None
+        raise RenderStopped(f"helm {arguments[0]} took more than {RENDER_TIMEOUT} seconds") from None
 
 
 def _split_sources(stream: str) -> dict[str, str]:

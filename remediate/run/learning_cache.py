@@ -6,13 +6,15 @@ community's). What it learns depends only on the chart's files, the release (its
 content, ``--set`` values, namespace and name), the values it starts from, the renderer (the
 helm-python-sdk's version, or the ``helm`` binary) and k8sfix's own code. A digest of all of those
 is the key, and the places learnt are kept under it, so that a run over a chart that did not change
-(CI, a second pre-commit run) renders it only to check it.
+(CI, a second pre-commit run) renders it only to check it. A chart edited while it was learnt (its
+digest after learning is not the one before) is not kept.
 
 Each chart directory has one cache file, holding what its last learning found, in the context
 cache's directory (:func:`remediate.run.context_cache.directory`: never in the repository). It is
 written atomically. A chart with a link in it, a file that cannot be read, or a learning cut short
-by its time budget is not kept. A file that cannot be read, or holds anything unexpected, counts
-as none; ``--no-cache`` does without it.
+(by its time budget, a render that never ended, a render worker that died) is not kept. A cache
+file that cannot be read, or holds anything unexpected, counts as none; ``--no-cache`` does without
+it.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
-from remediate.run import context_cache
+from remediate.run import charts, context_cache
 from remediate.run.charts import Release, engine
 from remediate.yaml.model import YamlPath
 from remediate.yaml.source import read_regular
@@ -39,24 +40,44 @@ Places = dict[tuple[str, ...], list[tuple[str, int, YamlPath]]]
 """What learning finds (:func:`remediate.run.chart_values.controlled_places`)."""
 
 
+MAX_CHART_BYTES = 20_000_000
+"""A chart whose files hold more than this is not digested (nor kept): a digest per run would cost
+more than it saves."""
+
+
+class _Unreadable(Exception):
+    """A folder of the chart could not be listed."""
+
+
 def key(root: str, release: Release, values: dict[str, Any], settings: tuple[Any, ...]) -> str | None:
     """The digest of what learning the chart at ``root`` depends on (``settings``: the learner's
-    own, such as how many keys it marks); None when some of it cannot be read, or the chart holds
-    a link (whose target is outside what is digested), and nothing is kept."""
-    digest = hashlib.sha256(repr((FORMAT, context_cache.code_fingerprint(), _renderer(), settings)).encode())
-    for folder, folders, names in os.walk(root):
-        folders.sort()
-        for name in sorted(names + [f for f in folders if os.path.islink(os.path.join(folder, f))]):
-            path = os.path.join(folder, name)
-            if os.path.islink(path):
-                return None
-            content = _content(path)
-            if content is None:
-                return None
-            digest.update(
-                f"{os.path.relpath(path, root)}\0{len(content)}\0".encode("utf-8", "surrogateescape")
-            )
-            digest.update(content)
+    own, such as how many keys it marks); None when some of it cannot be read, the chart holds a
+    link (whose target is outside what is digested) or more than :data:`MAX_CHART_BYTES`, and
+    nothing is kept. Every file counts, but a ``.git`` folder's: more than Helm reads, never less."""
+    renderer = _renderer()
+    if renderer is None:
+        return None
+    digest = hashlib.sha256(repr((FORMAT, context_cache.code_fingerprint(), renderer, settings)).encode())
+    read = 0
+
+    def unreadable(error: OSError) -> None:
+        raise _Unreadable(error)
+
+    try:
+        for folder, folders, names in os.walk(root, onerror=unreadable):
+            folders[:] = sorted(name for name in folders if name != ".git")
+            for name in sorted(names + [f for f in folders if os.path.islink(os.path.join(folder, f))]):
+                path = os.path.join(folder, name)
+                content = None if os.path.islink(path) else _content(path)
+                if content is None:
+                    return None
+                read += len(content)
+                if read > MAX_CHART_BYTES:
+                    return None
+                where = f"{os.path.relpath(path, root)}\0{len(content)}\0"
+                digest.update(where.encode("utf-8", "surrogateescape") + content)
+    except _Unreadable:
+        return None
     for path in release.values_files:
         content = _content(path)
         if content is None:
@@ -74,16 +95,22 @@ def _content(path: str) -> bytes | None:
         return None
 
 
-def _renderer() -> str:
-    """Which Helm renders: the SDK's version, or the binary's path, size and time."""
-    renderer: Callable[..., Any] | None = engine()
+def _renderer() -> str | None:
+    """Which Helm renders: the SDK's version, or the binary's path, size and time (None: none, or
+    one whose version cannot be told)."""
+    renderer = engine()
     if renderer is None:
-        return ""
-    if renderer.__name__ == "_render_with_sdk":
-        return f"sdk {importlib.metadata.version('helm-python-sdk')}"
-    binary = shutil.which("helm") or ""
-    status = os.stat(binary) if binary else None
-    return f"helm {binary} {status.st_size if status else 0} {status.st_mtime_ns if status else 0}"
+        return None
+    if renderer is charts._render_with_sdk:
+        try:
+            return f"sdk {importlib.metadata.version('helm-python-sdk')}"
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    binary = shutil.which("helm")
+    if binary is None:
+        return None
+    status = os.stat(binary)
+    return f"helm {binary} {status.st_size} {status.st_mtime_ns}"
 
 
 def _file(root: str) -> str | None:
@@ -111,13 +138,17 @@ def get(root: str, digest: str) -> Places | None:
 
 def _places(stored: Any) -> Places:
     """The places as :func:`put` keeps them; ValueError when they are not."""
+    if type(stored) is not list:
+        raise ValueError("not places")
     places: Places = {}
     for values_key, found in stored:
-        if not all(isinstance(part, str) for part in values_key):
+        if type(values_key) is not list or not all(type(part) is str for part in values_key):
             raise ValueError("not a key")
+        if type(found) is not list:
+            raise ValueError("not places")
         places[tuple(values_key)] = []
         for template, document, path in found:
-            if not isinstance(template, str) or type(document) is not int:
+            if type(template) is not str or type(document) is not int or type(path) is not list:
                 raise ValueError("not a place")
             if not all(type(part) in (str, int) for part in path):
                 raise ValueError("not a path")
@@ -125,17 +156,24 @@ def _places(stored: Any) -> Places:
     return places
 
 
-def put(root: str, digest: str, places: Places) -> None:
-    """Keep ``places`` as what learning the chart at ``root`` found under ``digest``; nothing is
-    kept when the cache directory cannot be written, or a path holds what JSON would not give back."""
+def put(root: str, digest: str, places: Places, now: str | None) -> None:
+    """Keep ``places`` as what learning the chart at ``root`` found under ``digest``, when ``now``
+    (the digest after learning) is the same: a chart edited meanwhile was learnt in part from its
+    new files. Nothing is kept when the cache directory cannot be written, or what is to be kept
+    is not what JSON would give back (a key or path part neither text nor a number)."""
     path = _file(root)
-    if path is None:
+    if path is None or now != digest:
+        return
+    exact = all(
+        all(type(part) is str for part in values_key)
+        and all(type(part) in (str, int) for *_, place in found for part in place)
+        for values_key, found in places.items()
+    )
+    if not exact:
         return
     stored = [
         [list(values_key), [[t, d, list(p)] for t, d, p in found]] for values_key, found in places.items()
     ]
-    if any(type(part) not in (str, int) for _, found in places.items() for *_, p in found for part in p):
-        return
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
