@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from remediate.kube.crosswalk import kube_score_ignores
-from remediate.kube.k8s import Manifest, PodKind, annotations_of, pod_template
-from remediate.yaml.document import Mapping
+from remediate.kube.k8s import Manifest, PodKind, pod_template
+from remediate.yaml.document import Mapping, Scalar
 
 ANNOTATION = "k8sfix.io/ignore"
 KUBE_SCORE_ANNOTATION = "kube-score/ignore"
@@ -40,13 +40,14 @@ def listed(metadata: Iterable[Mapping | None], annotation: str) -> set[str]:
 
 
 def _annotation(metadata: Mapping | None, annotation: str) -> str:
-    """The text of one annotation of a metadata mapping ('' when it has none): what
-    :func:`~remediate.kube.k8s.annotations_of` gives for it, without reading every other one (each
-    object is asked for two, by every check of every pass)."""
+    """The text of one annotation of a metadata mapping ('' when it has none or it is not text):
+    what :func:`~remediate.kube.k8s.annotations_of` gives for it, without reading every other one
+    (each object is asked for two, by every check of every pass)."""
     annotations = metadata.get("annotations") if metadata is not None else None
     if not isinstance(annotations, Mapping) or annotation not in annotations.own:
         return ""
-    return annotations_of(metadata).get(annotation, "")
+    value = annotations.get(annotation)
+    return value.data if isinstance(value, Scalar) and isinstance(value.data, str) else ""
 
 
 def kube_score_checks(manifest: Manifest, pod_metadata: Mapping | None) -> set[str]:
