@@ -357,16 +357,21 @@ def _entries(
     into it."""
     cache = _context_cache(settings, options, consulted[inputs:])
     found: dict[int, context_cache.Entry] = {}
-    keys: dict[int, str] = {}
     blobs: dict[int, str] = {}
+
+    def key(number: int) -> str:
+        item = consulted[number]
+        where = os.path.abspath(item.path)
+        return context_cache.ContextCache.key(
+            blobs[number], where, item.name, _default_namespace(item, options)
+        )
+
     if cache is not None:
         for number, item in enumerate(consulted):
             blob = _blob(item)
             if blob:
                 blobs[number] = blob
-                where = os.path.abspath(item.path)
-                keys[number] = cache.key(blob, where, item.name, _default_namespace(item, options))
-                entry = cache.get(keys[number])
+                entry = cache.get(key(number))
                 if entry is not None:
                     found[number] = entry
     missing = [number for number in range(len(consulted)) if number not in found]
@@ -377,8 +382,8 @@ def _entries(
     worked = bulk.ordered_map(_index_work, (settings, options), [consulted[n] for n in missing], jobs=jobs)
     for number, (entry, blob) in zip(missing, worked, strict=True):
         found[number] = entry
-        if cache is not None and number in keys and blob == blobs[number]:
-            cache.put(keys[number], entry)
+        if cache is not None and number in blobs and blob == blobs[number]:
+            cache.put(key(number), entry)
     if cache is not None:
         cache.save()
     return [found[number] for number in range(len(consulted))]
@@ -404,14 +409,14 @@ def _context_cache(
 ) -> context_cache.ContextCache | None:
     """The cache of the index entries of the run's files and context (None with ``--no-cache``, or
     without a cache directory given as an absolute path): the repository's, when the context is
-    staged manifests, else the current directory's."""
+    staged manifests, else the current directory's; a run with context and one without each have
+    their own (checking one file leaves the hooks' cache as it was)."""
     folder = context_cache.directory()
     if not options.cache or folder is None:
         return None
     root = next((item.staged.top for item in context if item.staged is not None), os.getcwd())
-    return context_cache.ContextCache(
-        folder, root, f"{context_cache.code_fingerprint()} {settings.pod_kinds!r}"
-    )
+    fingerprint = f"{context_cache.code_fingerprint()} {settings.pod_kinds!r}"
+    return context_cache.ContextCache(folder, root, fingerprint, context=bool(context))
 
 
 def _default_namespace(item: Input, options: RunOptions) -> str:

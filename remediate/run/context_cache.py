@@ -18,8 +18,11 @@ another one starts afresh.
 The cache is one JSON file per repository (or working directory) in the user's cache directory:
 ``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``, and only when
 that is an absolute path; never in the repository, which is untrusted input and is not written to.
-It is written atomically, with the entries the last run used first and those of earlier runs after
-them, up to :data:`MAX_ENTRIES` in all. A cache that cannot be read, or holds anything unexpected,
+It is written atomically, with the entries of the last run only, so it is as large as what that
+run read. A run with context (the pre-commit hooks, ``--context``) and a run without have a file
+each, so that checking one file does not throw away what the hooks keep. Each entry is kept as its
+JSON text, decoded when it is used: a run holds the cache in about as much memory as its file
+takes on disk. A cache that cannot be read, or holds anything unexpected,
 counts as empty; one that cannot be written is not kept. Entries whose values JSON would not give
 back exactly (a non-text key, an infinite number) are not kept: they are computed on every run.
 ``--no-cache`` does without it.
@@ -40,12 +43,8 @@ from remediate import __version__
 from remediate.kube.index import IndexedObject
 from remediate.run.results import Problem
 
-FORMAT = 2
+FORMAT = 3
 """The layout of the cache file; a change to it starts every cache afresh."""
-
-MAX_ENTRIES = 100_000
-"""Entries kept at most: those the last run used, then those of the runs before it, most recent
-first (a run over one file keeps what a run over the repository found; the oldest go first)."""
 
 Entry = tuple[list[IndexedObject], Problem | None]
 """What the index pass makes of one file: its index entries, and why part of it could not be read."""
@@ -85,15 +84,15 @@ def code_fingerprint() -> str:
 class ContextCache:
     """The cache of one repository: :meth:`get` and :meth:`put` entries, then :meth:`save`."""
 
-    def __init__(self, folder: str, root: str, fingerprint: str) -> None:
+    def __init__(self, folder: str, root: str, fingerprint: str, *, context: bool = True) -> None:
         name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
-        self.path = os.path.join(folder, f"context-{name}.json")
+        self.path = os.path.join(folder, f"{'context' if context else 'files'}-{name}.json")
         self.fingerprint = fingerprint
         self._old = self._load()
-        self._new: dict[str, Any] = {}
+        self._new: dict[str, str] = {}
         self.changed = False
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self) -> dict[str, str]:
         try:
             with open(self.path, encoding="utf-8") as stream:
                 stored = json.load(stream)
@@ -117,7 +116,7 @@ class ContextCache:
         if stored is None:
             return None
         try:
-            entry = _entry(key.split("\0")[2], stored)
+            entry = _entry(key.split("\0")[2], json.loads(stored))
         except (TypeError, ValueError, IndexError):
             return None
         self._new[key] = stored
@@ -127,19 +126,13 @@ class ContextCache:
         """Keep ``entry`` for ``key``, when JSON gives it back exactly."""
         stored = _stored(entry)
         if _exact(stored):
-            self._new[key] = stored
+            self._new[key] = json.dumps(stored, separators=(",", ":"))  # one text: a tenth of the objects
             self.changed = True
 
     def save(self) -> None:
-        """Write the entries this run used, then those of earlier runs it did not use (up to
-        :data:`MAX_ENTRIES` in all), atomically; keep nothing when the directory cannot be written."""
-        if not self.changed:  # every entry used was there already: the file holds them all
+        """Write the entries this run used, atomically; keep nothing when the directory cannot be written."""
+        if not self.changed and len(self._new) == len(self._old):
             return
-        room = max(MAX_ENTRIES, len(self._new))
-        for key, stored in self._old.items():  # most recently used first, as the last save wrote them
-            if len(self._new) >= room:
-                break
-            self._new.setdefault(key, stored)
         folder = os.path.dirname(self.path)
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
