@@ -85,8 +85,7 @@ class ContextCache:
     """The cache of one repository: :meth:`get` and :meth:`put` entries, then :meth:`save`."""
 
     def __init__(self, folder: str, root: str, fingerprint: str, *, context: bool = True) -> None:
-        name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
-        self.path = os.path.join(folder, f"{'context' if context else 'files'}-{name}.json")
+        self.path = cache_file(folder, "context" if context else "files", root)
         self.fingerprint = fingerprint
         self._old = self._load()
         self._new: dict[str, str] = {}
@@ -133,19 +132,33 @@ class ContextCache:
         """Write the entries this run used, atomically; keep nothing when the directory cannot be written."""
         if not self.changed and len(self._new) == len(self._old):
             return
-        folder = os.path.dirname(self.path)
-        try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=".context-", suffix=".tmp")
-        except OSError:
-            return
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"fingerprint": [FORMAT, self.fingerprint], "entries": self._new}, stream)
-            os.replace(temporary, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        write_cache(self.path, {"fingerprint": [FORMAT, self.fingerprint], "entries": self._new})
+
+
+def cache_file(folder: str, kind: str, root: str) -> str:
+    """The cache file of ``kind`` (``context``, ``learning``...) for the directory ``root``: one per
+    directory, named by a digest of its absolute path."""
+    name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return os.path.join(folder, f"{kind}-{name}.json")
+
+
+def write_cache(path: str, data: Any) -> None:
+    """Write ``data`` as JSON to the cache file ``path``, atomically (a temporary file beside it,
+    renamed over it); nothing is kept when its directory cannot be made or written: a cache is
+    only ever a saving, never a reason for a run to fail."""
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".cache-", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(data, stream)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def _stored(entry: Entry) -> list[Any]:

@@ -19,13 +19,11 @@ it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
 import shutil
-import tempfile
 from typing import Any
 
 from remediate.run import charts, context_cache
@@ -115,10 +113,7 @@ def _renderer() -> str | None:
 
 def _file(root: str) -> str | None:
     folder = context_cache.directory()
-    if folder is None:
-        return None
-    name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
-    return os.path.join(folder, f"learning-{name}.json")
+    return None if folder is None else context_cache.cache_file(folder, "learning", root)
 
 
 def get(root: str, digest: str) -> Places | None:
@@ -174,16 +169,4 @@ def put(root: str, digest: str, places: Places, now: str | None) -> None:
     stored = [
         [list(values_key), [[t, d, list(p)] for t, d, p in found]] for values_key, found in places.items()
     ]
-    folder = os.path.dirname(path)
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".learning-", suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump({"key": digest, "places": stored}, stream)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    context_cache.write_cache(path, {"key": digest, "places": stored})
