@@ -22,7 +22,7 @@ from remediate.kube import schemas, validation, versions
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import Context, Fixer
 from remediate.kube.k8s import Manifest, containers, manifests, pod_template
-from remediate.run import registry
+from remediate.run import registry, verdict_cache
 from remediate.run.config import load
 from remediate.run.results import Status
 from remediate.run.runner import Engine, process
@@ -301,6 +301,120 @@ def test_the_cli_leaves_the_file_alone_and_exits_2(tmp_path: Path, monkeypatch: 
     code = cli.run(["--write", "--select", "deliberately-broken", "--jobs", "1", str(target)])
     assert code == 2
     assert target.read_text() == DEPLOYMENT
+
+
+def test_a_value_the_guard_passed_is_not_validated_again_and_a_new_one_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine's verdicts keep the guard's passes: the same fix on another run is not judged
+    again, while another value (here a broken one) is, and is refused."""
+    engine = engine_with_broken_fixer(key="imagePullPolicy", value="IfNotPresent")
+    first = process(engine, Source.from_text("app.yaml", DEPLOYMENT), fix=True)
+    assert first.status is Status.CHANGED and engine.verdicts.learnt
+
+    def judged(*args: object) -> None:
+        raise AssertionError("validated again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(validation, "_judge", judged)
+        again = process(engine, Source.from_text("other.yaml", DEPLOYMENT), fix=True)
+    assert again.status is Status.CHANGED and again.output == first.output
+    broken = engine_with_broken_fixer(key="imagePullPolicy", value=3)
+    broken.verdicts = engine.verdicts
+    refused = process(broken, Source.from_text("app.yaml", DEPLOYMENT), fix=True)
+    assert refused.status is Status.FAILED and "expected string, got integer 3" in refused.errors[0].message
+
+
+def test_a_pass_is_remembered_only_for_a_value_validated_alone() -> None:
+    """A key holds the value alone, so a value judged with its parent (its schema part cannot be
+    found: here a key the schema does not know) is not remembered, nor one judged by --schema-dir."""
+    unknown = engine_with_broken_fixer(key="x-note", value="kept")
+    unknown.schema = validation.SchemaCheck()
+    result = process(unknown, Source.from_text("app.yaml", DEPLOYMENT), fix=True)
+    assert "unknown field 'x-note'" in result.errors[0].message and not unknown.verdicts.learnt
+    custom = engine_with_broken_fixer(key="imagePullPolicy", value="IfNotPresent")
+    custom.schema = validation.SchemaCheck(schema_dir=str(ROOT / "tests"))
+    assert process(custom, Source.from_text("app.yaml", DEPLOYMENT), fix=True).status is Status.CHANGED
+    assert not custom.verdicts.learnt
+
+
+def _object(text: str, pull: str = "Always") -> Manifest:
+    """The one object of ``text``, its container given ``imagePullPolicy: pull``."""
+    (manifest,) = manifests(
+        parse(text.replace("image: nginx:1.25", f"image: nginx:1.25\n          imagePullPolicy: {pull}"))
+    )
+    return manifest
+
+
+def test_the_verdicts_differ_with_everything_a_verdict_depends_on() -> None:
+    """The key of a touched value changes with the target version, the kind, the apiVersion, the
+    path and the value before or after, and not with the order of a mapping's keys."""
+    (before,) = manifests(parse(DEPLOYMENT))
+    after = _object(DEPLOYMENT)
+    part = ("spec", "template", "spec", "containers", 0, "imagePullPolicy")
+    key = validation.verdict_key(before, after, part, (1, 31))
+    reordered = _object(
+        DEPLOYMENT.replace(
+            "  replicas: 2\n  selector:\n    matchLabels: {app: web}\n",
+            "  selector:\n    matchLabels: {app: web}\n  replicas: 2\n",
+        )
+    )
+    assert validation.verdict_key(before, reordered, part, (1, 31)) == key
+    others = {
+        validation.verdict_key(before, after, part, (1, 30)),
+        validation.verdict_key(before, _object(DEPLOYMENT, "Never"), part, (1, 31)),
+        validation.verdict_key(before, _object(DEPLOYMENT.replace("apps/v1", "apps/v1beta2")), part, (1, 31)),
+        validation.verdict_key(
+            before, _object(DEPLOYMENT.replace("Deployment", "StatefulSet")), part, (1, 31)
+        ),
+        validation.verdict_key(None, after, part, (1, 31)),
+        validation.verdict_key(after, after, part, (1, 31)),
+        validation.verdict_key(before, after, part[:-1], (1, 31)),
+    }
+    assert key not in others and len(others) == 7
+
+
+PROBE = """\
+import contextlib, io, sys
+from remediate.cli.main import entry
+sys.argv = ["k8sfix", *sys.argv[1:]]
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    entry()
+print("jsonschema" in sys.modules)
+"""
+
+
+def test_a_second_run_judges_the_same_fixes_without_loading_the_schemas(tmp_path: Path) -> None:
+    """Across runs (the user's cache directory): the second run of a fixing --diff does not import
+    jsonschema, and neither ``--no-cache`` nor a damaged cache file keeps the guard from judging."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "app.yaml").write_text(DEPLOYMENT)
+    (tmp_path / "probe.py").write_text(PROBE)
+    environment = {**os.environ, "K8SFIX_CACHE_DIR": str(tmp_path / "cache")}
+
+    def loads_schemas(*args: str) -> bool:
+        ran = subprocess.run(
+            [sys.executable, "probe.py", "--diff", *args, "app.yaml"],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return ran.stdout.split()[-1] == "True"
+
+    assert loads_schemas()
+    saved = tmp_path / "cache" / verdict_cache.FILE_NAME
+    assert json.loads(saved.read_text())["passed"]
+    assert not loads_schemas()
+    assert loads_schemas("--no-cache")
+    for damaged in ("{", '{"fingerprint": 1}', json.dumps({"fingerprint": [1, "other"], "passed": []})):
+        saved.write_text(damaged)
+        assert loads_schemas()
+    assert not loads_schemas()
 
 
 class ReplicasAsNumber(Fixer):

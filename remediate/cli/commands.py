@@ -25,6 +25,7 @@ from remediate.run import (
     delivery,
     files,
     registry,
+    verdict_cache,
 )
 from remediate.run import config as configuration
 from remediate.run import staged as staged_files
@@ -144,8 +145,9 @@ class Stop(Exception):
 def run(options: RunOptions) -> int:
     """Process every path; print findings, diffs and errors; return the exit code."""
     _forget_earlier_runs()
+    verdicts = verdict_cache.open_cache(options.cache)
     try:
-        engine = _engine(options)
+        engine = _engine(options, verdicts=verdicts)
     except Stop as stop:
         _error(str(stop))
         return EXIT_ERROR
@@ -207,6 +209,8 @@ def run(options: RunOptions) -> int:
         )
         print(document, end="" if document.endswith("\n") else "\n", file=_findings_stream(options))
     exit_code = max(exit_code, _write_reports(results, options))
+    if isinstance(verdicts, verdict_cache.VerdictCache):
+        verdicts.save()
     if not options.quiet:
         unsafe = bool(options.unsafe_fixes)
         _error(report.summary(tally, fixing=options.fixing, dry_run=options.diff, unsafe=unsafe))
@@ -255,7 +259,7 @@ def _engines(
         config = str(nearest) if nearest is not None else None
         engines.config_of[directory] = config
         if config != main_config and config not in engines.by_config:
-            engines.by_config[config] = _engine(options, Path(config) if config else None)
+            engines.by_config[config] = _engine(options, Path(config) if config else None, main.verdicts)
     return engines
 
 
@@ -283,9 +287,12 @@ _DISCOVER = Path("")
 """The config :func:`_engine` looks for: the nearest one above the current directory."""
 
 
-def _engine(options: RunOptions, config: Path | None = _DISCOVER) -> Engine:
+def _engine(
+    options: RunOptions, config: Path | None = _DISCOVER, verdicts: validation.Verdicts | None = None
+) -> Engine:
     """The fixers of the run, from the config and the command line; :class:`Stop` when they cannot
-    run. ``config``: the file to read (None: none; default: ``--config``, else the nearest one)."""
+    run. ``config``: the file to read (None: none; default: ``--config``, else the nearest one);
+    ``verdicts``: the schema guard's passes, shared by the run's engines."""
     try:
         settings = configuration.load(
             configuration.discover(options.config) if config is _DISCOVER else config,
@@ -307,7 +314,7 @@ def _engine(options: RunOptions, config: Path | None = _DISCOVER) -> Engine:
     if problem:
         raise Stop(f"k8sfix: error: {problem}")
     try:
-        return Engine(settings, schema)
+        return Engine(settings, schema, verdicts or validation.Verdicts())
     except SetupProblem as unusable:
         key = f"fixers.{unusable.fixer}.{unusable.option}"
         line, column = settings.positions.get(key, (1, 1))

@@ -21,10 +21,20 @@ touched that object. It is cheap: only the values the fixes touched are validate
 its part of the schema (the runner has verified that nothing else changed), by the strict schema
 when the old value passes it (a misspelt key is the likeliest fixer bug), else by the ordinary one.
 A value whose schema part cannot be found is judged with its parent, up to the whole object.
+
+Fixes write the same values again and again, so the guard remembers which touched values it passed
+(:class:`Verdicts`, under a digest of everything the verdict depends on: the target version, the
+objects' kinds and apiVersions, the value's path and its value before and after the fix). A value
+passed before is not validated again; the run layer keeps them between runs
+(:mod:`remediate.run.verdict_cache`), so a pre-commit run that writes the usual values loads
+neither jsonschema nor the schemas (about a tenth of a second). Only passes are remembered: a
+refusal is always worked out again, with its message.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -51,6 +61,26 @@ class SchemaCheck:
     enabled: bool = False
     strict: bool = False
     schema_dir: str | None = None
+
+
+class Verdicts:
+    """The touched values the guard has passed, by :func:`verdict_key`, in this process.
+
+    An engine holds one; :class:`remediate.run.verdict_cache.VerdictCache` also keeps them between
+    runs. Only passes are kept: a value the guard refuses is judged again each time.
+    """
+
+    def __init__(self) -> None:
+        self.learnt: set[str] = set()
+        """Keys passed in this process."""
+
+    def passed(self, key: str) -> bool:
+        """True when the value of ``key`` was passed before."""
+        return key in self.learnt
+
+    def remember(self, key: str) -> None:
+        """Keep that the value of ``key`` passed."""
+        self.learnt.add(key)
 
 
 class Note(NamedTuple):
@@ -278,10 +308,12 @@ def refusals(
     applied: list[Finding],
     kubernetes_version: str | None,
     settings: SchemaCheck,
+    verdicts: Verdicts | None = None,
 ) -> list[Note]:
     """Why the fixed text must not be written: each touched object a fix made invalid, naming the fixers.
 
     ``applied`` are the findings whose fixes were applied; their touches say which objects changed.
+    ``verdicts``: the values passed before (none: every value is validated).
     """
     touched: dict[int, list[tuple[YamlPath, Finding]]] = {}
     for finding in applied:
@@ -304,7 +336,7 @@ def refusals(
             continue
         old = old_objects.get((manifest.document.index, prefix))
         parts = _parts([path[len(prefix) :] if len(path) > len(prefix) else None for path, _ in by])
-        problem = _broken(old, manifest, parts, target, settings.schema_dir)
+        problem = _broken(old, manifest, parts, target, settings.schema_dir, verdicts or Verdicts())
         if problem:
             fixers = ", ".join(sorted({finding.fixer for _, finding in by}))
             first = by[0][1]
@@ -337,6 +369,7 @@ def _broken(
     parts: list[YamlPath],
     target: tuple[int, int],
     schema_dir: str | None,
+    verdicts: Verdicts,
 ) -> str | None:
     """The first schema error a fix brought into ``new``, or None.
 
@@ -345,22 +378,70 @@ def _broken(
     is the likeliest fixer bug), else by the ordinary one; one that fails both before the fix is not
     judged. A value or object a fix added must pass the strict schema. An object without a schema,
     before or after, is not judged.
+
+    A value passed before (``verdicts``) is not validated again. A pass is remembered only when the
+    value itself was validated: one judged with its parent (no schema part for it) depends on the
+    parent's other values too, which its key does not hold. Values judged by a ``--schema-dir``
+    schema are not remembered: that directory may change between runs.
     """
     for part in parts:
-        for strict in (True, False):
-            catalog = schemas.catalog(target, strict, schema_dir)
-            check = _check(catalog, old, new, part)
-            if check is None:
-                return None
-            old_validator, old_data, new_validator, new_data, base = check
-            if old_data is not None and _first_error(old_validator, old_data) is not None:
-                continue  # invalid at this level already: judge by the looser schema
-            error = _first_error(new_validator, new_data)
-            if error is not None:
-                found = next(_explain(new, error, catalog, base), None)
-                return found.message if found else error.message
-            break
+        key = verdict_key(old, new, part, target) if schema_dir is None else None
+        if key is not None and verdicts.passed(key):
+            continue
+        judged = _judge(old, new, part, target, schema_dir)
+        if judged is None:
+            return None
+        problem, alone = judged
+        if problem is not None:
+            return problem
+        if key is not None and alone:
+            verdicts.remember(key)
     return None
+
+
+def _judge(
+    old: Manifest | None, new: Manifest, part: YamlPath, target: tuple[int, int], schema_dir: str | None
+) -> tuple[str | None, bool] | None:
+    """(the schema error the fix brought into the value at ``part``, or None; whether the value was
+    validated alone, not with its parent); None when the object has no schema (see :func:`_broken`)."""
+    alone = True
+    for strict in (True, False):
+        catalog = schemas.catalog(target, strict, schema_dir)
+        check = _check(catalog, old, new, part)
+        if check is None:
+            return None
+        old_validator, old_data, new_validator, new_data, base = check
+        alone = alone and base == part
+        if old_data is not None and _first_error(old_validator, old_data) is not None:
+            continue  # invalid at this level already: judge by the looser schema
+        error = _first_error(new_validator, new_data)
+        if error is not None:
+            found = next(_explain(new, error, catalog, base), None)
+            return (found.message if found else error.message), alone
+        break
+    return None, alone
+
+
+def verdict_key(old: Manifest | None, new: Manifest, part: YamlPath, target: tuple[int, int]) -> str:
+    """A digest of everything the guard's verdict on the value at ``part`` depends on, when that
+    value is validated alone: the target version, the kinds and apiVersions of the objects before
+    and after the fixes, the path, and the value before (absent when the fix added it) and after."""
+    facts = [
+        list(target),
+        None if old is None else [old.kind, old.api_version],
+        [new.kind, new.api_version],
+        list(part),
+        None if old is None else _value_at(old, part),
+        _value_at(new, part),
+    ]
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _value_at(manifest: Manifest, part: YamlPath) -> list[Any]:
+    """``["value", data]`` of the value at ``part`` of the object, ``["absent"]`` when it has none."""
+    node, rest = node_at(manifest.node, part)
+    return ["absent"] if rest else ["value", json_data(node)]
 
 
 _first_errors: dict[tuple[int, str], Any] = {}

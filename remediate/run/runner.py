@@ -56,6 +56,8 @@ class Engine:
     settings: Settings
     schema: validation.SchemaCheck = field(default_factory=validation.SchemaCheck)
     """``--validate``'s settings; the schema guard on fixes runs whatever they are."""
+    verdicts: validation.Verdicts = field(default_factory=validation.Verdicts)
+    """The values the schema guard has passed (kept between runs by the CLI's engines)."""
     fixers: list[Fixer] = field(init=False)
     codes: dict[str, str] = field(init=False)
 
@@ -333,7 +335,9 @@ def _fix(
         done = _Passes(source.text, documents, findings, [], [])
     text, current, errors = done.text, done.current, done.errors
     version = engine.settings.kubernetes_version
-    schema_refused = validation.refusals(documents, done.documents, done.applied, version, engine.schema)
+    schema_refused = validation.refusals(
+        documents, done.documents, done.applied, version, engine.schema, engine.verdicts
+    )
     if schema_refused:  # a fix would break the schema of a valid object: write nothing
         errors.extend(Problem(*note) for note in schema_refused)
         text, current = source.text, findings
