@@ -263,9 +263,9 @@ def main(
             "--no-cache",
             help=(
                 "Parse every file again for what other files' fixes consult (names, labels, selectors, "
-                "policies), and learn again which values of a Helm chart control which fields, instead "
-                "of taking what the last run found in the same content from the user's cache directory "
-                "(K8SFIX_CACHE_DIR)."
+                "policies), learn again which values of a Helm chart control which fields, and "
+                "validate every fixed value against the schema, instead of taking what earlier runs "
+                "found in the same content from the user's cache directory (K8SFIX_CACHE_DIR)."
             ),
         ),
     ] = False,
