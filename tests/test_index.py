@@ -22,6 +22,7 @@ from remediate.kube.index import (
 from remediate.kube.k8s import BUILTIN_POD_KINDS
 from remediate.yaml.document import parse
 from remediate.yaml.values import to_data
+from tests.conftest import ROOT
 
 WEB = {"app": "web", "tier": "frontend"}
 
@@ -260,7 +261,8 @@ spec: {selector: {app: api}}
 
 def test_objects_without_a_namespace_are_in_the_default_one() -> None:
     pod = "apiVersion: v1\nkind: Pod\nmetadata: "
-    text = pod + "{name: a}\n---\n" + pod + "{name: b, namespace: x}\n"
+    spec = "spec: {containers: [{name: c, image: i}]}\n"
+    text = pod + "{name: a}\n" + spec + "---\n" + pod + "{name: b, namespace: x}\n" + spec
     assert [o.namespace for o in summaries(text)] == ["default", "x"]
     assert [o.namespace for o in summaries(text, namespace="prod")] == ["prod", "x"]
 
@@ -360,6 +362,50 @@ def test_indexed_objects_are_small_summaries() -> None:
     (obj,) = summaries(policy("{podSelector: {}}"))
     expected = IndexedObject("run.yaml", "NetworkPolicy", "networking.k8s.io/v1", "p", "default", {})
     assert obj == dataclasses.replace(expected, spec={"podSelector": {}})
+
+
+def _parsed(text: str) -> list:
+    """The documents of ``text``; none for a file of the corpus that does not parse."""
+    try:
+        return parse(text)
+    except Exception:  # noqa: BLE001 - a file that does not parse has no objects
+        return []
+
+
+def test_the_index_keeps_exactly_the_objects_its_lookups_can_find() -> None:
+    """Every object of the test corpus (a few of each kind besides): one the index leaves out
+    (:func:`consulted` false: a ConfigMap, a Role, a Service without a selector) is filed under no
+    lookup, and every one it keeps is filed under one."""
+    from remediate.kube.index import _Lookups, consulted, summary
+    from remediate.kube.k8s import manifests
+
+    texts = [
+        path.read_text(errors="replace")
+        for path in sorted((ROOT / "tests" / "corpus" / "dev").rglob("*.y*ml"))
+    ]
+    texts += [
+        "kind: Service\napiVersion: v1\nmetadata: {name: s}\nspec: {type: ExternalName, selector: {a: b}}\n",
+        "kind: NetworkPolicy\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\nspec: {a: b}\n",
+        "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: p}\nspec: [odd]\n",
+    ]
+    kept = left_out = 0
+    for text in texts:
+        for manifest in manifests(_parsed(text)):
+            obj = summary("f.yaml", manifest, BUILTIN_POD_KINDS, "default")
+            lookups = _Lookups()
+            lookups.add(obj, (0, 0))
+            tables = [
+                *lookups.services.values(),
+                *lookups.policies.values(),
+                *lookups.workload_list.values(),
+                *lookups.names.values(),
+                lookups.kustomizations,
+                *lookups.foreign.values(),
+            ]
+            filed = any(obj in table for table in tables)
+            assert filed == consulted(obj), (manifest.kind, manifest.api_version, manifest.name)
+            kept, left_out = kept + filed, left_out + (not filed)
+    assert kept > 1000 and left_out > 1000
 
 
 CNP, CCNP = ("cilium.io/v2", "CiliumNetworkPolicy"), ("cilium.io/v2", "CiliumClusterwideNetworkPolicy")

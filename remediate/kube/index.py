@@ -368,8 +368,28 @@ def _allows_all(rule: Any, peers_key: str) -> bool:
 def summarize(
     file: str, documents: list[Document], pod_kinds: tuple[PodKind, ...], default_namespace: str
 ) -> list[IndexedObject]:
-    """Index entries for the objects of one parsed file."""
-    return [summary(file, manifest, pod_kinds, default_namespace) for manifest in manifests(documents)]
+    """Index entries for the objects of one parsed file that a lookup can find (:func:`consulted`).
+    The others (ConfigMaps, RBAC, custom resources: two objects in five of the test corpus) would
+    only take room in the index and in the context cache, and time to read back."""
+    found = (summary(file, manifest, pod_kinds, default_namespace) for manifest in manifests(documents))
+    return [obj for obj in found if consulted(obj)]
+
+
+def consulted(obj: IndexedObject) -> bool:
+    """Whether a lookup of :class:`RunIndex` can find ``obj``: a pod-bearing object, a Service that
+    selects pods, a NetworkPolicy of the built-in API, another engine's policy, a kustomization
+    (what :class:`_Lookups` files)."""
+    return (
+        obj.pod_labels is not None
+        or bool(obj.service_pairs)
+        or (
+            obj.kind == "NetworkPolicy"
+            and obj.api_version in NETWORK_POLICY_API_VERSIONS
+            and isinstance(policy_spec(obj), Mapping)
+        )
+        or (obj.kind == KUSTOMIZATION and not obj.api_version)
+        or (obj.api_version.split("/", 1)[0], obj.kind) in OTHER_POLICY_KINDS
+    )
 
 
 def summary(

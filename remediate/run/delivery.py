@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 
-from remediate.kube.index import summarize
+from remediate.kube.k8s import manifests
 from remediate.run import files
 from remediate.run.results import FileResult, Problem, Status
 from remediate.run.runner import decode, write_result
@@ -160,7 +160,7 @@ def _open(path: str) -> tuple[FileResult, bytes | None] | FileResult:
 def _append(source: Source, documents: list[NewDocument]) -> str:
     """The text with the documents appended, each once and none the file already has by name."""
     current = parse(source.text)
-    present = {(o.kind, o.namespace, o.name) for o in summarize(source.name, current, (), "default")}
+    present = {(m.kind, m.namespace or "default", m.name) for m in manifests(current)}
     unique: dict[tuple, NewDocument] = {}
     for new in documents:
         metadata = new.value.get("metadata") or {}
