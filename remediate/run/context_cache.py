@@ -114,6 +114,9 @@ class ContextCache:
         stored = self._old.get(key)
         if stored is None:
             return None
+        if stored == _NOTHING:  # a file with no object the index keeps: two in five
+            self._new[key] = stored
+            return [], None
         try:
             entry = _entry(key.split("\0")[2], json.loads(stored))
         except (TypeError, ValueError, IndexError):
@@ -133,6 +136,10 @@ class ContextCache:
         if not self.changed and len(self._new) == len(self._old):
             return
         write_cache(self.path, {"fingerprint": [FORMAT, self.fingerprint], "entries": self._new})
+
+
+_NOTHING = "[[],null]"
+"""The stored entry of a file with no indexed object and no problem."""
 
 
 def cache_file(folder: str, kind: str, root: str) -> str:
