@@ -171,6 +171,39 @@ def test_the_runs_own_files_are_kept_too_and_one_edited_while_read_is_not(
     assert summarized == ["policy.yaml"]
 
 
+def test_a_file_on_disk_whose_status_is_unchanged_is_not_read_for_its_blob_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blob id of a ``--context`` file comes from the cache while its size, times, inode and
+    device are those it was kept with: the second run reads nothing; a change of the same size is
+    seen; and a file changed less than SETTLED_NS before its status was taken is read every time."""
+    repo = write_tree(tmp_path, {"ctx/policy.yaml": POLICY, "web.yaml": WEB})
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(context_cache, "SETTLED_NS", 0)  # the files below count as settled at once
+    reads: list[str] = []
+    read_regular = context_cache.read_regular
+
+    def counting(path: str) -> tuple[bytes, int]:
+        reads.append(os.path.basename(path))
+        return read_regular(path)
+
+    monkeypatch.setattr(context_cache, "read_regular", counting)
+    args = ("--select", "network-policy", "--jobs", "1", "--context", "ctx", "web.yaml")
+    assert k8sfix(*args, cwd=repo).returncode == 0  # the policy covers the pod
+    assert sorted(reads) == ["policy.yaml", "web.yaml"]
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    assert sorted(reads) == ["policy.yaml", "web.yaml"]  # neither read again for its id
+    (repo / "ctx" / "policy.yaml").write_text(POLICY.replace("app: web", "app: wxb"))  # the same size
+    assert k8sfix(*args, cwd=repo).returncode == 1  # read again: it covers the pod no more
+    assert reads[2:] == ["policy.yaml"]
+    monkeypatch.setattr(context_cache, "SETTLED_NS", 3_000_000_000)
+    (repo / "ctx" / "policy.yaml").write_text(POLICY)
+    for _ in range(2):
+        del reads[:]
+        assert k8sfix(*args, cwd=repo).returncode == 0
+        assert "policy.yaml" in reads  # changed just now: read on every run
+
+
 def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

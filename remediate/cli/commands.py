@@ -343,7 +343,7 @@ def _index(
     for candidate in [*in_context, *beside]:
         if candidate.identity is not None and candidate.identity not in seen:
             seen.add(candidate.identity)
-            context.append(_read(candidate, options))
+            context.append(_read(candidate, options, now=False))
     index = RunIndex()
     consulted = inputs + context + (staged or [])
     found_in = _entries(engine.settings, options, consulted, len(inputs), jobs)
@@ -375,7 +375,7 @@ def _entries(
 
     if cache is not None:
         for number, item in enumerate(consulted):
-            blob = _blob(item)
+            blob = _blob(item, cache)
             if blob:
                 blobs[number] = blob
                 entry = cache.get(key(number))
@@ -396,18 +396,15 @@ def _entries(
     return [found[number] for number in range(len(consulted))]
 
 
-def _blob(item: Input) -> str | None:
-    """The git blob id of ``item``'s content: git's index gives a staged file's; a file on disk not
-    read yet is read for it (and its bytes dropped: the pass that works on it reads it again, so a
-    run does not hold every file). None for a file that cannot be read."""
+def _blob(item: Input, cache: context_cache.ContextCache) -> str | None:
+    """The git blob id of ``item``'s content: git's index gives a staged file's; that of a file on
+    disk not read yet comes from the cache while the file's status is unchanged, else it is read
+    for it (and its bytes dropped: the pass that works on it reads it again, so a run does not
+    hold every file). None for a file that cannot be read."""
     if item.staged is not None:
         return item.staged.blob
     if item.unread:
-        try:
-            data, _ = read_regular(item.path)
-        except OSError:  # TooLarge too: the pass that works on it says why
-            return None
-        return context_cache.blob_id(data)
+        return cache.blob_of(os.path.abspath(item.path))
     return None if item.data is None else context_cache.blob_id(item.data)
 
 
