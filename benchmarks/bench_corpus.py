@@ -64,9 +64,9 @@ def corpus_files(corpus: Path) -> list[str]:
     return [c.path for c in expand([str(corpus)]) if c.error is None and c.skip is None]
 
 
-def timed(argv: list[str]) -> tuple[float, float, int, bytes]:
-    """Run ``argv`` through a wrapper process that reports the wall time, the CPU time and the peak RSS
-    of its children, and what it printed."""
+def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, int, bytes]:
+    """Run ``argv`` (in ``cwd``) through a wrapper process that reports the wall time, the CPU time
+    and the peak RSS of its children, and what it printed."""
     wrapper = (
         "import resource, subprocess, sys, time, json\n"
         "start = time.perf_counter()\n"
@@ -77,7 +77,9 @@ def timed(argv: list[str]) -> tuple[float, float, int, bytes]:
         "sys.stdout.buffer.write(done.stdout)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, *argv], capture_output=True, env=env, check=True, cwd=cwd
+    )
     seconds, cpu, peak = json.loads(done.stderr)
     return seconds, cpu, peak, done.stdout
 
