@@ -30,6 +30,25 @@ class Ran:
     stderr: bytes
 
 
+MEASURED = """
+import resource, runpy, sys
+sys.argv = ["k8sfix", *sys.argv[1:]]
+try:
+    runpy.run_module("remediate", run_name="__main__")
+finally:
+    try:  # the peak of this process's own memory
+        with open("/proc/self/status") as status:
+            peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"max RSS {peak // 1024} MB", file=sys.stderr)
+"""
+"""A script that runs k8sfix with the arguments it is given, then prints its peak memory on stderr
+(last line: ``max RSS <n> MB``). Linux's ``VmHWM``, not ``ru_maxrss``: a process started by a large
+one (a test worker) inherits the parent's ``ru_maxrss`` across exec, which once made a run that
+used 34 MB report 535 MB."""
+
+
 def k8sfix(*args: str, cwd: Path, stdin: bytes | None = None, process: bool = False) -> Ran:
     """Run the command line as a user would, with ``args``, in ``cwd``.
 

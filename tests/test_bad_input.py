@@ -18,7 +18,7 @@ import pytest
 from remediate.run import files
 from remediate.yaml.source import MAX_BYTES
 from tests.conftest import ROOT
-from tests.helpers import k8sfix
+from tests.helpers import MEASURED, k8sfix
 from tests.test_cli import SEED
 
 POD = b"apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: app, image: nginx}]\n"
@@ -247,16 +247,6 @@ def test_a_file_changed_while_k8sfix_runs_is_not_overwritten(repo: Path) -> None
     assert (repo / "edited.yaml").read_bytes() == POD + b"# saved meanwhile\n"
     assert sorted(p.name for p in repo.iterdir()) == ["app.yaml", "edited.yaml"]
     assert_good_file_fixed(repo)
-
-
-MEASURED = """
-import resource, runpy, sys
-sys.argv = ["k8sfix", *sys.argv[1:]]
-try:
-    runpy.run_module("remediate", run_name="__main__")
-finally:
-    print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB", file=sys.stderr)
-"""
 
 
 def test_a_50_mb_file_is_refused_with_its_size(repo: Path) -> None:

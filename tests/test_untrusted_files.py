@@ -19,7 +19,7 @@ import pytest
 
 from remediate.run import files
 from tests.conftest import ROOT
-from tests.helpers import k8sfix
+from tests.helpers import MEASURED, k8sfix
 
 POD = b"apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: app, image: nginx}]\n"
 SELECT = ("--select", "image-pull-policy")
@@ -184,16 +184,6 @@ def test_a_template_outside_the_config_s_directory_is_a_config_error(repo: Path)
         assert f"error: fixers.network-policy.template: the template {template!r} must be a path inside" in (
             result.stderr.decode()
         )
-
-
-MEASURED = """
-import resource, runpy, sys
-sys.argv = ["k8sfix", *sys.argv[1:]]
-try:
-    runpy.run_module("remediate", run_name="__main__")
-finally:
-    print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB", file=sys.stderr)
-"""
 
 
 def test_a_huge_sparse_file_is_refused_by_its_size_before_it_is_read(repo: Path) -> None:
