@@ -176,16 +176,19 @@ def test_a_file_on_disk_whose_status_is_unchanged_is_not_read_for_its_blob_id(
 ) -> None:
     """The blob id of a ``--context`` file comes from the cache while its size, times, inode and
     device are those it was kept with: the second run reads nothing; a change of the same size is
-    seen; and a file changed less than SETTLED_NS before its status was taken is read every time."""
+    seen, and so is one whose modification time was set back (its change time moved); and a file
+    changed less than SETTLED_NS before its status was taken is read every time, even when its
+    modification time says it is older (nobody can set the change time back)."""
     repo = write_tree(tmp_path, {"ctx/policy.yaml": POLICY, "web.yaml": WEB})
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(context_cache, "SETTLED_NS", 0)  # the files below count as settled at once
     reads: list[str] = []
     read_regular = context_cache.read_regular
 
-    def counting(path: str) -> tuple[bytes, int]:
-        reads.append(os.path.basename(path))
-        return read_regular(path)
+    def counting(path: str, *limit: int) -> tuple[bytes, os.stat_result]:
+        if not path.startswith(str(tmp_path / "cache")):  # the cache's own file is read through it too
+            reads.append(os.path.basename(path))
+        return read_regular(path, *limit)
 
     monkeypatch.setattr(context_cache, "read_regular", counting)
     args = ("--select", "network-policy", "--jobs", "1", "--context", "ctx", "web.yaml")
@@ -196,11 +199,19 @@ def test_a_file_on_disk_whose_status_is_unchanged_is_not_read_for_its_blob_id(
     (repo / "ctx" / "policy.yaml").write_text(POLICY.replace("app: web", "app: wxb"))  # the same size
     assert k8sfix(*args, cwd=repo).returncode == 1  # read again: it covers the pod no more
     assert reads[2:] == ["policy.yaml"]
+    policy = repo / "ctx" / "policy.yaml"
+    before = policy.stat()
+    policy.write_text(POLICY)  # the same size again, and its modification time set back as it was
+    os.utime(policy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert k8sfix(*args, cwd=repo).returncode == 0  # read again: its change time moved
+    assert reads[3:] == ["policy.yaml"]
     monkeypatch.setattr(context_cache, "SETTLED_NS", 3_000_000_000)
-    (repo / "ctx" / "policy.yaml").write_text(POLICY)
+    policy.write_text(POLICY.replace("app: web", "app: wxb"))
+    hour_ago = before.st_mtime_ns - 3600 * 10**9
+    os.utime(policy, ns=(hour_ago, hour_ago))  # an old modification time, but changed just now
     for _ in range(2):
         del reads[:]
-        assert k8sfix(*args, cwd=repo).returncode == 0
+        assert k8sfix(*args, cwd=repo).returncode == 1
         assert "policy.yaml" in reads  # changed just now: read on every run
 
 
@@ -216,6 +227,11 @@ def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
     cache_file.write_text('{"fingerprint": [2, "x"], "entries": {"not": "an entry"}}')
     assert k8sfix(*args, cwd=repo).returncode == 0
     cache_file.write_text("not JSON")
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    cache_file.write_text("[" * 100_000)  # deeper than json decodes
+    assert k8sfix(*args, cwd=repo).returncode == 0
+    cache_file.unlink()
+    os.mkfifo(cache_file)  # never opened: a read would wait for a writer forever
     assert k8sfix(*args, cwd=repo).returncode == 0
     (tmp_path / "blocked").write_text("a file where the cache directory would be")
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "blocked" / "cache"))

@@ -411,7 +411,13 @@ def test_a_second_run_judges_the_same_fixes_without_loading_the_schemas(tmp_path
     assert json.loads(saved.read_text())["passed"]
     assert not loads_schemas()
     assert loads_schemas("--no-cache")
-    for damaged in ("{", '{"fingerprint": 1}', json.dumps({"fingerprint": [1, "other"], "passed": []})):
+    nested = "[" * 100_000  # deeper than json can decode: RecursionError, not ValueError
+    for damaged in (
+        "{",
+        nested,
+        '{"fingerprint": 1}',
+        json.dumps({"fingerprint": [1, "other"], "passed": []}),
+    ):
         saved.write_text(damaged)
         assert loads_schemas()
     assert not loads_schemas()

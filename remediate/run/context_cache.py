@@ -53,7 +53,7 @@ from remediate.kube.index import IndexedObject
 from remediate.run.results import Problem
 from remediate.yaml.source import read_regular
 
-FORMAT = 4
+FORMAT = 5
 """The layout of the cache file; a change to it starts every cache afresh."""
 
 SETTLED_NS = 3_000_000_000
@@ -107,11 +107,7 @@ class ContextCache:
         self.changed = False
 
     def _load(self) -> tuple[dict[str, str], dict[str, Any]]:
-        try:
-            with open(self.path, encoding="utf-8") as stream:
-                stored = json.load(stream)
-        except (OSError, ValueError):
-            return {}, {}
+        stored = read_cache(self.path, CONTEXT_BYTES)
         if not isinstance(stored, dict) or stored.get("fingerprint") != [FORMAT, self.fingerprint]:
             return {}, {}
         entries, blobs = stored.get("entries"), stored.get("blobs")
@@ -156,7 +152,7 @@ class ContextCache:
             return [], None
         try:
             entry = _entry(key.split("\0")[2], json.loads(stored))
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, RecursionError):
             return None
         self._new[key] = stored
         return entry
@@ -201,6 +197,21 @@ def cache_file(folder: str, kind: str, root: str) -> str:
     directory, named by a digest of its absolute path."""
     name = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return os.path.join(folder, f"{kind}-{name}.json")
+
+
+CONTEXT_BYTES = 512 * 1024 * 1024
+"""The largest context cache file read (about 400 bytes a file: room for a repository of a million
+files); a larger one counts as none."""
+
+
+def read_cache(path: str, limit: int) -> Any:
+    """The JSON data of the cache file ``path``; None when there is none or it cannot be trusted to
+    be one: not a regular file, larger than ``limit`` bytes, not JSON, or nested deeper than Python
+    can decode (a damaged or hostile file must cost a run its saving, never the run itself)."""
+    try:
+        return json.loads(read_regular(path, limit)[0])
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def write_cache(path: str, data: Any) -> None:

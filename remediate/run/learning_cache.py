@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import os
 import shutil
 from typing import Any
@@ -37,6 +36,10 @@ FORMAT = 1
 Places = dict[tuple[str, ...], list[tuple[str, int, YamlPath]]]
 """What learning finds (:func:`remediate.run.chart_values.controlled_places`)."""
 
+
+BYTES = 16 * 1024 * 1024
+"""The largest cache file read (a chart of the Prometheus community's learns some 20 KB); a larger
+one counts as none."""
 
 MAX_CHART_BYTES = 20_000_000
 """A chart whose files hold more than this is not digested (nor kept): a digest per run would cost
@@ -121,13 +124,12 @@ def get(root: str, digest: str) -> Places | None:
     path = _file(root)
     if path is None:
         return None
+    stored = context_cache.read_cache(path, BYTES)
     try:
-        with open(path, encoding="utf-8") as stream:
-            stored = json.load(stream)
         if stored["key"] != digest:
             return None
         return _places(stored["places"])
-    except (OSError, ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError):
         return None
 
 
