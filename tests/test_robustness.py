@@ -334,6 +334,14 @@ def test_a_context_file_that_does_not_parse_is_read_up_to_its_error_and_noted(tm
     result = k8sfix("--select", "network-policy", "--context", "policies.yaml", "app.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout  # the policy before the typo covers the pods
     assert "policies.yaml:7:1: note: --context file read in part: invalid YAML" in result.stderr.decode()
+    (tmp_path / "policies.yaml").write_text(
+        "kind: ConfigMap\nmetadata: {name: settings}\n---\nkind: [broken\n"
+    )
+    result = k8sfix("--select", "network-policy", "--context", "policies.yaml", "app.yaml", cwd=tmp_path)
+    assert "policies.yaml:5:1: note: --context file read in part: invalid YAML" in result.stderr.decode()
+    (tmp_path / "policies.yaml").write_text("kind: [broken\n")
+    result = k8sfix("--select", "network-policy", "--context", "policies.yaml", "app.yaml", cwd=tmp_path)
+    assert "policies.yaml:2:1: note: --context file not read: invalid YAML" in result.stderr.decode()
 
 
 def test_an_unknown_name_in_the_config_s_select_is_reported_where_it_is(tmp_path: Path) -> None:

@@ -352,7 +352,7 @@ def _index(
         if problem is not None and number >= len(inputs) and not options.quiet:  # inputs: reported later
             item = consulted[number]
             where = f"{report.shown_name(item.name)}:{problem.line or 1}:{problem.column or 1}"
-            _error(f"{where}: note: --context file read {'in part' if found else 'not'}: {problem.message}")
+            _error(f"{where}: note: --context file {problem.message}")
     return index
 
 
@@ -850,17 +850,21 @@ def _index_work(
 def _summaries(
     item: Input, settings: configuration.Settings, options: RunOptions
 ) -> tuple[list[IndexedObject], Problem | None]:
-    """Index entries of a file, and why some or all of it could not be read: the documents before the
-    first one that does not parse still count (a policy before a typo still covers its pods)."""
+    """Index entries of a file, and why some or all of it could not be read (``read in part: ...``,
+    ``not read: ...``): the documents before the first one that does not parse still count (a
+    policy before a typo still covers its pods), whether or not they hold an object the index
+    keeps."""
     item = _loaded(item)
     if item.data is None:
-        return [], Problem(item.error or "cannot read") if item.skip is None else None
+        return [], Problem(f"not read: {item.error or 'cannot read'}") if item.skip is None else None
     source = decode(item.name, item.data)
     if isinstance(source, FileResult):
-        return [], source.errors[0]
+        undecoded = source.errors[0]
+        return [], Problem(f"not read: {undecoded.message}", undecoded.line, undecoded.column)
     documents, error = parse_leading(source.text)
     namespace = _default_namespace(item, options)
-    problem = Problem(error.message, error.line, error.column) if error else None
+    read = "read in part" if documents else "not read"
+    problem = Problem(f"{read}: {error.message}", error.line, error.column) if error else None
     found = summarize(item.name, documents, settings.pod_kinds, namespace)
     if item.path != "-" and os.path.basename(item.path) in kustomize.NAMES:
         found.append(kustomization_entry(item.name, item.path))
