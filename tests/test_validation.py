@@ -327,9 +327,13 @@ def test_a_value_the_guard_passed_is_not_validated_again_and_a_new_one_is(
 
 def test_a_pass_is_remembered_only_for_a_value_validated_alone() -> None:
     """A key holds the value alone, so a value judged with its parent (its schema part cannot be
-    found: here a key the schema does not know) is not remembered, nor one judged by --schema-dir."""
+    found: here a key the schema does not know) is not remembered, nor one judged by --schema-dir.
+    A container that had an unknown key already is judged by the ordinary schema, which lets a
+    second one through; that pass must not let it into a container without one."""
     unknown = engine_with_broken_fixer(key="x-note", value="kept")
-    unknown.schema = validation.SchemaCheck()
+    lax = DEPLOYMENT.replace("image: nginx:1.25", "image: nginx:1.25\n          foo: bar")
+    assert process(unknown, Source.from_text("lax.yaml", lax), fix=True).status is Status.CHANGED
+    assert not unknown.verdicts.learnt
     result = process(unknown, Source.from_text("app.yaml", DEPLOYMENT), fix=True)
     assert "unknown field 'x-note'" in result.errors[0].message and not unknown.verdicts.learnt
     custom = engine_with_broken_fixer(key="imagePullPolicy", value="IfNotPresent")
@@ -421,6 +425,26 @@ def test_a_second_run_judges_the_same_fixes_without_loading_the_schemas(tmp_path
         saved.write_text(damaged)
         assert loads_schemas()
     assert not loads_schemas()
+
+
+def test_the_kept_passes_belong_to_the_validating_packages_as_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade of a package that gives verdicts (it writes the package's files anew) makes the
+    file's passes another fingerprint's; the package is found for it, not imported."""
+    import sys
+
+    package = tmp_path / "judge_of_values"
+    package.mkdir()
+    (package / "__init__.py").write_text("VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(verdict_cache, "JUDGES", ("judge_of_values",))
+    before = verdict_cache.fingerprint()
+    assert verdict_cache.fingerprint() == before and "judge_of_values" in before
+    (package / "__init__.py").unlink()
+    (package / "__init__.py").write_text("VERSION = 2\n")
+    assert verdict_cache.fingerprint() != before
+    assert "judge_of_values" not in sys.modules
 
 
 class ReplicasAsNumber(Fixer):

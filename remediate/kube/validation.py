@@ -381,8 +381,9 @@ def _broken(
 
     A value passed before (``verdicts``) is not validated again. A pass is remembered only when the
     value itself was validated: one judged with its parent (no schema part for it) depends on the
-    parent's other values too, which its key does not hold. Values judged by a ``--schema-dir``
-    schema are not remembered: that directory may change between runs.
+    parent's other values too, which its key does not hold. With ``--schema-dir``, nothing is
+    remembered or taken as passed, for any kind: that directory may change between runs, and its
+    schemas may replace the built-in ones.
     """
     for part in parts:
         key = verdict_key(old, new, part, target) if schema_dir is None else None
@@ -422,10 +423,12 @@ def _judge(
     return None, alone
 
 
-def verdict_key(old: Manifest | None, new: Manifest, part: YamlPath, target: tuple[int, int]) -> str:
+def verdict_key(old: Manifest | None, new: Manifest, part: YamlPath, target: tuple[int, int]) -> str | None:
     """A digest of everything the guard's verdict on the value at ``part`` depends on, when that
     value is validated alone: the target version, the kinds and apiVersions of the objects before
-    and after the fixes, the path, and the value before (absent when the fix added it) and after."""
+    and after the fixes, the path, and the value before (absent when the fix added it) and after.
+    None when any of it is not JSON data, whose text alone tells every value apart (a value of
+    another type would need a text of its own that no string could share): it is judged each time."""
     facts = [
         list(target),
         None if old is None else [old.kind, old.api_version],
@@ -434,7 +437,10 @@ def verdict_key(old: Manifest | None, new: Manifest, part: YamlPath, target: tup
         None if old is None else _value_at(old, part),
         _value_at(new, part),
     ]
-    text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=repr)
+    try:
+        text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON data, or keys of mixed types
+        return None
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

@@ -20,6 +20,7 @@ matter to runs of a few files, which run in one process. ``--no-cache`` does wit
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from remediate.kube import validation, versions
@@ -46,14 +47,36 @@ def open_cache(enabled: bool) -> validation.Verdicts:
     return VerdictCache(os.path.join(folder, FILE_NAME), fingerprint())
 
 
+JUDGES = ("kubernetes_validate", "jsonschema", "referencing")
+"""The packages whose code gives a verdict: an upgrade of any of them starts the cache afresh."""
+
+
 def fingerprint() -> str:
-    """What the passes belong to: k8sfix's code, and the installed schemas (each schema folder's
-    path, inode and time, which an upgrade of ``kubernetes-validate`` changes)."""
-    schemas = []
+    """What the passes belong to: k8sfix's code; the installed schemas (each schema folder's path,
+    inode and time, which an upgrade of ``kubernetes-validate`` changes); and the validating
+    packages, each by its ``__init__.py``'s path, inode, size and time (an install writes it anew).
+    The packages are found, not imported (:func:`importlib.util.find_spec`): a run that meets only
+    known verdicts never loads them. A schema file edited in place, in a checkout of
+    ``kubernetes-validate`` installed for development, is not noticed: ``--no-cache`` is for that."""
+    facts = [context_cache.code_fingerprint()]
     for root in versions.schema_roots():
         status = os.stat(root)
-        schemas.append(f"{root} {status.st_ino} {status.st_mtime_ns}")
-    return " ".join([context_cache.code_fingerprint(), *schemas])
+        facts.append(f"{root} {status.st_ino} {status.st_mtime_ns}")
+    for name in JUDGES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        facts.append(f"{name} {origin} {_status(origin)}")
+    return " ".join(facts)
+
+
+def _status(path: str | None) -> str:
+    """The inode, size and time of the file at ``path``; nothing when it has none (inside a zip
+    file, say: its path alone counts)."""
+    try:
+        status = os.stat(path) if path else None
+    except OSError:
+        status = None
+    return "" if status is None else f"{status.st_ino} {status.st_size} {status.st_mtime_ns}"
 
 
 class VerdictCache(validation.Verdicts):
