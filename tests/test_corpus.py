@@ -43,11 +43,17 @@ def corpus_sources() -> tuple[Source, ...]:
 ALL = tuple(fixer.id for fixer in all_fixers())
 
 
-@cache
 def fixed_corpus(select: tuple[str, ...], unsafe: bool = True) -> tuple[tuple[Source, FileResult], ...]:
     """Every corpus file with its result, fixed by the fixers ``select``, once per test run; with
     ``unsafe``, unsafe fixes are applied too (the fixers' whole output, which the trust tests hold
-    to account), else only the safe ones (a default run)."""
+    to account), else only the safe ones (a default run). (``functools.cache`` keys the arguments
+    as written, so ``fixed_corpus(ALL)`` and ``fixed_corpus(ALL, True)`` would fix the corpus
+    twice: the cached function takes both arguments always.)"""
+    return _fixed_corpus(select, unsafe)
+
+
+@cache
+def _fixed_corpus(select: tuple[str, ...], unsafe: bool) -> tuple[tuple[Source, FileResult], ...]:
     engine = Engine(load(None, select=list(select), unsafe_fixes=unsafe))
     started = time.perf_counter()
     results = tuple((source, process(engine, source, fix=True)) for source in corpus_sources())
