@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -738,15 +739,11 @@ def test_a_template_edit_finds_the_container_after_one_switched_off(tmp_path: Pa
     assert sidecar in text
 
 
-def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A second run over the same chart takes what the first learnt (the same fixes, no learning
-    renders); a changed template, --no-cache and a damaged cache file each make it learn again."""
+def counted_learnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The chart folder of each learning from now on (counted at its first, outermost render)."""
     from remediate.run import chart_values
 
-    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
-    learnt: list[str] = []  # one entry for each learning (its first, outermost render)
+    learnt: list[str] = []
     learn = chart_values._learn
     depth = [0]
 
@@ -760,6 +757,17 @@ def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes
             depth[0] -= 1
 
     monkeypatch.setattr(chart_values, "_learn", counting)
+    return learnt
+
+
+def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run over the same chart takes what the first learnt (the same fixes, no learning
+    renders); a changed template, --no-cache and a damaged cache file each make it learn again."""
+
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    learnt = counted_learnings(monkeypatch)
     root = copied(tmp_path, CORPUS / "helm" / "prometheus-pushgateway")
     first = k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
     assert len(learnt) == 1 and first.stdout.count(b"+++ b/") > 0
@@ -783,3 +791,35 @@ def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes
     assert len(learnt) == 7
     k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
     assert len(learnt) == 7
+
+
+def test_a_chart_learnt_in_one_place_is_known_in_another_and_only_the_last_used_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same chart in two folders (a vendored copy, a second worktree) is learnt once, since a
+    learning is kept by its digest, not its path; past KEPT learnings, the one used longest ago is
+    removed, and one just used again stays."""
+    from remediate.run import learning_cache
+
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(learning_cache, "KEPT", 2)
+    learnt = counted_learnings(monkeypatch)
+    staging = copied(tmp_path / "staging", CORPUS / "helm" / "prometheus-pushgateway")
+    production = copied(tmp_path / "production", CORPUS / "helm" / "prometheus-pushgateway")
+    first = k8sfix("--diff", "--unsafe-fixes", str(staging.relative_to(tmp_path)), cwd=tmp_path)
+    again = k8sfix("--diff", "--unsafe-fixes", str(production.relative_to(tmp_path)), cwd=tmp_path)
+    assert learnt == [str(staging)] and again.stdout.count(b"+++ b/") == first.stdout.count(b"+++ b/") > 0
+
+    def run(*options: str) -> None:
+        k8sfix("--diff", "--unsafe-fixes", *options, str(staging.relative_to(tmp_path)), cwd=tmp_path)
+
+    run("--set", "podLabels.team=a")
+    assert len(learnt) == 2 and len(list((tmp_path / "cache").glob("learning-*.json"))) == 2
+    time.sleep(0.02)
+    run()  # the first learning, used again: now the second learnt is the one used longest ago
+    run("--set", "podLabels.team=b")
+    assert len(learnt) == 3 and len(list((tmp_path / "cache").glob("learning-*.json"))) == 2
+    run()
+    assert len(learnt) == 3  # kept
+    run("--set", "podLabels.team=a")
+    assert len(learnt) == 4  # removed

@@ -149,7 +149,7 @@ def controlled_places(
     again with half the markers, and so on, so that each key is learnt where it can be. With
     ``cache``, what an earlier run learnt of the same chart is taken (:mod:`remediate.run.learning_cache`)."""
     digest = learning_cache.key(root, release, values, (MAX_KEYS, MARKER)) if cache else None
-    known = learning_cache.get(root, digest) if digest else None
+    known = learning_cache.get(digest) if digest else None
     if known is not None:
         return known
     keys = list(values_keys(values))[:MAX_KEYS]
@@ -162,9 +162,7 @@ def controlled_places(
     budget = _Budget(time.monotonic() + LEARNING_SECONDS)
     _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes, budget)
     if digest and not budget.spent():  # a learning cut short is not what the chart says
-        learning_cache.put(
-            root, digest, places, learning_cache.key(root, release, values, (MAX_KEYS, MARKER))
-        )
+        learning_cache.put(digest, places, learning_cache.key(root, release, values, (MAX_KEYS, MARKER)))
     return places
 
 

@@ -9,16 +9,20 @@ is the key, and the places learnt are kept under it, so that a run over a chart 
 (CI, a second pre-commit run) renders it only to check it. A chart edited while it was learnt (its
 digest after learning is not the one before) is not kept.
 
-Each chart directory has one cache file, holding what its last learning found, in the context
-cache's directory (:func:`remediate.run.context_cache.directory`: never in the repository). It is
-written atomically. A chart with a link in it, a file that cannot be read, or a learning cut short
-(by its time budget, a render that never ended, a render worker that died) is not kept. A cache
-file that cannot be read, or holds anything unexpected, counts as none; ``--no-cache`` does without
-it.
+Each learning has one cache file, named by its digest, in the context cache's directory
+(:func:`remediate.run.context_cache.directory`: never in the repository), so that the same chart
+in another place (a vendored copy in each environment's folder, a second checkout or worktree, a
+CI job's own workspace) is learnt once: the digest holds the files' contents and paths inside the
+chart, never where the chart is. The :data:`KEPT` files used last are kept (a use renews a file's
+time), and older ones are removed when a learning is kept. A file is written atomically. A chart
+with a link in it, a file that cannot be read, or a learning cut short (by its time budget, a
+render that never ended, a render worker that died) is not kept. A cache file that cannot be read,
+or holds anything unexpected, counts as none; ``--no-cache`` does without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import os
@@ -114,23 +118,33 @@ def _renderer() -> str | None:
     return f"helm {binary} {status.st_size} {status.st_mtime_ns}"
 
 
-def _file(root: str) -> str | None:
+KEPT = 200
+"""How many learnings are kept: the charts of a large monorepo, each in a few releases (some
+20 KB each)."""
+
+PREFIX = "learning-"
+
+
+def _file(digest: str) -> str | None:
     folder = context_cache.directory()
-    return None if folder is None else context_cache.cache_file(folder, "learning", root)
+    return None if folder is None else os.path.join(folder, f"{PREFIX}{digest[:40]}.json")
 
 
-def get(root: str, digest: str) -> Places | None:
-    """What the last learning of the chart at ``root`` found, when it was made under ``digest``."""
-    path = _file(root)
+def get(digest: str) -> Places | None:
+    """What a learning made under ``digest`` found, if it is kept."""
+    path = _file(digest)
     if path is None:
         return None
     stored = context_cache.read_cache(path, BYTES)
     try:
         if stored["key"] != digest:
             return None
-        return _places(stored["places"])
+        places = _places(stored["places"])
     except (ValueError, TypeError, KeyError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the last to be removed
+    return places
 
 
 def _places(stored: Any) -> Places:
@@ -153,12 +167,12 @@ def _places(stored: Any) -> Places:
     return places
 
 
-def put(root: str, digest: str, places: Places, now: str | None) -> None:
-    """Keep ``places`` as what learning the chart at ``root`` found under ``digest``, when ``now``
-    (the digest after learning) is the same: a chart edited meanwhile was learnt in part from its
-    new files. Nothing is kept when the cache directory cannot be written, or what is to be kept
-    is not what JSON would give back (a key or path part neither text nor a number)."""
-    path = _file(root)
+def put(digest: str, places: Places, now: str | None) -> None:
+    """Keep ``places`` as what learning a chart found under ``digest``, when ``now`` (the digest
+    after learning) is the same: a chart edited meanwhile was learnt in part from its new files.
+    Nothing is kept when the cache directory cannot be written, or what is to be kept is not what
+    JSON would give back (a key or path part neither text nor a number)."""
+    path = _file(digest)
     if path is None or now != digest:
         return
     exact = all(
@@ -172,3 +186,20 @@ def put(root: str, digest: str, places: Places, now: str | None) -> None:
         [list(values_key), [[t, d, list(p)] for t, d, p in found]] for values_key, found in places.items()
     ]
     context_cache.write_cache(path, {"key": digest, "places": stored})
+    _forget_old(os.path.dirname(path))
+
+
+def _forget_old(folder: str) -> None:
+    """Remove the learnings of ``folder`` but the :data:`KEPT` used last."""
+    try:
+        with os.scandir(folder) as entries:
+            learnt = [
+                (entry.stat().st_mtime_ns, entry.path)
+                for entry in entries
+                if entry.name.startswith(PREFIX) and entry.name.endswith(".json")
+            ]
+    except OSError:
+        return
+    for _, path in sorted(learnt, reverse=True)[KEPT:]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
