@@ -42,7 +42,8 @@ def test_the_corpus_has_eight_charts_with_their_licence() -> None:
     assert (CORPUS / "helm" / "LICENSE").is_file() and (CORPUS / "helm" / "SOURCES.tsv").is_file()
 
 
-TEST_CHARTS = sorted(path.parent for path in (Path(__file__).parent / "charts").glob("*/Chart.yaml"))
+TEST_CHART_FOLDER = Path(__file__).parent / "charts"
+TEST_CHARTS = sorted(path.parent for path in TEST_CHART_FOLDER.glob("*/Chart.yaml"))
 GOLDEN_CHARTS = GOLDEN / "charts"
 
 
@@ -768,7 +769,7 @@ def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes
 
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     learnt = counted_learnings(monkeypatch)
-    root = copied(tmp_path, CORPUS / "helm" / "prometheus-pushgateway")
+    root = copied(tmp_path, TEST_CHART_FOLDER / "two-containers")
     first = k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
     assert len(learnt) == 1 and first.stdout.count(b"+++ b/") > 0
     again = k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path)
@@ -783,7 +784,7 @@ def test_what_a_chart_values_control_is_learnt_again_only_when_the_chart_changes
     cache_file.write_text(cache_file.read_text()[:40])  # cut short
     assert k8sfix("--diff", "--unsafe-fixes", root.name, cwd=tmp_path).stdout == first.stdout
     assert len(learnt) == 5
-    k8sfix("--diff", "--unsafe-fixes", "--set", "podLabels.team=web", root.name, cwd=tmp_path)
+    k8sfix("--diff", "--unsafe-fixes", "--set", "worker.team=web", root.name, cwd=tmp_path)
     assert len(learnt) == 6  # other values: learnt again
     template = next((root / "templates").glob("deployment.yaml"))
     template.write_text(template.read_text() + "\n")
@@ -804,8 +805,8 @@ def test_a_chart_learnt_in_one_place_is_known_in_another_and_only_the_last_used_
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(learning_cache, "KEPT", 2)
     learnt = counted_learnings(monkeypatch)
-    staging = copied(tmp_path / "staging", CORPUS / "helm" / "prometheus-pushgateway")
-    production = copied(tmp_path / "production", CORPUS / "helm" / "prometheus-pushgateway")
+    staging = copied(tmp_path / "staging", TEST_CHART_FOLDER / "two-containers")
+    production = copied(tmp_path / "production", TEST_CHART_FOLDER / "two-containers")
     first = k8sfix("--diff", "--unsafe-fixes", str(staging.relative_to(tmp_path)), cwd=tmp_path)
     again = k8sfix("--diff", "--unsafe-fixes", str(production.relative_to(tmp_path)), cwd=tmp_path)
     assert learnt == [str(staging)] and again.stdout.count(b"+++ b/") == first.stdout.count(b"+++ b/") > 0
@@ -813,13 +814,13 @@ def test_a_chart_learnt_in_one_place_is_known_in_another_and_only_the_last_used_
     def run(*options: str) -> None:
         k8sfix("--diff", "--unsafe-fixes", *options, str(staging.relative_to(tmp_path)), cwd=tmp_path)
 
-    run("--set", "podLabels.team=a")
+    run("--set", "worker.team=a")
     assert len(learnt) == 2 and len(list((tmp_path / "cache").glob("learning-*.json"))) == 2
     time.sleep(0.02)
     run()  # the first learning, used again: now the second learnt is the one used longest ago
-    run("--set", "podLabels.team=b")
+    run("--set", "worker.team=b")
     assert len(learnt) == 3 and len(list((tmp_path / "cache").glob("learning-*.json"))) == 2
     run()
     assert len(learnt) == 3  # kept
-    run("--set", "podLabels.team=a")
+    run("--set", "worker.team=a")
     assert len(learnt) == 4  # removed
