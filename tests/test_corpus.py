@@ -19,8 +19,9 @@ from remediate.run.config import load
 from remediate.run.registry import all_fixers
 from remediate.run.results import FileResult, Status
 from remediate.run.runner import Engine, decode, process
-from remediate.yaml.document import Document, parse
+from remediate.yaml.document import Document, Mapping, Node, Sequence, parse
 from remediate.yaml.source import InputError, Source
+from remediate.yaml.values import to_data
 from tests.conftest import CORPUS
 from tests.helpers import noise_lines
 
@@ -137,6 +138,31 @@ def test_corpus_all_fixers() -> None:
     figures = run_corpus(list(ALL))
     assert figures["noise"] == 0
     assert figures["failed"] == len(KNOWN_INVALID)
+
+
+@pytest.mark.xdist_group("corpus-all")
+def test_the_documents_every_selection_starts_from_are_left_as_parsed() -> None:
+    """Fixing the corpus with every fixer changes none of the documents it started from (what
+    :func:`corpus_documents` relies on), checked on every tenth file: their plain data and every
+    node's place are what a new parse gives."""
+    fixed_corpus(ALL)
+    for text, kept in list(corpus_documents().items())[::10]:
+        assert [(d.start, d.end, repr(to_data(d.root)), _places(d.root)) for d in kept] == [
+            (d.start, d.end, repr(to_data(d.root)), _places(d.root)) for d in parse(text)
+        ]
+
+
+def _places(root: Node) -> list[tuple[int, int, int, int, tuple]]:
+    """Every node below ``root``: its offsets, line, column and path."""
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        found.append((node.start, node.end, node.line, node.column, node.path()))
+        if isinstance(node, Mapping):
+            stack.extend(item for pair in node.pairs for item in pair)
+        elif isinstance(node, Sequence):
+            stack.extend(node.items)
+    return found
 
 
 def test_corpus_has_its_licence_notes() -> None:
