@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -629,6 +630,47 @@ def test_a_bitnami_style_chart_is_fixed_in_its_values_and_its_gate_switched_on(t
     assert "has no securityContext" not in left and "seccomp" not in left, left
     k8sfix("--write", "--unsafe-fixes", "bitnami-style", cwd=tmp_path)
     assert files_of(root) == after
+
+
+def test_where_a_charts_gates_render_is_kept_between_runs_unless_a_render_was_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gates are tried once for a chart that did not change (a render each), with the same
+    fixes after; --no-cache tries them again, and what was found while a render was stopped is
+    not kept."""
+    from remediate.run import chart_gates, charts
+
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    tried: list[str] = []  # one entry for each render of the gates (one for each gate tried)
+    render = chart_gates.render
+
+    def counting(root: str, release: charts.Release, values: dict | None = None, **options: Any) -> Any:
+        tried.append(root)
+        return render(root, release, values, **options)
+
+    monkeypatch.setattr(chart_gates, "render", counting)
+    copied(tmp_path, BITNAMI_STYLE)
+    first = k8sfix("--diff", "--unsafe-fixes", "bitnami-style", cwd=tmp_path)
+    gates = len(tried)
+    assert gates >= 2 and "+  enabled: true\n" in first.stdout.decode()  # podSecurityContext and metrics,
+    # one render each
+    assert k8sfix("--diff", "--unsafe-fixes", "bitnami-style", cwd=tmp_path).stdout == first.stdout
+    assert len(tried) == gates
+    again = k8sfix("--diff", "--unsafe-fixes", "--no-cache", "bitnami-style", cwd=tmp_path)
+    assert again.stdout == first.stdout
+    assert len(tried) == 2 * gates
+
+    def stopping(root: str, release: charts.Release, values: dict | None = None, **options: Any) -> Any:
+        if len(tried) == 2 * gates:
+            tried.append("stopped")
+            raise charts.RenderStopped("the Helm render worker stopped")
+        return counting(root, release, values, **options)
+
+    monkeypatch.setattr(chart_gates, "render", stopping)
+    k8sfix("--diff", "--unsafe-fixes", "--set", "replicaCount=2", "bitnami-style", cwd=tmp_path)
+    asked = len(tried)
+    k8sfix("--diff", "--unsafe-fixes", "--set", "replicaCount=2", "bitnami-style", cwd=tmp_path)
+    assert len(tried) == asked + gates  # not kept: tried again
 
 
 def test_a_gate_is_one_that_only_adds_mappings() -> None:

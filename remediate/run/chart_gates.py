@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from remediate.run.charts import Release, Rendered, RenderError, render, with_value
+from remediate.run.charts import Release, Rendered, RenderError, RenderStopped, render, with_value
 from remediate.yaml.document import parse
 from remediate.yaml.model import YamlPath
 from remediate.yaml.source import InputError
@@ -53,16 +53,22 @@ def switches_off(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[st
 
 def gated_places(
     root: str, release: Release, values: dict[str, Any], plain: Rendered
-) -> dict[tuple[str, ...], list[Place]]:
+) -> tuple[dict[tuple[str, ...], list[Place]], bool]:
     """Where each gated mapping of ``values`` is rendered once switched on (see the module
-    docstring), ``plain`` being the chart rendered with ``values`` as they are."""
+    docstring), ``plain`` being the chart rendered with ``values`` as they are; and whether every
+    gate was tried (False when a render was stopped: it says nothing of the chart, so what was
+    found is not all the chart says)."""
     before = _documents(plain)
     if before is None:
-        return {}
+        return {}, True
     found: dict[tuple[str, ...], list[Place]] = {}
+    complete = True
     for key in list(switches_off(values))[:MAX_GATES]:
         try:
             after = _documents(render(root, release, with_value(values, (*key, SWITCH), True)))
+        except RenderStopped:
+            complete = False
+            continue
         except RenderError:
             continue
         if after is None or set(after) != set(before):
@@ -80,7 +86,7 @@ def gated_places(
                 places.extend((template, index, path) for path in added)
         if places:
             found[key] = places
-    return found
+    return found, complete
 
 
 def _documents(rendered: Rendered) -> dict[str, list[Any]] | None:

@@ -303,7 +303,7 @@ def fix_values(
     places = controlled_places(root, release, values_data, cache=cache)
     owners = {place: key for key, found in places.items() for place in found}
     leaves = {key for key in places if is_leaf(values_data, key)}
-    gates = _gates(root, release, values_data) if out is None else {}
+    gates = _gates(root, release, values_data, cache=cache) if out is None else {}
     for key, found in gates.items():
         owners.update({place: key for place in found if place not in owners})
     layout = detect(values_documents, json=values.text.lstrip()[:1] == "{", newline=values.newline)
@@ -537,15 +537,31 @@ def _text_leaves(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[st
                 yield from _text_leaves(value, (*prefix, key))
 
 
-def _gates(root: str, release: Release, values: dict[str, Any]) -> dict[tuple[str, ...], list[Place]]:
-    """The gated mappings of the values and where they are rendered once on (:mod:`chart_gates`)."""
+GATE_SETTINGS = (chart_gates.MAX_GATES, chart_gates.SWITCH)
+"""What the gates found depend on besides the chart and the release."""
+
+
+def _gates(
+    root: str, release: Release, values: dict[str, Any], *, cache: bool = True
+) -> dict[tuple[str, ...], list[Place]]:
+    """The gated mappings of the values and where they are rendered once on (:mod:`chart_gates`:
+    a render for each gate); with ``cache``, kept in the learning cache as what
+    :func:`controlled_places` learns is."""
     if not any(True for _ in chart_gates.switches_off(values)):
         return {}
+    digest = learning_cache.key(root, release, values, GATE_SETTINGS) if cache else None
+    known = learning_cache.get(digest, learning_cache.GATES) if digest else None
+    if known is not None:
+        return known
     try:
         plain = render(root, release, values)
     except RenderError:
         return {}
-    return chart_gates.gated_places(root, release, values, plain)
+    gates, complete = chart_gates.gated_places(root, release, values, plain)
+    if digest and complete:
+        now = learning_cache.key(root, release, values, GATE_SETTINGS)
+        learning_cache.put(digest, gates, now, learning_cache.GATES)
+    return gates
 
 
 def _switched_on(text: str, gates: dict[tuple[str, ...], list[Place]]) -> dict[str, list[Touch]] | None:

@@ -7,17 +7,20 @@ content, ``--set`` values, namespace and name), the values it starts from, the r
 helm-python-sdk's version, or the ``helm`` binary) and k8sfix's own code. A digest of all of those
 is the key, and the places learnt are kept under it, so that a run over a chart that did not change
 (CI, a second pre-commit run) renders it only to check it. A chart edited while it was learnt (its
-digest after learning is not the one before) is not kept.
+digest after learning is not the one before) is not kept. Where the chart's gates render once
+switched on (:mod:`remediate.run.chart_gates`, a render for each) is kept the same way, under a
+key of its own.
 
-Each learning has one cache file, named by its digest, in the context cache's directory
-(:func:`remediate.run.context_cache.directory`: never in the repository), so that the same chart
-in another place (a vendored copy in each environment's folder, a second checkout or worktree, a
-CI job's own workspace) is learnt once: the digest holds the files' contents and paths inside the
-chart, never where the chart is. The :data:`KEPT` files used last are kept (a use renews a file's
-time), and older ones are removed when a learning is kept. A file is written atomically. A chart
-with a link in it, a file that cannot be read, or a learning cut short (by its time budget, a
-render that never ended, a render worker that died) is not kept. A cache file that cannot be read,
-or holds anything unexpected, counts as none; ``--no-cache`` does without it.
+Each learning has one cache file, named by its kind and digest, in the context cache's
+directory (:func:`remediate.run.context_cache.directory`: never in the repository), so that the
+same chart in another place (a vendored copy in each environment's folder, a second checkout or
+worktree, a CI job's own workspace) is learnt once: the digest holds the files' contents and paths
+inside the chart, never where the chart is. The :data:`KEPT` files of each kind used last are kept
+(a use renews a file's time), and older ones are removed when a learning is kept. A file is
+written atomically. A chart with a link in it, a file that cannot be read, or a learning cut short
+(by its time budget, a render that never ended, a render worker that died) is not kept. A cache
+file that cannot be read, or holds anything unexpected, counts as none; ``--no-cache`` does
+without it.
 """
 
 from __future__ import annotations
@@ -119,20 +122,23 @@ def _renderer() -> str | None:
 
 
 KEPT = 200
-"""How many learnings are kept: the charts of a large monorepo, each in a few releases (some
-20 KB each)."""
+"""How many learnings of each kind are kept: the charts of a large monorepo, each in a few
+releases (some 20 KB each)."""
 
-PREFIX = "learning-"
+LEARNING = "learning"
+"""The kind of what :func:`remediate.run.chart_values.controlled_places` learns."""
+GATES = "gates"
+"""The kind of what :func:`remediate.run.chart_gates.gated_places` finds."""
 
 
-def _file(digest: str) -> str | None:
+def _file(kind: str, digest: str) -> str | None:
     folder = context_cache.directory()
-    return None if folder is None else os.path.join(folder, f"{PREFIX}{digest[:40]}.json")
+    return None if folder is None else os.path.join(folder, f"{kind}-{digest[:40]}.json")
 
 
-def get(digest: str) -> Places | None:
-    """What a learning made under ``digest`` found, if it is kept."""
-    path = _file(digest)
+def get(digest: str, kind: str = LEARNING) -> Places | None:
+    """What a learning of ``kind`` made under ``digest`` found, if it is kept."""
+    path = _file(kind, digest)
     if path is None:
         return None
     stored = context_cache.read_cache(path, BYTES)
@@ -167,12 +173,12 @@ def _places(stored: Any) -> Places:
     return places
 
 
-def put(digest: str, places: Places, now: str | None) -> None:
-    """Keep ``places`` as what learning a chart found under ``digest``, when ``now`` (the digest
-    after learning) is the same: a chart edited meanwhile was learnt in part from its new files.
-    Nothing is kept when the cache directory cannot be written, or what is to be kept is not what
-    JSON would give back (a key or path part neither text nor a number)."""
-    path = _file(digest)
+def put(digest: str, places: Places, now: str | None, kind: str = LEARNING) -> None:
+    """Keep ``places`` as what a learning of ``kind`` found under ``digest``, when ``now`` (the
+    digest after learning) is the same: a chart edited meanwhile was learnt in part from its new
+    files. Nothing is kept when the cache directory cannot be written, or what is to be kept is not
+    what JSON would give back (a key or path part neither text nor a number)."""
+    path = _file(kind, digest)
     if path is None or now != digest:
         return
     exact = all(
@@ -186,17 +192,17 @@ def put(digest: str, places: Places, now: str | None) -> None:
         [list(values_key), [[t, d, list(p)] for t, d, p in found]] for values_key, found in places.items()
     ]
     context_cache.write_cache(path, {"key": digest, "places": stored})
-    _forget_old(os.path.dirname(path))
+    _forget_old(os.path.dirname(path), kind)
 
 
-def _forget_old(folder: str) -> None:
-    """Remove the learnings of ``folder`` but the :data:`KEPT` used last."""
+def _forget_old(folder: str, kind: str) -> None:
+    """Remove the learnings of ``kind`` in ``folder`` but the :data:`KEPT` used last."""
     try:
         with os.scandir(folder) as entries:
             learnt = [
                 (entry.stat().st_mtime_ns, entry.path)
                 for entry in entries
-                if entry.name.startswith(PREFIX) and entry.name.endswith(".json")
+                if entry.name.startswith(f"{kind}-") and entry.name.endswith(".json")
             ]
     except OSError:
         return
