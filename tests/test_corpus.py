@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -45,18 +46,23 @@ def corpus_sources() -> tuple[Source, ...]:
 ALL = tuple(fixer.id for fixer in all_fixers())
 
 
-def fixed_corpus(select: tuple[str, ...], unsafe: bool = True) -> tuple[tuple[Source, FileResult], ...]:
+def fixed_corpus(
+    select: tuple[str, ...], unsafe: bool = True, config: Path | None = None
+) -> tuple[tuple[Source, FileResult], ...]:
     """Every corpus file with its result, fixed by the fixers ``select``, once per test run; with
     ``unsafe``, unsafe fixes are applied too (the fixers' whole output, which the trust tests hold
-    to account), else only the safe ones (a default run). (``functools.cache`` keys the arguments
-    as written, so ``fixed_corpus(ALL)`` and ``fixed_corpus(ALL, True)`` would fix the corpus
-    twice: the cached function takes both arguments always.)"""
-    return _fixed_corpus(select, unsafe)
+    to account), else only the safe ones (a default run); with ``config``, the options of that
+    config file. (``functools.cache`` keys the arguments as written, so ``fixed_corpus(ALL)`` and
+    ``fixed_corpus(ALL, True)`` would fix the corpus twice: the cached function takes every
+    argument always.)"""
+    return _fixed_corpus(select, unsafe, config)
 
 
 @cache
-def _fixed_corpus(select: tuple[str, ...], unsafe: bool) -> tuple[tuple[Source, FileResult], ...]:
-    engine = Engine(load(None, select=list(select), unsafe_fixes=unsafe))
+def _fixed_corpus(
+    select: tuple[str, ...], unsafe: bool, config: Path | None
+) -> tuple[tuple[Source, FileResult], ...]:
+    engine = Engine(load(config, select=list(select), unsafe_fixes=unsafe))
     parsed = corpus_documents()
 
     def parse_once(text: str) -> list[Document]:
@@ -67,7 +73,8 @@ def _fixed_corpus(select: tuple[str, ...], unsafe: bool) -> tuple[tuple[Source, 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(runner, "parse", parse_once)
         results = tuple((source, process(engine, source, fix=True)) for source in corpus_sources())
-    FIX_SECONDS[select, unsafe] = time.perf_counter() - started
+    if config is None:
+        FIX_SECONDS[select, unsafe] = time.perf_counter() - started
     return results
 
 

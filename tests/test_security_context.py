@@ -26,7 +26,7 @@ from remediate.yaml.source import Source
 from remediate.yaml.values import to_data
 from tests.conftest import ROOT
 from tests.helpers import fix_text, fixed_or_same
-from tests.test_corpus import corpus_sources, fixed_corpus
+from tests.test_corpus import corpus_documents, fixed_corpus
 
 RESTRICTED = Options().fields()
 KUBE_SCORE = Options(profile="kube-score").fields()
@@ -481,17 +481,17 @@ def _corpus_outcomes(profile: str) -> list[tuple[dict, dict, bool, bool]]:
     if profile != "restricted":
         config = ROOT / "golden" / "security-context" / "kube-score.config.yaml"
     engine = Engine(load(config, select=["security-context"], unsafe_fixes=True))
-    if profile == "restricted":  # the default options: the run of test_corpus_each_fixer
-        fixed = fixed_corpus(("security-context",))
-    else:
-        fixed = tuple((source, process(engine, source, fix=True)) for source in corpus_sources())
+    fixed = fixed_corpus(("security-context",), config=config)  # restricted: test_corpus_each_fixer's run
+    parsed = corpus_documents()
     outcomes = []
     for source, result in fixed:
         if result.errors or result.source is None:
             continue
         after = result.output if result.output is not None else source.text
         remaining = process(engine, Source.from_text(source.name, after), fix=False).findings
-        for old, new in zip(manifests(parse(source.text)), manifests(parse(after)), strict=True):
+        before_documents = list(parsed[source.text])
+        after_documents = before_documents if result.output is None else parse(after)
+        for old, new in zip(manifests(before_documents), manifests(after_documents), strict=True):
             old_template = pod_template(old, BUILTIN_POD_KINDS)
             new_template = pod_template(new, BUILTIN_POD_KINDS)
             if old_template is None or new_template is None or is_fragment(old, BUILTIN_POD_KINDS):
@@ -521,6 +521,7 @@ def test_corpus_objects_fixed_completely_pass_the_restricted_standard_and_violat
             assert pss_restricted_violations(after) & SECURITY_CONTEXT_CONTROLS == set(), after
 
 
+@pytest.mark.xdist_group("corpus-security-context")
 def test_corpus_objects_fixed_with_the_kube_score_profile_pass_kube_scores_checks() -> None:
     outcomes = _corpus_outcomes("kube-score")
     assert sum(1 for *_, left in outcomes if not left) > 400
