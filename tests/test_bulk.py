@@ -10,6 +10,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -343,12 +344,24 @@ def test_parallel_results_come_back_in_input_order() -> None:
     assert list(bulk.ordered_map(square, 1, items, jobs=2)) == [i * i + 1 for i in items]
 
 
-def test_one_item_never_starts_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a pool was started for one file")
+def test_a_pool_is_started_only_for_enough_items_to_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker for every ITEMS_PER_WORKER items: fewer than two workers' worth stay in this
+    process, however many jobs are asked for."""
+    pools: list[int] = []
+    pool = concurrent.futures.ProcessPoolExecutor
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    def counted(workers: int, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
+        pools.append(workers)
+        return pool(workers, **options)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
+    few = list(range(2 * bulk.ITEMS_PER_WORKER - 1))
     assert list(bulk.ordered_map(square, 0, [3], jobs=8)) == [9]
+    assert list(bulk.ordered_map(square, 0, few, jobs=8)) == [i * i for i in few]
+    assert pools == []
+    enough = list(range(3 * bulk.ITEMS_PER_WORKER))
+    assert list(bulk.ordered_map(square, 0, enough, jobs=8)) == [i * i for i in enough]
+    assert pools == [3]
 
 
 class Terminal(io.StringIO):
