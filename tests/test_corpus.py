@@ -10,6 +10,8 @@ one ``xdist_group``, so that parallel runs fix it once too.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from remediate.run.runner import Engine, decode, process
 from remediate.yaml.document import Document, Mapping, Node, Sequence, parse
 from remediate.yaml.source import InputError, Source
 from remediate.yaml.values import to_data
+from tests import helpers
 from tests.conftest import CORPUS
 from tests.helpers import noise_lines
 
@@ -63,28 +66,40 @@ def _fixed_corpus(
     select: tuple[str, ...], unsafe: bool, config: Path | None
 ) -> tuple[tuple[Source, FileResult], ...]:
     engine = Engine(load(config, select=list(select), unsafe_fixes=unsafe))
-    parsed = corpus_documents()
-
-    def parse_once(text: str) -> list[Document]:
-        documents = parsed.get(text)
-        return parse(text) if documents is None else list(documents)
-
     started = time.perf_counter()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "parse", parse_once)
+    with parsing_once():
         results = tuple((source, process(engine, source, fix=True)) for source in corpus_sources())
     if config is None:
         FIX_SECONDS[select, unsafe] = time.perf_counter() - started
     return results
 
 
+@contextmanager
+def parsing_once() -> Iterator[None]:
+    """Within, a text is parsed once by the run's file reader (:func:`remediate.run.runner.process`)
+    and the noise check: a corpus file once per test run (:func:`corpus_documents`), what the
+    block parses once in it (an output, read again by the noise check and by the second run). A
+    parse is a function of the text, and its documents are never changed, only read: the fixes
+    are made to the text and parsed anew (a fix's verification parses on its own)."""
+    known = dict(corpus_documents())
+
+    def parse_once(text: str) -> list[Document]:
+        documents = known.get(text)
+        if documents is None:
+            documents = known[text] = tuple(parse(text))
+        return list(documents)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "parse", parse_once)
+        patch.setattr(helpers, "parse", parse_once)
+        yield
+
+
 @cache
 def corpus_documents() -> dict[str, tuple[Document, ...]]:
     """The documents of each corpus file that parses, by its text, parsed once per test run: each
     selection of :func:`fixed_corpus` starts from them (parsing is a sixth of a run of every fixer
-    and nearly half of a run of one; a parse is a function of the text, and its documents are
-    never changed, only read: the fixes are made to the text and parsed anew). Its outputs, second
-    runs and the files that do not parse are parsed as usual."""
+    and nearly half of a run of one; see :func:`parsing_once`)."""
     parsed = {}
     for source in corpus_sources():
         try:
@@ -104,7 +119,25 @@ def run_corpus(select: list[str]) -> dict[str, int]:
     figures = {"files": 0, "documents": 0, "changed": 0, "failed": 0, "noise": 0, "findings": 0, "fixed": 0}
     problems: list[str] = []
     started = time.perf_counter()
-    for source, result in fixed_corpus(tuple(select)):
+    fixed = fixed_corpus(tuple(select))
+    with parsing_once():
+        _check_fixed(engine, fixed, writes, figures, problems)
+    figures["milliseconds"] = round((time.perf_counter() - started) * 1000)
+    print(f"\ncorpus with {','.join(select)}: {figures}")
+    assert not problems, "\n".join(problems[:20])
+    return figures
+
+
+def _check_fixed(
+    engine: Engine,
+    fixed: tuple[tuple[Source, FileResult], ...],
+    writes: tuple[str, ...],
+    figures: dict[str, int],
+    problems: list[str],
+) -> None:
+    """Count the results ``fixed`` into ``figures``, and what is wrong with them into ``problems``:
+    an unexpected failure, an output that does not parse, noise, a second run that changes it."""
+    for source, result in fixed:
         figures["files"] += 1
         figures["documents"] += result.documents
         figures["findings"] += len(result.findings)
@@ -125,10 +158,6 @@ def run_corpus(select: list[str]) -> dict[str, int]:
         again = process(engine, source.with_text(result.output), fix=True)
         if again.output is not None:
             problems.append(f"{source.name}: a second run changed it again")
-    figures["milliseconds"] = round((time.perf_counter() - started) * 1000)
-    print(f"\ncorpus with {','.join(select)}: {figures}")
-    assert not problems, "\n".join(problems[:20])
-    return figures
 
 
 @pytest.mark.parametrize(
