@@ -148,22 +148,23 @@ def controlled_places(
     image's ``registry`` and ``tag``): the templates that no longer render or parse are rendered
     again with half the markers, and so on, so that each key is learnt where it can be. With
     ``cache``, what an earlier run learnt of the same chart is taken (:mod:`remediate.run.learning_cache`)."""
-    digest = learning_cache.key(root, release, values, (MAX_KEYS, MARKER)) if cache else None
-    known = learning_cache.get(digest) if digest else None
-    if known is not None:
-        return known
-    keys = list(values_keys(values))[:MAX_KEYS]
-    places: dict[tuple[str, ...], list[Place]] = {}
-    try:
-        plain = render(root, release, values)
-    except RenderError:
-        return places
-    shapes = {template: _shapes(text) for template, text in plain.templates.items()}
-    budget = _Budget(time.monotonic() + LEARNING_SECONDS)
-    _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes, budget)
-    if digest and not budget.spent():  # a learning cut short is not what the chart says
-        learning_cache.put(digest, places, learning_cache.key(root, release, values, (MAX_KEYS, MARKER)))
-    return places
+
+    def learn() -> tuple[dict[tuple[str, ...], list[Place]], bool]:
+        keys = list(values_keys(values))[:MAX_KEYS]
+        places: dict[tuple[str, ...], list[Place]] = {}
+        try:
+            plain = render(root, release, values)
+        except RenderError:
+            return places, False
+        shapes = {template: _shapes(text) for template, text in plain.templates.items()}
+        budget = _Budget(time.monotonic() + LEARNING_SECONDS)
+        _learn(root, release, values, keys, list(range(len(keys))), None, places, shapes, budget)
+        return places, not budget.spent()  # a learning cut short is not what the chart says
+
+    settings = (MAX_KEYS, MARKER)
+    return learning_cache.remembered(
+        learning_cache.LEARNING, root, release, values, settings, learn, cache=cache
+    )
 
 
 LEARNING_SECONDS = 60
@@ -549,19 +550,17 @@ def _gates(
     :func:`controlled_places` learns is."""
     if not any(True for _ in chart_gates.switches_off(values)):
         return {}
-    digest = learning_cache.key(root, release, values, GATE_SETTINGS) if cache else None
-    known = learning_cache.get(digest, learning_cache.GATES) if digest else None
-    if known is not None:
-        return known
-    try:
-        plain = render(root, release, values)
-    except RenderError:
-        return {}
-    gates, complete = chart_gates.gated_places(root, release, values, plain)
-    if digest and complete:
-        now = learning_cache.key(root, release, values, GATE_SETTINGS)
-        learning_cache.put(digest, gates, now, learning_cache.GATES)
-    return gates
+
+    def learn() -> tuple[dict[tuple[str, ...], list[Place]], bool]:
+        try:
+            plain = render(root, release, values)
+        except RenderError:
+            return {}, False
+        return chart_gates.gated_places(root, release, values, plain)
+
+    return learning_cache.remembered(
+        learning_cache.GATES, root, release, values, GATE_SETTINGS, learn, cache=cache
+    )
 
 
 def _switched_on(text: str, gates: dict[tuple[str, ...], list[Place]]) -> dict[str, list[Touch]] | None:

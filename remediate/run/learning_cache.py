@@ -30,6 +30,7 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 from remediate.run import charts, context_cache
@@ -136,7 +137,31 @@ def _file(kind: str, digest: str) -> str | None:
     return None if folder is None else os.path.join(folder, f"{kind}-{digest[:40]}.json")
 
 
-def get(digest: str, kind: str = LEARNING) -> Places | None:
+def remembered(
+    kind: str,
+    root: str,
+    release: Release,
+    values: dict[str, Any],
+    settings: tuple[Any, ...],
+    learn: Callable[[], tuple[Places, bool]],
+    *,
+    cache: bool = True,
+) -> Places:
+    """What ``learn`` finds of the chart at ``root`` (the places, and whether the learning was
+    whole: not cut short, nor spoilt by a render that stopped), its ``settings`` being what else it
+    depends on. With ``cache``, a learning of ``kind`` kept under the same digest is taken instead,
+    and a whole one is kept when the chart did not change while it was learnt."""
+    digest = key(root, release, values, settings) if cache else None
+    known = _get(digest, kind) if digest else None
+    if known is not None:
+        return known
+    places, whole = learn()
+    if digest and whole:
+        _put(digest, places, key(root, release, values, settings), kind)
+    return places
+
+
+def _get(digest: str, kind: str) -> Places | None:
     """What a learning of ``kind`` made under ``digest`` found, if it is kept."""
     path = _file(kind, digest)
     if path is None:
@@ -154,7 +179,7 @@ def get(digest: str, kind: str = LEARNING) -> Places | None:
 
 
 def _places(stored: Any) -> Places:
-    """The places as :func:`put` keeps them; ValueError when they are not."""
+    """The places as :func:`_put` keeps them; ValueError when they are not."""
     if type(stored) is not list:
         raise ValueError("not places")
     places: Places = {}
@@ -173,7 +198,7 @@ def _places(stored: Any) -> Places:
     return places
 
 
-def put(digest: str, places: Places, now: str | None, kind: str = LEARNING) -> None:
+def _put(digest: str, places: Places, now: str | None, kind: str) -> None:
     """Keep ``places`` as what a learning of ``kind`` found under ``digest``, when ``now`` (the
     digest after learning) is the same: a chart edited meanwhile was learnt in part from its new
     files. Nothing is kept when the cache directory cannot be written, or what is to be kept is not
