@@ -10,10 +10,11 @@ one ``xdist_group``, so that parallel runs fix it once too.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,11 +23,12 @@ from remediate.run.config import load
 from remediate.run.registry import all_fixers
 from remediate.run.results import FileResult, Status
 from remediate.run.runner import Engine, decode, process
-from remediate.yaml.document import Document, Mapping, Node, Sequence, parse
+from remediate.yaml.document import Document, parse
 from remediate.yaml.source import InputError, Source
 from remediate.yaml.values import to_data
 from tests import helpers
 from tests.conftest import CORPUS
+from tests.fidelity import nodes
 from tests.helpers import noise_lines
 
 KNOWN_INVALID = {
@@ -75,12 +77,13 @@ def _fixed_corpus(
 
 
 @contextmanager
-def parsing_once() -> Iterator[None]:
-    """Within, a text is parsed once by the run's file reader (:func:`remediate.run.runner.process`)
-    and the noise check: a corpus file once per test run (:func:`corpus_documents`), what the
-    block parses once in it (an output, read again by the noise check and by the second run). A
-    parse is a function of the text, and its documents are never changed, only read: the fixes
-    are made to the text and parsed anew (a fix's verification parses on its own)."""
+def parsing_once() -> Iterator[Callable[[str], list[Document]]]:
+    """Within, a text is parsed once by the run's file reader (:func:`remediate.run.runner.process`),
+    the noise check and the parse it gives: a corpus file once per test run
+    (:func:`corpus_documents`), what the block parses once in it (an output, read again by the
+    noise check and by the second run). A parse is a function of the text, and its documents are
+    never changed, only read: the fixes are made to the text and parsed anew (a fix's verification
+    parses on its own)."""
     known = dict(corpus_documents())
 
     def parse_once(text: str) -> list[Document]:
@@ -92,7 +95,7 @@ def parsing_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(runner, "parse", parse_once)
         patch.setattr(helpers, "parse", parse_once)
-        yield
+        yield parse_once
 
 
 @cache
@@ -183,22 +186,14 @@ def test_the_documents_every_selection_starts_from_are_left_as_parsed() -> None:
     node's place are what a new parse gives."""
     fixed_corpus(ALL)
     for text, kept in list(corpus_documents().items())[::10]:
-        assert [(d.start, d.end, repr(to_data(d.root)), _places(d.root)) for d in kept] == [
-            (d.start, d.end, repr(to_data(d.root)), _places(d.root)) for d in parse(text)
-        ]
+        assert _places(list(kept)) == _places(parse(text))
 
 
-def _places(root: Node) -> list[tuple[int, int, int, int, tuple]]:
-    """Every node below ``root``: its offsets, line, column and path."""
-    found, stack = [], [root]
-    while stack:
-        node = stack.pop()
-        found.append((node.start, node.end, node.line, node.column, node.path()))
-        if isinstance(node, Mapping):
-            stack.extend(item for pair in node.pairs for item in pair)
-        elif isinstance(node, Sequence):
-            stack.extend(node.items)
-    return found
+def _places(documents: list[Document]) -> list[tuple[Any, ...]]:
+    """Each document's offsets and plain data, and every node's offsets, line, column and path."""
+    return [(d.start, d.end, repr(to_data(d.root))) for d in documents] + [
+        (doc, node.start, node.end, node.line, node.column, node.path()) for doc, node in nodes(documents)
+    ]
 
 
 def test_corpus_has_its_licence_notes() -> None:

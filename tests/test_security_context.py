@@ -21,12 +21,12 @@ from remediate.kube.k8s import BUILTIN_POD_KINDS, is_fragment, manifests, pod_te
 from remediate.run.config import ConfigError, load
 from remediate.run.registry import all_fixers
 from remediate.run.runner import Engine, process
-from remediate.yaml.document import parse
+from remediate.yaml.document import Document, parse
 from remediate.yaml.source import Source
 from remediate.yaml.values import to_data
 from tests.conftest import ROOT
 from tests.helpers import fix_text, fixed_or_same
-from tests.test_corpus import corpus_documents, fixed_corpus
+from tests.test_corpus import fixed_corpus, parsing_once
 
 RESTRICTED = Options().fields()
 KUBE_SCORE = Options(profile="kube-score").fields()
@@ -482,25 +482,31 @@ def _corpus_outcomes(profile: str) -> list[tuple[dict, dict, bool, bool]]:
         config = ROOT / "golden" / "security-context" / "kube-score.config.yaml"
     engine = Engine(load(config, select=["security-context"], unsafe_fixes=True))
     fixed = fixed_corpus(("security-context",), config=config)  # restricted: test_corpus_each_fixer's run
-    parsed = corpus_documents()
     outcomes = []
-    for source, result in fixed:
-        if result.errors or result.source is None:
-            continue
-        after = result.output if result.output is not None else source.text
-        remaining = process(engine, Source.from_text(source.name, after), fix=False).findings
-        before_documents = list(parsed[source.text])
-        after_documents = before_documents if result.output is None else parse(after)
-        for old, new in zip(manifests(before_documents), manifests(after_documents), strict=True):
-            old_template = pod_template(old, BUILTIN_POD_KINDS)
-            new_template = pod_template(new, BUILTIN_POD_KINDS)
-            if old_template is None or new_template is None or is_fragment(old, BUILTIN_POD_KINDS):
+    with parsing_once() as parse_once:
+        for source, result in fixed:
+            if result.errors or result.source is None:
                 continue
-            before_spec, after_spec = to_data(old_template.spec), to_data(new_template.spec)
-            if well_formed(before_spec):
-                found = _belongs(result.findings, old)
-                left = _belongs(remaining, new)
-                outcomes.append((before_spec, after_spec, found, left))
+            after = result.output if result.output is not None else source.text
+            remaining = process(engine, Source.from_text(source.name, after), fix=False).findings
+            outcomes += _outcomes(parse_once(source.text), parse_once(after), result.findings, remaining)
+    return outcomes
+
+
+def _outcomes(
+    before: list[Document], after: list[Document], findings: Any, remaining: Any
+) -> list[tuple[dict, dict, bool, bool]]:
+    """The outcomes (see :func:`_corpus_outcomes`) of the objects of one file, ``before`` and
+    ``after`` fixing, with the ``findings`` of the fix and those ``remaining`` after it."""
+    outcomes = []
+    for old, new in zip(manifests(before), manifests(after), strict=True):
+        old_template = pod_template(old, BUILTIN_POD_KINDS)
+        new_template = pod_template(new, BUILTIN_POD_KINDS)
+        if old_template is None or new_template is None or is_fragment(old, BUILTIN_POD_KINDS):
+            continue
+        before_spec, after_spec = to_data(old_template.spec), to_data(new_template.spec)
+        if well_formed(before_spec):
+            outcomes.append((before_spec, after_spec, _belongs(findings, old), _belongs(remaining, new)))
     return outcomes
 
 
