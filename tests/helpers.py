@@ -3,6 +3,7 @@ change did not intend."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import difflib
 import io
 import os
@@ -11,6 +12,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from remediate.run.config import load
 from remediate.run.results import FileResult
@@ -28,6 +32,19 @@ class Ran:
     returncode: int
     stdout: bytes
     stderr: bytes
+
+
+def counted_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of workers of each process pool started from now on (pools still start)."""
+    started: list[int] = []
+    pool = concurrent.futures.ProcessPoolExecutor
+
+    def counted(workers: int, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
+        started.append(workers)
+        return pool(workers, **options)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
+    return started
 
 
 MEASURED = """

@@ -3,14 +3,12 @@ that match serial ones, the progress bar, and the summary."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import io
 import os
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -347,14 +345,7 @@ def test_parallel_results_come_back_in_input_order() -> None:
 def test_a_pool_is_started_only_for_enough_items_to_share(monkeypatch: pytest.MonkeyPatch) -> None:
     """One worker for every ITEMS_PER_WORKER items: fewer than two workers' worth stay in this
     process, however many jobs are asked for."""
-    pools: list[int] = []
-    pool = concurrent.futures.ProcessPoolExecutor
-
-    def counted(workers: int, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
-        pools.append(workers)
-        return pool(workers, **options)
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
+    pools = helpers.counted_pools(monkeypatch)
     few = list(range(2 * bulk.ITEMS_PER_WORKER - 1))
     assert list(bulk.ordered_map(square, 0, [3], jobs=8)) == [9]
     assert list(bulk.ordered_map(square, 0, few, jobs=8)) == [i * i for i in few]

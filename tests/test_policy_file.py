@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,7 +14,7 @@ from remediate.cli.commands import RunOptions, run
 from remediate.run import bulk, files
 from remediate.yaml.document import parse
 from remediate.yaml.values import to_data
-from tests.helpers import k8sfix
+from tests.helpers import counted_pools, k8sfix
 from tests.test_network_policy import netpol, workload
 
 SELECT = ["network-policy"]
@@ -56,14 +54,7 @@ def test_a_directory_gets_one_policy_file_and_the_workload_files_stay_as_they_we
     """With two workers (one for each file here): the policies come back from them, and the
     parent writes them."""
     monkeypatch.setattr(bulk, "ITEMS_PER_WORKER", 1)
-    pools: list[int] = []
-    pool = concurrent.futures.ProcessPoolExecutor
-
-    def counted(workers: int, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
-        pools.append(workers)
-        return pool(workers, **options)
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
+    pools = counted_pools(monkeypatch)
     assert run(RunOptions(["apps"], write=True, select=SELECT, jobs=2)) == 1
     assert pools and set(pools) == {2}
     target = repo / "apps" / "network-policies.yaml"
