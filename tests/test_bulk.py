@@ -128,6 +128,46 @@ def test_include_replaces_the_suffixes_and_exclude_leaves_out_files_and_director
     assert listed(["repo/c.json"], tmp_path, exclude=["*.json"]) == ["repo/c.json"]
 
 
+@pytest.mark.parametrize(
+    "include",
+    [
+        list(files.MANIFEST_GLOBS),
+        ["*.k8s", "*.yaml"],
+        ["*"],
+        ["*.y?ml"],  # not plain suffixes: matched by pathspec
+        ["deploy/*.yaml"],
+        ["*.yaml", "!b.yaml"],
+    ],
+)
+def test_include_globs_match_as_gitignore_patterns_do(include: list[str]) -> None:
+    # Plain ``*<suffix>`` patterns are matched as suffixes of the name; every pattern set must
+    # give what pathspec's reading of the patterns gives.
+    from pathspec import GitIgnoreSpec
+
+    spec = GitIgnoreSpec.from_lines(include)
+    globs = files.Globs(include, [])
+    for relative in (
+        "a.yaml",
+        "b.yaml",
+        "x/c.yml",
+        "x/y/d.json",
+        "deploy/e.yaml",
+        "f.k8s",
+        "g.yaml.bak",
+        "h",
+    ):
+        name = relative.rsplit("/", 1)[-1]
+        assert globs.includes(relative, name) == spec.match_file(relative), (include, relative)
+
+
+def test_absolute_paths_are_those_abspath_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from remediate.cli import commands
+
+    monkeypatch.chdir(tmp_path)
+    paths = ["a.yaml", "./a.yaml", "sub/../b.yaml", "-", "/etc/x.yaml", "sub/", "./sub/c.json", "../d.yaml"]
+    assert commands._absolute_paths(paths) == [os.path.abspath(path) for path in paths]
+
+
 KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:

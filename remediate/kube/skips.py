@@ -54,7 +54,13 @@ def forget() -> None:
 
 def chart_template(path: str) -> str | None:
     """The skip note of a file below the ``templates/`` directory of a Helm chart."""
-    if _in_chart_templates(os.path.dirname(os.path.abspath(path))):
+    return chart_template_in(os.path.dirname(os.path.abspath(path)))
+
+
+def chart_template_in(directory: str) -> str | None:
+    """The skip note of the files of ``directory`` (absolute) when it is, or is below, the
+    ``templates/`` directory of a Helm chart (a walk asks once per directory)."""
+    if _in_chart_templates(directory):
         return f"{HELM_TEMPLATE} (in a chart's templates/ directory)"
     return None
 

@@ -42,15 +42,10 @@ class GitIgnore:
         self.root = repository_root(top) or os.path.abspath(top)
         self._chains: dict[str, Chain] = {}
 
-    def ignored(self, path: str, *, is_dir: bool = False) -> bool:
-        """True when git ignores ``path`` (a directory when ``is_dir``)."""
-        absolute = os.path.abspath(path)
-        for base, spec in reversed(self._chain(os.path.dirname(absolute))):
-            relative = os.path.relpath(absolute, base).replace(os.sep, "/")
-            verdict = spec.check_file(relative + "/" if is_dir else relative).include
-            if verdict is not None:
-                return verdict
-        return False
+    def in_directory(self, directory: str) -> DirectoryRules:
+        """The rules that decide for the entries of ``directory`` (absolute and normalized, as a
+        walk makes it once per directory: each entry then costs one match per rule file)."""
+        return DirectoryRules(directory, self._chain(directory))
 
     def _chain(self, directory: str) -> Chain:
         """The rules in force in ``directory`` (absolute): its parent's, then its own ``.gitignore``."""
@@ -66,12 +61,42 @@ class GitIgnore:
         return chain
 
 
+class DirectoryRules:
+    """The rule files in force in one directory, deepest first, each with the directory's path
+    relative to the rule file's own (the form its patterns match)."""
+
+    __slots__ = ("_rules",)
+
+    def __init__(self, directory: str, chain: Chain) -> None:
+        self._rules = [(_prefix(directory, base), spec) for base, spec in reversed(chain)]
+
+    def ignores(self, name: str, *, is_dir: bool = False) -> bool:
+        """True when git ignores the entry ``name`` of the directory (a directory when ``is_dir``)."""
+        for prefix, spec in self._rules:
+            verdict = spec.check_file(prefix + name + ("/" if is_dir else "")).include
+            if verdict is not None:
+                return verdict
+        return False
+
+
+def _prefix(directory: str, base: str) -> str:
+    """``directory`` relative to ``base``, in the form patterns match: ``/`` between names and at
+    the end; empty for ``base`` itself."""
+    relative = os.path.relpath(directory, base).replace(os.sep, "/")
+    return "" if relative == "." else relative + "/"
+
+
 def _rules(base: str, path: str) -> Chain:
+    """The rules of the file ``path``, relative to ``base``; none when it has no pattern (git's own
+    ``info/exclude`` holds only comments), so that a walk does not match every entry against it."""
     try:
         data, _ = read_regular(path)
     except OSError:  # none, or a FIFO or device that a repository put there: no rules
         return ()
-    return ((base, patterns(data.decode("utf-8", errors="replace").splitlines())),)
+    spec = patterns(data.decode("utf-8", errors="replace").splitlines())
+    if all(pattern.include is None for pattern in spec.patterns):
+        return ()
+    return ((base, spec),)
 
 
 def patterns(lines: list[str]) -> GitIgnoreSpec:
