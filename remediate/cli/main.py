@@ -5,8 +5,8 @@ change; 2 an error (unreadable or invalid input, bad config, a fix that failed v
 other files are still processed.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typer reads the options from the annotations of
+# :func:`main`, and evaluating them from strings cost every run 8 ms.
 import os
 import re
 import sys
