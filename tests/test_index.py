@@ -12,6 +12,7 @@ from remediate.cli.commands import RunOptions, run
 from remediate.kube import kustomize, selectors
 from remediate.kube.index import (
     IndexedObject,
+    Later,
     RunIndex,
     allows_everything,
     default_namespace,
@@ -219,6 +220,50 @@ def test_workloads_and_policies_by_namespace() -> None:
     assert [(o.kind, o.pod_labels) for o in index.workloads("x")] == [("Deployment", {"app": "a"})]
     assert index.has_policy_named("x", "p") and not index.has_policy_named("default", "p")
     assert index.workloads("default") == []
+
+
+def deployment(name: str, namespace: str) -> str:
+    return (
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+        f"spec: {{template: {{metadata: {{labels: {{app: {name}}}}}, spec: {{containers: []}}}}}}\n"
+    )
+
+
+def later(file: str, text: str, made: list[str]) -> Later:
+    """The objects of ``text`` as ``file``'s, made later; ``made`` records each making."""
+    objects = summaries(text, file=file)
+
+    def make() -> list[IndexedObject]:
+        made.append(file)
+        return objects
+
+    return Later(file, {obj.namespace for obj in objects}, make)
+
+
+def test_objects_added_later_are_made_by_the_first_lookup_of_their_namespace_in_the_run_order() -> None:
+    made: list[str] = []
+    index = RunIndex()
+    index.add_later(later("a.yaml", deployment("a", "red") + "---\n" + deployment("b", "blue"), made))
+    index.add(summaries(deployment("c", "red"), file="c.yaml"))
+    index.add_later(later("d.yaml", deployment("d", "blue"), made))
+    assert made == []
+    assert [o.name for o in index.workloads("red")] == ["a", "c"]  # a.yaml came first in the run
+    assert made == ["a.yaml"]  # d.yaml holds nothing of red
+    assert [o.name for o in index.workloads("blue")] == ["b", "d"]
+    assert made == ["a.yaml", "d.yaml"]  # each made once, a.yaml's blue object with its red one
+    overlay = index.with_file("a.yaml", summaries(deployment("e", "red"), file="a.yaml"))
+    assert [o.name for o in overlay.workloads("red")] == ["e", "c"]  # the file's place is kept
+
+
+def test_an_index_sent_to_a_worker_holds_every_object_made() -> None:
+    import pickle
+
+    made: list[str] = []
+    index = RunIndex()
+    index.add_later(later("a.yaml", deployment("a", "red"), made))
+    copy = pickle.loads(pickle.dumps(index))
+    assert made == ["a.yaml"]
+    assert [o.name for o in copy.workloads("red")] == ["a"]
 
 
 # -- Services ----------------------------------------------------------------------------------

@@ -123,7 +123,8 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     assert reads == [0, 0, 0, 1]
     assert k8sfix(*args, "--no-cache", cwd=repo).returncode == 1
     assert reads == [0, 0, 0, 1, 1]
-    assert context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another").get("anything") is None
+    another = context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another")
+    assert another.get("anything", list) is None
 
 
 def test_the_runs_own_files_are_kept_too_and_one_edited_while_read_is_not(
@@ -169,6 +170,38 @@ def test_the_runs_own_files_are_kept_too_and_one_edited_while_read_is_not(
     del summarized[:]
     assert k8sfix(*args, cwd=repo).returncode == 0  # the content of that id is read, not served
     assert summarized == ["policy.yaml"]
+
+
+def test_kept_objects_found_damaged_when_a_lookup_needs_them_are_made_again_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept entry's objects are decoded only when a lookup needs them; when their text is not
+    what the cache writes, the file is read again and the run is what it is without the cache."""
+    import json
+
+    from remediate.cli import commands
+
+    repo = write_tree(tmp_path, {"ctx/policy.yaml": POLICY, "web.yaml": WEB})
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    args = ("--select", "network-policy", "--jobs", "1", "--context", "ctx", "web.yaml")
+    assert k8sfix(*args, cwd=repo).returncode == 0  # the policy covers the pod
+    (cache_file,) = (tmp_path / "cache").iterdir()
+    stored = json.loads(cache_file.read_text())
+    (key,) = [key for key in stored["entries"] if "policy.yaml" in key]
+    buckets, problem, objects = stored["entries"][key]
+    assert buckets == ["default"] and problem is None and "NetworkPolicy" in objects
+    stored["entries"][key][2] = objects.replace('"NetworkPolicy"', "7")  # a kind that is no text
+    cache_file.write_text(json.dumps(stored))
+    summarized: list[str] = []
+    summaries = commands._summaries
+
+    def counting(item: commands.Input, *rest: object) -> object:
+        summarized.append(os.path.basename(item.name))
+        return summaries(item, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commands, "_summaries", counting)
+    assert k8sfix(*args, cwd=repo).returncode == 0  # still covered
+    assert summarized == ["policy.yaml"]  # made again; the run's own file came from the cache
 
 
 def test_a_file_on_disk_whose_status_is_unchanged_is_not_read_for_its_blob_id(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -16,7 +17,14 @@ from remediate.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from remediate.kube import kustomize, sandbox, skips, validation
 from remediate.kube.findings import Finding
 from remediate.kube.fixer import SetupProblem
-from remediate.kube.index import IndexedObject, RunIndex, default_namespace, kustomization_entry, summarize
+from remediate.kube.index import (
+    IndexedObject,
+    Later,
+    RunIndex,
+    default_namespace,
+    kustomization_entry,
+    summarize,
+)
 from remediate.output import formats, report
 from remediate.run import (
     bulk,
@@ -348,7 +356,10 @@ def _index(
     consulted = inputs + context + (staged or [])
     found_in = _entries(engine.settings, options, consulted, len(inputs), jobs)
     for number, (found, problem) in enumerate(found_in):
-        index.add(found)
+        if isinstance(found, Later):
+            index.add_later(found)
+        else:
+            index.add(found)
         if problem is not None and number >= len(inputs) and not options.quiet:  # inputs: reported later
             item = consulted[number]
             where = f"{report.shown_name(item.name)}:{problem.line or 1}:{problem.column or 1}"
@@ -378,7 +389,7 @@ def _entries(
                     else default_namespace(absolute[number], options.namespace)
                 )
                 keys[number] = context_cache.ContextCache.key(blob, absolute[number], item.name, namespace)
-                entry = cache.get(keys[number])
+                entry = cache.get(keys[number], functools.partial(_remade, item, settings, options))
                 if entry is not None:
                     found[number] = entry
     missing = [number for number in range(len(consulted)) if number not in found]
@@ -394,6 +405,14 @@ def _entries(
     if cache is not None:
         cache.save()
     return [found[number] for number in range(len(consulted))]
+
+
+def _remade(item: Input, settings: configuration.Settings, options: RunOptions) -> list[IndexedObject]:
+    """The index entries of ``item`` made again, from the file: those the context cache kept for it
+    are not as it writes them (a damaged cache file)."""
+    if item.staged is not None and item.data is None:
+        item = dataclasses.replace(item, data=staged_files.read([item.staged])[0])
+    return _summaries(item, settings, options)[0]
 
 
 def _blob(item: Input, absolute: str, cache: context_cache.ContextCache) -> str | None:
@@ -851,7 +870,7 @@ def _loaded(item: Input) -> Input:
 
 def _index_work(
     state: tuple[configuration.Settings, RunOptions], item: Input
-) -> tuple[context_cache.Entry, str | None]:
+) -> tuple[context_cache.Made, str | None]:
     """The index entries of one file, in this process or a worker (see :mod:`remediate.run.bulk`),
     and the blob id of the content they were made of (None: none was read). The cache keeps them
     only under that id: a file that changed since its id was taken (a file on disk edited during

@@ -178,6 +178,31 @@ class _Lookups:
                 self.workloads[(namespace, pair[0])].append(obj)
 
 
+def bucket(obj: IndexedObject) -> str | None:
+    """The namespace whose lookups may find ``obj``; None for an object that a lookup of any
+    namespace may find (a cluster-wide policy of another engine), or one found by no namespace (a
+    kustomization, :meth:`RunIndex.kustomizations`)."""
+    if obj.kind == KUSTOMIZATION and not obj.api_version:
+        return None
+    if OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind)) == "cluster":
+        return None
+    return obj.namespace
+
+
+class Later:
+    """The objects of one file, made only when a lookup first asks about one of ``buckets`` (see
+    :func:`bucket`): a run kept from the context cache holds every file of a repository, and a
+    pre-commit run's fixes look into a namespace or two of them (:meth:`RunIndex.add_later`)."""
+
+    __slots__ = ("buckets", "file", "load")
+
+    def __init__(self, file: str, buckets: Iterable[str | None], load: Callable[[], list[IndexedObject]]):
+        self.file = file
+        self.buckets = frozenset(buckets)
+        self.load = load
+        """Makes the file's objects, in the order of the file."""
+
+
 class RunIndex:
     """Every indexed object of a run, by file, with the lookups fixers need.
 
@@ -195,11 +220,44 @@ class RunIndex:
         self._files: dict[str, list[IndexedObject]] = {}
         self._file_ranks: dict[str, int] = {}
         self._lookups = _Lookups()
+        self._later: dict[str | None, list[Later]] = {}
+        """The files whose objects are not made yet, by the buckets of their objects."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a worker process started by ``spawn`` is sent: the objects by file, every one made
+        (a :class:`Later` holds a function). The lookups are not sent: they are filed by the
+        objects' ``id``, which the copies do not keep; :meth:`__setstate__` files them again."""
+        for namespace in list(self._later):
+            self._make(namespace)
+        return {name: value for name, value in self.__dict__.items() if name != "_lookups"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lookups = _Lookups()
+        for file, entries in self._files.items():
+            for position, obj in enumerate(entries):
+                self._lookups.add(obj, (self._file_ranks[file], position))
 
     def add(self, found: Iterable[IndexedObject]) -> None:
         """Add objects (of any files; a file's objects in their order)."""
         for obj in found:
             self._add(obj)
+
+    def add_later(self, later: Later) -> None:
+        """Add a file's objects, to be made by the first lookup that may find one of them. The file
+        takes its place in the run's order now, as with :meth:`add`."""
+        if later.file not in self._file_ranks:
+            self._file_ranks[later.file] = self._rank_of_new_file(later.file)
+        self._files.setdefault(later.file, [])
+        for place in later.buckets:
+            self._later.setdefault(place, []).append(later)
+
+    def _make(self, namespace: str | None) -> None:
+        """Make the objects that lookups in ``namespace`` may find (None: those every lookup may)."""
+        for place in {namespace, None}:
+            for later in self._later.pop(place, ()):
+                if not self._files[later.file]:  # not made through another of its buckets
+                    self.add(later.load())
 
     def _add(self, obj: IndexedObject) -> None:
         if obj.file not in self._file_ranks:
@@ -230,13 +288,18 @@ class RunIndex:
         overlay._files.setdefault(file, [])
         return overlay
 
-    def _gather(self, pick: Callable[[_Lookups], Iterable[IndexedObject]]) -> list[IndexedObject]:
+    def _gather(
+        self, pick: Callable[[_Lookups], Iterable[IndexedObject]], namespace: str | None
+    ) -> list[IndexedObject]:
         """The objects ``pick`` finds in this index and its parents (without the replaced files'
-        old entries), each once, in the order of the run."""
+        old entries), each once, in the order of the run; ``pick`` looks in ``namespace`` (None:
+        at what no namespace holds)."""
         found: dict[int, tuple[_Rank, IndexedObject]] = {}
         index: RunIndex | None = self
         hidden: set[str] = set()
         while index is not None:
+            if index._later:
+                index._make(namespace)
             lookups = index._lookups
             for obj in pick(lookups):
                 if obj.file not in hidden and id(obj) not in found:
@@ -261,30 +324,31 @@ class RunIndex:
                     if obj.service_pairs <= labels:
                         yield obj
 
-        return self._gather(pick)
+        return self._gather(pick, namespace)
 
     def kustomizations(self) -> list[IndexedObject]:
         """The kustomization files of the run (see :func:`kustomization_entry`)."""
-        return self._gather(lambda lookups: lookups.kustomizations)
+        return self._gather(lambda lookups: lookups.kustomizations, None)
 
     def other_engine_policies(self, namespace: str) -> list[IndexedObject]:
         """Policies of other engines that may decide the traffic of pods in ``namespace``: theirs,
         and the cluster-wide ones (:data:`OTHER_POLICY_KINDS`)."""
         return self._gather(
-            lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())]
+            lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())], namespace
         )
 
     def has_policy_named(self, namespace: str, name: str) -> bool:
         """True when a NetworkPolicy of ``namespace`` is called ``name``."""
-        return bool(self._gather(lambda lookups: lookups.names.get((namespace, "NetworkPolicy", name), ())))
+        names = (namespace, "NetworkPolicy", name)
+        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), namespace))
 
     def workloads(self, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace``."""
-        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()))
+        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()), namespace)
 
     def workloads_named(self, namespace: str, name: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` called ``name`` (of any kind)."""
-        return self._gather(lambda lookups: lookups.names.get((namespace, "pods", name), ()))
+        return self._gather(lambda lookups: lookups.names.get((namespace, "pods", name), ()), namespace)
 
     def workloads_selected_by(self, selector: Any, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` whose pods the label selector ``selector`` selects."""
@@ -297,7 +361,7 @@ class RunIndex:
                 candidates = (obj for hint in hints for obj in lookups.workloads.get((namespace, hint), ()))
             return (obj for obj in candidates if selectors.matches(selector, obj.pod_labels or {}))
 
-        return self._gather(pick)
+        return self._gather(pick, namespace)
 
     def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
         """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
@@ -311,7 +375,7 @@ class RunIndex:
 
         ingress: list[IndexedObject] = []
         egress: list[IndexedObject] = []
-        for obj in self._gather(pick):
+        for obj in self._gather(pick, namespace):
             types = policy_types(policy_spec(obj))
             if "Ingress" in types:
                 ingress.append(obj)

@@ -20,10 +20,14 @@ The cache is one JSON file per repository (or working directory) in the user's c
 that is an absolute path; never in the repository, which is untrusted input and is not written to.
 It is written atomically, with the entries of the last run only, so it is as large as what that
 run read. A run with context (the pre-commit hooks, ``--context``) and a run without have a file
-each, so that checking one file does not throw away what the hooks keep. Each entry is kept as its
-JSON text, decoded when it is used: a run holds the cache in about as much memory as its file
-takes on disk. A cache that cannot be read, or holds anything unexpected,
-counts as empty; one that cannot be written is not kept. Entries whose values JSON would not give
+each, so that checking one file does not throw away what the hooks keep. Each entry keeps its
+objects as one JSON text, with the namespaces lookups find them in: they are decoded only when a
+lookup asks about one of those namespaces (:class:`~remediate.kube.index.Later`), so a pre-commit
+run over a file or two of a 24,000-file repository makes the objects of the namespaces it fixes,
+not of the whole repository, and holds the cache in about as much memory as its file takes on
+disk. A cache that cannot be read, or holds anything unexpected, counts as empty (objects found
+not as written when they are decoded are made again from the file); one that cannot be written
+is not kept. Entries whose values JSON would not give
 back exactly (a non-text key, an infinite number) are not kept: they are computed on every run.
 ``--no-cache`` does without it.
 
@@ -46,22 +50,26 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from remediate import __version__
-from remediate.kube.index import IndexedObject
+from remediate.kube.index import IndexedObject, Later, bucket
 from remediate.run.results import Problem
 from remediate.yaml.source import read_regular
 
-FORMAT = 5
+FORMAT = 6
 """The layout of the cache file; a change to it starts every cache afresh."""
 
 SETTLED_NS = 3_000_000_000
 """How long a file must have been unchanged when its status was taken for the status to stand for
 its content in later runs (3 s: more than the 2 s granularity of the coarsest file systems)."""
 
-Entry = tuple[list[IndexedObject], Problem | None]
+Made = tuple[list[IndexedObject], Problem | None]
 """What the index pass makes of one file: its index entries, and why part of it could not be read."""
+
+Entry = tuple[list[IndexedObject] | Later, Problem | None]
+"""An index pass's :data:`Made`, or one kept: its entries then made when a lookup needs them."""
 
 
 def blob_id(data: bytes) -> str:
@@ -102,11 +110,11 @@ class ContextCache:
         self.path = cache_file(folder, "context" if context else "files", root)
         self.fingerprint = fingerprint
         self._old, self._old_blobs = self._load()
-        self._new: dict[str, str] = {}
+        self._new: dict[str, list[Any]] = {}
         self._new_blobs: dict[str, list[Any]] = {}
         self.changed = False
 
-    def _load(self) -> tuple[dict[str, str], dict[str, Any]]:
+    def _load(self) -> tuple[dict[str, Any], dict[str, Any]]:
         stored = read_cache(self.path, CONTEXT_BYTES)
         if not isinstance(stored, dict) or stored.get("fingerprint") != [FORMAT, self.fingerprint]:
             return {}, {}
@@ -142,26 +150,43 @@ class ContextCache:
         namespace are in ``namespace``."""
         return f"{blob}\0{path}\0{name}\0{namespace}"
 
-    def get(self, key: str) -> Entry | None:
-        """The entry kept for ``key``; None when there is none (or it is not as written)."""
+    def get(self, key: str, remake: Callable[[], list[IndexedObject]]) -> Entry | None:
+        """The entry kept for ``key``; None when there is none (or it is not as written). Its
+        objects are made when a lookup needs them (:class:`~remediate.kube.index.Later`): by
+        ``remake`` (which reads the file again) if their kept text turns out not to be as written."""
         stored = self._old.get(key)
-        if stored is None:
+        if not isinstance(stored, list) or len(stored) != 3:
             return None
-        if stored == _NOTHING:  # a file with no object the index keeps: two in five
-            self._new[key] = stored
-            return [], None
+        buckets, problem, objects = stored
+        if not (
+            isinstance(buckets, list)
+            and all(place is None or isinstance(place, str) for place in buckets)
+            and isinstance(objects, str)
+        ):
+            return None
         try:
-            entry = _entry(key.split("\0")[2], json.loads(stored))
-        except (TypeError, ValueError, IndexError, RecursionError):
+            kept_problem = _problem(problem)
+        except (TypeError, ValueError):
             return None
         self._new[key] = stored
-        return entry
+        if not buckets:  # a file with no object the index keeps: two in five
+            return [], kept_problem
+        file = key.split("\0")[2]
+        return Later(file, buckets, lambda: _objects(file, objects) or remake()), kept_problem
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: str, entry: Made) -> None:
         """Keep ``entry`` for ``key``, when JSON gives it back exactly."""
-        stored = _stored(entry)
-        if _exact(stored):
-            self._new[key] = json.dumps(stored, separators=(",", ":"))  # one text: a tenth of the objects
+        found, problem = entry
+        objects = [
+            [o.kind, o.api_version, o.name, o.namespace, dict(o.labels), o.pod_labels, o.spec] for o in found
+        ]
+        kept_problem = None if problem is None else [problem.message, problem.line, problem.column]
+        if _exact(objects) and _exact(kept_problem):
+            buckets = sorted(
+                {bucket(obj) for obj in found}, key=lambda place: (place is not None, place or "")
+            )
+            text = json.dumps(objects, separators=(",", ":"))  # one text: a tenth of the objects
+            self._new[key] = [buckets, kept_problem, text]
             self.changed = True
 
     def save(self) -> None:
@@ -186,10 +211,6 @@ def _settled(kept: list[Any], facts: list[int]) -> bool:
         and kept[5] - max(facts[1], facts[2]) >= SETTLED_NS
         and isinstance(kept[6], str)
     )
-
-
-_NOTHING = "[[],null]"
-"""The stored entry of a file with no indexed object and no problem."""
 
 
 def cache_file(folder: str, kind: str, root: str) -> str:
@@ -233,31 +254,31 @@ def write_cache(path: str, data: Any) -> None:
             os.unlink(temporary)
 
 
-def _stored(entry: Entry) -> list[Any]:
-    """An entry as the cache file keeps it: its objects (their file is in the key) and its problem."""
-    found, problem = entry
-    objects = [
-        [o.kind, o.api_version, o.name, o.namespace, dict(o.labels), o.pod_labels, o.spec] for o in found
-    ]
-    return [objects, None if problem is None else [problem.message, problem.line, problem.column]]
+def _objects(file: str, text: str) -> list[IndexedObject] | None:
+    """The objects kept as ``text`` (see :meth:`ContextCache.put`), of the file ``file``; None when
+    the text is not what :meth:`ContextCache.put` writes (a damaged cache file)."""
+    try:
+        objects = json.loads(text)
+        found = []
+        for kind, api_version, name, namespace, labels, pod_labels, spec in objects:
+            if not all(isinstance(value, str) for value in (kind, api_version, name, namespace)):
+                return None
+            if not _labels(labels) or not (pod_labels is None or _labels(pod_labels)):
+                return None
+            found.append(IndexedObject(file, kind, api_version, name, namespace, labels, pod_labels, spec))
+    except (TypeError, ValueError, RecursionError):  # not JSON, not lists of seven
+        return None
+    return found
 
 
-def _entry(file: str, stored: Any) -> Entry:
-    """An entry as :func:`_stored` keeps it, of the file ``file``; ValueError when it is not one."""
-    objects, problem = stored
-    found = []
-    for kind, api_version, name, namespace, labels, pod_labels, spec in objects:
-        if not all(isinstance(text, str) for text in (kind, api_version, name, namespace)):
-            raise ValueError("not an entry")
-        if not _labels(labels) or not (pod_labels is None or _labels(pod_labels)):
-            raise ValueError("not an entry")
-        found.append(IndexedObject(file, kind, api_version, name, namespace, labels, pod_labels, spec))
-    if problem is not None:
-        message, line, column = problem
-        if not isinstance(message, str) or not all(n is None or type(n) is int for n in (line, column)):
-            raise ValueError("not an entry")
-        return found, Problem(message, line, column)
-    return found, None
+def _problem(kept: Any) -> Problem | None:
+    """The problem kept as ``kept``; ValueError or TypeError when it is not one."""
+    if kept is None:
+        return None
+    message, line, column = kept
+    if not isinstance(message, str) or not all(n is None or type(n) is int for n in (line, column)):
+        raise ValueError("not a problem")
+    return Problem(message, line, column)
 
 
 def _labels(value: Any) -> bool:
