@@ -48,6 +48,27 @@ TEST_CHARTS = sorted(path.parent for path in TEST_CHART_FOLDER.glob("*/Chart.yam
 GOLDEN_CHARTS = GOLDEN / "charts"
 
 
+def test_charts_spread_over_workers_give_what_one_process_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--jobs 2``, two charts are rendered, learnt and fixed in two workers, each with a
+    render worker of its own; the output is byte for byte that of ``--jobs 1``."""
+    from tests.helpers import counted_pools
+
+    for name in ("two-containers", "hard-coded"):
+        shutil.copytree(TEST_CHART_FOLDER / name, tmp_path / "repo" / name)
+    args = ("--diff", "--unsafe-fixes", "--no-cache", "repo")
+    one = k8sfix(*args, "--jobs", "1", cwd=tmp_path)
+    pools = counted_pools(monkeypatch)
+    two = k8sfix(*args, "--jobs", "2", cwd=tmp_path)
+    assert pools == [2]  # the charts' pool (the templates are too few for the fixing pass's own)
+    assert {line.split(b"/")[2] for line in one.stdout.splitlines() if line.startswith(b"+++ b/")} == {
+        b"two-containers",
+        b"hard-coded",
+    }  # both charts fixed
+    assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
 @pytest.mark.parametrize("chart", CHARTS + TEST_CHARTS, ids=[chart.name for chart in CHARTS + TEST_CHARTS])
 def test_a_chart_is_checked_at_its_templates_and_fixed_as_its_golden_files_say(
     tmp_path: Path, chart: Path, update_goldens: bool

@@ -283,7 +283,7 @@ def main(
             "-j",
             min=1,
             metavar="N",
-            help="Worker processes at most (default: one per CPU), one for every 24 files.",
+            help="Worker processes at most (default: one per CPU), one for every 24 files or every chart.",
             show_default=False,
         ),
     ] = None,

@@ -49,15 +49,16 @@ def ordered_map(
     *,
     jobs: int,
     progress: bool = False,
+    per_worker: int | None = None,
 ) -> Iterator[Result]:
     """``work(state, item)`` for each item, in order; in up to ``jobs`` processes, one for every
-    :data:`ITEMS_PER_WORKER` items, when that makes more than one.
+    ``per_worker`` items (:data:`ITEMS_PER_WORKER` files by default), when that makes more than one.
 
     ``work`` must be a module-level function and ``state`` picklable (a worker may be started
     with the ``spawn`` method, which pickles them).
     """
     with _progress_bar(len(items), enabled=progress and len(items) > 1) as advance:
-        workers = min(jobs, len(items) // ITEMS_PER_WORKER)
+        workers = min(jobs, len(items) // (per_worker or ITEMS_PER_WORKER))
         if workers <= 1:
             for item in items:
                 yield work(state, item)

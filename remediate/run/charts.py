@@ -315,8 +315,13 @@ class Worker:
 
     def __init__(self) -> None:
         self.process: subprocess.Popen[str] | None = None
+        self.owner = os.getpid()
+        """The process that started it: a process forked from that one (a worker of the run's
+        pool, :mod:`remediate.run.bulk`) starts a worker of its own, and leaves that one alone."""
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.owner != os.getpid():
+            self.process, self.owner = None, os.getpid()
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen(
                 [sys.executable, "-I", "-c", WORKER_START, PACKAGE_HOME],
@@ -345,7 +350,7 @@ class Worker:
         return answer
 
     def stop(self) -> None:
-        if self.process is not None:
+        if self.process is not None and self.owner == os.getpid():
             self.process.kill()
             self.process.wait()
             self.process = None
