@@ -480,13 +480,13 @@ def _results(
     senders: list[FileResult] = []
     originals = {  # what the files other files add to hold now: their writes must find it there
         delivery.key(item.path): loaded.data
-        for item in inputs
+        for item in (inputs if deferred else ())  # no file's real path is needed without them
         if delivery.key(item.path) in deferred and (loaded := _loaded(item)).data is not None
     }
     state = (engines, options, index, deferred)
     for result in bulk.ordered_map(_work, state, inputs, jobs=jobs, progress=not options.quiet):
-        key = delivery.key(result.name)
-        if key in deferred and key in originals:  # shown and written once it has what other files add
+        key = delivery.key(result.name) if originals else None
+        if key in originals:  # shown and written once it has what other files add
             held[key] = delivery.Held(result, originals[key])
         elif result.adds and options.fixing:  # shown once it is known whether its documents got there
             senders.append(result)
