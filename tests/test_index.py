@@ -15,7 +15,9 @@ from remediate.kube.index import (
     Later,
     RunIndex,
     allows_everything,
+    bucket,
     default_namespace,
+    kustomization_entry,
     other_policy_covers,
     policy_types,
     summarize,
@@ -237,7 +239,7 @@ def later(file: str, text: str, made: list[str]) -> Later:
         made.append(file)
         return objects
 
-    return Later(file, {obj.namespace for obj in objects}, make)
+    return Later(file, {bucket(obj) for obj in objects}, make)
 
 
 def test_objects_added_later_are_made_by_the_first_lookup_of_their_namespace_in_the_run_order() -> None:
@@ -253,6 +255,20 @@ def test_objects_added_later_are_made_by_the_first_lookup_of_their_namespace_in_
     assert made == ["a.yaml", "d.yaml"]  # each made once, a.yaml's blue object with its red one
     overlay = index.with_file("a.yaml", summaries(deployment("e", "red"), file="a.yaml"))
     assert [o.name for o in overlay.workloads("red")] == ["e", "c"]  # the file's place is kept
+
+
+def test_objects_every_namespace_may_meet_are_made_by_a_lookup_of_any() -> None:
+    made: list[str] = []
+    index = RunIndex()
+    cluster_wide = (
+        "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: lock}\n"
+        "spec: {endpointSelector: {}}\n"
+    )
+    index.add_later(later("cluster.yaml", cluster_wide, made))
+    assert [o.name for o in index.other_engine_policies("anywhere")] == ["lock"]
+    found = [kustomization_entry("kustomization.yaml", "/repo/kustomization.yaml")]
+    index.add_later(Later("kustomization.yaml", {bucket(obj) for obj in found}, lambda: found))
+    assert [o.name for o in index.kustomizations()] == ["/repo/kustomization.yaml"]
 
 
 def test_an_index_sent_to_a_worker_holds_every_object_made() -> None:
