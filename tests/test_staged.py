@@ -127,6 +127,22 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     assert another.get("anything", list) is None
 
 
+def counted_summaries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the index pass makes entries of from now on, as it makes them (in
+    this process: the runs counted use ``--jobs 1``)."""
+    from remediate.cli import commands
+
+    summarized: list[str] = []
+    summaries = commands._summaries
+
+    def counting(item: commands.Input, *rest: object) -> object:
+        summarized.append(os.path.basename(item.name))
+        return summaries(item, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commands, "_summaries", counting)
+    return summarized
+
+
 def test_the_runs_own_files_are_kept_too_and_one_edited_while_read_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,14 +154,7 @@ def test_the_runs_own_files_are_kept_too_and_one_edited_while_read_is_not(
     (tmp_path / "repo").mkdir()
     repo = write_tree(tmp_path / "repo", {"policy.yaml": POLICY, "web.yaml": WEB})
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
-    summarized: list[str] = []
-    summaries = commands._summaries
-
-    def counting(item: commands.Input, *args: object) -> object:
-        summarized.append(os.path.basename(item.name))
-        return summaries(item, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(commands, "_summaries", counting)
+    summarized = counted_summaries(monkeypatch)
     args = ("--select", "network-policy", "--jobs", "1", ".")  # in this process, where it is counted
     assert k8sfix(*args, cwd=repo).returncode == 0  # the policy covers the pod
     assert sorted(summarized) == ["policy.yaml", "web.yaml"]
@@ -179,8 +188,6 @@ def test_kept_objects_found_damaged_when_a_lookup_needs_them_are_made_again_from
     what the cache writes, the file is read again and the run is what it is without the cache."""
     import json
 
-    from remediate.cli import commands
-
     repo = write_tree(tmp_path, {"ctx/policy.yaml": POLICY, "web.yaml": WEB})
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     args = ("--select", "network-policy", "--jobs", "1", "--context", "ctx", "web.yaml")
@@ -192,14 +199,7 @@ def test_kept_objects_found_damaged_when_a_lookup_needs_them_are_made_again_from
     assert buckets == ["default"] and problem is None and "NetworkPolicy" in objects
     stored["entries"][key][2] = objects.replace('"NetworkPolicy"', "7")  # a kind that is no text
     cache_file.write_text(json.dumps(stored))
-    summarized: list[str] = []
-    summaries = commands._summaries
-
-    def counting(item: commands.Input, *rest: object) -> object:
-        summarized.append(os.path.basename(item.name))
-        return summaries(item, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(commands, "_summaries", counting)
+    summarized = counted_summaries(monkeypatch)
     assert k8sfix(*args, cwd=repo).returncode == 0  # still covered
     assert summarized == ["policy.yaml"]  # made again; the run's own file came from the cache
 

@@ -383,11 +383,7 @@ def _entries(
             blob = _blob(item, absolute[number], cache)
             if blob:
                 blobs[number] = blob
-                namespace = (
-                    options.namespace or "default"
-                    if item.path == "-"
-                    else default_namespace(absolute[number], options.namespace)
-                )
+                namespace = _default_namespace(item, options, absolute[number])
                 keys[number] = context_cache.ContextCache.key(blob, absolute[number], item.name, namespace)
                 entry = cache.get(keys[number], functools.partial(_remade, item, settings, options))
                 if entry is not None:
@@ -458,11 +454,12 @@ def _context_cache(
     return context_cache.ContextCache(folder, root, fingerprint, context=bool(context))
 
 
-def _default_namespace(item: Input, options: RunOptions) -> str:
-    """The namespace of the objects of ``item`` that state none."""
+def _default_namespace(item: Input, options: RunOptions, absolute: str | None = None) -> str:
+    """The namespace of the objects of ``item`` that state none (``absolute``: its path, made
+    absolute already)."""
     if item.path == "-":
         return options.namespace or "default"
-    return default_namespace(item.path, options.namespace)
+    return default_namespace(absolute or item.path, options.namespace)
 
 
 def _results(

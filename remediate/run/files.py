@@ -228,7 +228,8 @@ def _walk(
 ) -> Iterator[Candidate]:
     """The files below ``top``; the patches of every kustomization found are marked once the walk is done,
     as an overlay may list a patch of a directory walked before it."""
-    from remediate.run.gitignore import GitIgnore  # imported by walks only: a one-file run starts faster
+    # imported by walks only: a one-file run starts faster
+    from remediate.run.gitignore import GitIgnore, relative_prefix
 
     globs = Globs(include, exclude)
     found: list[Candidate] = []
@@ -238,7 +239,7 @@ def _walk(
     for directory, subdirectories, names in os.walk(top, onerror=errors.append):
         # the paths of a directory's entries are made from the directory's, once per directory: a
         # repository of 24,000 files spent a second in os.path making each one absolute and relative
-        place = _Place(directory, top, ignore)
+        place = _Place(directory, relative_prefix(directory, top), ignore)
         subdirectories[:] = sorted(
             d
             for d in subdirectories
@@ -307,10 +308,9 @@ class _Place:
     the form globs match (``/`` between names, ending in ``/``; empty for the top itself), the ignore
     rules in force in it, and the skip note of a chart's templates when it holds some."""
 
-    def __init__(self, directory: str, top: str, ignore: GitIgnore) -> None:
+    def __init__(self, directory: str, relative: str, ignore: GitIgnore) -> None:
         absolute = os.path.abspath(directory)
-        relative = os.path.relpath(directory, top).replace(os.sep, "/")
-        self.relative = "" if relative == "." else relative + "/"
+        self.relative = relative
         self.ignore = ignore.in_directory(absolute)
         self.template_note = skips.chart_template_in(absolute)
 

@@ -68,7 +68,7 @@ class DirectoryRules:
     __slots__ = ("_rules",)
 
     def __init__(self, directory: str, chain: Chain) -> None:
-        self._rules = [(_prefix(directory, base), spec) for base, spec in reversed(chain)]
+        self._rules = [(relative_prefix(directory, base), spec) for base, spec in reversed(chain)]
 
     def ignores(self, name: str, *, is_dir: bool = False) -> bool:
         """True when git ignores the entry ``name`` of the directory (a directory when ``is_dir``)."""
@@ -79,7 +79,7 @@ class DirectoryRules:
         return False
 
 
-def _prefix(directory: str, base: str) -> str:
+def relative_prefix(directory: str, base: str) -> str:
     """``directory`` relative to ``base``, in the form patterns match: ``/`` between names and at
     the end; empty for ``base`` itself."""
     relative = os.path.relpath(directory, base).replace(os.sep, "/")
