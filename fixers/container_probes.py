@@ -152,7 +152,7 @@ from collections.abc import Iterable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from fixers._common import TemplateProblem
 from remediate.kube import sandbox
@@ -204,8 +204,7 @@ class Options:
 # -- ports --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Port:
+class Port(NamedTuple):
     """A TCP port a probe could check.
 
     ``number`` is None when only a name is known; ``name`` is the container port's own name (None
@@ -229,8 +228,7 @@ class Port:
         return tuple(n.lower() for n in (self.name, *self.aliases) if n)
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where one Service port sends traffic: a ``containerPort`` number or a container port name."""
 
     port: int | str
@@ -292,7 +290,7 @@ def served_ports(app: list[Container], targets: list[Target], default: Container
 
 def _reached_by(port: Port, target: Target) -> Port:
     service_ports = (target.service_port,) if target.service_port is not None else ()
-    return dataclasses.replace(port, aliases=target.aliases, service_ports=service_ports)
+    return port._replace(aliases=target.aliases, service_ports=service_ports)
 
 
 def default_container(app: list[Container], pod_metadata: Mapping | None) -> Container:

@@ -149,7 +149,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from fixers._builtin_policies import BUILT_IN
 from fixers._common import TemplateProblem
@@ -342,8 +342,7 @@ UNSTABLE_LABELS = frozenset(
 """Labels whose values change with each release or rollout: a selector never uses them."""
 
 
-@dataclass(frozen=True)
-class Workload:
+class Workload(NamedTuple):
     """A pod-bearing object of the file and what the run's policies leave uncovered."""
 
     manifest: Manifest
@@ -407,8 +406,7 @@ def container_ports(spec: MappingNode) -> list[dict[str, Any]]:
     return ports
 
 
-@dataclass(frozen=True)
-class NewPolicy:
+class NewPolicy(NamedTuple):
     """A policy to append: its document, its leading comment, and its index entry."""
 
     value: dict[str, Any]

@@ -128,7 +128,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from fixers._scratch_volumes import scratch_volumes
 from remediate.kube import ignore
@@ -221,8 +221,7 @@ class Options:
 # -- the decision: plain data in, what to add and what to report out ----------------------------
 
 
-@dataclass(frozen=True)
-class Explicit:
+class Explicit(NamedTuple):
     """A value set on purpose that the profile wants otherwise.
 
     ``path`` leads from the securityContext to the value; ``wanted`` is what ``override-explicit``
@@ -234,8 +233,7 @@ class Explicit:
     problem: str
 
 
-@dataclass(frozen=True)
-class Blocker:
+class Blocker(NamedTuple):
     """The setting at ``path`` (in the securityContext), shown as ``text``, that Kubernetes refuses
     together with ``allowPrivilegeEscalation: false``."""
 
@@ -630,8 +628,7 @@ def missing_by_rule(missing: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return groups
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(NamedTuple):
     """What the fix safety of a container's rules depends on: whether it is known not to run as
     root, and what is known of its image."""
 
@@ -677,8 +674,7 @@ class Known:
         return ""
 
 
-@dataclass(frozen=True)
-class Volumes:
+class Volumes(NamedTuple):
     """The ``emptyDir`` volumes a container's read-only root filesystem comes with: one at each path
     its image writes to that no volume covers and that starts empty (:mod:`fixers._scratch_volumes`)."""
 
@@ -698,8 +694,7 @@ class Volumes:
         return f"; with an emptyDir at {', '.join(self.paths)}, where its image writes"
 
 
-@dataclass(frozen=True)
-class Pod:
+class Pod(NamedTuple):
     """What the fix safety of a pod's rules depends on: the pod's securityContext, each
     container's own (plain data), and what is known of their images."""
 

@@ -557,7 +557,7 @@ def _charts(
                 shown = os.path.dirname(candidate.path) if not os.path.isabs(candidate.path) else root
                 roots.setdefault(root, os.path.relpath(root) if not os.path.isabs(shown) else root)
         if template and renderer is None:
-            candidate = dataclasses.replace(candidate, skip=f"{candidate.skip}: {charts.HOW_TO_ENABLE}")
+            candidate = candidate._replace(skip=f"{candidate.skip}: {charts.HOW_TO_ENABLE}")
         if not (template and renderer is not None):
             kept.append(candidate)
     release = charts.Release(
@@ -675,8 +675,8 @@ def _values_out(
     except InputError as problem:
         return None, release, Input(path, path, error=f"--values-out: {problem.message}")
     without = tuple(name for name in release.values_files if os.path.abspath(name) != here)
-    rendered = dataclasses.replace(release, values_files=(*without, path) if source.text.strip() else without)
-    return chart_values.OutFile(source, dataclasses.replace(release, values_files=without)), rendered, None
+    rendered = release._replace(values_files=(*without, path) if source.text.strip() else without)
+    return chart_values.OutFile(source, release._replace(values_files=without)), rendered, None
 
 
 def _chart_fixes(
@@ -945,7 +945,7 @@ def _one(engine: Engine, item: Input, options: RunOptions, index: RunIndex, *, w
         checked = process(engine, source, fix=False, scope=scope)
         left = tuple(f for f in checked.findings if f.identity not in item.moved)
         shown = charts.in_template(
-            dataclasses.replace(checked, findings=left),
+            checked._replace(findings=left),
             item.template,
             item.routable,
             item.edit,

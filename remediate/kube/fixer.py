@@ -178,7 +178,7 @@ class Fixer(abc.ABC):
         shared = {
             id(finding): replace(
                 finding,
-                fix=replace(combined, title=finding.fix.title, applicability=finding.fix.applicability),
+                fix=combined._replace(title=finding.fix.title, applicability=finding.fix.applicability),
             )
             for finding in together
             if finding.fix is not None

@@ -17,14 +17,12 @@ image; ``bitnami/redis`` is another image (it runs as 1001 and writes elsewhere)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Protocol = Literal["http", "https", "grpc", "tcp", "udp"]
 
 
-@dataclass(frozen=True)
-class Port:
+class Port(NamedTuple):
     """A port the image listens on by default, and what speaks there."""
 
     number: int
@@ -35,8 +33,7 @@ class Port:
     reports on (``""``: the server as a whole). None: no such check is known."""
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     """What one image does, as its Dockerfile and documentation say.
 
     ``user``/``group``: the ids it runs as (its ``USER``); 0 for root. ``switches``: it starts as
@@ -447,8 +444,7 @@ def repository(image: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(NamedTuple):
     """The images of a run: the built-in table, and the config's entries before it."""
 
     entries: tuple[Image, ...] = IMAGES

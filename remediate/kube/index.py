@@ -25,7 +25,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.kube import kustomize, selectors
 from remediate.kube.k8s import Manifest, PodKind, manifests, pod_template
@@ -90,8 +90,7 @@ def _service_pairs(kind: str, spec: Any) -> frozenset[tuple[str, str]]:
     return selectors.selector_pairs(spec.get("selector")) or NO_PAIRS
 
 
-@dataclass(frozen=True)
-class Coverage:
+class Coverage(NamedTuple):
     """Which NetworkPolicies select a pod, by direction."""
 
     ingress: tuple[IndexedObject, ...] = ()

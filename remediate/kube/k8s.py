@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.kube.findings import ObjectRef
 from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence
@@ -53,8 +53,7 @@ LONG_RUNNING_KINDS = frozenset(
 """Kinds whose pods are expected to keep running (probes make sense for them)."""
 
 
-@dataclass(frozen=True)
-class PodKind:
+class PodKind(NamedTuple):
     """A pod-bearing kind: ``api_version`` None matches every version of ``kind`` (of ``group``
     alone, when it is set)."""
 
@@ -122,16 +121,14 @@ class Manifest:
         return f"{self.kind}/{self.name}" if self.name else self.kind
 
 
-@dataclass(frozen=True)
-class PodTemplate:
+class PodTemplate(NamedTuple):
     """The pod part of a workload: its spec and the metadata its pods get."""
 
     spec: Mapping
     metadata: Mapping | None
 
 
-@dataclass(frozen=True)
-class Container:
+class Container(NamedTuple):
     """A container of a pod spec; ``group`` is ``containers``, ``initContainers`` or
     ``ephemeralContainers``."""
 
@@ -149,8 +146,7 @@ class Container:
         return f'{CONTAINER_NOUNS.get(self.group, "container")} "{self.name}"'
 
 
-@dataclass(frozen=True)
-class ContainerPort:
+class ContainerPort(NamedTuple):
     """A port a container declares: ``containerPort`` as written (a number when valid), its ``name``
     when it is a string, and its protocol, ``TCP`` when none is given (as the API server defaults it)."""
 

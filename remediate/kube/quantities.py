@@ -7,9 +7,8 @@ requests with limits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.yaml.document import Node, Scalar
 
@@ -24,8 +23,7 @@ _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
     """A Kubernetes quantity as written: ``number`` in the unit ``suffix`` (``64Mi`` is 64, "Mi").
 
     ``numeric`` is true when YAML reads the value as a number (``cpu: 1``) rather than a string.

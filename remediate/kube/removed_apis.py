@@ -12,13 +12,12 @@ A replacement may itself be removed later (flow control went v1beta1 -> v1beta2 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Version = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class RemovedApi:
+class RemovedApi(NamedTuple):
     """One removed API version of some kinds; see the module docstring for the fields."""
 
     api_version: str
@@ -164,8 +163,7 @@ def removal(api_version: str, kind: str) -> RemovedApi | None:
     return _BY_API_AND_KIND.get((api_version, kind))
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """Where an object of a removed API goes for a target version.
 
     ``api_version`` is None when nothing replaces it (``last`` then says why); ``rewrites`` names the

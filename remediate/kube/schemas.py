@@ -24,24 +24,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 from remediate.kube import versions
 from remediate.yaml.source import read_regular
 
 
-@dataclass(frozen=True)
-class NoSchema:
+class NoSchema(NamedTuple):
     """No schema is known for the kind: it is not validated. ``reason`` says what was looked for."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class NotServed:
+class NotServed(NamedTuple):
     """A built-in API group's kind and version that the target Kubernetes version does not serve."""
 
     served: tuple[str, ...]
@@ -96,8 +93,7 @@ class SchemaError(Exception):
     """A ``--schema-dir`` file that cannot be used; the message names it."""
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(NamedTuple):
     """The schemas of one run: a Kubernetes version, strict or not, and an optional ``--schema-dir``."""
 
     version: tuple[int, int]

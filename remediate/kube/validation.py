@@ -38,7 +38,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from remediate.kube import ignore, schemas, versions
@@ -54,8 +53,7 @@ WHEN_ON = "On with --validate or --select schema."
 """When the check runs (``--list-fixers`` says it)."""
 
 
-@dataclass(frozen=True)
-class SchemaCheck:
+class SchemaCheck(NamedTuple):
     """A run's schema settings: ``enabled`` reports schema findings (``--validate``)."""
 
     enabled: bool = False

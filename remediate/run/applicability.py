@@ -16,14 +16,14 @@ entry wins (a rule over its fixer); between the two lists at one level, unsafe w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from remediate.kube.findings import Finding
 from remediate.yaml.model import Applicability, Fix
 
 
-@dataclass(frozen=True)
-class FixPolicy:
+class FixPolicy(NamedTuple):
     """What a run applies, and how config reclassifies fixes."""
 
     unsafe_fixes: bool = False
@@ -50,7 +50,7 @@ class FixPolicy:
         wanted = wanted or self._class_of({finding.fixer, finding.code})
         if wanted is None or wanted is fix.applicability:
             return finding
-        return replace(finding, fix=replace(fix, applicability=wanted))
+        return replace(finding, fix=fix._replace(applicability=wanted))
 
     def _class_of(self, names: set[str]) -> Applicability | None:
         if names & self.extend_unsafe:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from remediate.kube.findings import Finding
 from remediate.run.chart_values import checked_templates
@@ -53,8 +53,7 @@ networkPolicy:
 whose values are documented so."""
 
 
-@dataclass(frozen=True)
-class NewPolicy:
+class NewPolicy(NamedTuple):
     """The chart's new policy template and its values text, and the findings it fixes."""
 
     template: str
@@ -63,8 +62,7 @@ class NewPolicy:
     rendered: Rendered
 
 
-@dataclass(frozen=True)
-class Helpers:
+class Helpers(NamedTuple):
     """How the chart's own templates name a release's objects, label them and select its pods:
     the ``include`` of each (``include "web.fullname" .``)."""
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.kube.findings import Finding
 from remediate.kube.k8s import BUILTIN_POD_KINDS
@@ -215,8 +215,7 @@ def _carried_one(text: str, touch: Touch, documents: list[Any]) -> str:
     raise Unplaceable("the path ends at a list item")
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(NamedTuple):
     """Lines ``start``..``end`` (exclusive) whose entries' keys sit at ``column``; ``first`` is a
     line before ``start`` that holds the block's first entry (a list item's dash line), or None."""
 

@@ -25,8 +25,8 @@ import os
 import re
 import time
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from remediate.kube.findings import Finding
 from remediate.kube.index import RunIndex, summarize
@@ -267,8 +267,7 @@ def _markers(data: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any]]:
             yield from _markers(value, (*path, index))
 
 
-@dataclass(frozen=True)
-class OutFile:
+class OutFile(NamedTuple):
     """A values file of the user's own to write the fixes to (``--values-out``), the chart left as
     it is: its text now (empty for a new file) and the release rendered without it (the file then
     goes over the release's values files, as the last ``-f``)."""
@@ -726,7 +725,7 @@ def _out_text(
         return None
     newline = source.newline
     if not source.text.strip():
-        return newline.join(mapping_lines(tree, 0, replace(layout, newline=newline))) + newline
+        return newline.join(mapping_lines(tree, 0, layout._replace(newline=newline))) + newline
     try:
         documents = parse(source.text)
     except InputError:

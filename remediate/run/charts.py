@@ -39,7 +39,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.kube import kustomize
 from remediate.run.results import FileResult, Status
@@ -67,8 +67,7 @@ class RenderStopped(RenderError):
     the render worker died. Unlike Helm's own errors, it says nothing of the chart's values."""
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(NamedTuple):
     """How a chart is rendered: the values files and ``--set`` values of the run, the namespace."""
 
     values_files: tuple[str, ...] = ()
@@ -441,8 +440,7 @@ NOT_FIXED = "(a Helm chart, where no value sets this field: change the template)
 NO_POLICY_TEMPLATE = "(a Helm chart: add a NetworkPolicy template to it)"
 
 
-@dataclass(frozen=True)
-class TemplateEdit:
+class TemplateEdit(NamedTuple):
     """A proven edit of a template's own text (:mod:`remediate.run.chart_templates`): the template
     as read, its new text, the findings it fixes, and whether this run applies it."""
 
@@ -478,7 +476,7 @@ def in_template(
             message, fix = f"{finding.message} (its fix sets values key {key})", finding.fix
         elif finding.fix is not None and finding.identity in edited:
             message = f"{finding.message} (in the template)"
-            fix = replace(finding.fix, applicability=Applicability.UNSAFE)
+            fix = finding.fix._replace(applicability=Applicability.UNSAFE)
         else:
             why = NO_POLICY_TEMPLATE if finding.fixer == "network-policy" else NOT_FIXED
             if finding.identity in (unproven or {}):
@@ -486,10 +484,9 @@ def in_template(
             message = finding.message if finding.fix is None else f"{finding.message} {why}"
             fix = None
         findings.append(replace(finding, line=line, column=column, fix=fix, message=message))
-    notes = tuple(replace(note, line=None, column=None) for note in result.notes)
+    notes = tuple(note._replace(line=None, column=None) for note in result.notes)
     if edit is not None and edit.applied:
-        return replace(
-            result,
+        return result._replace(
             findings=tuple(findings),
             notes=notes,
             source=edit.source,
@@ -497,7 +494,7 @@ def in_template(
             fixed=edited,
             status=Status.CHANGED,
         )
-    return replace(result, findings=tuple(findings), notes=notes, source=None, output=None, fixed=frozenset())
+    return result._replace(findings=tuple(findings), notes=notes, source=None, output=None, fixed=frozenset())
 
 
 def _rendered_documents(result: FileResult) -> list[Any]:

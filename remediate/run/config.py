@@ -125,7 +125,7 @@ def load(
             raise ConfigError(f"k8sfix: error: --kubernetes-version: {exc}") from None
         settings = dataclasses.replace(settings, kubernetes_version=kubernetes_version)
     if unsafe_fixes is not None:
-        policy = dataclasses.replace(settings.fix_policy, unsafe_fixes=unsafe_fixes)
+        policy = settings.fix_policy._replace(unsafe_fixes=unsafe_fixes)
         settings = dataclasses.replace(settings, fix_policy=policy)
     if path is not None:
         settings = dataclasses.replace(settings, base=os.path.dirname(os.path.abspath(path)))

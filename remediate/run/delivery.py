@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from functools import cache
+from typing import NamedTuple
 
 from remediate.kube.k8s import manifests
 from remediate.run import files
@@ -37,8 +37,7 @@ from remediate.yaml.source import InputError, Source, read_regular
 from remediate.yaml.verify import VerificationError, verify
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     """A result of the run whose file may receive documents: it is written here, not by the worker."""
 
     result: FileResult
@@ -92,7 +91,7 @@ def unfixed(result: FileResult, refused: set[str]) -> FileResult:
         for f in result.findings
         if f.fix is not None and any(key(new.file) in refused for new in f.fix.adds)
     }
-    return replace(result, fixed=result.fixed - failed) if failed else result
+    return result._replace(fixed=result.fixed - failed) if failed else result
 
 
 def _finish(
@@ -105,25 +104,25 @@ def _finish(
     if held is None:
         opened = _open(path)
         if isinstance(opened, FileResult):
-            return replace(
-                opened, errors=tuple(_not_added(documents, p.message) for p in opened.errors)
+            return opened._replace(
+                errors=tuple(_not_added(documents, p.message) for p in opened.errors)
             ), False
         base, original = opened
     else:
         base, original = held.result, held.original
     if base.status is Status.SKIPPED and base.source is not None and _holds_nothing(base.source):
-        base = replace(base, status=Status.UNCHANGED, skip_reason=None)  # comments only: room for policies
+        base = base._replace(status=Status.UNCHANGED, skip_reason=None)  # comments only: room for policies
     if base.source is None or base.status in (Status.FAILED, Status.SKIPPED):
         why = f"the file was {base.status.value}" + (f" ({base.skip_reason})" if base.skip_reason else "")
-        return replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),)), False
+        return base._replace(status=Status.FAILED, errors=base.errors + (_not_added(documents, why),)), False
     text = base.output if base.output is not None else base.source.text
     try:
         text = _append(base.source.with_text(text), documents)
     except (InputError, Uneditable, VerificationError) as exc:  # its own fixes still stand
         why = getattr(exc, "message", None) or str(exc)
-        return replace(base, status=Status.FAILED, errors=base.errors + (_not_added(documents, why),)), False
+        return base._replace(status=Status.FAILED, errors=base.errors + (_not_added(documents, why),)), False
     output = text if text != base.source.text else None
-    base = replace(base, status=Status.CHANGED if output is not None else base.status, output=output)
+    base = base._replace(status=Status.CHANGED if output is not None else base.status, output=output)
     if not write:
         return base, True
     done = write_result(base, original)

@@ -39,8 +39,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from remediate.kube import kustomize, skips
 from remediate.yaml.source import NotRegularFile, file_kind, read_regular
@@ -58,8 +57,7 @@ SPECIAL_FILE = "not a regular file"
 """The heads of skip notes (:func:`remediate.kube.skips.reason` counts skips by them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A file to read: its display name, the error that kept it from being listed, or why it is
     skipped; ``identity`` is its ``(device, inode)``, the same for every name of one file."""
 
@@ -103,8 +101,7 @@ def _plain_suffixes(patterns: list[str]) -> tuple[str, ...] | None:
     return tuple(pattern[1:] for pattern in patterns)
 
 
-@dataclass(frozen=True)
-class ProjectExcludes:
+class ProjectExcludes(NamedTuple):
     """The config file's ``exclude`` patterns, relative to its directory ``base``."""
 
     base: str

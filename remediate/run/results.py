@@ -7,7 +7,7 @@ JSON, SARIF, the reports) needs nothing of the machinery that makes them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from remediate.kube.findings import Finding
 from remediate.yaml.model import NewDocument
@@ -21,8 +21,7 @@ class Status(enum.Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """An error or note about a file; ``line``/``column`` are 1-based when known."""
 
     message: str
@@ -30,8 +29,7 @@ class Problem:
     column: int | None = None
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(NamedTuple):
     """What happened to one file.
 
     ``findings`` are the problems of the input, at input positions; ``fixed`` holds the

@@ -220,18 +220,18 @@ def process(engine: Engine, source: Source, *, fix: bool, scope: Scope | None = 
             + engine.notes(source, documents, scope)
         )
         if unchecked:
-            result = replace(result, notes=result.notes + unchecked)
+            result = result._replace(notes=result.notes + unchecked)
         if engine.settings.unknown_ignores is not False:
             checks = registry.checks()
             typos = unknown_ignores.check(documents, engine.settings.pod_kinds, checks, registry.nearest)
-            result = replace(result, findings=result.findings + tuple(typos))
+            result = result._replace(findings=result.findings + tuple(typos))
         if engine.schema.enabled:
             found, fixed, remarks = validation.check_fixed(
                 documents, result.output, engine.settings.kubernetes_version, engine.schema
             )
             notes = result.notes + tuple(Problem(*note) for note in remarks)
             found_all = result.findings + tuple(found)
-            result = replace(result, findings=found_all, fixed=result.fixed | fixed, notes=notes)
+            result = result._replace(findings=found_all, fixed=result.fixed | fixed, notes=notes)
         return result
     except Exception as exc:  # noqa: BLE001 - a bug in a fixer must not stop the run or touch the file
         return FileResult(name, Status.FAILED, source, errors=(_internal_error(exc),))
@@ -298,8 +298,8 @@ def write_result(result: FileResult, original: bytes | None) -> FileResult:
     except (OSError, files.ChangedOnDisk) as exc:
         message = getattr(exc, "strerror", None) or str(exc)
         problem = Problem(f"not written: {message}")
-        return replace(
-            result, status=Status.FAILED, output=None, fixed=frozenset(), errors=result.errors + (problem,)
+        return result._replace(
+            status=Status.FAILED, output=None, fixed=frozenset(), errors=result.errors + (problem,)
         )
     return result
 
@@ -483,7 +483,7 @@ def _elsewhere(engine: Engine, result: FileResult, findings: list[Finding]) -> F
         return result
     shared = {id(adds): adds for _, adds in moving}  # the findings share one tuple: each counted once
     adds = tuple({id(new): new for group in shared.values() for new in group}.values())
-    return replace(result, fixed=result.fixed | {f.identity for f, _ in moving}, adds=adds)
+    return result._replace(fixed=result.fixed | {f.identity for f, _ in moving}, adds=adds)
 
 
 def _split(

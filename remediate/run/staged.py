@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from remediate.yaml.source import MAX_BYTES
 
@@ -30,8 +30,7 @@ class NotARepository(Exception):
     """The current directory is not in a git work tree (or git is missing); the message says which."""
 
 
-@dataclass(frozen=True)
-class StagedFile:
+class StagedFile(NamedTuple):
     """A staged manifest: its path (relative to the current directory when below it), the git blob
     id of its staged content, and the repository's top directory (:func:`read` gets the content)."""
 

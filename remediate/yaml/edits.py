@@ -14,8 +14,7 @@ used by an alias): a fix there would silently change every object that uses it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.yaml import render
 from remediate.yaml.document import Document, Mapping, Node, Scalar, Sequence, content_end, last_node
@@ -28,8 +27,7 @@ class Uneditable(Exception):
     """The change cannot be made safely by splicing; the message says why, for the finding."""
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """Edits that make one change, and what the change promises; or the documents it adds to
     another file (see :class:`~remediate.yaml.model.NewDocument`)."""
 

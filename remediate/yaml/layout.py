@@ -8,13 +8,12 @@ nested mappings, whether sequences under a key are indented (``key:\\n  - a``) o
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from remediate.yaml.document import Alias, Document, Mapping, Node, Sequence
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """``step``: columns per mapping level; ``dash``: columns from a key to its sequence's dashes."""
 
     step: int = 2
