@@ -148,7 +148,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, NamedTuple
 
 from fixers._builtin_policies import BUILT_IN
@@ -187,6 +186,8 @@ from remediate.yaml.source import InputError, read_regular
 from remediate.yaml.values import to_data
 
 BUILTIN_TEMPLATES = ("allow-all", "deny-all", "same-namespace")
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates", "network_policy")
+"""Where the built-in templates are, beside this module (as the package installs them)."""
 PLANNED = "<NetworkPolicies being added>"
 """The index 'file' that holds the policies planned for this file, so later objects see them."""
 
@@ -224,7 +225,8 @@ def load_template(option: str, config_path: str | None) -> str:
     """The text of a built-in template, or of the user's template file (relative to the config's
     directory)."""
     if option in BUILTIN_TEMPLATES:
-        return (resources.files("fixers") / "templates" / "network_policy" / f"{option}.yaml.j2").read_text()
+        with open(os.path.join(TEMPLATES, f"{option}.yaml.j2"), encoding="utf-8") as stream:
+            return stream.read()
     path = template_path(option, config_path)
     try:
         data, _ = read_regular(path)
