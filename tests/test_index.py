@@ -409,13 +409,13 @@ def test_a_run_places_objects_by_kustomization_and_namespace_option(
     code, out = _findings(capsys, options)
     assert code == 1 and 'namespace "default"' in out
 
-    code, out = _findings(capsys, dataclasses.replace(options, namespace="prod"))
+    code, out = _findings(capsys, options._replace(namespace="prod"))
     assert (code, out) == (0, "")
 
     (tmp_path / "kustomized").mkdir()
     (tmp_path / "kustomized" / "deploy.yaml").write_text(DEPLOYMENT)
     (tmp_path / "kustomized" / "kustomization.yaml").write_text("namespace: prod\nresources: [deploy.yaml]\n")
-    code, out = _findings(capsys, dataclasses.replace(options, paths=["kustomized/deploy.yaml"]))
+    code, out = _findings(capsys, options._replace(paths=["kustomized/deploy.yaml"]))
     assert (code, out) == (0, "")
 
 

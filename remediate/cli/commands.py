@@ -46,8 +46,7 @@ if typing.TYPE_CHECKING:
     from remediate.run import chart_values
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(typing.NamedTuple):
     paths: list[str]
     diff: bool = False
     write: bool = False
@@ -66,11 +65,11 @@ class RunOptions:
     """Consult the repository's manifests as git's index holds them (:mod:`remediate.run.staged`)."""
     cache: bool = True
     """Keep the index entries of context files between runs (:mod:`remediate.run.context_cache`)."""
-    context: list[str] = dataclasses.field(default_factory=list)
+    context: tuple[str, ...] = ()
     namespace: str | None = None
-    values_files: list[str] = dataclasses.field(default_factory=list)
+    values_files: tuple[str, ...] = ()
     """Helm values files to render charts with (:mod:`remediate.run.charts`)."""
-    set_values: list[str] = dataclasses.field(default_factory=list)
+    set_values: tuple[str, ...] = ()
     """Helm ``--set`` values to render charts with."""
     values_out: str | None = None
     """A values file to write a chart's values fixes to, the chart left as it is."""
@@ -159,7 +158,7 @@ def run(options: RunOptions) -> int:
     except Stop as stop:
         _error(str(stop))
         return EXIT_ERROR
-    options = dataclasses.replace(options, unsafe_fixes=engine.settings.fix_policy.unsafe_fixes)
+    options = options._replace(unsafe_fixes=engine.settings.fix_policy.unsafe_fixes)
     problem = files.bad_glob(options.include, options.exclude)
     if problem:
         _error(f"k8sfix: error: {problem}")

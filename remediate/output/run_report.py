@@ -12,7 +12,6 @@ raises ``schemaVersion`` (2: the ``--diff`` counts, which version 1 gave as done
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from typing import Any
@@ -39,7 +38,7 @@ def document(results: list[FileResult], options: Any) -> dict[str, Any]:
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "k8sfix", "version": __version__},
         "mode": run_mode,
-        "arguments": json.loads(json.dumps(dataclasses.asdict(options), default=str)),
+        "arguments": json.loads(json.dumps(options._asdict(), default=str)),
         "totals": totals(files, unsafe=bool(options.unsafe_fixes), mode=run_mode),
         "files": files,
     }

@@ -38,7 +38,7 @@ import functools
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from remediate.kube import kustomize, skips
@@ -124,7 +124,7 @@ def _compiled(patterns: tuple[str, ...]) -> GitIgnoreSpec:
 
 
 def expand(
-    paths: list[str],
+    paths: Sequence[str],
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     project: ProjectExcludes | None = None,
