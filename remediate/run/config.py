@@ -27,14 +27,14 @@ dataclass written with dashes; its defaults are the documented defaults.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import os
 import re
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from remediate.kube import images, unknown_ignores, validation, versions
 from remediate.kube.k8s import BUILTIN_POD_KINDS, PodKind
@@ -52,12 +52,11 @@ class ConfigError(Exception):
     (or ``k8sfix: error: ...`` for a command-line value)."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What a run does: enabled fixer ids (in registry order), their options, the pod kinds."""
 
     enabled: tuple[str, ...]
-    options: dict[str, Any] = field(default_factory=dict)
+    options: collections.abc.Mapping[str, Any] = types.MappingProxyType({})
     pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
     path: str | None = None
     kubernetes_version: str | None = None
@@ -69,10 +68,10 @@ class Settings:
     """The check of ``k8sfix.io/ignore`` names (``K8S101``): True when ``select`` names it, False
     when ``select`` leaves it out or ``ignore`` names it, None when neither (it is on, but a run
     that leaves it alone is still a run of no fixer)."""
-    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    positions: collections.abc.Mapping[str, tuple[int, int]] = types.MappingProxyType({})
     """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
     for errors found once the options are in use (a template that does not compile)."""
-    fix_policy: FixPolicy = field(default_factory=FixPolicy)
+    fix_policy: FixPolicy = FixPolicy()
     """Which fixes are applied (``unsafe-fixes``, ``extend-safe-fixes``, ``extend-unsafe-fixes``)."""
     images: images.Catalog = images.BUILT_IN
     """What is known of images: the built-in table, after the config's ``images:`` entries."""
@@ -123,12 +122,12 @@ def load(
             versions.check_known(kubernetes_version)
         except ValueError as exc:
             raise ConfigError(f"k8sfix: error: --kubernetes-version: {exc}") from None
-        settings = dataclasses.replace(settings, kubernetes_version=kubernetes_version)
+        settings = settings._replace(kubernetes_version=kubernetes_version)
     if unsafe_fixes is not None:
         policy = settings.fix_policy._replace(unsafe_fixes=unsafe_fixes)
-        settings = dataclasses.replace(settings, fix_policy=policy)
+        settings = settings._replace(fix_policy=policy)
     if path is not None:
-        settings = dataclasses.replace(settings, base=os.path.dirname(os.path.abspath(path)))
+        settings = settings._replace(base=os.path.dirname(os.path.abspath(path)))
     return settings
 
 
