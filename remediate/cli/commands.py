@@ -375,18 +375,21 @@ def _entries(
     cache = _context_cache(settings, options, consulted[inputs:])
     found: dict[int, context_cache.Entry] = {}
     blobs: dict[int, str] = {}
-    keys: dict[int, str] = {}
+    absolute = _absolute_paths([item.path for item in consulted]) if cache is not None else []
+
+    def key(number: int, blob: str) -> str:  # made again for a put, not kept from the get
+        namespace = _default_namespace(consulted[number], options, absolute[number])
+        return context_cache.ContextCache.key(blob, absolute[number], consulted[number].name, namespace)
+
     if cache is not None:
-        absolute = _absolute_paths([item.path for item in consulted])
         for number, item in enumerate(consulted):
             blob = _blob(item, absolute[number], cache)
             if blob:
-                blobs[number] = blob
-                namespace = _default_namespace(item, options, absolute[number])
-                keys[number] = context_cache.ContextCache.key(blob, absolute[number], item.name, namespace)
-                entry = cache.get(keys[number], functools.partial(_remade, item, settings, options))
+                entry = cache.get(key(number, blob), functools.partial(_remade, item, settings, options))
                 if entry is not None:
                     found[number] = entry
+                else:
+                    blobs[number] = blob
     missing = [number for number in range(len(consulted)) if number not in found]
     unread = [number for number in missing if consulted[number].staged is not None]
     read = staged_files.read([typing.cast(staged_files.StagedFile, consulted[n].staged) for n in unread])
@@ -396,7 +399,7 @@ def _entries(
     for number, (entry, blob) in zip(missing, worked, strict=True):
         found[number] = entry
         if cache is not None and number in blobs and blob == blobs[number]:
-            cache.put(keys[number], entry)
+            cache.put(key(number, blob), entry)
     if cache is not None:
         cache.save()
     return [found[number] for number in range(len(consulted))]

@@ -19,7 +19,9 @@ The cache is one JSON file per repository (or working directory) in the user's c
 ``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``, and only when
 that is an absolute path; never in the repository, which is untrusted input and is not written to.
 It is written atomically, with the entries of the last run only, so it is as large as what that
-run read. A run with context (the pre-commit hooks, ``--context``) and a run without have a file
+run read. The entries a run makes are written out as they are made, to an unnamed temporary file
+beside it (:class:`_Members`), not held until the run ends: at 24,000 files they were a third of
+the run's memory. A run with context (the pre-commit hooks, ``--context``) and a run without have a file
 each, so that checking one file does not throw away what the hooks keep. Each entry keeps its
 objects as one JSON text, with the namespaces lookups find them in: they are decoded only when a
 lookup asks about one of those namespaces (:class:`~remediate.kube.index.Later`), so a pre-commit
@@ -48,10 +50,11 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Iterable
+from typing import IO, Any, cast
 
 from remediate import __version__
 from remediate.kube.index import IndexedObject, Later, bucket
@@ -110,9 +113,13 @@ class ContextCache:
         self.path = cache_file(folder, "context" if context else "files", root)
         self.fingerprint = fingerprint
         self._old, self._old_blobs = self._load()
-        self._new: dict[str, list[Any]] = {}
-        self._new_blobs: dict[str, list[Any]] = {}
-        self.changed = False
+        folder = os.path.dirname(self.path)
+        self._reused: list[str] = []
+        """The keys of the kept entries this run used (which :meth:`save` keeps)."""
+        self._reused_blobs: list[str] = []
+        self._made = _Members(folder)
+        """The entries this run made, written out as they come."""
+        self._made_blobs = _Members(folder)
 
     def _load(self) -> tuple[dict[str, Any], dict[str, Any]]:
         stored = read_cache(self.path, CONTEXT_BYTES)
@@ -132,15 +139,14 @@ class ContextCache:
         facts = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
         kept = self._old_blobs.get(path)
         if isinstance(kept, list) and _settled(kept, facts):
-            self._new_blobs[path] = kept
+            self._reused_blobs.append(path)
             return cast(str, kept[-1])
         try:
             data, _ = read_regular(path)
         except OSError:  # TooLarge too: the pass that works on it says why
             return None
         blob = blob_id(data)
-        self._new_blobs[path] = [*facts, taken, blob]
-        self.changed = True
+        self._made_blobs.add(path, [*facts, taken, blob])
         return blob
 
     @staticmethod
@@ -168,7 +174,7 @@ class ContextCache:
             kept_problem = _problem(problem)
         except (TypeError, ValueError):
             return None
-        self._new[key] = stored
+        self._reused.append(key)
         if not buckets:  # a file with no object the index keeps: two in five
             return [], kept_problem
         file = key.split("\0")[2]
@@ -186,19 +192,79 @@ class ContextCache:
                 {bucket(obj) for obj in found}, key=lambda place: (place is not None, place or "")
             )
             text = json.dumps(objects, separators=(",", ":"))  # one text: a tenth of the objects
-            self._new[key] = [buckets, kept_problem, text]
-            self.changed = True
+            self._made.add(key, [buckets, kept_problem, text])
 
     def save(self) -> None:
-        """Write the entries this run used, atomically; keep nothing when the directory cannot be written."""
-        if (
-            not self.changed
-            and len(self._new) == len(self._old)
-            and len(self._new_blobs) == len(self._old_blobs)
-        ):
+        """Write the entries this run used, atomically; keep nothing new when the directory cannot be
+        written (nor rewrite the file when the run used every entry of it and made none)."""
+        reused, reused_blobs = dict.fromkeys(self._reused), dict.fromkeys(self._reused_blobs)
+        try:
+            unchanged = (
+                not self._made.count
+                and not self._made_blobs.count
+                and len(reused) == len(self._old)
+                and len(reused_blobs) == len(self._old_blobs)
+            )
+            if unchanged or self._made.broken or self._made_blobs.broken:
+                return
+
+            def write(stream: IO[str]) -> None:
+                stream.write(f'{{"fingerprint":{json.dumps([FORMAT, self.fingerprint])},"entries":{{')
+                self._made.write_with(stream, ((key, self._old[key]) for key in reused))
+                stream.write('},"blobs":{')
+                self._made_blobs.write_with(stream, ((path, self._old_blobs[path]) for path in reused_blobs))
+                stream.write("}}")
+
+            write_atomically(self.path, write)
+        finally:
+            self._made.close()
+            self._made_blobs.close()
+
+
+class _Members:
+    """Members of a JSON object (``"key":value``), written to an unnamed temporary file in
+    ``folder`` as they come (the system removes it when it is closed, or when the process ends
+    first), then copied into the object :meth:`write_with` writes. ``broken`` when the file could
+    not be made or written: what was added is then lost."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.count = 0
+        self.broken = False
+        self._file: IO[str] | None = None
+
+    def add(self, key: str, value: Any) -> None:
+        """Write the member ``key``: ``value``, each one after a comma."""
+        self.count += 1
+        if self.broken:
             return
-        stored = {"fingerprint": [FORMAT, self.fingerprint], "entries": self._new, "blobs": self._new_blobs}
-        write_cache(self.path, stored)
+        try:
+            if self._file is None:
+                os.makedirs(self.folder, mode=0o700, exist_ok=True)
+                self._file = tempfile.TemporaryFile(  # noqa: SIM115 - written across calls; close() ends it
+                    "w+", encoding="utf-8", dir=self.folder
+                )
+            self._file.write(f",{json.dumps(key)}:{json.dumps(value)}")
+        except OSError:
+            self.broken = True
+
+    def write_with(self, stream: IO[str], others: Iterable[tuple[str, Any]]) -> None:
+        """Write ``others``, then the members added, separated by commas (the inside of an object)."""
+        first = True
+        for key, value in others:
+            stream.write(f"{'' if first else ','}{json.dumps(key)}:{json.dumps(value)}")
+            first = False
+        if self._file is None:
+            return
+        self._file.seek(0)
+        if first:
+            self._file.read(1)  # the comma before the first member added
+        shutil.copyfileobj(self._file, stream)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _settled(kept: list[Any], facts: list[int]) -> bool:
@@ -236,9 +302,14 @@ def read_cache(path: str, limit: int) -> Any:
 
 
 def write_cache(path: str, data: Any) -> None:
-    """Write ``data`` as JSON to the cache file ``path``, atomically (a temporary file beside it,
-    renamed over it); nothing is kept when its directory cannot be made or written: a cache is
-    only ever a saving, never a reason for a run to fail."""
+    """Write ``data`` as JSON to the cache file ``path`` (see :func:`write_atomically`)."""
+    write_atomically(path, lambda stream: json.dump(data, stream))
+
+
+def write_atomically(path: str, write: Callable[[IO[str]], None]) -> None:
+    """Make the cache file ``path`` with ``write``, atomically (a temporary file beside it, renamed
+    over it); nothing is kept when its directory cannot be made or written: a cache is only ever a
+    saving, never a reason for a run to fail."""
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -247,7 +318,7 @@ def write_cache(path: str, data: Any) -> None:
         return
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream)
+            write(stream)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):

@@ -1,0 +1,82 @@
+"""The context cache's file: what a run used and made is what the next run finds, whichever of the
+two a run had, and a run that used every entry and made none leaves the file as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from remediate.kube.index import IndexedObject, Later
+from remediate.run.context_cache import ContextCache
+
+POLICY = IndexedObject("policy.yaml", "NetworkPolicy", "networking.k8s.io/v1", "deny", "web", {}, None, {})
+
+
+def _cache(tmp_path: Path) -> ContextCache:
+    return ContextCache(str(tmp_path / "cache"), str(tmp_path / "repo"), "fingerprint")
+
+
+def _key(name: str) -> str:
+    return ContextCache.key("0" * 40, f"/repo/{name}", name, "web")
+
+
+def _never() -> list[IndexedObject]:
+    raise AssertionError("a kept entry was made again")
+
+
+def test_the_next_run_finds_what_a_run_made_and_what_it_used(tmp_path: Path) -> None:
+    first = _cache(tmp_path)
+    first.put(_key("policy.yaml"), ([POLICY], None))
+    first.put(_key("config-map.yaml"), ([], None))  # a file with nothing the index keeps
+    first.save()
+
+    second = _cache(tmp_path)
+    kept = second.get(_key("policy.yaml"), _never)
+    assert kept is not None and isinstance(kept[0], Later) and kept[0].buckets == {"web"}
+    assert kept[0].load() == [POLICY]
+    assert second.get(_key("config-map.yaml"), _never) == ([], None)
+    second.put(_key("service.yaml"), ([], None))  # made by this run, beside the two it used
+    second.save()
+
+    third = _cache(tmp_path)
+    assert third.get(_key("service.yaml"), _never) == ([], None)
+    assert third.get(_key("config-map.yaml"), _never) == ([], None)
+    third.save()  # used two of the three and made none: the file keeps those two only
+
+    (stored,) = (tmp_path / "cache").glob("context-*.json")
+    assert sorted(json.loads(stored.read_text())["entries"]) == [
+        _key("config-map.yaml"),
+        _key("service.yaml"),
+    ]
+
+
+def test_a_run_that_used_every_entry_and_made_none_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    first = _cache(tmp_path)
+    first.put(_key("policy.yaml"), ([POLICY], None))
+    first.save()
+    (stored,) = (tmp_path / "cache").glob("context-*.json")
+    before = os.stat(stored)
+
+    again = _cache(tmp_path)
+    assert again.get(_key("policy.yaml"), _never) is not None
+    again.save()
+    after = os.stat(stored)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_blob_ids_are_kept_beside_the_entries(tmp_path: Path) -> None:
+    """A file's blob id is kept with its status whether the run read the file for it or found it
+    kept; files of the status no longer used are dropped with the run."""
+    manifest = tmp_path / "repo" / "web.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text("kind: Service\n")
+    first = _cache(tmp_path)
+    blob = first.blob_of(str(manifest))
+    first.save()
+
+    (stored,) = (tmp_path / "cache").glob("context-*.json")
+    kept = json.loads(stored.read_text())
+    assert kept["entries"] == {}
+    assert kept["blobs"][str(manifest)][-1] == blob
+    assert _cache(tmp_path).blob_of(str(manifest)) == blob
