@@ -32,16 +32,16 @@ def test_the_next_run_finds_what_a_run_made_and_what_it_used(tmp_path: Path) -> 
     first.save()
 
     second = _cache(tmp_path)
-    kept = second.get(_key("policy.yaml"), _never)
+    kept = second.get(_key("policy.yaml"), "policy.yaml", _never)
     assert kept is not None and isinstance(kept[0], Later) and kept[0].buckets == {"web"}
     assert kept[0].load() == [POLICY]
-    assert second.get(_key("config-map.yaml"), _never) == ([], None)
+    assert second.get(_key("config-map.yaml"), "config-map.yaml", _never) == ([], None)
     second.put(_key("service.yaml"), ([], None))  # made by this run, beside the two it used
     second.save()
 
     third = _cache(tmp_path)
-    assert third.get(_key("service.yaml"), _never) == ([], None)
-    assert third.get(_key("config-map.yaml"), _never) == ([], None)
+    assert third.get(_key("service.yaml"), "service.yaml", _never) == ([], None)
+    assert third.get(_key("config-map.yaml"), "config-map.yaml", _never) == ([], None)
     third.save()  # used two of the three and made none: the file keeps those two only
 
     (stored,) = (tmp_path / "cache").glob("context-*.json")
@@ -59,7 +59,7 @@ def test_a_run_that_used_every_entry_and_made_none_leaves_the_file_as_it_was(tmp
     before = os.stat(stored)
 
     again = _cache(tmp_path)
-    assert again.get(_key("policy.yaml"), _never) is not None
+    assert again.get(_key("policy.yaml"), "policy.yaml", _never) is not None
     again.save()
     after = os.stat(stored)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)

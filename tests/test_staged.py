@@ -124,7 +124,7 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     assert k8sfix(*args, "--no-cache", cwd=repo).returncode == 1
     assert reads == [0, 0, 0, 1, 1]
     another = context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another")
-    assert another.get("anything", list) is None
+    assert another.get("anything", "policy.yaml", list) is None
 
 
 def counted_summaries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -194,7 +194,7 @@ def test_kept_objects_found_damaged_when_a_lookup_needs_them_are_made_again_from
     assert k8sfix(*args, cwd=repo).returncode == 0  # the policy covers the pod
     (cache_file,) = (tmp_path / "cache").iterdir()
     stored = json.loads(cache_file.read_text())
-    (key,) = [key for key in stored["entries"] if "policy.yaml" in key]
+    (key,) = [key for key, (_, _, objects) in stored["entries"].items() if "NetworkPolicy" in objects]
     buckets, problem, objects = stored["entries"][key]
     assert buckets == ["default"] and problem is None and "NetworkPolicy" in objects
     stored["entries"][key][2] = objects.replace('"NetworkPolicy"', "7")  # a kind that is no text

@@ -385,7 +385,8 @@ def _entries(
         for number, item in enumerate(consulted):
             blob = _blob(item, absolute[number], cache)
             if blob:
-                entry = cache.get(key(number, blob), functools.partial(_remade, item, settings, options))
+                remake = functools.partial(_remade, item, settings, options)
+                entry = cache.get(key(number, blob), item.name, remake)
                 if entry is not None:
                     found[number] = entry
                 else:
