@@ -10,6 +10,7 @@ import re
 import shutil
 import sys
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,10 +117,10 @@ class Input:
     """A result made already (a chart's fixed ``values.yaml``): shown, and written with ``--write``."""
     moved: frozenset[tuple] = frozenset()
     """For a template: the findings reported at the chart's values instead (their fixes go there)."""
-    routable: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    routable: Mapping[tuple, str] | None = None
     """For a template: the findings whose fixes a value controls, with its key (see
     :func:`charts.in_template`)."""
-    unproven: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    unproven: Mapping[tuple, str] | None = None
     """For a template: the findings whose fixes a value controls but did not prove, with why."""
     edit: charts.TemplateEdit | None = None
     """For a template: the proven edit of its own text, for fixes no value controls."""

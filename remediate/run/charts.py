@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, NamedTuple
@@ -453,9 +453,9 @@ class TemplateEdit(NamedTuple):
 def in_template(
     result: FileResult,
     template: str,
-    routable: dict[tuple, str] | None = None,
+    routable: Mapping[tuple, str] | None = None,
     edit: TemplateEdit | None = None,
-    unproven: dict[tuple, str] | None = None,
+    unproven: Mapping[tuple, str] | None = None,
 ) -> FileResult:
     """The result of checking what a template rendered, as findings of the template: each at the
     line that writes its field; the rendered text is neither shown nor written. A fix that a value
