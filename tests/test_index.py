@@ -257,6 +257,32 @@ def test_objects_added_later_are_made_by_the_first_lookup_of_their_namespace_in_
     assert [o.name for o in overlay.workloads("red")] == ["e", "c"]  # the file's place is kept
 
 
+def test_a_lookup_makes_only_the_files_with_objects_of_the_role_it_looks_for() -> None:
+    """Looking for the Services of a namespace makes the files with Services there, not those with
+    only its workloads or policies; a file with both is made once, by whichever lookup comes first."""
+    made: list[str] = []
+    service = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: red}\nspec: {selector: {app: web}}\n"
+    )
+    policy = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: red}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+    )
+    index = RunIndex()
+    index.add_later(later("service.yaml", service, made))
+    index.add_later(later("web.yaml", deployment("web", "red"), made))
+    index.add_later(later("policy.yaml", policy, made))
+    index.add_later(
+        later("both.yaml", deployment("api", "red") + "---\n" + service.replace("web", "api"), made)
+    )
+    assert [o.name for o in index.services_selecting({"app": "web"}, "red")] == ["web"]
+    assert made == ["service.yaml", "both.yaml"]
+    assert [o.name for o in index.workloads("red")] == ["web", "api"]
+    assert made == ["service.yaml", "both.yaml", "web.yaml"]
+    assert index.policy_coverage({"app": "web"}, "red").missing() == ("Egress",)
+    assert made == ["service.yaml", "both.yaml", "web.yaml", "policy.yaml"]
+
+
 def test_objects_every_namespace_may_meet_are_made_by_a_lookup_of_any() -> None:
     made: list[str] = []
     index = RunIndex()

@@ -178,20 +178,26 @@ class _Lookups:
 
 
 def bucket(obj: IndexedObject) -> str | None:
-    """The namespace whose lookups may find ``obj``; None for an object that a lookup of any
+    """The lookups that may find ``obj``: its role (``pods`` for a pod-bearing object, ``services``
+    for a Service, ``policies`` for a NetworkPolicy or another engine's policy of a namespace) and
+    its namespace, as one text (``"services default"``); None for an object that a lookup of any
     namespace may find (a cluster-wide policy of another engine), or one found by no namespace (a
-    kustomization, :meth:`RunIndex.kustomizations`)."""
+    kustomization, :meth:`RunIndex.kustomizations`). A lookup of the Services of a namespace then
+    makes the files with Services there, not every file of the namespace."""
     if obj.kind == KUSTOMIZATION and not obj.api_version:
         return None
     if OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind)) == "cluster":
         return None
-    return obj.namespace
+    if obj.pod_labels is not None:
+        return f"pods {obj.namespace}"
+    return f"services {obj.namespace}" if obj.kind == "Service" else f"policies {obj.namespace}"
 
 
 class Later:
     """The objects of one file, made only when a lookup first asks about one of ``buckets`` (see
     :func:`bucket`): a run kept from the context cache holds every file of a repository, and a
-    pre-commit run's fixes look into a namespace or two of them (:meth:`RunIndex.add_later`)."""
+    pre-commit run's fixes look for a few kinds of objects of a namespace or two of them
+    (:meth:`RunIndex.add_later`)."""
 
     __slots__ = ("buckets", "file", "load")
 
@@ -251,9 +257,9 @@ class RunIndex:
         for place in later.buckets:
             self._later.setdefault(place, []).append(later)
 
-    def _make(self, namespace: str | None) -> None:
-        """Make the objects that lookups in ``namespace`` may find (None: those every lookup may)."""
-        for place in {namespace, None}:
+    def _make(self, wanted: str | None) -> None:
+        """Make the objects of the bucket ``wanted`` (:func:`bucket`), and those every lookup may find."""
+        for place in {wanted, None}:
             for later in self._later.pop(place, ()):
                 if not self._files[later.file]:  # not made through another of its buckets
                     self.add(later.load())
@@ -288,17 +294,18 @@ class RunIndex:
         return overlay
 
     def _gather(
-        self, pick: Callable[[_Lookups], Iterable[IndexedObject]], namespace: str | None
+        self, pick: Callable[[_Lookups], Iterable[IndexedObject]], role: str | None, namespace: str = ""
     ) -> list[IndexedObject]:
         """The objects ``pick`` finds in this index and its parents (without the replaced files'
-        old entries), each once, in the order of the run; ``pick`` looks in ``namespace`` (None:
-        at what no namespace holds)."""
+        old entries), each once, in the order of the run; ``pick`` looks for objects of ``role``
+        (see :func:`bucket`) in ``namespace`` (None: at what no namespace holds)."""
+        wanted = None if role is None else f"{role} {namespace}"
         found: dict[int, tuple[_Rank, IndexedObject]] = {}
         index: RunIndex | None = self
         hidden: set[str] = set()
         while index is not None:
             if index._later:
-                index._make(namespace)
+                index._make(wanted)
             lookups = index._lookups
             for obj in pick(lookups):
                 if obj.file not in hidden and id(obj) not in found:
@@ -323,7 +330,7 @@ class RunIndex:
                     if obj.service_pairs <= labels:
                         yield obj
 
-        return self._gather(pick, namespace)
+        return self._gather(pick, "services", namespace)
 
     def kustomizations(self) -> list[IndexedObject]:
         """The kustomization files of the run (see :func:`kustomization_entry`)."""
@@ -333,21 +340,24 @@ class RunIndex:
         """Policies of other engines that may decide the traffic of pods in ``namespace``: theirs,
         and the cluster-wide ones (:data:`OTHER_POLICY_KINDS`)."""
         return self._gather(
-            lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())], namespace
+            lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())],
+            "policies",
+            namespace,
         )
 
     def has_policy_named(self, namespace: str, name: str) -> bool:
         """True when a NetworkPolicy of ``namespace`` is called ``name``."""
         names = (namespace, "NetworkPolicy", name)
-        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), namespace))
+        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), "policies", namespace))
 
     def workloads(self, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace``."""
-        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()), namespace)
+        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()), "pods", namespace)
 
     def workloads_named(self, namespace: str, name: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` called ``name`` (of any kind)."""
-        return self._gather(lambda lookups: lookups.names.get((namespace, "pods", name), ()), namespace)
+        names = (namespace, "pods", name)
+        return self._gather(lambda lookups: lookups.names.get(names, ()), "pods", namespace)
 
     def workloads_selected_by(self, selector: Any, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` whose pods the label selector ``selector`` selects."""
@@ -360,7 +370,7 @@ class RunIndex:
                 candidates = (obj for hint in hints for obj in lookups.workloads.get((namespace, hint), ()))
             return (obj for obj in candidates if selectors.matches(selector, obj.pod_labels or {}))
 
-        return self._gather(pick, namespace)
+        return self._gather(pick, "pods", namespace)
 
     def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
         """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
@@ -374,7 +384,7 @@ class RunIndex:
 
         ingress: list[IndexedObject] = []
         egress: list[IndexedObject] = []
-        for obj in self._gather(pick, namespace):
+        for obj in self._gather(pick, "policies", namespace):
             types = policy_types(policy_spec(obj))
             if "Ingress" in types:
                 ingress.append(obj)

@@ -23,14 +23,15 @@ run read. The entries a run makes are written out as they are made, to an unname
 beside it (:class:`_Members`), not held until the run ends: at 24,000 files they were a third of
 the run's memory. A run with context (the pre-commit hooks, ``--context``) and a run without have a file
 each, so that checking one file does not throw away what the hooks keep. Each entry keeps its
-objects as one JSON text, with the namespaces lookups find them in: they are decoded only when a
-lookup asks about one of those namespaces (:class:`~remediate.kube.index.Later`), so a pre-commit
-run over a file or two of a 24,000-file repository makes the objects of the namespaces it fixes,
-not of the whole repository, and holds the cache in about as much memory as its file takes on
-disk. A cache that cannot be read, or holds anything unexpected, counts as empty (objects found
-not as written when they are decoded are made again from the file); one that cannot be written
-is not kept. Entries whose values JSON would not give
-back exactly (a non-text key, an infinite number) are not kept: they are computed on every run.
+objects as one JSON text, with the lookups that may find them (a role and a namespace:
+:func:`~remediate.kube.index.bucket`): they are decoded only when a lookup asks for one of those
+(:class:`~remediate.kube.index.Later`), so a pre-commit run over a file or two of a 24,000-file
+repository makes the objects its fixes look for (the Services, policies or workloads of a
+namespace or two), not those of the whole repository, and holds the cache in about as much
+memory as its file takes on disk. A cache that cannot be read, or holds anything unexpected,
+counts as empty (objects found not as written when they are decoded are made again from the
+file); one that cannot be written is not kept. Entries whose values JSON would not give back
+exactly (a non-text key, an infinite number) are not kept: they are computed on every run.
 ``--no-cache`` does without it.
 
 A file on disk (``--context DIR``, the run's own files) has to be read for its blob id, and at
@@ -61,7 +62,7 @@ from remediate.kube.index import IndexedObject, Later, bucket
 from remediate.run.results import Problem
 from remediate.yaml.source import read_regular
 
-FORMAT = 7
+FORMAT = 8
 """The layout of the cache file; a change to it starts every cache afresh."""
 
 SETTLED_NS = 3_000_000_000
