@@ -45,6 +45,7 @@ def forget() -> None:
     in_directory.cache_clear()
     included_files.cache_clear()
     _above_directory.cache_clear()
+    _namespaces_above.cache_clear()
 
 
 @cache
@@ -103,6 +104,8 @@ def namespace(path: str) -> str | None:
     """The namespace kustomize gives the objects of the file ``path`` that name none, if any: that
     of the outermost kustomization above it that includes the file and sets one. The
     kustomization beside the file counts whether or not it lists it."""
+    if not _namespaces_above(os.path.dirname(path)):  # most files: answered once per directory
+        return None
     target = os.path.abspath(path)
     chosen = None
     for number, kustomization in enumerate(_above_directory(os.path.dirname(target))):
@@ -110,6 +113,13 @@ def namespace(path: str) -> str | None:
         if beside or target in included_files(kustomization):
             chosen = _namespace_set_by(kustomization) or chosen
     return chosen
+
+
+@cache
+def _namespaces_above(directory: str) -> bool:
+    """True when a kustomization of ``directory`` (as a file's path names it) or above it sets a
+    namespace: only then can one of its files get one."""
+    return any(_namespace_set_by(k) for k in _above_directory(os.path.abspath(directory or os.curdir)))
 
 
 @cache
