@@ -335,7 +335,7 @@ def _objects(file: str, text: str) -> list[IndexedObject] | None:
         objects = json.loads(text)
         found = []
         for kind, api_version, name, namespace, labels, pod_labels, spec in objects:
-            if not all(isinstance(value, str) for value in (kind, api_version, name, namespace)):
+            if not (type(kind) is type(api_version) is type(name) is type(namespace) is str):  # JSON texts
                 return None
             if not _labels(labels) or not (pod_labels is None or _labels(pod_labels)):
                 return None
