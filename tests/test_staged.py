@@ -102,7 +102,7 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     args = ("--select", "network-policy", "--context-staged", "web.yaml")
     assert k8sfix(*args, cwd=repo).returncode == 0  # the staged policy covers the pod
     (cache_file,) = (tmp_path / "cache").iterdir()
-    assert cache_file.name.startswith("context-") and "NetworkPolicy" in cache_file.read_text()
+    assert cache_file.name.startswith("staged-") and "NetworkPolicy" in cache_file.read_text()
 
     reads: list[int] = []
     read = staged.read
@@ -125,6 +125,28 @@ def test_the_context_is_kept_between_runs_by_content_and_a_changed_file_is_read_
     assert reads == [0, 0, 0, 1, 1]
     another = context_cache.ContextCache(str(tmp_path / "cache"), str(repo), "another")
     assert another.get("anything", "policy.yaml", list) is None
+
+
+def test_a_run_with_context_on_disk_leaves_the_hooks_cache_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--context .`` between two commits keeps a cache of its own: the second commit still finds
+    every staged manifest's entries (one such run made the next commit read the whole repository)."""
+    repo = staged_repository(tmp_path / "repo", {"policy.yaml": POLICY, "web.yaml": WEB})
+    monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
+    hook = ("--select", "network-policy", "--jobs", "1", "--force-exclude", "--context-staged", "web.yaml")
+    assert k8sfix(*hook, cwd=repo).returncode == 0
+    assert (
+        k8sfix("--select", "network-policy", "--jobs", "1", "--context", ".", "web.yaml", cwd=repo).returncode
+        == 0
+    )
+    summarized = counted_summaries(monkeypatch)
+    assert k8sfix(*hook, cwd=repo).returncode == 0
+    assert summarized == []  # the hooks' entries were all still kept
+    assert sorted(path.name.split("-")[0] for path in (tmp_path / "cache").glob("*.json")) == [
+        "context",
+        "staged",
+    ]
 
 
 def counted_summaries(monkeypatch: pytest.MonkeyPatch) -> list[str]:

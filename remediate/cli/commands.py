@@ -448,14 +448,16 @@ def _context_cache(
 ) -> context_cache.ContextCache | None:
     """The cache of the index entries of the run's files and context (None with ``--no-cache``, or
     without a cache directory given as an absolute path): the repository's, when the context is
-    staged manifests, else the current directory's; a run with context and one without each have
-    their own (checking one file leaves the hooks' cache as it was)."""
+    staged manifests, else the current directory's; runs over staged manifests, over context on disk
+    and without context each have their own (checking one file, or ``--context .``, leaves the
+    hooks' cache as it was)."""
     folder = context_cache.directory()
     if not options.cache or folder is None:
         return None
-    root = next((item.staged.top for item in context if item.staged is not None), os.getcwd())
+    top = next((item.staged.top for item in context if item.staged is not None), None)
+    kind = "staged" if top is not None else "context" if context else "files"
     fingerprint = f"{context_cache.code_fingerprint()} {settings.pod_kinds!r}"
-    return context_cache.ContextCache(folder, root, fingerprint, context=bool(context))
+    return context_cache.ContextCache(folder, top or os.getcwd(), fingerprint, kind=kind)
 
 
 def _default_namespace(item: Input, options: RunOptions, absolute: str | None = None) -> str:

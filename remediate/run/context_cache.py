@@ -18,21 +18,22 @@ another one starts afresh.
 The cache is one JSON file per repository (or working directory) in the user's cache directory:
 ``$K8SFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8sfix``, else ``~/.cache/k8sfix``, and only when
 that is an absolute path; never in the repository, which is untrusted input and is not written to.
-It is written atomically, with the entries of the last run only, so it is as large as what that
-run read. The entries a run makes are written out as they are made, to an unnamed temporary file
-beside it (:class:`_Members`), not held until the run ends: at 24,000 files they were a third of
-the run's memory. A run with context (the pre-commit hooks, ``--context``) and a run without have a file
-each, so that checking one file does not throw away what the hooks keep. Each entry keeps its
+It is written atomically, with the entries of the last run only, so it is as large as what that run
+read. The entries a run makes are written out as they are made, to an unnamed temporary file beside
+it (:class:`_Members`), not held until the run ends: at 24,000 files they were a fifth of the run's peak
+memory. Runs whose context is the staged manifests (the pre-commit hooks' ``--context-staged``),
+runs with context on disk (``--context``) and runs without context have a file each (``staged``,
+``context``, ``files``), so that checking one file, or a run with ``--context .``, does not throw
+away what the hooks keep (the next commit would read every manifest again). Each entry keeps its
 objects as one JSON text, with the lookups that may find them (a role and a namespace:
 :func:`~remediate.kube.index.bucket`): they are decoded only when a lookup asks for one of those
 (:class:`~remediate.kube.index.Later`), so a pre-commit run over a file or two of a 24,000-file
-repository makes the objects its fixes look for (the Services, policies or workloads of a
-namespace or two), not those of the whole repository, and holds the cache in about as much
-memory as its file takes on disk. A cache that cannot be read, or holds anything unexpected,
-counts as empty (objects found not as written when they are decoded are made again from the
-file); one that cannot be written is not kept. Entries whose values JSON would not give back
-exactly (a non-text key, an infinite number) are not kept: they are computed on every run.
-``--no-cache`` does without it.
+repository makes the objects its fixes look for (the Services, policies or workloads of a namespace
+or two), not those of the whole repository, and holds the cache in about as much memory as its file
+takes on disk. A cache that cannot be read, or holds anything unexpected, counts as empty (objects
+found not as written when they are decoded are made again from the file); one that cannot be written
+is not kept. Entries whose values JSON would not give back exactly (a non-text key, an infinite
+number) are not kept: they are computed on every run. ``--no-cache`` does without it.
 
 A file on disk (``--context DIR``, the run's own files) has to be read for its blob id, and at
 24,000 files that reading took more than a second. So the cache also keeps, by absolute path, the
@@ -110,8 +111,10 @@ def code_fingerprint() -> str:
 class ContextCache:
     """The cache of one repository: :meth:`get` and :meth:`put` entries, then :meth:`save`."""
 
-    def __init__(self, folder: str, root: str, fingerprint: str, *, context: bool = True) -> None:
-        self.path = cache_file(folder, "context" if context else "files", root)
+    def __init__(self, folder: str, root: str, fingerprint: str, *, kind: str = "context") -> None:
+        """The cache of ``kind`` (see the module docstring: ``staged``, ``context`` or ``files``) for
+        the directory ``root``."""
+        self.path = cache_file(folder, kind, root)
         self.fingerprint = fingerprint
         self._old, self._old_blobs = self._load()
         folder = os.path.dirname(self.path)
