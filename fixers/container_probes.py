@@ -150,7 +150,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal, NamedTuple, cast
 
@@ -468,15 +468,17 @@ def render_probe(text: str, variables: dict[str, Any]) -> Any:
 # -- the decision for one container -------------------------------------------------------------
 
 
-@dataclass
 class Plan:
-    """What one container lacks (in container order), what can be added, and why the rest cannot."""
+    """What one container lacks (in container order), what can be added, and why the rest cannot;
+    ``safe``: the probes in ``values`` that are safe fixes (see the docstring's Fix safety)."""
 
-    lacking: list[str]
-    values: dict[str, Any] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    safe: set[str] = field(default_factory=set)
-    """The probes in ``values`` that are safe fixes (see the docstring's Fix safety)."""
+    __slots__ = ("lacking", "reasons", "safe", "values")
+
+    def __init__(self, lacking: list[str]) -> None:
+        self.lacking = lacking
+        self.values: dict[str, Any] = {}
+        self.reasons: dict[str, str] = {}
+        self.safe: set[str] = set()
 
 
 def runs_long(manifest: Manifest, spec: Mapping) -> bool:

@@ -112,7 +112,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from functools import cached_property, partial
@@ -267,21 +267,23 @@ def check_quantities(values: dict[Slot, str], where: str, unlimited: tuple[str, 
 # -- what a container lacks ---------------------------------------------------------------------
 
 
-@dataclass
 class Plan:
     """What one container lacks, and what its fix adds.
 
     ``missing`` are the unset slots, ``zero`` the required slots set to 0 (which counts as unset),
     ``blocked`` says why some missing slots get no value; ``additions`` maps each section to the
-    quantities to add, in writing order.
+    quantities to add, in writing order; ``copied`` are the added requests that copy their limit
+    (which Kubernetes uses as the request already).
     """
 
-    missing: list[Slot] = field(default_factory=list)
-    zero: list[Slot] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    additions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    copied: set[Slot] = field(default_factory=set)
-    """The added requests that copy their limit (which Kubernetes uses as the request already)."""
+    __slots__ = ("additions", "blocked", "copied", "missing", "zero")
+
+    def __init__(self) -> None:
+        self.missing: list[Slot] = []
+        self.zero: list[Slot] = []
+        self.blocked: list[str] = []
+        self.additions: dict[str, dict[str, Any]] = {}
+        self.copied: set[Slot] = set()
 
     def add(self, slot: Slot, value: Any) -> None:
         section, resource = slot

@@ -147,7 +147,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from fixers._builtin_policies import BUILT_IN
@@ -416,17 +416,19 @@ class NewPolicy(NamedTuple):
     indexed: IndexedObject
 
 
-@dataclass
 class Plan:
     """What a file needs: the policies to append, in order, and each uncovered object's entry
-    (with the reason it gets no fix, if any)."""
+    (with the reason it gets no fix, if any); ``unlabeled``: the objects whose pods have no labels
+    (their fix labels them first)."""
 
-    policies: list[NewPolicy] = field(default_factory=list)
-    workloads: dict[int, tuple[Workload, str | None]] = field(default_factory=dict)
-    unlabeled: set[int] = field(default_factory=set)
-    """The objects whose pods have no labels: their fix labels them first."""
-    built: Change | str | None = None
-    sending: Change | None = None
+    __slots__ = ("built", "policies", "sending", "unlabeled", "workloads")
+
+    def __init__(self) -> None:
+        self.policies: list[NewPolicy] = []
+        self.workloads: dict[int, tuple[Workload, str | None]] = {}
+        self.unlabeled: set[int] = set()
+        self.built: Change | str | None = None
+        self.sending: Change | None = None
 
     @property
     def title(self) -> str:

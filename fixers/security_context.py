@@ -127,7 +127,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
 from fixers._scratch_volumes import scratch_volumes
@@ -241,15 +241,14 @@ class Blocker(NamedTuple):
     text: str
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """What one securityContext needs.
 
     ``missing`` is nested like the securityContext: keys to add, and for lists the items that must
     be in them. ``blocked`` names the setting that keeps ``allowPrivilegeEscalation: false`` out.
     """
 
-    missing: dict[str, Any] = field(default_factory=dict)
+    missing: dict[str, Any]
     explicit: tuple[Explicit, ...] = ()
     blocked: Blocker | None = None
     withheld: tuple[str, ...] = ()
