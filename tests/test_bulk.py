@@ -14,6 +14,7 @@ import pytest
 
 from remediate.cli.commands import RunOptions, run
 from remediate.run import bulk, files
+from remediate.run.staged import StagedFile
 from tests import helpers
 from tests.conftest import CORPUS, ROOT
 
@@ -165,7 +166,13 @@ def test_absolute_paths_are_those_abspath_gives(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.chdir(tmp_path)
     paths = ["a.yaml", "./a.yaml", "sub/../b.yaml", "-", "/etc/x.yaml", "sub/", "./sub/c.json", "../d.yaml"]
-    assert commands._absolute_paths(paths) == [os.path.abspath(path) for path in paths]
+    items = [commands.Input(path, path) for path in paths]
+    assert commands._absolute_paths(items) == [os.path.abspath(path) for path in paths]
+    # a staged manifest's is git's top joined with its path, as staged.staged_manifests makes it
+    staged = StagedFile("sub/e.yaml", "0" * 40, "/repository", "/repository/sub/e.yaml")
+    assert commands._absolute_paths([commands.Input("sub/e.yaml", "sub/e.yaml", staged=staged)]) == [
+        "/repository/sub/e.yaml"
+    ]
 
 
 KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
