@@ -7,8 +7,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from remediate.kube.index import IndexedObject, Later
-from remediate.run.context_cache import ContextCache
+from remediate.run.context_cache import ContextCache, write_atomically
 
 POLICY = IndexedObject("policy.yaml", "NetworkPolicy", "networking.k8s.io/v1", "deny", "web", {}, None, {})
 
@@ -80,3 +82,20 @@ def test_blob_ids_are_kept_beside_the_entries(tmp_path: Path) -> None:
     assert kept["entries"] == {}
     assert kept["blobs"][str(manifest)][-1] == blob
     assert _cache(tmp_path).blob_of(str(manifest)) == blob
+
+
+def test_a_second_save_keeps_what_the_first_wrote(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    cache.put(_key("policy.yaml"), ([POLICY], None))
+    cache.save()
+    cache.save()  # the entries made were copied out by the first save; nothing is lost now
+    assert _cache(tmp_path).get(_key("policy.yaml"), "policy.yaml", _never) is not None
+
+
+def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    def interrupted(stream: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(str(tmp_path / "cache" / "context-x.json"), interrupted)
+    assert list((tmp_path / "cache").iterdir()) == []

@@ -15,7 +15,7 @@ from remediate.kube.index import (
     Later,
     RunIndex,
     allows_everything,
-    bucket,
+    buckets,
     default_namespace,
     kustomization_entry,
     other_policy_covers,
@@ -239,7 +239,7 @@ def later(file: str, text: str, made: list[str]) -> Later:
         made.append(file)
         return objects
 
-    return Later(file, {bucket(obj) for obj in objects}, make)
+    return Later(file, set().union(*map(buckets, objects)), make)
 
 
 def test_objects_added_later_are_made_by_the_first_lookup_of_their_namespace_in_the_run_order() -> None:
@@ -283,6 +283,17 @@ def test_a_lookup_makes_only_the_files_with_objects_of_the_role_it_looks_for() -
     assert made == ["service.yaml", "both.yaml", "web.yaml", "policy.yaml"]
 
 
+def test_an_object_filed_under_two_roles_is_kept_for_both() -> None:
+    """A kind the config declares pod-bearing that is also a Service (a mistaken ``pod-kinds``
+    entry) is filed with the workloads and with the Services: a lookup of either makes it."""
+    spec = {"selector": {"app": "web"}}
+    odd = IndexedObject("odd.yaml", "Service", "v1", "web", "red", {}, {"app": "web"}, spec)
+    assert buckets(odd) == {"services red", "pods red"}
+    index = RunIndex()
+    index.add_later(Later("odd.yaml", buckets(odd), lambda: [odd]))
+    assert index.services_selecting({"app": "web"}, "red") == [odd]
+
+
 def test_objects_every_namespace_may_meet_are_made_by_a_lookup_of_any() -> None:
     made: list[str] = []
     index = RunIndex()
@@ -293,7 +304,7 @@ def test_objects_every_namespace_may_meet_are_made_by_a_lookup_of_any() -> None:
     index.add_later(later("cluster.yaml", cluster_wide, made))
     assert [o.name for o in index.other_engine_policies("anywhere")] == ["lock"]
     found = [kustomization_entry("kustomization.yaml", "/repo/kustomization.yaml")]
-    index.add_later(Later("kustomization.yaml", {bucket(obj) for obj in found}, lambda: found))
+    index.add_later(Later("kustomization.yaml", set().union(*map(buckets, found)), lambda: found))
     assert [o.name for o in index.kustomizations()] == ["/repo/kustomization.yaml"]
 
 
@@ -367,6 +378,20 @@ def test_default_namespace_comes_from_the_command_line_then_kustomization(tmp_pa
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "kustomization.yaml").write_text("namespace: [unclosed\n")
     assert default_namespace(str(tmp_path / "broken" / "app.yaml"), None) == "default"
+
+
+def test_a_relative_path_is_placed_from_the_directory_the_call_is_made_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same relative name in another working directory is another file: what was worked out
+    for the first directory does not answer for the second."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "kustomization.yaml").write_text("resources: [app.yaml]\nnamespace: shop\n")
+    monkeypatch.chdir(tmp_path / "plain")
+    assert default_namespace("app.yaml", None) == "default"
+    monkeypatch.chdir(tmp_path / "shop")
+    assert default_namespace("app.yaml", None) == "shop"
 
 
 def test_the_namespace_comes_from_the_outermost_kustomization_that_includes_the_file(tmp_path: Path) -> None:

@@ -325,7 +325,7 @@ def _engine(
         return Engine(settings, schema, verdicts or validation.Verdicts())
     except SetupProblem as unusable:
         key = f"fixers.{unusable.fixer}.{unusable.option}"
-        line, column = settings.positions.get(key, (1, 1))
+        line, column = (settings.positions or {}).get(key, (1, 1))
         where = f"{settings.path or configuration.CONFIG_NAME}:{line}:{column}"
         raise Stop(f"{where}: error: {key}: {unusable}") from None
 

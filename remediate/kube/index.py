@@ -177,25 +177,34 @@ class _Lookups:
                 self.workloads[(namespace, pair[0])].append(obj)
 
 
-def bucket(obj: IndexedObject) -> str | None:
-    """The lookups that may find ``obj``: its role (``pods`` for a pod-bearing object, ``services``
-    for a Service, ``policies`` for a NetworkPolicy or another engine's policy of a namespace) and
-    its namespace, as one text (``"services default"``); None for an object that a lookup of any
-    namespace may find (a cluster-wide policy of another engine), or one found by no namespace (a
-    kustomization, :meth:`RunIndex.kustomizations`). A lookup of the Services of a namespace then
-    makes the files with Services there, not every file of the namespace."""
+def buckets(obj: IndexedObject) -> set[str | None]:
+    """The lookups that may find ``obj``, each a role and a namespace as one text (``"services
+    default"``): ``pods`` for a pod-bearing object, ``services`` for a Service that selects pods,
+    ``policies`` for a NetworkPolicy or another engine's policy of a namespace, as
+    :class:`_Lookups` files them (one object may be several); None for an object that a lookup of
+    any namespace may find (a cluster-wide policy of another engine) or that only the run-wide
+    lookup finds (a kustomization, :meth:`RunIndex.kustomizations`). A lookup of the Services of a
+    namespace then makes the files with Services there, not every file of the namespace."""
     if obj.kind == KUSTOMIZATION and not obj.api_version:
-        return None
-    if OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind)) == "cluster":
-        return None
+        return {None}
+    found: set[str | None] = set()
+    scope = OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind))
+    if scope == "cluster":
+        found.add(None)
+    elif scope is not None or (
+        obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS
+    ):
+        found.add(f"policies {obj.namespace}")
+    if obj.kind == "Service" and obj.service_pairs:
+        found.add(f"services {obj.namespace}")
     if obj.pod_labels is not None:
-        return f"pods {obj.namespace}"
-    return f"services {obj.namespace}" if obj.kind == "Service" else f"policies {obj.namespace}"
+        found.add(f"pods {obj.namespace}")
+    return found
 
 
 class Later:
     """The objects of one file, made only when a lookup first asks about one of ``buckets`` (see
-    :func:`bucket`): a run kept from the context cache holds every file of a repository, and a
+    :func:`buckets`): a run kept from the context cache holds every file of a repository, and a
     pre-commit run's fixes look for a few kinds of objects of a namespace or two of them
     (:meth:`RunIndex.add_later`)."""
 
@@ -258,7 +267,7 @@ class RunIndex:
             self._later.setdefault(place, []).append(later)
 
     def _make(self, wanted: str | None) -> None:
-        """Make the objects of the bucket ``wanted`` (:func:`bucket`), and those every lookup may find."""
+        """Make the objects of the bucket ``wanted`` (:func:`buckets`), and those every lookup may find."""
         for place in {wanted, None}:
             for later in self._later.pop(place, ()):
                 if not self._files[later.file]:  # not made through another of its buckets
@@ -298,7 +307,7 @@ class RunIndex:
     ) -> list[IndexedObject]:
         """The objects ``pick`` finds in this index and its parents (without the replaced files'
         old entries), each once, in the order of the run; ``pick`` looks for objects of ``role``
-        (see :func:`bucket`) in ``namespace`` (None: at what no namespace holds)."""
+        (see :func:`buckets`) in ``namespace`` (None: at what no namespace holds)."""
         wanted = None if role is None else f"{role} {namespace}"
         found: dict[int, tuple[_Rank, IndexedObject]] = {}
         index: RunIndex | None = self

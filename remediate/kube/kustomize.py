@@ -104,9 +104,10 @@ def namespace(path: str) -> str | None:
     """The namespace kustomize gives the objects of the file ``path`` that name none, if any: that
     of the outermost kustomization above it that includes the file and sets one. The
     kustomization beside the file counts whether or not it lists it."""
-    if not _namespaces_above(os.path.dirname(path)):  # most files: answered once per directory
+    target = path if os.path.isabs(path) else os.path.abspath(path)
+    if not _namespaces_above(os.path.dirname(target)):  # most files: answered once per directory
         return None
-    target = os.path.abspath(path)
+    target = os.path.abspath(target)
     chosen = None
     for number, kustomization in enumerate(_above_directory(os.path.dirname(target))):
         beside = number == 0 and os.path.dirname(kustomization) == os.path.dirname(target)
@@ -117,9 +118,9 @@ def namespace(path: str) -> str | None:
 
 @cache
 def _namespaces_above(directory: str) -> bool:
-    """True when a kustomization of ``directory`` (as a file's path names it) or above it sets a
-    namespace: only then can one of its files get one."""
-    return any(_namespace_set_by(k) for k in _above_directory(os.path.abspath(directory or os.curdir)))
+    """True when a kustomization of the absolute ``directory`` or above it sets a namespace: only
+    then can one of its files get one."""
+    return any(_namespace_set_by(k) for k in _above_directory(os.path.abspath(directory)))
 
 
 @cache

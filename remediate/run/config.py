@@ -56,7 +56,7 @@ class Settings(NamedTuple):
     """What a run does: enabled fixer ids (in registry order), their options, the pod kinds."""
 
     enabled: tuple[str, ...]
-    options: collections.abc.Mapping[str, Any] = types.MappingProxyType({})
+    options: collections.abc.Mapping[str, Any]
     pod_kinds: tuple[PodKind, ...] = BUILTIN_POD_KINDS
     path: str | None = None
     kubernetes_version: str | None = None
@@ -68,7 +68,7 @@ class Settings(NamedTuple):
     """The check of ``k8sfix.io/ignore`` names (``K8S101``): True when ``select`` names it, False
     when ``select`` leaves it out or ``ignore`` names it, None when neither (it is on, but a run
     that leaves it alone is still a run of no fixer)."""
-    positions: collections.abc.Mapping[str, tuple[int, int]] = types.MappingProxyType({})
+    positions: collections.abc.Mapping[str, tuple[int, int]] | None = None
     """Where each fixer option is set in the file, ``"fixers.ID.KEY"`` -> 1-based (line, column),
     for errors found once the options are in use (a template that does not compile)."""
     fix_policy: FixPolicy = FixPolicy()

@@ -26,7 +26,7 @@ runs with context on disk (``--context``) and runs without context have a file e
 ``context``, ``files``), so that checking one file, or a run with ``--context .``, does not throw
 away what the hooks keep (the next commit would read every manifest again). Each entry keeps its
 objects as one JSON text, with the lookups that may find them (a role and a namespace:
-:func:`~remediate.kube.index.bucket`): they are decoded only when a lookup asks for one of those
+:func:`~remediate.kube.index.buckets`): they are decoded only when a lookup asks for one of those
 (:class:`~remediate.kube.index.Later`), so a pre-commit run over a file or two of a 24,000-file
 repository makes the objects its fixes look for (the Services, policies or workloads of a namespace
 or two), not those of the whole repository, and holds the cache in about as much memory as its file
@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any, cast
 
 from remediate import __version__
-from remediate.kube.index import IndexedObject, Later, bucket
+from remediate.kube.index import IndexedObject, Later, buckets
 from remediate.run.results import Problem
 from remediate.yaml.source import read_regular
 
@@ -124,6 +124,7 @@ class ContextCache:
         self._made = _Members(folder)
         """The entries this run made, written out as they come."""
         self._made_blobs = _Members(folder)
+        self._saved = False
 
     def _load(self) -> tuple[dict[str, Any], dict[str, Any]]:
         stored = read_cache(self.path, CONTEXT_BYTES)
@@ -194,15 +195,19 @@ class ContextCache:
         ]
         kept_problem = None if problem is None else [problem.message, problem.line, problem.column]
         if _exact(objects) and _exact(kept_problem):
-            buckets = sorted(
-                {bucket(obj) for obj in found}, key=lambda place: (place is not None, place or "")
+            places = sorted(
+                set().union(*map(buckets, found)), key=lambda place: (place is not None, place or "")
             )
             text = json.dumps(objects, separators=(",", ":"))  # one text: a tenth of the objects
-            self._made.add(key, [buckets, kept_problem, text])
+            self._made.add(key, [places, kept_problem, text])
 
     def save(self) -> None:
         """Write the entries this run used, atomically; keep nothing new when the directory cannot be
-        written (nor rewrite the file when the run used every entry of it and made none)."""
+        written (nor rewrite the file when the run used every entry of it and made none). Once: the
+        entries made are gone from their temporary file after it."""
+        if self._saved:
+            return
+        self._saved = True
         reused, reused_blobs = dict.fromkeys(self._reused), dict.fromkeys(self._reused_blobs)
         try:
             unchanged = (
@@ -326,9 +331,11 @@ def write_atomically(path: str, write: Callable[[IO[str]], None]) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             write(stream)
         os.replace(temporary, path)
-    except OSError:
+    except BaseException as problem:  # Ctrl-C too: no temporary file is left in the cache directory
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if not isinstance(problem, OSError):
+            raise
 
 
 def _objects(file: str, text: str) -> list[IndexedObject] | None:
