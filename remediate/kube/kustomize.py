@@ -107,7 +107,7 @@ def namespace(path: str) -> str | None:
     target = path if os.path.isabs(path) else os.path.abspath(path)
     if not _namespaces_above(os.path.dirname(target)):  # most files: answered once per directory
         return None
-    target = os.path.abspath(target)
+    target = os.path.normpath(target)  # what abspath makes of a path that is absolute already
     chosen = None
     for number, kustomization in enumerate(_above_directory(os.path.dirname(target))):
         beside = number == 0 and os.path.dirname(kustomization) == os.path.dirname(target)

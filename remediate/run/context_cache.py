@@ -117,7 +117,6 @@ class ContextCache:
         self.path = cache_file(folder, kind, root)
         self.fingerprint = fingerprint
         self._old, self._old_blobs = self._load()
-        folder = os.path.dirname(self.path)
         self._reused: list[str] = []
         """The keys of the kept entries this run used (which :meth:`save` keeps)."""
         self._reused_blobs: list[str] = []
