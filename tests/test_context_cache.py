@@ -35,7 +35,8 @@ def test_the_next_run_finds_what_a_run_made_and_what_it_used(tmp_path: Path) -> 
 
     second = _cache(tmp_path)
     kept = second.get(_key("policy.yaml"), "policy.yaml", _never)
-    assert kept is not None and isinstance(kept[0], Later) and kept[0].buckets == {"policies web"}
+    assert kept is not None and isinstance(kept[0], Later)
+    assert kept[0].buckets == {"policies web\0*", "policy names web\0deny"}
     assert kept[0].load() == [POLICY]
     assert second.get(_key("config-map.yaml"), "config-map.yaml", _never) == ([], None)
     second.put(_key("service.yaml"), ([], None))  # made by this run, beside the two it used

@@ -258,8 +258,9 @@ def test_objects_added_later_are_made_by_the_first_lookup_of_their_namespace_in_
 
 
 def test_a_lookup_makes_only_the_files_with_objects_of_the_role_it_looks_for() -> None:
-    """Looking for the Services of a namespace makes the files with Services there, not those with
-    only its workloads or policies; a file with both is made once, by whichever lookup comes first."""
+    """Looking for the Services that select some pods makes the files with a Service filed under one
+    of their labels, not those with other Services, or only workloads or policies; a file with both
+    is made once, by whichever lookup comes first."""
     made: list[str] = []
     service = (
         "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: red}\nspec: {selector: {app: web}}\n"
@@ -275,12 +276,81 @@ def test_a_lookup_makes_only_the_files_with_objects_of_the_role_it_looks_for() -
     index.add_later(
         later("both.yaml", deployment("api", "red") + "---\n" + service.replace("web", "api"), made)
     )
+    index.add_later(later("db.yaml", service.replace("app: web", "app: db"), made))
+    assert [o.name for o in index.services_selecting({"app": "api", "tier": "x"}, "red")] == ["api"]
+    assert made == ["both.yaml"]  # the Services filed under app=web and app=db are not made
     assert [o.name for o in index.services_selecting({"app": "web"}, "red")] == ["web"]
-    assert made == ["service.yaml", "both.yaml"]
+    assert made == ["both.yaml", "service.yaml"]
     assert [o.name for o in index.workloads("red")] == ["web", "api"]
-    assert made == ["service.yaml", "both.yaml", "web.yaml"]
+    assert made == ["both.yaml", "service.yaml", "web.yaml"]
     assert index.policy_coverage({"app": "web"}, "red").missing() == ("Egress",)
-    assert made == ["service.yaml", "both.yaml", "web.yaml", "policy.yaml"]
+    assert made == ["both.yaml", "service.yaml", "web.yaml", "policy.yaml"]
+
+
+def test_a_policy_lookup_makes_only_the_files_with_policies_that_may_select_the_pods() -> None:
+    """Policies are kept for later under what their pod selectors require (a label pair, a key, or
+    nothing) and by name: looking for those of some pods makes the files whose policies may select
+    them, and looking for a name makes the file of that name."""
+    made: list[str] = []
+
+    def policy(name: str, selector: str) -> str:
+        return (
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+            f"metadata: {{name: {name}, namespace: red}}\n"
+            f"spec: {{podSelector: {selector}, policyTypes: [Ingress]}}\n"
+        )
+
+    index = RunIndex()
+    index.add_later(later("web.yaml", policy("web", "{matchLabels: {app: web}}"), made))
+    index.add_later(later("db.yaml", policy("db", "{matchLabels: {app: db}}"), made))
+    index.add_later(
+        later("tier.yaml", policy("tier", "{matchExpressions: [{key: tier, operator: Exists}]}"), made)
+    )
+    index.add_later(later("all.yaml", policy("all", "{}"), made))
+    assert not index.has_policy_named("red", "nothing")
+    assert made == []
+    assert index.has_policy_named("red", "db") and made == ["db.yaml"]
+    covering = index.policy_coverage({"app": "web"}, "red").ingress
+    assert [o.name for o in covering] == ["web", "all"]
+    assert sorted(made) == ["all.yaml", "db.yaml", "web.yaml"]  # not tier.yaml: the pods have no tier
+
+
+def test_a_lookup_of_objects_kept_for_later_finds_what_it_finds_among_objects_made_at_once() -> None:
+    """Over the objects of the test corpus, in two namespaces: every lookup the fixers make, of the
+    labels and names of every workload and Service there, gives the same objects in the same order
+    when each file is kept for later (:class:`Later`, as the context cache keeps them) as when
+    every object is made at once."""
+    eager, lazy = RunIndex(), RunIndex()
+    files: list[list[IndexedObject]] = []
+    for number, path in enumerate(sorted((ROOT / "tests" / "corpus" / "dev").rglob("*.y*ml"))):
+        namespace = ("red", "blue")[number % 2]
+        found = summarize(
+            f"{number}.yaml", _parsed(path.read_text(errors="replace")), BUILTIN_POD_KINDS, namespace
+        )
+        if found:
+            files.append(found)
+    for found in files:
+        eager.add(found)
+        lazy.add_later(Later(found[0].file, set().union(*map(buckets, found)), lambda found=found: found))
+    asked = [o for found in files for o in found if o.pod_labels is not None or o.service_pairs]
+    for obj in asked:
+        assert _every_lookup(lazy, obj) == _every_lookup(eager, obj), (obj.file, obj.kind, obj.name)
+    assert len(asked) > 500
+
+
+def _every_lookup(index: RunIndex, obj: IndexedObject) -> list[object]:
+    """What each lookup of the fixers gives for the labels, namespace and name of ``obj``."""
+    labels, namespace = dict(obj.pod_labels or obj.service_pairs), obj.namespace
+    return [
+        index.services_selecting(labels, namespace),
+        index.policy_coverage(labels, namespace),
+        index.workloads_selected_by({"matchLabels": labels}, namespace),
+        index.workloads_named(namespace, obj.name),
+        index.has_policy_named(namespace, obj.name),
+        index.other_engine_policies(namespace),
+        index.workloads(namespace),
+        index.kustomizations(),
+    ]
 
 
 def test_an_object_filed_under_two_roles_is_kept_for_both() -> None:
@@ -288,7 +358,7 @@ def test_an_object_filed_under_two_roles_is_kept_for_both() -> None:
     entry) is filed with the workloads and with the Services: a lookup of either makes it."""
     spec = {"selector": {"app": "web"}}
     odd = IndexedObject("odd.yaml", "Service", "v1", "web", "red", {}, {"app": "web"}, spec)
-    assert buckets(odd) == {"services red", "pods red"}
+    assert buckets(odd) == {"services red\0app\0web", "pods red"}
     index = RunIndex()
     index.add_later(Later("odd.yaml", buckets(odd), lambda: [odd]))
     assert index.services_selecting({"app": "web"}, "red") == [odd]
@@ -511,7 +581,7 @@ def test_the_index_keeps_exactly_the_objects_its_lookups_can_find() -> None:
                 *lookups.policies.values(),
                 *lookups.workload_list.values(),
                 *lookups.names.values(),
-                lookups.kustomizations,
+                *lookups.kustomizations.values(),
                 *lookups.foreign.values(),
             ]
             filed = any(obj in table for table in tables)

@@ -218,7 +218,8 @@ def test_kept_objects_found_damaged_when_a_lookup_needs_them_are_made_again_from
     stored = json.loads(cache_file.read_text())
     (key,) = [key for key, (_, _, objects) in stored["entries"].items() if "NetworkPolicy" in objects]
     buckets, problem, objects = stored["entries"][key]
-    assert buckets == ["policies default"] and problem is None and "NetworkPolicy" in objects
+    assert buckets == ["policies default\0app\0web", "policy names default\0web"]
+    assert problem is None and "NetworkPolicy" in objects
     stored["entries"][key][2] = objects.replace('"NetworkPolicy"', "7")  # a kind that is no text
     cache_file.write_text(json.dumps(stored))
     summarized = counted_summaries(monkeypatch)

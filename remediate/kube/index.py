@@ -132,11 +132,11 @@ too: an allow-all NetworkPolicy beside a CiliumNetworkPolicy that locks a namesp
 class _Lookups:
     """Inverted indexes over some objects, so that each lookup costs what it finds, not the run.
 
-    Objects are filed by namespace under the label pairs (and keys) a match needs: a Service under
-    one pair of its selector, a NetworkPolicy under one pair (or key) its ``podSelector`` requires,
-    or among those that need none (an empty selector selects every pod), a pod-bearing object under
-    every pair and key of its pod labels. A lookup gathers the candidates for the labels it asks
-    about and keeps those that really match, in the order of the run.
+    Objects are filed by namespace under the label pairs (and keys) a match needs (:func:`filings`):
+    a Service under one pair of its selector, a NetworkPolicy under one pair (or key) its
+    ``podSelector`` requires, or among those that need none (an empty selector selects every pod), a
+    pod-bearing object under every pair and key of its pod labels. A lookup gathers the candidates
+    for the labels it asks about and keeps those that really match, in the order of the run.
     """
 
     def __init__(self) -> None:
@@ -146,8 +146,9 @@ class _Lookups:
         self.workload_list: dict[str, list[IndexedObject]] = defaultdict(list)
         self.names: dict[tuple[str, str, str], list[IndexedObject]] = defaultdict(list)
         """Pod-bearing objects (role "pods") and policies (role "NetworkPolicy") by namespace and name."""
-        self.kustomizations: list[IndexedObject] = []
-        """The kustomization files of the run (:data:`KUSTOMIZATION`), by absolute path in ``name``."""
+        self.kustomizations: dict[tuple[()], list[IndexedObject]] = defaultdict(list)
+        """The kustomization files of the run (:data:`KUSTOMIZATION`), by absolute path in ``name``,
+        all under the key ``()``."""
         self.foreign: dict[str, list[IndexedObject]] = defaultdict(list)
         """Policies of other engines (:data:`OTHER_POLICY_KINDS`) by namespace; ``*`` for those that
         apply to the whole cluster."""
@@ -155,51 +156,61 @@ class _Lookups:
 
     def add(self, obj: IndexedObject, rank: _Rank) -> None:
         self.ranks[id(obj)] = rank
-        namespace = obj.namespace
-        if obj.kind == "Service" and obj.service_pairs:
-            self.services[(namespace, *min(obj.service_pairs))].append(obj)
-        if obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS:
-            spec = policy_spec(obj)
-            if isinstance(spec, Mapping):
-                self.names[(namespace, "NetworkPolicy", obj.name)].append(obj)
-                for hint in selectors.requirement_hints(spec.get("podSelector")):
-                    self.policies[(namespace, hint)].append(obj)
-        if obj.kind == KUSTOMIZATION and not obj.api_version:
-            self.kustomizations.append(obj)
-        scope = OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind))
-        if scope is not None:
-            self.foreign[namespace if scope == "namespaced" else "*"].append(obj)
-        if obj.pod_labels is not None:
-            self.workload_list[namespace].append(obj)
-            self.names[(namespace, "pods", obj.name)].append(obj)
-            for pair in obj.pod_labels.items():
-                self.workloads[(namespace, pair)].append(obj)
-                self.workloads[(namespace, pair[0])].append(obj)
+        for table, key in filings(obj):
+            getattr(self, table)[key].append(obj)
+
+
+def filings(obj: IndexedObject) -> Iterator[tuple[str, Any]]:
+    """Where :class:`_Lookups` files ``obj``: each the name of one of its tables and a key in it."""
+    namespace = obj.namespace
+    if obj.kind == "Service" and obj.service_pairs:
+        yield "services", (namespace, *min(obj.service_pairs))
+    if obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS:
+        spec = policy_spec(obj)
+        if isinstance(spec, Mapping):
+            yield "names", (namespace, "NetworkPolicy", obj.name)
+            for hint in selectors.requirement_hints(spec.get("podSelector")):
+                yield "policies", (namespace, hint)
+    if obj.kind == KUSTOMIZATION and not obj.api_version:
+        yield "kustomizations", ()
+    scope = OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind))
+    if scope is not None:
+        yield "foreign", namespace if scope == "namespaced" else "*"
+    if obj.pod_labels is not None:
+        yield "workload_list", namespace
+        yield "names", (namespace, "pods", obj.name)
+        for pair in obj.pod_labels.items():
+            yield "workloads", (namespace, pair)
+            yield "workloads", (namespace, pair[0])
+
+
+def bucket(table: str, key: Any) -> str | None:
+    """The bucket of the objects :class:`_Lookups` files in ``table`` under ``key`` (see
+    :func:`buckets`): the key itself for Services, policies and their names, so that a lookup makes
+    the files that hold what it reads; one bucket for everything about the pods of a namespace
+    (their lookups read all of it); None for what every lookup may meet (cluster-wide policies)
+    or only the run-wide one reads (kustomizations). Texts that run together (a NUL in a name)
+    only make a lookup make more files."""
+    if table == "services":
+        return "services " + "\0".join(key)
+    if table == "policies":
+        namespace, hint = key
+        return f"policies {namespace}\0" + (hint if isinstance(hint, str) else "\0".join(hint))
+    if table == "names" and key[1] == "NetworkPolicy":
+        return f"policy names {key[0]}\0{key[2]}"
+    if table in ("names", "workload_list", "workloads"):
+        return f"pods {key if isinstance(key, str) else key[0]}"
+    if table == "foreign" and key != "*":
+        return f"foreign {key}"
+    return None
 
 
 def buckets(obj: IndexedObject) -> set[str | None]:
-    """The lookups that may find ``obj``, each a role and a namespace as one text (``"services
-    default"``): ``pods`` for a pod-bearing object, ``services`` for a Service that selects pods,
-    ``policies`` for a NetworkPolicy or another engine's policy of a namespace, as
-    :class:`_Lookups` files them (one object may be several); None for an object that a lookup of
-    any namespace may find (a cluster-wide policy of another engine) or that only the run-wide
-    lookup finds (a kustomization, :meth:`RunIndex.kustomizations`). A lookup of the Services of a
-    namespace then makes the files with Services there, not every file of the namespace."""
-    if obj.kind == KUSTOMIZATION and not obj.api_version:
-        return {None}
-    found: set[str | None] = set()
-    scope = OTHER_POLICY_KINDS.get((obj.api_version.split("/", 1)[0], obj.kind))
-    if scope == "cluster":
-        found.add(None)
-    elif scope is not None or (
-        obj.kind == "NetworkPolicy" and obj.api_version in NETWORK_POLICY_API_VERSIONS
-    ):
-        found.add(f"policies {obj.namespace}")
-    if obj.kind == "Service" and obj.service_pairs:
-        found.add(f"services {obj.namespace}")
-    if obj.pod_labels is not None:
-        found.add(f"pods {obj.namespace}")
-    return found
+    """The lookups that may find ``obj``, each named by one text (:func:`bucket`), as
+    :class:`_Lookups` files it. A file kept for later (:class:`Later`) is made by the first lookup
+    of one of its objects' buckets: a lookup of the Services that select some pods then makes the
+    files with a Service filed under one of the pods' labels, not every file of the namespace."""
+    return {bucket(table, key) for table, key in filings(obj)}
 
 
 class Later:
@@ -241,8 +252,7 @@ class RunIndex:
         """What a worker process started by ``spawn`` is sent: the objects by file, every one made
         (a :class:`Later` holds a function). The lookups are not sent: they are filed by the
         objects' ``id``, which the copies do not keep; :meth:`__setstate__` files them again."""
-        for namespace in list(self._later):
-            self._make(namespace)
+        self._make(list(self._later))
         return {name: value for name, value in self.__dict__.items() if name != "_lookups"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -266,9 +276,9 @@ class RunIndex:
         for place in later.buckets:
             self._later.setdefault(place, []).append(later)
 
-    def _make(self, wanted: str | None) -> None:
-        """Make the objects of the bucket ``wanted`` (:func:`buckets`), and those every lookup may find."""
-        for place in {wanted, None}:
+    def _make(self, wanted: Iterable[str | None]) -> None:
+        """Make the objects of the buckets ``wanted`` (:func:`buckets`), and those every lookup may find."""
+        for place in {*wanted, None}:
             for later in self._later.pop(place, ()):
                 if not self._files[later.file]:  # not made through another of its buckets
                     self.add(later.load())
@@ -303,12 +313,11 @@ class RunIndex:
         return overlay
 
     def _gather(
-        self, pick: Callable[[_Lookups], Iterable[IndexedObject]], role: str | None, namespace: str = ""
+        self, pick: Callable[[_Lookups], Iterable[IndexedObject]], *wanted: str | None
     ) -> list[IndexedObject]:
         """The objects ``pick`` finds in this index and its parents (without the replaced files'
-        old entries), each once, in the order of the run; ``pick`` looks for objects of ``role``
-        (see :func:`buckets`) in ``namespace`` (None: at what no namespace holds)."""
-        wanted = None if role is None else f"{role} {namespace}"
+        old entries), each once, in the order of the run; ``pick`` looks for objects of the buckets
+        ``wanted`` (see :func:`buckets`; none: those no namespace holds)."""
         found: dict[int, tuple[_Rank, IndexedObject]] = {}
         index: RunIndex | None = self
         hidden: set[str] = set()
@@ -332,6 +341,7 @@ class RunIndex:
         An ``ExternalName`` Service has no endpoints, whatever its selector says.
         """
         labels = pod_labels.items()
+        wanted = [bucket("services", (namespace, key, value)) for key, value in labels]
 
         def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
             for key, value in labels:
@@ -339,34 +349,35 @@ class RunIndex:
                     if obj.service_pairs <= labels:
                         yield obj
 
-        return self._gather(pick, "services", namespace)
+        return self._gather(pick, *wanted)
 
     def kustomizations(self) -> list[IndexedObject]:
         """The kustomization files of the run (see :func:`kustomization_entry`)."""
-        return self._gather(lambda lookups: lookups.kustomizations, None)
+        return self._gather(lambda lookups: lookups.kustomizations.get((), ()))
 
     def other_engine_policies(self, namespace: str) -> list[IndexedObject]:
         """Policies of other engines that may decide the traffic of pods in ``namespace``: theirs,
         and the cluster-wide ones (:data:`OTHER_POLICY_KINDS`)."""
         return self._gather(
             lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())],
-            "policies",
-            namespace,
+            bucket("foreign", namespace),
         )
 
     def has_policy_named(self, namespace: str, name: str) -> bool:
         """True when a NetworkPolicy of ``namespace`` is called ``name``."""
         names = (namespace, "NetworkPolicy", name)
-        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), "policies", namespace))
+        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), bucket("names", names)))
 
     def workloads(self, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace``."""
-        return self._gather(lambda lookups: lookups.workload_list.get(namespace, ()), "pods", namespace)
+        return self._gather(
+            lambda lookups: lookups.workload_list.get(namespace, ()), bucket("workload_list", namespace)
+        )
 
     def workloads_named(self, namespace: str, name: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` called ``name`` (of any kind)."""
         names = (namespace, "pods", name)
-        return self._gather(lambda lookups: lookups.names.get(names, ()), "pods", namespace)
+        return self._gather(lambda lookups: lookups.names.get(names, ()), bucket("names", names))
 
     def workloads_selected_by(self, selector: Any, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` whose pods the label selector ``selector`` selects."""
@@ -379,7 +390,7 @@ class RunIndex:
                 candidates = (obj for hint in hints for obj in lookups.workloads.get((namespace, hint), ()))
             return (obj for obj in candidates if selectors.matches(selector, obj.pod_labels or {}))
 
-        return self._gather(pick, "pods", namespace)
+        return self._gather(pick, bucket("workload_list", namespace))
 
     def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
         """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
@@ -393,7 +404,7 @@ class RunIndex:
 
         ingress: list[IndexedObject] = []
         egress: list[IndexedObject] = []
-        for obj in self._gather(pick, "policies", namespace):
+        for obj in self._gather(pick, *(bucket("policies", (namespace, key)) for key in keys)):
             types = policy_types(policy_spec(obj))
             if "Ingress" in types:
                 ingress.append(obj)

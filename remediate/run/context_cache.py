@@ -25,11 +25,11 @@ memory. Runs whose context is the staged manifests (the pre-commit hooks' ``--co
 runs with context on disk (``--context``) and runs without context have a file each (``staged``,
 ``context``, ``files``), so that checking one file, or a run with ``--context .``, does not throw
 away what the hooks keep (the next commit would read every manifest again). Each entry keeps its
-objects as one JSON text, with the lookups that may find them (a role and a namespace:
-:func:`~remediate.kube.index.buckets`): they are decoded only when a lookup asks for one of those
-(:class:`~remediate.kube.index.Later`), so a pre-commit run over a file or two of a 24,000-file
-repository makes the objects its fixes look for (the Services, policies or workloads of a namespace
-or two), not those of the whole repository, and holds the cache in about as much memory as its file
+objects as one JSON text, with the lookups that may find them (:func:`~remediate.kube.index.buckets`):
+they are decoded only when a lookup asks for one of those (:class:`~remediate.kube.index.Later`),
+so a pre-commit run over a file or two of a 24,000-file repository makes the objects its fixes
+look for (the Services and policies that may select its pods, the workloads of a namespace or
+two), not those of the whole repository, and holds the cache in about as much memory as its file
 takes on disk. A cache that cannot be read, or holds anything unexpected, counts as empty (objects
 found not as written when they are decoded are made again from the file); one that cannot be written
 is not kept. Entries whose values JSON would not give back exactly (a non-text key, an infinite
@@ -63,7 +63,7 @@ from remediate.kube.index import IndexedObject, Later, buckets
 from remediate.run.results import Problem
 from remediate.yaml.source import read_regular
 
-FORMAT = 8
+FORMAT = 9
 """The layout of the cache file; a change to it starts every cache afresh."""
 
 SETTLED_NS = 3_000_000_000
