@@ -31,6 +31,7 @@ from remediate.run import (
     bulk,
     charts,
     context_cache,
+    cycles,
     delivery,
     files,
     registry,
@@ -165,7 +166,8 @@ def run(options: RunOptions) -> int:
         _error(f"k8sfix: error: {problem}")
         return EXIT_ERROR
     jobs = 1 if "-" in options.paths else options.jobs or bulk.default_jobs()
-    in_context = list(files.expand(options.context)) if options.context else []
+    with cycles.paused():
+        in_context = list(files.expand(options.context)) if options.context else []
     expanded = files.expand(
         options.paths,
         options.include,
@@ -187,7 +189,8 @@ def run(options: RunOptions) -> int:
     needs_index = any(each.needs_index for each in (engine, *engines.by_config.values()))
     receiving = engine.receiving_files([item.name for item in inputs])  # stdin: by its --stdin-filename
     try:
-        staged = _staged_context(inputs, in_context) if options.context_staged and needs_index else []
+        with cycles.paused():
+            staged = _staged_context(inputs, in_context) if options.context_staged and needs_index else []
     except staged_files.NotARepository as problem:
         _error(f"k8sfix: error: --context-staged: {problem}")
         return EXIT_ERROR
@@ -348,22 +351,24 @@ def _index(
         for path, directory in sorted(receiving.items())
         if os.path.lexists(path) and files.inside(path, directory)
     ]
-    for candidate in [*in_context, *beside]:
-        if candidate.identity is not None and candidate.identity not in seen:
-            seen.add(candidate.identity)
-            context.append(_read(candidate, options, now=False))
+    with cycles.paused():
+        for candidate in [*in_context, *beside]:
+            if candidate.identity is not None and candidate.identity not in seen:
+                seen.add(candidate.identity)
+                context.append(_read(candidate, options, now=False))
     index = RunIndex()
     consulted = inputs + context + (staged or [])
     found_in = _entries(engine.settings, options, consulted, len(inputs), jobs)
-    for number, (found, problem) in enumerate(found_in):
-        if isinstance(found, Later):
-            index.add_later(found)
-        else:
-            index.add(found)
-        if problem is not None and number >= len(inputs) and not options.quiet:  # inputs: reported later
-            item = consulted[number]
-            where = f"{report.shown_name(item.name)}:{problem.line or 1}:{problem.column or 1}"
-            _error(f"{where}: note: --context file {problem.message}")
+    with cycles.paused():
+        for number, (found, problem) in enumerate(found_in):
+            if isinstance(found, Later):
+                index.add_later(found)
+            else:
+                index.add(found)
+            if problem is not None and number >= len(inputs) and not options.quiet:  # inputs: later
+                item = consulted[number]
+                where = f"{report.shown_name(item.name)}:{problem.line or 1}:{problem.column or 1}"
+                _error(f"{where}: note: --context file {problem.message}")
     return index
 
 
@@ -383,15 +388,16 @@ def _entries(
         return context_cache.ContextCache.key(blob, absolute[number], consulted[number].name, namespace)
 
     if cache is not None:
-        for number, item in enumerate(consulted):
-            blob = _blob(item, absolute[number], cache)
-            if blob:
-                remake = functools.partial(_remade, item, settings, options)
-                entry = cache.get(key(number, blob), item.name, remake)
-                if entry is not None:
-                    found[number] = entry
-                else:
-                    blobs[number] = blob
+        with cycles.paused():
+            for number, item in enumerate(consulted):
+                blob = _blob(item, absolute[number], cache)
+                if blob:
+                    remake = functools.partial(_remade, item, settings, options)
+                    entry = cache.get(key(number, blob), item.name, remake)
+                    if entry is not None:
+                        found[number] = entry
+                    else:
+                        blobs[number] = blob
     missing = [number for number in range(len(consulted)) if number not in found]
     unread = [number for number in missing if consulted[number].staged is not None]
     read = staged_files.read([typing.cast(staged_files.StagedFile, consulted[n].staged) for n in unread])
