@@ -23,6 +23,16 @@ def _key(name: str) -> str:
     return ContextCache.key("0" * 40, f"/repo/{name}", name, "web")
 
 
+def _kept(stored: Path, kind: str) -> dict[str, str]:
+    """The lines of ``kind`` (``e``: entries, ``b``: blob ids) of the cache file, by their key,
+    after the header line that says the format and fingerprint."""
+    header, *lines = stored.read_text().splitlines()
+    assert (
+        header.startswith("k8sfix context cache\t") and json.loads(header.split("\t")[1])[1] == "fingerprint"
+    )
+    return {line.split("\t")[1]: line.split("\t", 2)[2] for line in lines if line.startswith(f"{kind}\t")}
+
+
 def _never() -> list[IndexedObject]:
     raise AssertionError("a kept entry was made again")
 
@@ -47,18 +57,15 @@ def test_the_next_run_finds_what_a_run_made_and_what_it_used(tmp_path: Path) -> 
     assert third.get(_key("config-map.yaml"), "config-map.yaml", _never) == ([], None)
     third.save()  # used two of the three and made none: the file keeps those two only
 
-    (stored,) = (tmp_path / "cache").glob("context-*.json")
-    assert sorted(json.loads(stored.read_text())["entries"]) == [
-        _key("config-map.yaml"),
-        _key("service.yaml"),
-    ]
+    (stored,) = (tmp_path / "cache").glob("context-*")
+    assert sorted(_kept(stored, "e")) == [_key("config-map.yaml"), _key("service.yaml")]
 
 
 def test_a_run_that_used_every_entry_and_made_none_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     first = _cache(tmp_path)
     first.put(_key("policy.yaml"), ([POLICY], None))
     first.save()
-    (stored,) = (tmp_path / "cache").glob("context-*.json")
+    (stored,) = (tmp_path / "cache").glob("context-*")
     before = os.stat(stored)
 
     again = _cache(tmp_path)
@@ -78,10 +85,9 @@ def test_blob_ids_are_kept_beside_the_entries(tmp_path: Path) -> None:
     blob = first.blob_of(str(manifest))
     first.save()
 
-    (stored,) = (tmp_path / "cache").glob("context-*.json")
-    kept = json.loads(stored.read_text())
-    assert kept["entries"] == {}
-    assert kept["blobs"][str(manifest)][-1] == blob
+    (stored,) = (tmp_path / "cache").glob("context-*")
+    assert _kept(stored, "e") == {}
+    assert json.loads(_kept(stored, "b")[json.dumps(str(manifest))])[-1] == blob
     assert _cache(tmp_path).blob_of(str(manifest)) == blob
 
 

@@ -143,7 +143,7 @@ def test_a_run_with_context_on_disk_leaves_the_hooks_cache_as_it_was(
     summarized = counted_summaries(monkeypatch)
     assert k8sfix(*hook, cwd=repo).returncode == 0
     assert summarized == []  # the hooks' entries were all still kept
-    assert sorted(path.name.split("-")[0] for path in (tmp_path / "cache").glob("*.json")) == [
+    assert sorted(path.name.split("-")[0] for path in (tmp_path / "cache").glob("*.cache")) == [
         "context",
         "staged",
     ]
@@ -215,13 +215,13 @@ def test_kept_objects_found_damaged_when_a_lookup_needs_them_are_made_again_from
     args = ("--select", "network-policy", "--jobs", "1", "--context", "ctx", "web.yaml")
     assert k8sfix(*args, cwd=repo).returncode == 0  # the policy covers the pod
     (cache_file,) = (tmp_path / "cache").iterdir()
-    stored = json.loads(cache_file.read_text())
-    (key,) = [key for key, (_, _, objects) in stored["entries"].items() if "NetworkPolicy" in objects]
-    buckets, problem, objects = stored["entries"][key]
-    assert buckets == ["policies default\0app\0web", "policy names default\0web"]
-    assert problem is None and "NetworkPolicy" in objects
-    stored["entries"][key][2] = objects.replace('"NetworkPolicy"', "7")  # a kind that is no text
-    cache_file.write_text(json.dumps(stored))
+    lines = cache_file.read_text().split("\n")
+    (number,) = [n for n, line in enumerate(lines) if line.startswith("e\t") and "NetworkPolicy" in line]
+    _, _, buckets, problem, objects = lines[number].split("\t")
+    assert json.loads(buckets) == ["policies default\0app\0web", "policy names default\0web"]
+    assert problem == "null" and '"NetworkPolicy"' in objects
+    lines[number] = lines[number].replace('"NetworkPolicy"', "7")  # a kind that is no text
+    cache_file.write_text("\n".join(lines))
     summarized = counted_summaries(monkeypatch)
     assert k8sfix(*args, cwd=repo).returncode == 0  # still covered
     assert summarized == ["policy.yaml"]  # made again; the run's own file came from the cache
@@ -280,11 +280,20 @@ def test_a_cache_that_cannot_be_read_or_written_changes_nothing(
     monkeypatch.setenv("K8SFIX_CACHE_DIR", str(tmp_path / "cache"))
     k8sfix(*args, cwd=repo)
     (cache_file,) = (tmp_path / "cache").iterdir()
-    cache_file.write_text('{"fingerprint": [2, "x"], "entries": {"not": "an entry"}}')
+    header, *lines = cache_file.read_text().splitlines()
+    entries = [line.split("\t") for line in lines if line.startswith("e\t")]
+    assert entries
+    for damaged in (
+        [[*fields[:2], "[" * 100_000, *fields[3:]] for fields in entries],  # deeper than json decodes
+        [[*fields[:2], "not JSON", *fields[3:]] for fields in entries],
+        [[*fields[:3], '"not a problem"', fields[4]] for fields in entries],
+        [fields[:4] for fields in entries],  # a field short
+    ):
+        cache_file.write_text("\n".join([header, *map("\t".join, damaged)]))
+        assert k8sfix(*args, cwd=repo).returncode == 0
+    cache_file.write_text("not a cache")
     assert k8sfix(*args, cwd=repo).returncode == 0
-    cache_file.write_text("not JSON")
-    assert k8sfix(*args, cwd=repo).returncode == 0
-    cache_file.write_text("[" * 100_000)  # deeper than json decodes
+    cache_file.write_bytes(f"{header}\n".encode() + b"\xff\xfe")  # not ASCII
     assert k8sfix(*args, cwd=repo).returncode == 0
     cache_file.unlink()
     os.mkfifo(cache_file)  # never opened: a read would wait for a writer forever
