@@ -48,6 +48,27 @@ def test_the_staged_manifests_are_read_as_staged_not_as_on_disk(
     assert found.blob == context_cache.blob_id(b"kind: ConfigMap  # staged\n")  # git's id of the content
 
 
+def test_names_with_spaces_tabs_and_bytes_that_are_not_utf8_are_read_as_git_lists_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each staged name comes back as the file system names it (undecodable bytes as
+    ``os.fsdecode`` gives them), shown relative to the current directory when below it, else by
+    its absolute path."""
+    git("init", "-q", ".", cwd=tmp_path)
+    names = ["a b.yaml", "tab\there.yml", os.fsdecode(b"caf\xe9.JSON"), "deep/er/x.yaml", "skip.txt"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("kind: ConfigMap\n")
+    git("add", "-A", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path / "deep")
+    found = {each.absolute: each for each in staged.staged_manifests()}
+    assert sorted(found) == sorted(str(tmp_path / name) for name in names[:4])
+    assert found[str(tmp_path / "deep/er/x.yaml")].path == "er/x.yaml"
+    assert found[str(tmp_path / "a b.yaml")].path == str(tmp_path / "a b.yaml")
+    assert found[str(tmp_path / "tab\there.yml")].blob == context_cache.blob_id(b"kind: ConfigMap\n")
+    assert os.fsencode(found[str(tmp_path / names[2])].path) == os.fsencode(tmp_path) + b"/caf\xe9.JSON"
+
+
 def test_outside_a_repository_it_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     ran = k8sfix("--context-staged", "app.yaml", cwd=tmp_path)

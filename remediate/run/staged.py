@@ -44,21 +44,22 @@ def staged_manifests() -> list[StagedFile]:
     """Every staged manifest of the repository holding the current directory (see the module
     docstring), without its content; :class:`NotARepository` outside one."""
     top = repository_top()
-    listing = _git("-C", top, "ls-files", "--stage", "-z")
-    entries = []
-    for record in listing.split(b"\0"):
-        if not record:
-            continue
-        meta, _, name = record.partition(b"\t")
-        mode, blob, stage = meta.decode().split()
-        path = os.fsdecode(name)
-        if mode in REGULAR_MODES and stage == "0" and path.lower().endswith(MANIFEST_SUFFIXES):
-            entries.append((path, blob))
+    listing = os.fsdecode(_git("-C", top, "ls-files", "--stage", "-z"))  # as each name alone decodes
     here = os.getcwd()
+    below = here.rstrip(os.sep) + os.sep
     found = []
-    for path, blob in entries:
-        absolute = os.path.join(top, path)
-        found.append(StagedFile(_shown(absolute, here), blob, top, absolute))
+    for record in listing.split("\0"):
+        meta, _, path = record.partition("\t")
+        fields = meta.split()
+        if (
+            len(fields) == 3
+            and fields[0] in REGULAR_MODES
+            and fields[2] == "0"
+            and path.lower().endswith(MANIFEST_SUFFIXES)
+        ):
+            absolute = os.path.join(top, path)
+            shown = absolute[len(below) :] if absolute.startswith(below) else _shown(absolute, here)
+            found.append(StagedFile(shown, fields[1], top, absolute))
     return found
 
 
