@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -153,6 +154,11 @@ class Stop(Exception):
 
 def run(options: RunOptions) -> int:
     """Process every path; print findings, diffs and errors; return the exit code."""
+    with cycles.tuned():
+        return _run(options)
+
+
+def _run(options: RunOptions) -> int:
     _forget_earlier_runs()
     verdicts = verdict_cache.open_cache(options.cache)
     try:
@@ -197,6 +203,21 @@ def run(options: RunOptions) -> int:
     index = (
         _index(engine, options, inputs, in_context, receiving, jobs, staged) if needs_index else RunIndex()
     )
+    many = len(inputs) >= cycles.SETTLE_FROM
+    with cycles.settled() if many else contextlib.nullcontext():  # what is held from now on: kept
+        return _check(options, engines, index, inputs, receiving, jobs, verdicts)
+
+
+def _check(
+    options: RunOptions,
+    engines: Engines,
+    index: RunIndex,
+    inputs: list[Input],
+    receiving: dict[str, str],
+    jobs: int,
+    verdicts: validation.Verdicts,
+) -> int:
+    """Check (and fix) every input against ``index``; print what is found; return the exit code."""
     exit_code = EXIT_CLEAN
     for path in options.context:  # a typo would hide the policies and Services it should show
         if not os.path.exists(path):
