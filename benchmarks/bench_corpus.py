@@ -2,14 +2,20 @@
 
 Run by hand from the repository root (it is not a test: timings depend on the machine)::
 
-    python benchmarks/bench_corpus.py [CORPUS]
+    python benchmarks/bench_corpus.py [CORPUS] [--rounds N]
 
-CORPUS defaults to ``../shared/corpus`` beside the checkout, else ``tests/corpus``. Each measurement
-runs in a fresh process, so start-up and imports count, as they do for a user, and the peak memory
-(``ru_maxrss`` of the finished child processes: the largest one, pool workers included) is that
-run's own. Printed for each: files, documents, wall seconds, CPU seconds (user + system, all
-processes: steadier than wall time on a busy machine), documents per second, peak memory, and the
-wall time as a multiple of the round-trip floor over the same files.
+CORPUS defaults to ``../shared/corpus/dev`` beside the checkout (its plain manifests: the charts of
+``helm/`` are rendered by Helm, which ``bench_charts.py`` measures), else ``tests/corpus/dev``.
+Each measurement runs in a fresh process, so start-up and imports count, as they do for a user,
+and the peak memory (``ru_maxrss`` of the finished child processes: the largest one, pool workers
+included) is that run's own. Printed for each: files, documents, wall seconds, CPU seconds (user +
+system, all processes: steadier than wall time on a busy machine), documents per second, peak
+memory, and the wall time as a multiple of the round-trip floor over the same files.
+
+The C composer and k8sfix with one and two jobs, whose ratios are the targets, run in N rounds
+(3 by default), one after the other in each round, so that a slow moment of a busy machine touches
+all three: their rows give the median of the rounds (and the min-max wall seconds), and the ratios
+at the end the median of the rounds' own ratios with their min-max.
 
 - ``k8sfix --diff --jobs 1`` and ``--jobs 2``: the whole pipeline (index, find, fix, verify, diff),
   with ``--no-cache``; then ``--jobs 1`` twice with the cache, which the first of them fills (the
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,20 +47,45 @@ class Measure:
     seconds: float
     cpu: float
     peak_kib: int
+    spread: tuple[float, float] | None = None
+    """The min and max wall seconds of the rounds, for a measure taken in rounds (its seconds, CPU
+    and peak are then the rounds' medians)."""
 
     def row(self, floor: Measure) -> str:
         """A line of the table; the last column is the wall time as a multiple of ``floor``'s."""
         rate = self.documents / self.seconds if self.seconds else float("inf")
+        spread = f"{self.spread[0]:.2f}-{self.spread[1]:.2f}" if self.spread else ""
+        times = self.seconds / floor.seconds
         return (
-            f"{self.name:<30} {self.files:>6} {self.documents:>7} {self.seconds:>8.2f} {self.cpu:>8.2f}"
-            f" {rate:>7.0f} {self.peak_kib / 1024:>8.0f} {self.seconds / floor.seconds:>7.2f}x"
+            f"{self.name:<30} {self.files:>6} {self.documents:>7} {self.seconds:>8.2f} {spread:>11}"
+            f" {self.cpu:>8.2f} {rate:>7.0f} {self.peak_kib / 1024:>8.0f} {times:>7.2f}x"
         )
 
 
 HEADER = (
-    f"{'run':<30} {'files':>6} {'docs':>7} {'seconds':>8} {'CPU s':>8} {'docs/s':>7} {'peak MiB':>8}"
-    f" {'÷ r-t':>8}"
+    f"{'run':<30} {'files':>6} {'docs':>7} {'seconds':>8} {'min-max':>11} {'CPU s':>8} {'docs/s':>7}"
+    f" {'peak MiB':>8} {'÷ r-t':>8}"
 )
+
+
+def in_rounds(name: str, files: int, documents: int, rounds: list[tuple[float, float, int]]) -> Measure:
+    """A measure of the medians of ``rounds`` (wall seconds, CPU seconds, peak), with their spread."""
+    walls = [wall for wall, _, _ in rounds]
+    return Measure(
+        name,
+        files,
+        documents,
+        statistics.median(walls),
+        statistics.median(cpu for _, cpu, _ in rounds),
+        int(statistics.median(peak for _, _, peak in rounds)),
+        (min(walls), max(walls)),
+    )
+
+
+def ratio(name: str, over: list[tuple[float, float, int]], under: list[tuple[float, float, int]]) -> str:
+    """The median and min-max of the rounds' own ratios of wall seconds, ``over`` ÷ ``under``."""
+    ratios = [a[0] / b[0] for a, b in zip(over, under, strict=True)]
+    return f"{name}: {statistics.median(ratios):.2f}x (rounds: {min(ratios):.2f}-{max(ratios):.2f}x)"
 
 
 def corpus_files(corpus: Path) -> list[str]:
@@ -107,22 +139,25 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "--floor":
         floor(argv[1], Path(argv[2]))
         return 0
-    default = ROOT.parent / "shared" / "corpus"
-    corpus = Path(argv[0]) if argv else default if default.is_dir() else ROOT / "tests" / "corpus"
+    rounds = 3
+    if "--rounds" in argv:
+        at = argv.index("--rounds")
+        rounds = int(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
+    default = ROOT.parent / "shared" / "corpus" / "dev"
+    corpus = Path(argv[0]) if argv else default if default.is_dir() else ROOT / "tests" / "corpus" / "dev"
     files = corpus_files(corpus)
-    print(f"corpus: {corpus}  ({os.cpu_count()} CPUs)")
+    print(f"corpus: {corpus}  ({os.cpu_count()} CPUs, {rounds} rounds)")
     with tempfile.TemporaryDirectory(prefix="k8sfix-bench-cache-") as cache:
         os.environ["K8SFIX_CACHE_DIR"] = cache  # the runs' own cache, empty at the start
-        roundtrip, compose, one, two, first, cached = whole_corpus(files, corpus)
+        measures, ratios = whole_corpus(files, corpus, rounds)
         unchanged_floor, unchanged_compose, unchanged = unchanged_files(files, corpus)
     print(HEADER)
-    for measure in (roundtrip, compose, one, two, first, cached):
-        print(measure.row(roundtrip))
+    for measure in measures:
+        print(measure.row(measures[0]))
     for measure in (unchanged_floor, unchanged_compose, unchanged):
         print(measure.row(unchanged_floor))
-    print(f"--jobs 2 speed-up over --jobs 1: {one.seconds / two.seconds:.2f}x")
-    print(f"--jobs 1 ÷ C composer: {one.seconds / compose.seconds:.2f}x")
-    print(f"--jobs 1 with the cache ÷ C composer: {cached.seconds / compose.seconds:.2f}x")
+    print("\n".join(ratios))
     return 0
 
 
@@ -139,22 +174,37 @@ def load(mode: str, files: list[str]) -> tuple[float, float, int, bytes]:
         listing.unlink()
 
 
-def whole_corpus(files: list[str], corpus: Path) -> list[Measure]:
-    """The two floors and k8sfix with one and two processes, over every file."""
+def whole_corpus(files: list[str], corpus: Path, rounds: int) -> tuple[list[Measure], list[str]]:
+    """The two floors and k8sfix with one and two processes, over every file (the C composer and
+    k8sfix without the cache in ``rounds`` rounds); and the ratios of the rounds."""
     seconds, cpu, peak, out = load("roundtrip", files)
     documents, refused = map(int, out.split())
     print(f"the round-trip loader refuses {refused} of the {len(files)} files")
     measures = [Measure("ruamel round-trip (load_all)", len(files), documents, seconds, cpu, peak)]
-    seconds, cpu, peak, out = load("compose", files)
-    measures.append(Measure("C composer (compose_all)", len(files), int(out.split()[0]), seconds, cpu, peak))
+    composed = 0
+    taken: dict[str, list[tuple[float, float, int]]] = {"compose": [], "1": [], "2": []}
+    for _ in range(rounds):
+        seconds, cpu, peak, out = load("compose", files)
+        composed = int(out.split()[0])
+        taken["compose"].append((seconds, cpu, peak))
+        for jobs in ("1", "2"):
+            seconds, cpu, peak, _ = timed([*K8SFIX, "--no-cache", "--jobs", jobs, str(corpus)])
+            taken[jobs].append((seconds, cpu, peak))
+    measures.append(in_rounds("C composer (compose_all)", len(files), composed, taken["compose"]))
     for jobs in ("1", "2"):
-        seconds, cpu, peak, _ = timed([*K8SFIX, "--no-cache", "--jobs", jobs, str(corpus)])
-        measures.append(Measure(f"k8sfix --diff --jobs {jobs}", len(files), documents, seconds, cpu, peak))
+        measures.append(in_rounds(f"k8sfix --diff --jobs {jobs}", len(files), documents, taken[jobs]))
     seconds, cpu, peak, _ = timed([*K8SFIX, "--jobs", "1", str(corpus)])  # fills the cache
     measures.append(Measure("k8sfix --diff --jobs 1, 1st", len(files), documents, seconds, cpu, peak))
     seconds, cpu, peak, _ = timed([*K8SFIX, "--jobs", "1", str(corpus)])
-    measures.append(Measure("k8sfix --diff --jobs 1, 2nd", len(files), documents, seconds, cpu, peak))
-    return measures
+    cached = Measure("k8sfix --diff --jobs 1, 2nd", len(files), documents, seconds, cpu, peak)
+    measures.append(cached)
+    compose = measures[1]
+    ratios = [
+        ratio("--jobs 2 speed-up over --jobs 1", taken["1"], taken["2"]),
+        ratio("--jobs 1 ÷ C composer", taken["1"], taken["compose"]),
+        f"--jobs 1 with the cache ÷ C composer (median): {cached.seconds / compose.seconds:.2f}x",
+    ]
+    return measures, ratios
 
 
 def unchanged_files(files: list[str], corpus: Path) -> tuple[Measure, Measure, Measure]:
