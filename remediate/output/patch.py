@@ -82,10 +82,14 @@ _ESCAPES = {
 }
 
 
+_QUOTED = re.compile(r'[\x00-\x1f\x7f"\\]')
+"""A character that makes git quote a name: a control character, a double quote or a backslash."""
+
+
 def header_name(name: str) -> str:
     """A name for a ``---``/``+++`` line, quoted as git quotes it (see the module docstring)."""
     spaced = " " in name
-    if any(ch in _ESCAPES or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+    if _QUOTED.search(name):
         escaped = (
             _ESCAPES.get(ch) or (f"\\{ord(ch):03o}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch)
             for ch in name
