@@ -75,11 +75,34 @@ def test_settling_frees_the_garbage_there_is_and_freezes_only_for_the_block() ->
     assert held() is None
 
 
-def test_a_run_over_many_files_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
+def test_a_run_over_many_files_settles_and_leaves_the_collector_as_it_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for number in range(cycles.SETTLE_FROM):
         (tmp_path / f"{number}.yaml").write_text(
             f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{number}}}\n"
         )
+    frozen: list[int] = []
+    real_freeze = gc.freeze
+
+    def freeze() -> None:
+        frozen.append(gc.get_freeze_count())
+        real_freeze()
+
+    monkeypatch.setattr(gc, "freeze", freeze)
     before = gc.get_threshold()
     assert run(RunOptions(paths=[str(tmp_path)], quiet=True, cache=False, jobs=1)) == 0
+    assert frozen == [0]  # settled once, with nothing frozen before
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_objects_frozen_before_stay_frozen() -> None:
+    """A process that froze its own objects keeps them so: settling then changes nothing."""
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        with cycles.settled():
+            assert gc.get_freeze_count() == count
+        assert gc.get_freeze_count() == count
+    finally:
+        gc.unfreeze()
