@@ -106,3 +106,13 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         write_atomically(str(tmp_path / "cache" / "context-x.json"), interrupted)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_the_file_the_format_before_kept_is_removed_when_the_cache_is_written(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    before = Path(cache.path.removesuffix(".cache") + ".json")
+    before.parent.mkdir(parents=True)
+    before.write_text('{"fingerprint": [9, "fingerprint"], "entries": {}}')
+    cache.put(_key("policy.yaml"), ([POLICY], None))
+    cache.save()
+    assert not before.exists() and Path(cache.path).is_file()

@@ -255,6 +255,8 @@ class ContextCache:
                 )
 
             write_atomically(self.path, write)
+            with contextlib.suppress(OSError):  # the JSON file the format before 10 kept instead
+                os.unlink(self.path.removesuffix(".cache") + ".json")
         finally:
             self._made.close()
             self._made_blobs.close()
@@ -284,7 +286,7 @@ class _Members:
                     "w+", encoding="ascii", dir=self.folder
                 )
             self._file.write(f"{line}\n")
-        except OSError:
+        except (OSError, ValueError):  # ValueError: not ASCII, which every field's JSON is
             self.broken = True
 
     def write_with(self, stream: IO[str], others: Iterable[str]) -> None:
