@@ -4,6 +4,7 @@ API server's semantics."""
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 
 import pytest
@@ -624,3 +625,104 @@ def test_which_pods_other_engines_policies_cover(engine: tuple[str, str], spec: 
     """Selectors k8sfix reads decide; any it does not read covers the pods (the safe side)."""
     policy = IndexedObject("p.yaml", engine[1], engine[0], "p", "shop", {}, spec=spec)
     assert other_policy_covers(policy, {"app": "web"}, "shop") is covers
+
+
+_NAMESPACES = ["red", "blue", "*", "a\0b", "t\tx"]
+_KEYS = ["app", "tier", "a\0b", "*", ""]
+_VALUES = ["web", "db", "", "\0", "*"]
+
+
+def _random_labels(rng: random.Random) -> dict[str, str]:
+    return {rng.choice(_KEYS): rng.choice(_VALUES) for _ in range(rng.randint(0, 3))}
+
+
+def _random_selector(rng: random.Random) -> object:
+    choice = rng.randint(0, 6)
+    if choice < 4:
+        return [None, {}, "not a mapping", {"matchLabels": _random_labels(rng)}][choice]
+    operator = rng.choice(["In", "NotIn", "Exists", "DoesNotExist", "Bogus"])
+    expression: dict[str, object] = {"key": rng.choice(_KEYS), "operator": operator}
+    if operator in ("In", "NotIn"):
+        expression["values"] = [rng.choice(_VALUES) for _ in range(rng.randint(0, 2))]
+    return {
+        "matchLabels": _random_labels(rng) if rng.random() < 0.3 else {},
+        "matchExpressions": [expression],
+    }
+
+
+def _random_object(rng: random.Random, file: str) -> IndexedObject:
+    namespace, name = rng.choice(_NAMESPACES), rng.choice(["web", "db", "x\0y"])
+    choice = rng.randint(0, 5)
+    if choice == 0:  # a Service, of any spec (some are pod kinds too)
+        spec = rng.choice(
+            [{"selector": _random_labels(rng)}, {"selector": {"a": "b"}, "type": "ExternalName"}, None]
+        )
+        pods = _random_labels(rng) if rng.random() < 0.3 else None
+        return IndexedObject(file, "Service", "v1", name, namespace, {}, pods, spec)
+    if choice == 1:
+        spec = rng.choice(
+            [None, [1], {"podSelector": _random_selector(rng), "egress": rng.choice([None, [{}]])}]
+        )
+        version = rng.choice(["networking.k8s.io/v1", "extensions/v1beta1", "projectcalico.org/v3"])
+        return IndexedObject(file, "NetworkPolicy", version, name, namespace, {}, None, spec)
+    if choice == 2:
+        kind, version = rng.choice(
+            [("CiliumNetworkPolicy", "cilium.io/v2"), ("GlobalNetworkPolicy", "projectcalico.org/v3")]
+        )
+        return IndexedObject(file, kind, version, name, namespace, {}, None, {"endpointSelector": {}})
+    if choice == 3:
+        return kustomization_entry(file, f"/repo/{name}/kustomization.yaml")
+    return IndexedObject(file, "Deployment", "apps/v1", name, namespace, {}, _random_labels(rng), None)
+
+
+def test_every_lookup_of_random_odd_objects_kept_for_later_finds_what_it_finds_made_at_once() -> None:
+    """Random objects with odd fields (NULs and tabs in names, selectors the API server rejects,
+    ExternalName Services, Services that carry pods, cluster-wide policies): each lookup, asked
+    first of an index that keeps most files for later, of an overlay over one, and of one sent
+    to a worker, gives what it gives when every object is made at once."""
+    import pickle
+
+    rng = random.Random(20)
+    lookups = [
+        lambda index, labels, namespace, name, selector: index.services_selecting(labels, namespace),
+        lambda index, labels, namespace, name, selector: index.policy_coverage(labels, namespace),
+        lambda index, labels, namespace, name, selector: index.restricts(labels, namespace, "Egress"),
+        lambda index, labels, namespace, name, selector: index.workloads_selected_by(selector, namespace),
+        lambda index, labels, namespace, name, selector: index.workloads_named(namespace, name),
+        lambda index, labels, namespace, name, selector: index.has_policy_named(namespace, name),
+        lambda index, labels, namespace, name, selector: index.other_engine_policies(namespace),
+        lambda index, labels, namespace, name, selector: index.workloads(namespace),
+        lambda index, labels, namespace, name, selector: index.kustomizations(),
+    ]
+    for _ in range(150):
+        files = [
+            [_random_object(rng, f"f{n}.yaml") for _ in range(rng.randint(1, 3))]
+            for n in range(rng.randint(1, 6))
+        ]
+
+        def built(later: list[bool], files: list[list[IndexedObject]] = files) -> RunIndex:
+            index = RunIndex()
+            for kept, found in zip(later, files, strict=True):
+                if kept:
+                    index.add_later(
+                        Later(found[0].file, set().union(*map(buckets, found)), lambda found=found: found)
+                    )
+                else:
+                    index.add(found)
+            return index
+
+        eager = built([False] * len(files))
+        asked = (
+            _random_labels(rng),
+            rng.choice(_NAMESPACES),
+            rng.choice(["web", "db", "x\0y"]),
+            _random_selector(rng),
+        )
+        replaced = rng.choice(files)[0].file
+        new = [_random_object(rng, replaced) for _ in range(rng.randint(0, 2))]
+        for lookup in lookups:
+            expected = lookup(eager, *asked)
+            assert lookup(built([rng.random() < 0.8 for _ in files]), *asked) == expected
+            assert lookup(pickle.loads(pickle.dumps(built([True] * len(files)))), *asked) == expected
+            overlay = built([True] * len(files)).with_file(replaced, new)
+            assert lookup(overlay, *asked) == lookup(eager.with_file(replaced, new), *asked)
