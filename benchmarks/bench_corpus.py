@@ -142,7 +142,11 @@ def main(argv: list[str]) -> int:
     rounds = 3
     if "--rounds" in argv:
         at = argv.index("--rounds")
-        rounds = int(argv[at + 1])
+        given = argv[at + 1] if at + 1 < len(argv) else ""
+        if not given.isdigit() or int(given) < 1:
+            print("bench_corpus.py: --rounds needs a whole number of rounds, 1 or more", file=sys.stderr)
+            return 2
+        rounds = int(given)
         argv = argv[:at] + argv[at + 2 :]
     default = ROOT.parent / "shared" / "corpus" / "dev"
     corpus = Path(argv[0]) if argv else default if default.is_dir() else ROOT / "tests" / "corpus" / "dev"
