@@ -58,16 +58,15 @@ def staged_manifests() -> list[StagedFile]:
             and path.lower().endswith(MANIFEST_SUFFIXES)
         ):
             absolute = os.path.join(top, path)
-            shown = absolute[len(below) :] if absolute.startswith(below) else _shown(absolute, here)
-            found.append(StagedFile(shown, fields[1], top, absolute))
+            found.append(StagedFile(_shown(absolute, here, below), fields[1], top, absolute))
     return found
 
 
-def _shown(absolute: str, here: str) -> str:
-    """``absolute`` relative to the directory ``here`` (the current one) when below it, else as it is."""
-    top = here.rstrip(os.sep) + os.sep
-    if absolute.startswith(top):
-        return absolute[len(top) :]
+def _shown(absolute: str, here: str, below: str) -> str:
+    """``absolute`` relative to the directory ``here`` (the current one; ``below`` is it with a
+    separator after it) when below it, else as it is."""
+    if absolute.startswith(below):
+        return absolute[len(below) :]
     relative = os.path.relpath(absolute, here)
     return absolute if relative.startswith(os.pardir) else relative
 
