@@ -313,16 +313,24 @@ class RunIndex:
         return overlay
 
     def _gather(
-        self, pick: Callable[[_Lookups], Iterable[IndexedObject]], *wanted: str | None
+        self,
+        pick: Callable[[_Lookups], Iterable[IndexedObject]],
+        table: str,
+        keys: Iterable[Any],
     ) -> list[IndexedObject]:
         """The objects ``pick`` finds in this index and its parents (without the replaced files'
-        old entries), each once, in the order of the run; ``pick`` looks for objects of the buckets
-        ``wanted`` (see :func:`buckets`; none: those no namespace holds)."""
+        old entries), each once, in the order of the run; ``pick`` reads the ``keys`` of the
+        :class:`_Lookups` table ``table``, whose buckets (:func:`bucket`), and those every lookup may
+        meet, are made first when files are kept for later. The buckets are named only then: most
+        runs keep nothing for later, and ask for every container."""
         found: dict[int, tuple[_Rank, IndexedObject]] = {}
         index: RunIndex | None = self
         hidden: set[str] = set()
+        wanted: list[str | None] | None = None
         while index is not None:
             if index._later:
+                if wanted is None:
+                    wanted = [bucket(table, key) for key in keys]
                 index._make(wanted)
             lookups = index._lookups
             for obj in pick(lookups):
@@ -341,7 +349,6 @@ class RunIndex:
         An ``ExternalName`` Service has no endpoints, whatever its selector says.
         """
         labels = pod_labels.items()
-        wanted = [bucket("services", (namespace, key, value)) for key, value in labels]
 
         def pick(lookups: _Lookups) -> Iterator[IndexedObject]:
             for key, value in labels:
@@ -349,35 +356,36 @@ class RunIndex:
                     if obj.service_pairs <= labels:
                         yield obj
 
-        return self._gather(pick, *wanted)
+        return self._gather(pick, "services", ((namespace, key, value) for key, value in labels))
 
     def kustomizations(self) -> list[IndexedObject]:
         """The kustomization files of the run (see :func:`kustomization_entry`)."""
-        return self._gather(lambda lookups: lookups.kustomizations.get((), ()))
+        return self._gather(lambda lookups: lookups.kustomizations.get((), ()), "kustomizations", [()])
 
     def other_engine_policies(self, namespace: str) -> list[IndexedObject]:
         """Policies of other engines that may decide the traffic of pods in ``namespace``: theirs,
         and the cluster-wide ones (:data:`OTHER_POLICY_KINDS`)."""
         return self._gather(
             lambda lookups: [*lookups.foreign.get(namespace, ()), *lookups.foreign.get("*", ())],
-            bucket("foreign", namespace),
+            "foreign",
+            (namespace,),
         )
 
     def has_policy_named(self, namespace: str, name: str) -> bool:
         """True when a NetworkPolicy of ``namespace`` is called ``name``."""
         names = (namespace, "NetworkPolicy", name)
-        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), bucket("names", names)))
+        return bool(self._gather(lambda lookups: lookups.names.get(names, ()), "names", (names,)))
 
     def workloads(self, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace``."""
         return self._gather(
-            lambda lookups: lookups.workload_list.get(namespace, ()), bucket("workload_list", namespace)
+            lambda lookups: lookups.workload_list.get(namespace, ()), "workload_list", (namespace,)
         )
 
     def workloads_named(self, namespace: str, name: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` called ``name`` (of any kind)."""
         names = (namespace, "pods", name)
-        return self._gather(lambda lookups: lookups.names.get(names, ()), bucket("names", names))
+        return self._gather(lambda lookups: lookups.names.get(names, ()), "names", (names,))
 
     def workloads_selected_by(self, selector: Any, namespace: str) -> list[IndexedObject]:
         """The pod-bearing objects of ``namespace`` whose pods the label selector ``selector`` selects."""
@@ -390,7 +398,7 @@ class RunIndex:
                 candidates = (obj for hint in hints for obj in lookups.workloads.get((namespace, hint), ()))
             return (obj for obj in candidates if selectors.matches(selector, obj.pod_labels or {}))
 
-        return self._gather(pick, bucket("workload_list", namespace))
+        return self._gather(pick, "workload_list", (namespace,))
 
     def policy_coverage(self, pod_labels: Mapping[str, str], namespace: str) -> Coverage:
         """The NetworkPolicies of ``namespace`` that select ``pod_labels``, per direction."""
@@ -404,7 +412,7 @@ class RunIndex:
 
         ingress: list[IndexedObject] = []
         egress: list[IndexedObject] = []
-        for obj in self._gather(pick, *(bucket("policies", (namespace, key)) for key in keys)):
+        for obj in self._gather(pick, "policies", ((namespace, key) for key in keys)):
             types = policy_types(policy_spec(obj))
             if "Ingress" in types:
                 ingress.append(obj)
