@@ -554,6 +554,24 @@ def test_no_empty_dir_over_a_volume_mounted_with_a_trailing_slash_nor_one_named_
     assert "- name: data-2\n" in fixed_or_same(fix_text(moved, ["security-context"]))
 
 
+def test_a_read_only_wordpress_keeps_a_writable_tmp_for_php_uploads() -> None:
+    """PHP writes every upload and session to /tmp before WordPress sees it: a read-only root
+    filesystem gets an emptyDir there too, beside Apache's run and lock directories (the site's
+    files are on their claim already)."""
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: wordpress}\nspec:\n"
+        "  selector: {matchLabels: {app: wp}}\n  template:\n    metadata: {labels: {app: wp}}\n"
+        "    spec:\n      containers:\n      - name: wordpress\n        image: wordpress:6.5-apache\n"
+        "        volumeMounts: [{name: site, mountPath: /var/www/html}]\n"
+        "      volumes: [{name: site, persistentVolumeClaim: {claimName: wp}}]\n"
+    )
+    fixed = fixed_or_same(fix_text(text, ["security-context"]))
+    assert "readOnlyRootFilesystem: true" in fixed
+    for path in ("/tmp", "/var/run/apache2", "/var/lock/apache2"):
+        assert f"mountPath: {path}" in fixed, path
+    assert fixed.count("mountPath: /var/www/html") == 1
+
+
 def test_volume_mounts_from_a_merge_key_are_not_replaced() -> None:
     text = (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"

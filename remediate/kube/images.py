@@ -337,9 +337,10 @@ IMAGES: tuple[Image, ...] = (
     ),
     Image(
         ("wordpress",),
-        f"{DOCKER_LIBRARY}/wordpress (root: the entrypoint copies WordPress, Apache runs as www-data)",
+        f"{DOCKER_LIBRARY}/wordpress (root: the entrypoint copies WordPress, Apache runs as www-data;"
+        " PHP keeps uploads and sessions in /tmp)",
         user=0,
-        writes=("/var/www/html", "/var/run/apache2", "/var/lock/apache2"),
+        writes=("/var/www/html", "/var/run/apache2", "/var/lock/apache2", "/tmp"),
         ports=(Port(80, "http"),),
         memory_floor="128Mi",
     ),
