@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from remediate.kube.index import IndexedObject, Later
+from remediate.run import context_cache
 from remediate.run.context_cache import ContextCache, write_atomically
+from remediate.run.files import status_of
 
 POLICY = IndexedObject("policy.yaml", "NetworkPolicy", "networking.k8s.io/v1", "deny", "web", {}, None, {})
 
@@ -75,9 +78,10 @@ def test_a_run_that_used_every_entry_and_made_none_leaves_the_file_as_it_was(tmp
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_blob_ids_are_kept_beside_the_entries(tmp_path: Path) -> None:
+def test_blob_ids_are_kept_beside_the_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file's blob id is kept with its status whether the run read the file for it or found it
     kept; files of the status no longer used are dropped with the run."""
+    monkeypatch.setattr(context_cache, "SETTLED_NS", 0)  # the file below counts as settled at once
     manifest = tmp_path / "repo" / "web.yaml"
     manifest.parent.mkdir()
     manifest.write_text("kind: Service\n")
@@ -87,8 +91,47 @@ def test_blob_ids_are_kept_beside_the_entries(tmp_path: Path) -> None:
 
     (stored,) = (tmp_path / "cache").glob("context-*")
     assert _kept(stored, "e") == {}
-    assert json.loads(_kept(stored, "b")[json.dumps(str(manifest))])[-1] == blob
+    status = manifest.stat()
+    facts = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+    assert _kept(stored, "b")[json.dumps(str(manifest))] == " ".join(map(str, [*facts, blob]))
     assert _cache(tmp_path).blob_of(str(manifest)) == blob
+    second = _cache(tmp_path)
+    monkeypatch.setattr(context_cache, "read_regular", _unreadable)
+    assert second.blob_of(str(manifest)) == blob  # from the kept status: the file is not read
+
+
+def test_the_status_a_listing_took_is_the_one_compared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walk passes the status it took of each file, and that is the status compared with the one
+    the blob id was kept with (the cache takes none of its own): here the file changed after it was
+    listed, which only the next run's listing will see; another status has the file read again."""
+    monkeypatch.setattr(context_cache, "SETTLED_NS", 0)
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text("kind: Service\n")
+    listed = status_of(manifest.stat(), time.time_ns())
+    first = _cache(tmp_path)
+    blob = first.blob_of(str(manifest), listed)
+    first.save()
+    manifest.write_text("kind: Secret\n\n")
+    second = _cache(tmp_path)
+    assert second.blob_of(str(manifest), listed) == blob
+    assert second.blob_of(str(manifest), status_of(manifest.stat(), time.time_ns())) != blob
+
+
+def test_a_status_taken_soon_after_a_change_is_not_kept(tmp_path: Path) -> None:
+    """A file changed less than SETTLED_NS before its status was taken may change again within the
+    same tick of the file system's clock, unseen by its status: its blob id is not kept by it."""
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text("kind: Service\n")
+    first = _cache(tmp_path)
+    assert first.blob_of(str(manifest)) is not None
+    first.save()
+    assert not list((tmp_path / "cache").glob("context-*"))  # nothing to keep: no file made
+
+
+def _unreadable(path: str, *limit: int) -> tuple[bytes, os.stat_result]:
+    raise AssertionError(f"{path} read")
 
 
 def test_a_second_save_keeps_what_the_first_wrote(tmp_path: Path) -> None:

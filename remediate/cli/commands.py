@@ -112,6 +112,9 @@ class Input:
     skip: str | None = None
     identity: tuple[int, int] | None = None
     """The file's ``(device, inode)``: a file reached by two names is read once."""
+    status: files.Status | None = None
+    """For a file not read yet: its status when it was listed, which tells the context cache
+    whether the blob id it kept for the file still holds."""
     template: str | None = None
     """For a template of a Helm chart: its text (``data`` is what Helm rendered of it), which the
     findings' lines are shown in; the file is checked, never written."""
@@ -444,13 +447,13 @@ def _remade(item: Input, settings: configuration.Settings, options: RunOptions) 
 
 def _blob(item: Input, absolute: str, cache: context_cache.ContextCache) -> str | None:
     """The git blob id of ``item``'s content (at the path ``absolute``): git's index gives a staged
-    file's; that of a file on disk not read yet comes from the cache while the file's status is
-    unchanged, else it is read for it (and its bytes dropped: the pass that works on it reads it
-    again, so a run does not hold every file). None for a file that cannot be read."""
+    file's; that of a file on disk not read yet comes from the cache while the file's status (as
+    it was listed) is unchanged, else it is read for it (and its bytes dropped: the pass that works
+    on it reads it again, so a run does not hold every file). None for a file that cannot be read."""
     if item.staged is not None:
         return item.staged.blob
     if item.unread:
-        return cache.blob_of(absolute)
+        return cache.blob_of(absolute, item.status)
     return None if item.data is None else context_cache.blob_id(item.data)
 
 
@@ -900,7 +903,9 @@ def _read(candidate: files.Candidate, options: RunOptions, *, now: bool = True) 
         return Input(candidate.path, candidate.path, skip=candidate.skip)
     if candidate.path == "-":
         return Input("-", options.stdin_filename or "-", sys.stdin.buffer.read(MAX_BYTES + 1))
-    unread = Input(candidate.path, candidate.path, identity=candidate.identity, unread=True)
+    unread = Input(
+        candidate.path, candidate.path, identity=candidate.identity, status=candidate.status, unread=True
+    )
     return unread if not now else _loaded(unread)
 
 

@@ -47,9 +47,12 @@ A file on disk (``--context DIR``, the run's own files) has to be read for its b
 24,000 files that reading took more than a second. So the cache also keeps, by absolute path, the
 blob id with the file's size, modification and change times, inode and device, as git's index
 does; a file whose status is still the same is not read again. As git does with "racily clean"
-files, a status is trusted only when the file had not changed for :data:`SETTLED_NS` before it
-was taken: a change within the same tick of a coarse file system clock then cannot pass unseen.
-Every write to a file sets its change time to the current time, which no user can set back.
+files, a status is kept only when the file had not changed for :data:`SETTLED_NS` before it was
+taken: a change within the same tick of a coarse file system clock then cannot pass unseen.
+Every write to a file sets its change time to the current time, which no user can set back. The
+status compared is the one the walk that listed the file took (one ``stat`` a file, not two), and
+the line keeps it as text (``size mtime ctime inode device blob``): a run compares the texts,
+without decoding a line per file.
 """
 
 from __future__ import annotations
@@ -64,15 +67,19 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from remediate import __version__
 from remediate.kube.index import IndexedObject, Later, buckets
+from remediate.run.files import Status, status_of
 from remediate.run.results import Problem
 from remediate.yaml.source import read_regular
 
-FORMAT = 10
+FORMAT = 11
 """The layout of the cache file; a change to it starts every cache afresh."""
+
+BLOB_LENGTH = 40
+"""The length of a blob id (SHA-1, in hexadecimal)."""
 
 SETTLED_NS = 3_000_000_000
 """How long a file must have been unchanged when its status was taken for the status to stand for
@@ -138,7 +145,7 @@ class ContextCache:
 
     def _load(self) -> tuple[dict[str, str], dict[str, str]]:
         """The lines of the cache file, undecoded, by key: those of entries (``e`` TAB key TAB
-        buckets TAB problem TAB objects) and those of blob ids (``b`` TAB path TAB status). The
+        buckets TAB problem TAB objects) and those of blob ids (``b`` TAB path TAB status and id). The
         first line is :meth:`_header`; a file with another one, or anything but ASCII, counts as
         empty (a line of neither kind is left out)."""
         try:
@@ -161,26 +168,31 @@ class ContextCache:
     def _header(self) -> str:
         return f"k8sfix context cache\t{json.dumps([FORMAT, self.fingerprint])}"
 
-    def blob_of(self, path: str) -> str | None:
+    def blob_of(self, path: str, status: Status | None = None) -> str | None:
         """The blob id of the file at the absolute ``path``, from the status its id was kept with
-        (see the module docstring), or read and kept; None when it cannot be read."""
-        taken = time.time_ns()
-        try:
-            status = os.stat(path)
-        except OSError:
-            return None
-        facts = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+        (see the module docstring), or read and kept; None when it cannot be read. ``status`` is
+        the file's when it was listed (:func:`~remediate.run.files.status_of`); without it, it is
+        taken now."""
+        if status is None:
+            taken = time.time_ns()
+            try:
+                status = status_of(os.stat(path), taken)
+            except OSError:
+                return None
+        size, modified, changed, inode, device, taken = status
         name = json.dumps(path)
-        kept = _decoded(self._old_blobs.get(name))
-        if isinstance(kept, list) and _settled(kept, facts):
+        facts = f"{size} {modified} {changed} {inode} {device} "  # the kept line: these, then the id
+        kept = self._old_blobs.get(name)
+        if kept is not None and len(kept) == len(facts) + BLOB_LENGTH and kept.startswith(facts):
             self._reused_blobs.append(name)
-            return cast(str, kept[-1])
+            return kept[len(facts) :]
         try:
             data, _ = read_regular(path)
         except OSError:  # TooLarge too: the pass that works on it says why
             return None
         blob = blob_id(data)
-        self._made_blobs.add(f"b\t{name}\t{json.dumps([*facts, taken, blob])}")
+        if taken - max(modified, changed) >= SETTLED_NS:  # else the status may not tell a change
+            self._made_blobs.add(f"b\t{name}\t{facts}{blob}")
         return blob
 
     @staticmethod
@@ -322,18 +334,6 @@ def _decoded(text: str | None) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         return None
-
-
-def _settled(kept: list[Any], facts: list[int]) -> bool:
-    """True when ``kept`` (size, times, inode, device, when taken, blob id) is of a file whose status
-    is still ``facts`` and had not changed for :data:`SETTLED_NS` when it was taken."""
-    return (
-        len(kept) == 7
-        and kept[:5] == facts
-        and type(kept[5]) is int
-        and kept[5] - max(facts[1], facts[2]) >= SETTLED_NS
-        and isinstance(kept[6], str)
-    )
 
 
 def cache_file(folder: str, kind: str, root: str) -> str:

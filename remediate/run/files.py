@@ -38,6 +38,7 @@ import functools
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -57,14 +58,27 @@ SPECIAL_FILE = "not a regular file"
 """The heads of skip notes (:func:`remediate.kube.skips.reason` counts skips by them)."""
 
 
+Status = tuple[int, int, int, int, int, int]
+"""A file's size, modification and change times (ns), inode and device, as ``stat`` gave them
+(links followed), and a time (ns) taken before that ``stat``."""
+
+
 class Candidate(NamedTuple):
     """A file to read: its display name, the error that kept it from being listed, or why it is
-    skipped; ``identity`` is its ``(device, inode)``, the same for every name of one file."""
+    skipped; ``identity`` is its ``(device, inode)``, the same for every name of one file, and
+    ``status`` what the listing's ``stat`` found (:data:`Status`), which the context cache compares
+    with the status it kept the file's blob id with instead of taking it again."""
 
     path: str
     error: str | None = None
     skip: str | None = None
     identity: tuple[int, int] | None = None
+    status: Status | None = None
+
+
+def status_of(found: os.stat_result, taken: int) -> Status:
+    """The :data:`Status` of a file ``found`` by a ``stat`` made after the time ``taken``."""
+    return found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino, found.st_dev, taken
 
 
 class Globs:
@@ -179,12 +193,16 @@ def named(path: str) -> Candidate:
 
 
 def _stated(
-    path: str, skip_of: Callable[[str], str | None], status: os.stat_result | None = None
+    path: str,
+    skip_of: Callable[[str], str | None],
+    status: os.stat_result | None = None,
+    taken: int | None = None,
 ) -> Candidate:
     """The candidate ``path`` is, by ``os.stat`` (links followed; ``status`` when it is taken
-    already): unreadable, a special file that is never opened, or a file with its identity and the
-    note ``skip_of`` gives it (None: read it)."""
-    if status is None:
+    already, after the time ``taken``): unreadable, a special file that is never opened, or a file
+    with its identity, status and the note ``skip_of`` gives it (None: read it)."""
+    if status is None or taken is None:
+        taken = time.time_ns()
         try:
             status = os.stat(path)
         except OSError as exc:
@@ -192,7 +210,9 @@ def _stated(
     kind = file_kind(status.st_mode)
     if kind is not None:
         return Candidate(path, skip=f"{SPECIAL_FILE} ({kind}): not read")
-    return Candidate(path, skip=skip_of(path), identity=(status.st_dev, status.st_ino))
+    return Candidate(
+        path, skip=skip_of(path), identity=(status.st_dev, status.st_ino), status=status_of(status, taken)
+    )
 
 
 def identity(path: str) -> tuple[int, int] | None:
@@ -233,6 +253,7 @@ def _walk(
     kustomizations: list[str] = []
     ignore = GitIgnore(top)
     errors: list[OSError] = []
+    taken = time.time_ns()  # before every status the walk takes: so each is known to be no older
     for directory, subdirectories, names in os.walk(top, onerror=errors.append):
         # the paths of a directory's entries are made from the directory's, once per directory: a
         # repository of 24,000 files spent a second in os.path making each one absolute and relative
@@ -256,7 +277,7 @@ def _walk(
             path = os.path.join(directory, name)
             if project is not None and project.match(path, is_dir=False):
                 continue
-            found.append(_walked(path, top, place))
+            found.append(_walked(path, top, place, taken))
         while errors:
             error = errors.pop(0)
             found.append(Candidate(error.filename or directory, f"cannot read directory: {error.strerror}"))
@@ -270,9 +291,10 @@ def _walk(
     yield from mark_patches(found, kustomizations)
 
 
-def _walked(path: str, top: str, place: _Place) -> Candidate:
-    """A file met in the walk of ``top``, in the directory ``place``: a link is followed only when
-    its target is below ``top``. One ``lstat``: a file that is not a link needs no other."""
+def _walked(path: str, top: str, place: _Place, taken: int) -> Candidate:
+    """A file met in the walk of ``top``, in the directory ``place``, after the time ``taken``: a
+    link is followed only when its target is below ``top``. One ``lstat``: a file that is not a link
+    needs no other."""
     try:
         status = os.lstat(path)
     except OSError as exc:
@@ -284,7 +306,7 @@ def _walked(path: str, top: str, place: _Place) -> Candidate:
     def skip_of(found: str) -> str | None:
         return place.template_note or skips.test_assertion(found)
 
-    return _stated(path, skip_of, None if is_link else status)  # a link's target: stated by _stated
+    return _stated(path, skip_of, None if is_link else status, taken)  # a link's target: by _stated
 
 
 def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:
@@ -296,7 +318,7 @@ def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str])
     for candidate in candidates:
         listed = patches.get(os.path.abspath(candidate.path))
         if listed and candidate.skip is None and candidate.error is None:
-            candidate = Candidate(candidate.path, skip=skips.patch_note(listed), identity=candidate.identity)
+            candidate = candidate._replace(skip=skips.patch_note(listed))
         yield candidate
 
 
