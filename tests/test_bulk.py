@@ -166,6 +166,7 @@ def test_absolute_paths_are_those_abspath_gives(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.chdir(tmp_path)
     paths = ["a.yaml", "./a.yaml", "sub/../b.yaml", "-", "/etc/x.yaml", "sub/", "./sub/c.json", "../d.yaml"]
+    paths += ["sub//f.yaml", "sub/.", "sub/..", "/", "//g.yaml", "sub/./h.yaml", "..", "."]
     items = [commands.Input(path, path) for path in paths]
     assert commands._absolute_paths(items) == [os.path.abspath(path) for path in paths]
     # a staged manifest's is git's top joined with its path, as staged.staged_manifests makes it

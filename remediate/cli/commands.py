@@ -469,12 +469,12 @@ def _absolute_paths(items: list[Input]) -> list[str]:
             continue
         path = item.path
         directory, name = os.path.split(path)
-        if not name:  # not a file's path: made whole
+        if name in ("", os.curdir, os.pardir):  # not a file's name: the path made whole
             absolute.append(os.path.abspath(path))
             continue
-        if directory not in directories:
-            directories[directory] = os.path.abspath(directory or os.curdir)
-        absolute.append(os.path.normpath(os.path.join(directories[directory], name)))
+        if directory not in directories:  # abspath normalizes: with a name, the path needs no more
+            directories[directory] = os.path.join(os.path.abspath(directory or os.curdir), "")
+        absolute.append(directories[directory] + name)
     return absolute
 
 

@@ -269,12 +269,13 @@ def _walk(
         kustomization = kustomize.in_directory(directory)
         if kustomization:
             kustomizations.append(kustomization)
+        prefix = os.path.join(directory, "")  # the directory and a separator: what each join made
         for name in sorted(names):
             if name.startswith(".") or not globs.includes(place.relative + name, name):
                 continue
             if _left_out(place, name, globs, is_dir=False):
                 continue
-            path = os.path.join(directory, name)
+            path = prefix + name
             if project is not None and project.match(path, is_dir=False):
                 continue
             found.append(_walked(path, top, place, taken))
@@ -302,11 +303,7 @@ def _walked(path: str, top: str, place: _Place, taken: int) -> Candidate:
     is_link = stat.S_ISLNK(status.st_mode)
     if is_link and not inside(path, top):  # dangling or not: not k8sfix's to follow
         return Candidate(path, skip=f"{OUTSIDE_LINK} (to {os.path.realpath(path)}): not followed")
-
-    def skip_of(found: str) -> str | None:
-        return place.template_note or skips.test_assertion(found)
-
-    return _stated(path, skip_of, None if is_link else status, taken)  # a link's target: by _stated
+    return _stated(path, place.skip_of, None if is_link else status, taken)  # a link's target: by _stated
 
 
 def mark_patches(candidates: Iterable[Candidate], kustomizations: Iterable[str]) -> Iterator[Candidate]:
@@ -332,6 +329,10 @@ class _Place:
         self.relative = relative
         self.ignore = ignore.in_directory(absolute)
         self.template_note = skips.chart_template_in(absolute)
+
+    def skip_of(self, path: str) -> str | None:
+        """The skip note of the file ``path`` of this directory (None: read it)."""
+        return self.template_note or skips.test_assertion(path)
 
 
 def _left_out(place: _Place, name: str, globs: Globs, *, is_dir: bool) -> bool:
