@@ -87,7 +87,12 @@ Fix safety:
       user of its own, which is the user set (it runs as that user already: nothing changes).
       Unsafe otherwise: an image that needs root, or owns its files as a particular user, stops
       working. A known image gets its own user (999 for postgres, 1001 for Bitnami images) with the
-      restricted profile. Never added beside ``runAsNonRoot: false`` or a user id set on purpose.
+      restricted profile. Never added beside ``runAsNonRoot: false`` or a user id set on purpose. A
+      container that ran as root and listens on a port below 1024 (declared, or its image's: nginx
+      and WordPress on 80) would lose it, as only root may bind there: the fix also sets the pod
+      sysctl ``net.ipv4.ip_unprivileged_port_start`` to the pod's lowest such port, which the
+      standards allow (:mod:`fixers._low_ports`); where the pod cannot have it (``hostNetwork``, a
+      Kubernetes before 1.22) the finding says so.
     - ``read-only-root-filesystem``: safe for a known image whose every written path is a volume
       of the container, or starts empty: the fix mounts an ``emptyDir`` there (nginx gets one at
       ``/var/cache/nginx`` and one at ``/var/run``; each new volume named after its path, not
@@ -115,8 +120,9 @@ Fix safety:
 Limitations:
     Only securityContext fields are handled: host namespaces, hostPath and other volume types,
     host ports, procMount, SELinux, AppArmor and sysctls (also part of the Pod Security Standards)
-    are not. Windows pods (``spec.os.name: windows``) get ``runAsNonRoot`` only: Kubernetes rejects
-    the Linux-only fields there, and the Standards exempt them. ``allowPrivilegeEscalation: false``
+    are not checked (the one sysctl a run-as-user fix may set apart). Windows pods
+    (``spec.os.name: windows``) get ``runAsNonRoot`` only: Kubernetes rejects the Linux-only fields
+    there, and the Standards exempt them. ``allowPrivilegeEscalation: false``
     is not added while a container is ``privileged`` or adds ``SYS_ADMIN`` (Kubernetes refuses the
     pair). ``seccompProfile`` is only ever set to ``RuntimeDefault``. Contexts inside an anchor that
     an alias reuses, or taken from a merge key (``<<``), are reported without a fix.
@@ -130,6 +136,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
+from fixers import _low_ports
 from fixers._scratch_volumes import scratch_volumes
 from remediate.kube import ignore
 from remediate.kube.findings import Finding
@@ -524,7 +531,7 @@ def merge(
     if isinstance(wanted, dict) and isinstance(target, Mapping):
         return [change for name, value in wanted.items() for change in merge(ctx, target, name, value)]
     if isinstance(wanted, list) and isinstance(target, Sequence):
-        present = {getattr(item.resolve(), "data", None) for item in target.items}
+        present = [to_data(item) for item in target.items]  # a list: its items may be mappings
         return [ctx.editor.append_item(target, item) for item in wanted if item not in present]
     raise Uneditable(f'"{key}" is not a {"mapping" if isinstance(wanted, dict) else "list"}')
 
@@ -693,6 +700,52 @@ class Volumes(NamedTuple):
         return f"; with an emptyDir at {', '.join(self.paths)}, where its image writes"
 
 
+class LowPorts(NamedTuple):
+    """The pod sysctl a container's run-as-user fix comes with when it makes a container that ran
+    as root listen as another user on a port below 1024 (:mod:`fixers._low_ports`)."""
+
+    spec: Mapping
+    port: int | None
+    """The lowest port below 1024 it listens on; None when the fix needs no sysctl."""
+    value: int = 0
+    """The sysctl's value: the lowest such port of every container of the pod that may run as root
+    (each one's run-as-user fix sets the same value, whichever is applied first)."""
+    refused: str | None = None
+    """Why the pod cannot have the sysctl, when it cannot."""
+
+    @classmethod
+    def of(
+        cls, ctx: Context, spec: Mapping, container: Container, plan: Plan, known: Known, value: int | None
+    ) -> LowPorts:
+        if known.non_root or "runAsUser" not in plan.missing or _low_ports.sets_sysctl(spec):
+            return cls(spec, None)
+        ports = _low_ports.low_ports(container, known.image)
+        if not ports or value is None:
+            return cls(spec, None)
+        return cls(spec, ports[0], value, _low_ports.refusal(spec, ctx))
+
+    def builder(self, ctx: Context, rule: str) -> Callable[[], list[Change]]:
+        """What the fix of ``rule`` changes in the pod's securityContext."""
+        if rule != "run-as-user" or self.port is None or self.refused:
+            return list
+        after, first = pod_placement(self.spec)
+        wanted = _low_ports.wanted(self.value)
+        return lambda: merge(ctx, self.spec, "securityContext", wanted, after=after, first=first)
+
+    def note(self, rule: str) -> str:
+        if rule != "run-as-user" or self.port is None:
+            return ""
+        sysctl = _low_ports.UNPRIVILEGED_PORT_START
+        if self.refused:
+            return (
+                f"; it listens on port {self.port}, which only root may bind without the pod sysctl "
+                f"{sysctl}, {self.refused}"
+            )
+        return (
+            f"; with the pod sysctl {sysctl}: {self.value}, so that it may still listen on port {self.port}"
+        )
+
+
 class Pod(NamedTuple):
     """What the fix safety of a pod's rules depends on: the pod's securityContext, each
     container's own (plain data), and what is known of their images."""
@@ -737,6 +790,8 @@ class SecurityContext(Fixer):
         "name",
         "mountPath",
         "emptyDir",
+        "sysctls",
+        "value",
     )
     rules = (
         "run-as-non-root",
@@ -763,8 +818,13 @@ class SecurityContext(Fixer):
         pod = context_data(spec.get("securityContext"))
         listed = list(containers(spec, CONTAINER_LISTS))
         own_contexts = [context_data(c.node.get("securityContext")) for c in listed]
-        for container, own in zip(listed, own_contexts, strict=True):
-            image = ctx.images.lookup(container.image)
+        images = [ctx.images.lookup(c.image) for c in listed]
+        lowest = _low_ports.lowest(
+            (container, image)
+            for container, own, image in zip(listed, own_contexts, images, strict=True)
+            if not known_non_root(own, pod, image)
+        )
+        for container, own, image in zip(listed, own_contexts, images, strict=True):
             plan = container_plan(own, pod, fields, options, image)
             non_root = known_non_root(own, pod, image)
             keeps = None if non_root else root_command(container)
@@ -792,10 +852,10 @@ class SecurityContext(Fixer):
                 )
             scratch = known.unmounted_writes() if "readOnlyRootFilesystem" in plan.missing else []
             volumes = Volumes(spec, container, scratch)
-            yield from self.container_findings(manifest, ctx, container, plan, known, volumes)
+            ports = LowPorts.of(ctx, spec, container, plan, known, lowest)
+            yield from self.container_findings(manifest, ctx, container, plan, known, volumes, ports)
         names = [c.subject for c in listed]
         plan = pod_plan(pod, own_contexts, fields, options, names)
-        images = [ctx.images.lookup(c.image) for c in listed]
         yield from self.pod_findings(manifest, ctx, spec, plan, Pod(pod, own_contexts, images))
 
     def container_findings(
@@ -806,10 +866,16 @@ class SecurityContext(Fixer):
         plan: Plan,
         known: Known,
         volumes: Volumes,
+        ports: LowPorts,
     ) -> Iterator[Finding]:
         who = container.subject
         node = container.node
         groups = missing_by_rule(plan.missing)
+
+        def besides(rule: str) -> Callable[[], list[Change]]:
+            """What the fix of ``rule`` changes besides the container's securityContext."""
+            return lambda: volumes.builder(ctx, rule)() + ports.builder(ctx, rule)()
+
         missing_findings = [
             self.missing_finding(
                 manifest,
@@ -820,8 +886,8 @@ class SecurityContext(Fixer):
                 missing,
                 known.safe(rule, missing),
                 container=container,
-                note=known.note(rule) + volumes.note(rule),
-                also=volumes.builder(ctx, rule),
+                note=known.note(rule) + volumes.note(rule) + ports.note(rule),
+                also=besides(rule),
             )
             for rule, missing in groups.items()
         ]
@@ -829,7 +895,7 @@ class SecurityContext(Fixer):
             missing_findings,
             ctx,
             lambda found: (
-                [change for finding in found for change in volumes.builder(ctx, finding.rule)()]
+                [change for finding in found for change in besides(finding.rule)()]
                 + self.merged(ctx, node, groups, found)
             ),
         )

@@ -468,10 +468,11 @@ def test_fields_no_value_controls_are_fixed_in_the_template_with_unsafe_fixes(tm
     assert deployment.startswith(old)  # the branch closes the container's block: added after it
     assert deployment[len(old) :].startswith("          resources:\n            requests:\n")
     assert "              drop:\n                - ALL\n" in deployment
-    assert deployment.endswith(
-        "      securityContext:\n        runAsNonRoot: true\n"
+    assert (  # nginx listens on 80: run as another user, it needs the sysctl beside the pod's settings
+        "      securityContext:\n        sysctls:\n          - name: net.ipv4.ip_unprivileged_port_start\n"
+        '            value: "80"\n        runAsNonRoot: true\n'
         "        seccompProfile:\n          type: RuntimeDefault\n"
-    )
+    ) in deployment
     assert helm_python.lint(str(root))["errors"] == []
     left = k8sfix("--unsafe-fixes", "hard-coded", cwd=tmp_path).stdout.decode()
     assert {match["code"] for match in FINDING.finditer(left)} == {"K8S005"}, left  # the policy is left
@@ -482,7 +483,8 @@ def test_fields_no_value_controls_are_fixed_in_the_template_with_unsafe_fixes(tm
 def test_a_field_written_in_two_branches_is_not_edited_but_pointed_at(tmp_path: Path) -> None:
     """The pod's securityContext is written in both branches of an if: which one renders depends
     on values this run does not try, so the template is left as it is and the finding says to
-    change it."""
+    change it. So is the container's user: run as another user, nginx needs the pod's sysctl to
+    listen on port 80."""
     root = copied(tmp_path, HARD_CODED)
     deployment = root / "templates" / "deployment.yaml"
     deployment.write_text(
@@ -504,7 +506,11 @@ def test_a_field_written_in_two_branches_is_not_edited_but_pointed_at(tmp_path: 
         "Deployment/release-name-web: pod securityContext lacks runAsNonRoot: true"
         " (a Helm chart, where no value sets this field: change the template)"
     ) in out, out
-    assert 'container "web"' not in out, out
+    (left,) = [line for line in out.splitlines() if 'container "web"' in line]
+    assert "lacks runAsUser: 10001" in left and "net.ipv4.ip_unprivileged_port_start: 80" in left
+    assert left.endswith(
+        "(a Helm chart, where no value sets this field: change the template) [security-context]"
+    )
 
 
 def test_a_template_whose_documents_come_from_a_loop_is_not_edited(tmp_path: Path) -> None:
@@ -542,8 +548,9 @@ def test_values_out_writes_the_fixes_to_a_values_file_of_ones_own(tmp_path: Path
     written = (tmp_path / "prod.yaml").read_text()
     assert written.startswith("image:\n  pullPolicy: Always\nresources:\n  requests:\n")
     assert (
-        "podSecurityContext:\n  runAsNonRoot: true\n  seccompProfile:\n    type: RuntimeDefault\n" in written
-    )
+        'podSecurityContext:\n  sysctls:\n  - name: net.ipv4.ip_unprivileged_port_start\n    value: "80"\n'
+        "  runAsNonRoot: true\n  seccompProfile:\n    type: RuntimeDefault\n"
+    ) in written
     again = k8sfix("--write", *args, cwd=tmp_path)
     assert (tmp_path / "prod.yaml").read_text() == written and "\nin all: 0 fixed" in again.stderr.decode()
     rendered = k8sfix(

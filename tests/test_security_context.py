@@ -581,3 +581,38 @@ def test_volume_mounts_from_a_merge_key_are_not_replaced() -> None:
     )
     fixed = fixed_or_same(fix_text(text, ["security-context"]))
     assert fixed.count("/etc/nginx/conf.d") == 1  # web2 keeps what it inherits: no own list over it
+
+
+WEB_ON_PORT_80 = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: web
+    image: registry.example/web:1
+    ports:
+    - containerPort: 80
+"""
+
+
+def test_a_container_made_non_root_keeps_its_port_below_1024_and_the_standard_is_met() -> None:
+    """Only root may bind a port below 1024 unless the pod lowers net.ipv4.ip_unprivileged_port_start,
+    a sysctl the baseline and restricted standards allow: the run-as-user fix sets it with the user."""
+    (spec,) = pod_specs(fixed_or_same(fix_text(WEB_ON_PORT_80, ["security-context"])))
+    assert spec["containers"][0]["securityContext"]["runAsUser"] == 10001
+    sysctl = {"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}
+    assert spec["securityContext"]["sysctls"] == [sysctl]
+    assert pss_restricted_violations(spec) == set()
+    assert kube_score_failures(spec) == set()
+
+
+def test_before_kubernetes_1_22_the_sysctl_is_not_safe_and_the_finding_says_so(tmp_path: Path) -> None:
+    config = tmp_path / ".k8sfix.yaml"
+    config.write_text('kubernetes-version: "1.21"\n')
+    result = fix_text(WEB_ON_PORT_80, ["security-context"], config=config)
+    (spec,) = pod_specs(fixed_or_same(result))
+    assert "sysctls" not in spec["securityContext"]
+    (user,) = [f for f in result.findings if f.rule == "run-as-user"]
+    assert "listens on port 80, which only root may bind" in user.message
+    assert "Kubernetes 1.21 does not count safe" in user.message
