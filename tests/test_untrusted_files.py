@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from remediate.run import files
+from remediate.yaml.source import TooLarge, read_regular
 from tests.conftest import ROOT
 from tests.helpers import MEASURED, k8sfix
 
@@ -205,6 +206,23 @@ def test_a_huge_sparse_file_is_refused_by_its_size_before_it_is_read(repo: Path)
     print(f"\n3 GB sparse file refused; max RSS {rss} MB")
     assert rss < 500  # it was 9.4 GB: the whole file was read before the size was looked at
     assert fixed((repo / "app.yaml").read_bytes())
+
+
+def test_a_file_is_read_whole_up_to_the_limit_and_refused_one_byte_over(tmp_path: Path) -> None:
+    (tmp_path / "ten.yaml").write_bytes(b"a: 123456\n")
+    data, status = read_regular(str(tmp_path / "ten.yaml"), limit=10)
+    assert (data, status.st_size) == (b"a: 123456\n", 10)
+    with pytest.raises(TooLarge):
+        read_regular(str(tmp_path / "ten.yaml"), limit=9)
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/status"), reason="needs Linux's /proc")
+def test_a_file_that_reports_no_size_is_read_to_its_end_and_still_bounded() -> None:
+    assert os.stat("/proc/self/status").st_size == 0  # its size is known only by reading it
+    data, _ = read_regular("/proc/self/status")
+    assert data.startswith(b"Name:") and data.endswith(b"\n")
+    with pytest.raises(TooLarge):
+        read_regular("/proc/self/status", limit=64)
 
 
 # -- what a write keeps ----------------------------------------------------------------------

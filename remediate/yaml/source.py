@@ -70,7 +70,8 @@ def read_regular(path: str, limit: int = MAX_BYTES) -> tuple[bytes, os.stat_resu
     :class:`NotRegularFile` without being opened, and a file larger than ``limit`` raises
     :class:`TooLarge` from its size alone. The file is opened without blocking and checked again
     on the open descriptor (it may have been swapped meanwhile), and at most ``limit + 1`` bytes
-    are read, so a file that grows while it is read is refused too.
+    are read, so a file that grows while it is read is refused too; a file that reports a size of
+    zero but has content (as in ``/proc``) is read to the limit all the same.
     """
     kind = file_kind(os.stat(path).st_mode)
     if kind is not None:
@@ -83,7 +84,12 @@ def read_regular(path: str, limit: int = MAX_BYTES) -> tuple[bytes, os.stat_resu
             raise NotRegularFile(kind)
         if status.st_size > limit:
             raise TooLarge(status.st_size)
-        data = handle.read(limit + 1)
+        # Ask for what the status says is there (and one byte more, to see it grow): a request
+        # for ``limit + 1`` would have the reader allocate that much for every file, small or not.
+        want = status.st_size + 1
+        data = handle.read(want)
+        if len(data) == want:
+            data += handle.read(limit + 1 - want)
     if len(data) > limit:
         raise TooLarge(len(data))
     return data, status
