@@ -92,7 +92,12 @@ Fix safety:
       and WordPress on 80) would lose it, as only root may bind there: the fix also sets the pod
       sysctl ``net.ipv4.ip_unprivileged_port_start`` to the pod's lowest such port, which the
       standards allow (:mod:`fixers._low_ports`); where the pod cannot have it (``hostNetwork``, a
-      Kubernetes before 1.22) the finding says so.
+      Kubernetes before 1.22) the finding says so. A container given a user other than its
+      image's that writes a claim or disk (``readOnly`` mounts apart) could no longer write what
+      root owns there: the fix also sets the pod ``fsGroup`` to its group, with
+      ``fsGroupChangePolicy: OnRootMismatch`` from Kubernetes 1.23 (:mod:`fixers._volume_ownership`);
+      a pod's own ``fsGroup`` is kept, and a writable ``hostPath`` or ``nfs`` volume, whose owner
+      the kubelet keeps, is named in the finding.
     - ``read-only-root-filesystem``: safe for a known image whose every written path is a volume
       of the container, or starts empty: the fix mounts an ``emptyDir`` there (nginx gets one at
       ``/var/cache/nginx`` and one at ``/var/run``; each new volume named after its path, not
@@ -120,7 +125,9 @@ Fix safety:
 Limitations:
     Only securityContext fields are handled: host namespaces, hostPath and other volume types,
     host ports, procMount, SELinux, AppArmor and sysctls (also part of the Pod Security Standards)
-    are not checked (the one sysctl a run-as-user fix may set apart). Windows pods
+    are not checked (the one sysctl a run-as-user fix may set apart). A database whose data
+    directory is the volume's root (postgres at ``/var/lib/postgresql/data``) needs to own it,
+    which an ``fsGroup`` does not give: set ``PGDATA`` to a directory below it. Windows pods
     (``spec.os.name: windows``) get ``runAsNonRoot`` only: Kubernetes rejects the Linux-only fields
     there, and the Standards exempt them. ``allowPrivilegeEscalation: false``
     is not added while a container is ``privileged`` or adds ``SYS_ADMIN`` (Kubernetes refuses the
@@ -136,7 +143,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
-from fixers import _low_ports
+from fixers import _low_ports, _volume_ownership
 from fixers._scratch_volumes import scratch_volumes
 from remediate.kube import ignore
 from remediate.kube.findings import Finding
@@ -313,6 +320,28 @@ def known_non_root(own: Any, pod: Any, image: Image | None = None) -> bool:
     if effective("runAsNonRoot", own, pod) is True:
         return True
     return user is None and image is not None and image.runs_as_non_root
+
+
+def runs_as_image_root(image: Image | None) -> bool:
+    """For a container that sets no user: True unless its image is known to run as a non-root user
+    (a ``runAsNonRoot: true`` does not change who the image runs as; it only stops it starting as
+    root, until a fix gives it a user)."""
+    return not (image is not None and image.runs_as_non_root)
+
+
+def changes_user(plan: Plan, image: Image | None) -> bool:
+    """True when the container's run-as-user fix gives a container that sets no user one other
+    than its image's: it will no longer own what it wrote as that user, or bind as root."""
+    user = plan.missing.get("runAsUser")
+    if user is None:
+        return False
+    return image is None or runs_as_image_root(image) or image.user != user
+
+
+def made_non_root(plan: Plan, image: Image | None) -> bool:
+    """True when the container's run-as-user fix makes a container that ran as root run as another
+    user (it sets none, and its image is not known to run as a non-root one)."""
+    return "runAsUser" in plan.missing and runs_as_image_root(image)
 
 
 def image_ids(image: Image | None, options: Options) -> tuple[int, int]:
@@ -704,12 +733,11 @@ class LowPorts(NamedTuple):
     """The pod sysctl a container's run-as-user fix comes with when it makes a container that ran
     as root listen as another user on a port below 1024 (:mod:`fixers._low_ports`)."""
 
-    spec: Mapping
     port: int | None
     """The lowest port below 1024 it listens on; None when the fix needs no sysctl."""
     value: int = 0
-    """The sysctl's value: the lowest such port of every container of the pod that may run as root
-    (each one's run-as-user fix sets the same value, whichever is applied first)."""
+    """The sysctl's value: the lowest such port of every container of the pod the fix makes
+    non-root (each one's run-as-user fix sets the same value, whichever is applied first)."""
     refused: str | None = None
     """Why the pod cannot have the sysctl, when it cannot."""
 
@@ -717,20 +745,18 @@ class LowPorts(NamedTuple):
     def of(
         cls, ctx: Context, spec: Mapping, container: Container, plan: Plan, known: Known, value: int | None
     ) -> LowPorts:
-        if known.non_root or "runAsUser" not in plan.missing or _low_ports.sets_sysctl(spec):
-            return cls(spec, None)
+        if not made_non_root(plan, known.image) or _low_ports.sets_sysctl(spec):
+            return cls(None)
         ports = _low_ports.low_ports(container, known.image)
         if not ports or value is None:
-            return cls(spec, None)
-        return cls(spec, ports[0], value, _low_ports.refusal(spec, ctx))
+            return cls(None)
+        return cls(ports[0], value, _low_ports.refusal(spec, ctx))
 
-    def builder(self, ctx: Context, rule: str) -> Callable[[], list[Change]]:
-        """What the fix of ``rule`` changes in the pod's securityContext."""
+    def wanted(self, rule: str) -> dict[str, Any]:
+        """What the fix of ``rule`` adds to the pod's securityContext."""
         if rule != "run-as-user" or self.port is None or self.refused:
-            return list
-        after, first = pod_placement(self.spec)
-        wanted = _low_ports.wanted(self.value)
-        return lambda: merge(ctx, self.spec, "securityContext", wanted, after=after, first=first)
+            return {}
+        return _low_ports.wanted(self.value)
 
     def note(self, rule: str) -> str:
         if rule != "run-as-user" or self.port is None:
@@ -744,6 +770,93 @@ class LowPorts(NamedTuple):
         return (
             f"; with the pod sysctl {sysctl}: {self.value}, so that it may still listen on port {self.port}"
         )
+
+
+class VolumeOwnership(NamedTuple):
+    """The pod ``fsGroup`` a container's run-as-user fix comes with when it gives a container that
+    writes its disks a user other than its image's (:mod:`fixers._volume_ownership`)."""
+
+    paths: tuple[str, ...] = ()
+    """Where the container mounts such a disk writable; empty when the fix needs no fsGroup."""
+    fs_group: int | None = None
+    """The pod's ``fsGroup``: the group of its first such container."""
+    change_policy: bool = False
+    """Whether ``fsGroupChangePolicy: OnRootMismatch`` comes with it (Kubernetes 1.23 and later)."""
+    kept: tuple[str, ...] = ()
+    """Where it mounts a volume writable whose owner the kubelet keeps (``hostPath``, ``nfs``)."""
+    user: int = 0
+    """The user the fix gives the container."""
+
+    @staticmethod
+    def group(
+        container: Container, own: Any, pod: Any, plan: Plan, image: Image | None, claimed: frozenset[str]
+    ) -> int | None:
+        """The group the container's run-as-user fix leaves it in, when that fix gives a container
+        that writes a disk a user other than its image's (None otherwise): the ``runAsGroup`` the
+        fix adds, else the one set, else the user it gets."""
+        if not changes_user(plan, image) or not _volume_ownership.written_mounts(container, claimed):
+            return None
+        group = plan.missing.get("runAsGroup", effective("runAsGroup", own, pod))
+        return group if is_id(group) and group > 0 else plan.missing["runAsUser"]
+
+    @classmethod
+    def of(
+        cls,
+        ctx: Context,
+        container: Container,
+        plan: Plan,
+        image: Image | None,
+        volumes: _volume_ownership.PodVolumes,
+        fs_group: int | None,
+    ) -> VolumeOwnership:
+        if not changes_user(plan, image):
+            return cls()
+        kept = _volume_ownership.written_mounts(container, volumes.keeping_owner)
+        paths = _volume_ownership.written_mounts(container, volumes.claimed)
+        if not paths or fs_group is None:
+            return cls(kept=tuple(kept), user=plan.missing["runAsUser"])
+        policy = ctx.target_version >= _volume_ownership.CHANGE_POLICY_SINCE
+        return cls(tuple(paths), fs_group, policy, tuple(kept), plan.missing["runAsUser"])
+
+    def wanted(self, rule: str) -> dict[str, Any]:
+        """What the fix of ``rule`` adds to the pod's securityContext."""
+        if rule != "run-as-user" or self.fs_group is None:
+            return {}
+        return _volume_ownership.wanted(self.fs_group, self.change_policy)
+
+    def note(self, rule: str) -> str:
+        if rule != "run-as-user":
+            return ""
+        note = ""
+        if self.fs_group is not None:
+            note += (
+                f"; with the pod fsGroup: {self.fs_group}, so that it may still write its "
+                f"volume at {', '.join(self.paths)}"
+            )
+        if self.kept:
+            note += (
+                f"; the kubelet keeps the owner of its volume at {', '.join(self.kept)} (hostPath or "
+                f"nfs): make sure user {self.user} may write there"
+            )
+        return note
+
+
+class PodAdditions(NamedTuple):
+    """What a container's fix adds to the pod's securityContext, as one merge: two merges that each
+    create a missing securityContext would both add the key."""
+
+    ownership: VolumeOwnership
+    ports: LowPorts
+
+    def changes(self, ctx: Context, spec: Mapping, rule: str) -> list[Change]:
+        wanted = {**self.ownership.wanted(rule), **self.ports.wanted(rule)}
+        if not wanted:
+            return []
+        after, first = pod_placement(spec)
+        return merge(ctx, spec, "securityContext", wanted, after=after, first=first)
+
+    def note(self, rule: str) -> str:
+        return self.ownership.note(rule) + self.ports.note(rule)
 
 
 class Pod(NamedTuple):
@@ -792,6 +905,8 @@ class SecurityContext(Fixer):
         "emptyDir",
         "sysctls",
         "value",
+        "fsGroup",
+        "fsGroupChangePolicy",
     )
     rules = (
         "run-as-non-root",
@@ -819,13 +934,22 @@ class SecurityContext(Fixer):
         listed = list(containers(spec, CONTAINER_LISTS))
         own_contexts = [context_data(c.node.get("securityContext")) for c in listed]
         images = [ctx.images.lookup(c.image) for c in listed]
+        plans = [
+            container_plan(own, pod, fields, options, image)
+            for own, image in zip(own_contexts, images, strict=True)
+        ]
         lowest = _low_ports.lowest(
             (container, image)
-            for container, own, image in zip(listed, own_contexts, images, strict=True)
-            if not known_non_root(own, pod, image)
+            for container, image, plan in zip(listed, images, plans, strict=True)
+            if made_non_root(plan, image)
         )
-        for container, own, image in zip(listed, own_contexts, images, strict=True):
-            plan = container_plan(own, pod, fields, options, image)
+        disks = _volume_ownership.PodVolumes.of(spec)
+        groups = [
+            VolumeOwnership.group(container, own, pod, plan, image, disks.claimed)
+            for container, own, image, plan in zip(listed, own_contexts, images, plans, strict=True)
+        ]
+        fs_group = None if _volume_ownership.sets_fs_group(spec) else _volume_ownership.first_group(groups)
+        for container, own, image, plan in zip(listed, own_contexts, images, plans, strict=True):
             non_root = known_non_root(own, pod, image)
             keeps = None if non_root else root_command(container)
             if keeps and "capabilities" in plan.missing:
@@ -853,7 +977,10 @@ class SecurityContext(Fixer):
             scratch = known.unmounted_writes() if "readOnlyRootFilesystem" in plan.missing else []
             volumes = Volumes(spec, container, scratch)
             ports = LowPorts.of(ctx, spec, container, plan, known, lowest)
-            yield from self.container_findings(manifest, ctx, container, plan, known, volumes, ports)
+            ownership = VolumeOwnership.of(ctx, container, plan, image, disks, fs_group)
+            yield from self.container_findings(
+                manifest, ctx, spec, container, plan, known, volumes, PodAdditions(ownership, ports)
+            )
         names = [c.subject for c in listed]
         plan = pod_plan(pod, own_contexts, fields, options, names)
         yield from self.pod_findings(manifest, ctx, spec, plan, Pod(pod, own_contexts, images))
@@ -862,11 +989,12 @@ class SecurityContext(Fixer):
         self,
         manifest: Manifest,
         ctx: Context,
+        spec: Mapping,
         container: Container,
         plan: Plan,
         known: Known,
         volumes: Volumes,
-        ports: LowPorts,
+        additions: PodAdditions,
     ) -> Iterator[Finding]:
         who = container.subject
         node = container.node
@@ -874,7 +1002,7 @@ class SecurityContext(Fixer):
 
         def besides(rule: str) -> Callable[[], list[Change]]:
             """What the fix of ``rule`` changes besides the container's securityContext."""
-            return lambda: volumes.builder(ctx, rule)() + ports.builder(ctx, rule)()
+            return lambda: volumes.builder(ctx, rule)() + additions.changes(ctx, spec, rule)
 
         missing_findings = [
             self.missing_finding(
@@ -886,7 +1014,7 @@ class SecurityContext(Fixer):
                 missing,
                 known.safe(rule, missing),
                 container=container,
-                note=known.note(rule) + volumes.note(rule) + ports.note(rule),
+                note=known.note(rule) + volumes.note(rule) + additions.note(rule),
                 also=besides(rule),
             )
             for rule, missing in groups.items()

@@ -616,3 +616,126 @@ def test_before_kubernetes_1_22_the_sysctl_is_not_safe_and_the_finding_says_so(t
     (user,) = [f for f in result.findings if f.rule == "run-as-user"]
     assert "listens on port 80, which only root may bind" in user.message
     assert "Kubernetes 1.21 does not count safe" in user.message
+
+
+# -- volume ownership: a container made non-root still writes its disks --------------------------
+
+
+def app_with_claim(
+    *, mount: str = "{name: data, mountPath: /data}", pod: str = "", volume: str = "", own: str = ""
+) -> str:
+    """A pod whose unknown image (so it may run as root) mounts a claim, with the pod's and the
+    container's settings and another volume where given."""
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n"
+        f"{pod}"
+        "  containers:\n"
+        "  - name: app\n    image: registry.example/app:1\n"
+        f"    volumeMounts: [{mount}]\n"
+        f"{own}"
+        "  volumes:\n  - {name: data, persistentVolumeClaim: {claimName: data}}\n"
+        f"{volume}"
+    )
+
+
+def fs_group_of(text: str, config: Path | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The pod securityContext after the fixes, and the messages of the run-as-user findings."""
+    result = fix_text(text, ["security-context"], config=config)
+    (spec,) = pod_specs(fixed_or_same(result))
+    messages = [finding.message for finding in result.findings if finding.rule == "run-as-user"]
+    return spec.get("securityContext") or {}, messages
+
+
+def test_a_container_made_non_root_gets_the_pod_fs_group_to_write_its_claim() -> None:
+    context, (message,) = fs_group_of(app_with_claim())
+    assert context["fsGroup"] == 10001 and context["fsGroupChangePolicy"] == "OnRootMismatch"
+    assert "with the pod fsGroup: 10001, so that it may still write its volume at /data" in message
+
+
+def test_the_fs_group_is_the_group_the_container_keeps() -> None:
+    context, _ = fs_group_of(app_with_claim(own="    securityContext: {runAsGroup: 30000}\n"))
+    assert context["fsGroup"] == 30000
+
+
+def test_before_kubernetes_1_23_the_fs_group_comes_without_a_change_policy(tmp_path: Path) -> None:
+    config = tmp_path / ".k8sfix.yaml"
+    config.write_text('kubernetes-version: "1.22"\n')
+    context, _ = fs_group_of(app_with_claim(), config)
+    assert context["fsGroup"] == 10001 and "fsGroupChangePolicy" not in context
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        app_with_claim(mount="{name: data, mountPath: /data, readOnly: true}"),
+        app_with_claim(
+            mount="{name: scratch, mountPath: /data}", volume="  - {name: scratch, emptyDir: {}}\n"
+        ),
+        app_with_claim(
+            mount="{name: node, mountPath: /data}", volume="  - {name: node, hostPath: {path: /srv}}\n"
+        ),
+        app_with_claim(own="    securityContext: {runAsUser: 20000}\n"),
+    ],
+    ids=["read-only-mount", "empty-dir", "host-path", "user-set"],
+)
+def test_no_fs_group_where_the_container_writes_no_disk_the_kubelet_hands_over(text: str) -> None:
+    """An emptyDir is writable by everyone; the kubelet never changes a hostPath's owner; a
+    container with a user of its own keeps it (its run-as-user fix is not made)."""
+    context, messages = fs_group_of(text)
+    assert "fsGroup" not in context
+    assert not any("fsGroup" in message for message in messages)
+
+
+def test_a_fs_group_set_already_is_kept() -> None:
+    context, _ = fs_group_of(app_with_claim(pod="  securityContext: {fsGroup: 2000}\n"))
+    assert context["fsGroup"] == 2000 and "fsGroupChangePolicy" not in context
+
+
+def test_a_pod_with_run_as_non_root_already_still_gets_the_fs_group_and_the_sysctl() -> None:
+    """runAsNonRoot: true does not change who an image runs as (a root image does not start): the
+    user the fix gives it still needs the volume and the port."""
+    text = app_with_claim(pod="  securityContext: {runAsNonRoot: true}\n").replace(
+        "    volumeMounts:", "    ports: [{containerPort: 80}]\n    volumeMounts:"
+    )
+    context, _ = fs_group_of(text)
+    assert context["fsGroup"] == 10001
+    assert context["sysctls"] == [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]
+
+
+def test_a_stateful_set_s_claim_templates_count_and_every_container_shares_one_fs_group() -> None:
+    text = """apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: registry.example/db:1
+        volumeMounts: [{name: data, mountPath: /var/lib/db}]
+      - name: backup
+        image: registry.example/backup:1
+        securityContext: {runAsGroup: 40000}
+        volumeMounts: [{name: data, mountPath: /backup}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+"""
+    result = fix_text(text, ["security-context"])
+    (spec,) = pod_specs(fixed_or_same(result))
+    assert spec["securityContext"]["fsGroup"] == 10001  # the first container's group
+    notes = [f.message for f in result.findings if f.rule == "run-as-user"]
+    assert len(notes) == 2 and all("the pod fsGroup: 10001" in note for note in notes)
+    assert pss_restricted_violations(spec) == set()
+
+
+def test_a_host_path_written_by_a_container_made_non_root_is_named_for_a_human_to_check() -> None:
+    text = app_with_claim(
+        mount="{name: node, mountPath: /var/log/app}", volume="  - {name: node, hostPath: {path: /srv}}\n"
+    )
+    _, (message,) = fs_group_of(text)
+    assert "the kubelet keeps the owner of its volume at /var/log/app (hostPath or nfs)" in message
+    assert "make sure user 10001 may write there" in message
